@@ -1,0 +1,43 @@
+//! The `trigc` command line: `check`, `compile`, `run`, `gen`, `explain`. Each
+//! subcommand lives in its own file; this one only parses arguments and dispatches.
+//! Exit codes: 0 success, 1 rule errors, 2 usage or IO errors.
+
+pub mod check;
+pub mod gen;
+pub mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "trigc", version, about = "Compiler and runtime for Trig behavioral triggers")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check rule files and report every problem.
+    Check(check::CheckArgs),
+    /// Run rules against an NDJSON event stream; action records go to stdout.
+    Run(run::RunArgs),
+    /// Write a seeded, realistic NDJSON event stream.
+    Gen(gen::GenArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match &cli.command {
+        Command::Check(args) => check::check(args),
+        Command::Run(args) => run::run(args),
+        Command::Gen(args) => gen::gen(args),
+    }
+}

@@ -1,0 +1,52 @@
+//! The reference interpreter: evaluates IR expressions over a runtime environment.
+//! It is the oracle the JIT is checked against; expression evaluation is the only
+//! thing the two engines do differently, and [`Env`] is the seam between an engine
+//! and the runtime's state.
+
+pub mod value;
+
+pub use value::{Interner, StoredEvent, Sym, Value};
+
+use crate::ir::{AggId, Binding, EventId, ExprId, ProfileFieldId, StateId};
+
+/// What an expression can read. The runtime implements this over one key's state;
+/// engines never see runtime types.
+pub trait Env {
+    /// `key`: the customer id.
+    fn key(&self) -> Sym;
+    /// `now`: current event time, or the fire time in a step (ms since epoch).
+    fn now(&self) -> i64;
+    /// The event bound to `binding` (type, time, fields by `FieldIdx`), if any.
+    fn event(&self, binding: Binding) -> Option<(EventId, i64, &[Value])>;
+    /// A state's current value.
+    fn state(&self, id: StateId) -> Value;
+    /// A profile attribute (`Value::None` when unset).
+    fn profile(&self, id: ProfileFieldId) -> Value;
+    /// An aggregate's value at `now()`.
+    fn aggregate(&self, id: AggId) -> Value;
+    /// The string table (`lower(s)` interns its result).
+    fn interner(&mut self) -> &mut Interner;
+}
+
+/// Why an evaluation failed. Carries the expression so the message can point at source
+/// through `Program::expr_spans`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvalError {
+    pub expr: ExprId,
+    pub kind: EvalErrorKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvalErrorKind {
+    DivisionByZero,
+    IntegerOverflow,
+}
+
+impl std::fmt::Display for EvalErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EvalErrorKind::DivisionByZero => "division by zero",
+            EvalErrorKind::IntegerOverflow => "integer overflow",
+        })
+    }
+}

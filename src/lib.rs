@@ -1,0 +1,42 @@
+//! trigc: the compiler and runtime of Trig, a small language for behavioral triggers.
+//!
+//! Modules in reading order, each one phase; data flows one way:
+//! `syntax` → `check` → `ir` → `interp` (and later `jit`) → `runtime`, with `io` at the
+//! edges, `diag` reading every phase's problems and `cli` on top.
+//!
+//! ```
+//! let mut sources = trigc::syntax::SourceMap::default();
+//! sources.add("demo.trig", "event VISIT { page: string? }\n\
+//!     trigger hello cooldown 1d on VISIT then emit \"hi\"\n");
+//! let compiled = trigc::compile(&sources);
+//! assert!(compiled.program.is_some(), "{:?}", compiled.diagnostics);
+//! ```
+
+pub mod syntax;
+pub mod check;
+pub mod ir;
+pub mod interp;
+pub mod runtime;
+pub mod io;
+pub mod diag;
+pub mod cli;
+
+use diag::Diagnostic;
+
+/// The result of compiling a program: the IR when there were no errors, and every
+/// diagnostic (errors and warnings) in source order.
+pub struct Compiled {
+    pub ast: syntax::Ast,
+    pub program: Option<ir::Program>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parse and check all files of `sources` as one program.
+pub fn compile(sources: &syntax::SourceMap) -> Compiled {
+    let (ast, mut diagnostics) = syntax::parse(sources);
+    let (program, check_diags) = check::check(&ast, sources);
+    diagnostics.extend(check_diags);
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.span.end));
+    Compiled { ast, program: if has_errors { None } else { program }, diagnostics }
+}
