@@ -3,7 +3,7 @@
 //! Exit codes: 0 success, 1 rule errors, 2 usage or IO errors.
 
 pub mod check;
-pub mod gen;
+pub mod generate;
 pub mod run;
 
 use std::process::ExitCode;
@@ -24,7 +24,7 @@ pub enum Command {
     /// Run rules against an NDJSON event stream; action records go to stdout.
     Run(run::RunArgs),
     /// Write a seeded, realistic NDJSON event stream.
-    Gen(gen::GenArgs),
+    Gen(generate::GenArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -38,6 +38,6 @@ pub fn main() -> ExitCode {
     match &cli.command {
         Command::Check(args) => check::check(args),
         Command::Run(args) => run::run(args),
-        Command::Gen(args) => gen::gen(args),
+        Command::Gen(args) => generate::generate(args),
     }
 }

@@ -9,7 +9,7 @@ pub struct GenArgs {
     pub events: u64,
 }
 
-pub fn gen(args: &GenArgs) -> ExitCode {
+pub fn generate(args: &GenArgs) -> ExitCode {
     let _ = args;
     ExitCode::SUCCESS
 }
