@@ -1,15 +1,154 @@
-//! `trigc check` and `trigc compile`.
+//! `trigc check`, `trigc compile --emit ast|ir` and `trigc explain`.
 
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use super::load::load_rules;
+use crate::diag::render::{RenderConfig, render, render_json};
+use crate::diag::{Code, Diagnostic, Severity};
+use crate::syntax::SourceMap;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable reports on stderr.
+    #[default]
+    Text,
+    /// A JSON array of diagnostics on stdout.
+    Json,
+}
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// Rule files or directories (all `.trig` files below), compiled as one program.
+    /// Rule files or directories (all `.trig` files below), checked as one program.
     #[arg(required = true)]
-    pub paths: Vec<std::path::PathBuf>,
+    pub paths: Vec<PathBuf>,
+    /// Output format of the diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emit {
+    /// The untyped syntax tree.
+    Ast,
+    /// The typed intermediate representation both engines run.
+    Ir,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompileArgs {
+    /// Rule files or directories, compiled as one program.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = Emit::Ir)]
+    pub emit: Emit,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// A diagnostic code such as `unknown-event` or `trig::unknown-event`; without
+    /// one, every code is listed.
+    pub code: Option<String>,
 }
 
 pub fn check(args: &CheckArgs) -> ExitCode {
-    let _ = args;
+    let (sources, mut diags) = match load_rules(&args.paths) {
+        Ok(loaded) => loaded,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let compiled = crate::compile(&sources);
+    diags.extend(compiled.diagnostics);
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    match args.format {
+        Format::Json => println!("{}", render_json(&sources, &diags)),
+        Format::Text => {
+            report(&sources, &diags);
+            eprintln!(
+                "checked {} file{}: {} error{}, {} warning{}",
+                sources.files.len(),
+                plural(sources.files.len()),
+                errors,
+                plural(errors),
+                warnings,
+                plural(warnings)
+            );
+        }
+    }
+    if errors > 0 || (args.deny_warnings && warnings > 0) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+pub fn compile(args: &CompileArgs) -> ExitCode {
+    let (sources, mut diags) = match load_rules(&args.paths) {
+        Ok(loaded) => loaded,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let compiled = crate::compile(&sources);
+    diags.extend(compiled.diagnostics);
+    report(&sources, &diags);
+    if diags.iter().any(Diagnostic::is_error) {
+        return ExitCode::from(1);
+    }
+    let text = match (args.emit, &compiled.program) {
+        (Emit::Ast, _) => format!("{:#?}\n", compiled.ast),
+        (Emit::Ir, Some(program)) => crate::ir::print::print(program),
+        (Emit::Ir, None) => return ExitCode::from(1),
+    };
+    let mut out = std::io::stdout().lock();
+    if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+        return ExitCode::from(2);
+    }
     ExitCode::SUCCESS
+}
+
+pub fn explain(args: &ExplainArgs) -> ExitCode {
+    let Some(wanted) = &args.code else {
+        for code in Code::ALL {
+            let sev = match code.severity() {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            println!("{:<28} {sev}", code.to_string());
+        }
+        return ExitCode::SUCCESS;
+    };
+    let name = wanted.strip_prefix("trig::").unwrap_or(wanted);
+    match Code::ALL.iter().find(|c| c.name() == name) {
+        Some(code) => {
+            println!("{code} ({:?})\n\n{}", code.severity(), code.doc());
+            ExitCode::SUCCESS
+        }
+        None => {
+            let hint = crate::diag::did_you_mean(name, Code::ALL.iter().map(|c| c.name()))
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            usage_error(&format!("unknown diagnostic code `{wanted}`{hint}; `trigc explain` lists them"))
+        }
+    }
+}
+
+/// Print diagnostics to stderr, in colour when stderr is a terminal and `NO_COLOR`
+/// is unset.
+pub fn report(sources: &SourceMap, diags: &[Diagnostic]) {
+    let stderr = std::io::stderr();
+    let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+    let mut err = stderr.lock();
+    for d in diags {
+        let _ = write!(err, "{}", render(sources, d, RenderConfig { color, width }));
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod generate;
+pub mod load;
 pub mod run;
 
 use std::process::ExitCode;
@@ -21,6 +22,10 @@ pub struct Cli {
 pub enum Command {
     /// Check rule files and report every problem.
     Check(check::CheckArgs),
+    /// Compile rules and print the syntax tree or the IR.
+    Compile(check::CompileArgs),
+    /// Explain a diagnostic code.
+    Explain(check::ExplainArgs),
     /// Run rules against an NDJSON event stream; action records go to stdout.
     Run(run::RunArgs),
     /// Write a seeded, realistic NDJSON event stream.
@@ -37,6 +42,8 @@ pub fn main() -> ExitCode {
     };
     match &cli.command {
         Command::Check(args) => check::check(args),
+        Command::Compile(args) => check::compile(args),
+        Command::Explain(args) => check::explain(args),
         Command::Run(args) => run::run(args),
         Command::Gen(args) => generate::generate(args),
     }

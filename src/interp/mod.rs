@@ -3,7 +3,10 @@
 //! thing the two engines do differently, and [`Env`] is the seam between an engine
 //! and the runtime's state.
 
+pub mod eval;
 pub mod value;
+
+pub use eval::eval;
 
 pub use value::{Interner, StoredEvent, Sym, Value};
 

@@ -3,5 +3,8 @@
 //! and all per-key state is plain data that serialises (for checkpoints).
 
 pub mod event;
+pub mod schedule;
+pub mod state;
+pub mod timers;
 
 pub use event::Event;
