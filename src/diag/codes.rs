@@ -121,6 +121,11 @@ codes! {
         "A step follows one whose guard is always false, so it can never run.";
     GuardAlwaysFalse = "guard-always-false", Warning,
         "A guard is the constant `false`, so the step never fires.";
+    // Added by check.
+    ZeroDuration = "zero-duration", Error,
+        "A duration that must be above zero is zero: `cooldown 0s`, `count(E within 0s)` (an empty window).";
+    BadFanOutValue = "bad-fan-out-value", Error,
+        "The value of `for each key where STATE contains VALUE` is computed once per event, before any customer is chosen, so it may read only the starting event (fields, `ts`), `now` and literals, not states, `profile`, aggregates or `key`.";
 }
 
 impl std::fmt::Display for Code {

@@ -100,3 +100,9 @@ pub enum Value {
     Object(Arc<Vec<(Sym, Value)>>),
     Event(Arc<StoredEvent>),
 }
+
+impl std::fmt::Debug for Interner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interner").field("len", &self.strs.len()).finish()
+    }
+}

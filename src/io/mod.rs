@@ -1,2 +1,12 @@
 //! The edges: decoding NDJSON event lines into typed [`crate::runtime::Event`]s and
 //! writing action records.
+
+pub mod decode;
+pub mod json;
+pub mod lines;
+pub mod name_table;
+pub mod sink;
+pub mod wire_time;
+
+pub use decode::{Decoded, Decoder, Reject};
+pub use lines::Lines;

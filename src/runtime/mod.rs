@@ -1,10 +1,278 @@
 //! The event-time runtime: per-key state, trigger instances, timers and the watermark.
-//! It is engine-agnostic: expressions are evaluated through one seam (the engine),
+//! It is engine-agnostic: expressions are evaluated through one seam ([`Engine`]),
 //! and all per-key state is plain data that serialises (for checkpoints).
+//!
+//! One event, in order (TEAM.md "Processing order"): fire every timer due at or
+//! before the event's time (a timer due at `t` fires before an event at `t`: the wait
+//! window is half-open); (1) the key's profile, states and aggregates take the event
+//! in; (2) for every trigger concerned, by descending priority then name, end the
+//! instances whose `exit on` or current `unless` matches, then start per `reentry`;
+//! (3) fire the timers due at or before that time again (steps without `wait`).
+//! Timers fire in (due, priority desc, trigger name, creation sequence) order.
+//!
+//! **Architecture invariant:** the runtime does no IO and reads no clock: events and
+//! the end of input come in through [`Runtime::push`] and [`Runtime::finish`], action
+//! records and notices go out through an [`Output`]. The same input gives the same
+//! output, byte for byte.
 
+pub mod customer;
+pub mod engine;
 pub mod event;
+pub mod fanout;
+pub mod ids;
+pub mod instance;
+pub mod member;
+pub mod output;
+pub mod plan;
 pub mod schedule;
+pub mod scope;
 pub mod state;
+pub mod stats;
 pub mod timers;
+mod trigger;
+pub mod watermark;
+pub mod window;
 
+pub use engine::{Engine, Interp};
 pub use event::Event;
+pub use output::{ActionBody, ActionRecord, Notice, Output, Recipient};
+pub use stats::RunStats;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use customer::Customers;
+use instance::{Instances, TimerRef};
+use plan::Plan;
+use state::{FanOutIndex, IngestReport, KeyData};
+use timers::{TimerHeap, TimerQueue};
+use watermark::Clock;
+
+use crate::interp::Interner;
+use crate::ir::Program;
+
+/// What to do with an event older than the watermark.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LatePolicy {
+    /// Count and report it, then drop it.
+    #[default]
+    Drop,
+    /// Count and report it, then process it at its own time (its aggregates see
+    /// it; a step it starts that is already due fires at once).
+    Process,
+}
+
+/// How a run treats time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeConfig {
+    /// Allowed lateness in ms (`--lateness`).
+    pub lateness: i64,
+    pub late: LatePolicy,
+    /// `--until`: the final watermark at the end of input (ms since epoch).
+    pub until: Option<i64>,
+}
+
+/// Everything a run has built up: plain data, serialisable as a whole (a checkpoint
+/// is this state; the program and the engine are supplied again on restore).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "Q: Serialize + DeserializeOwned")]
+pub struct RuntimeState<Q = TimerHeap<TimerRef>> {
+    pub interner: Interner,
+    pub customers: Customers,
+    pub instances: Instances,
+    pub timers: Q,
+    pub fanout: FanOutIndex,
+    pub clock: Clock,
+    /// Instance sequence numbers handed out (ids derive from them).
+    pub next_instance: u64,
+    /// Timer creation sequence numbers handed out (same-instant order).
+    pub next_timer: u64,
+    /// Whether schedule instants have been queued (from the first watermark on).
+    pub schedules_started: bool,
+    pub stats: RunStats,
+}
+
+/// The runtime of one program.
+pub struct Runtime<'p, Q = TimerHeap<TimerRef>> {
+    program: &'p Program,
+    engine: Box<dyn Engine + 'p>,
+    plan: Plan,
+    config: RuntimeConfig,
+    state: RuntimeState<Q>,
+    /// A key's data when an expression has no key (a fan-out value).
+    empty: KeyData,
+    report: IngestReport,
+    /// Scratch event for releasing held events.
+    scratch: Event,
+}
+
+impl<'p, Q> Runtime<'p, Q>
+where
+    Q: TimerQueue<TimerRef> + Default,
+{
+    pub fn new(program: &'p Program, engine: Box<dyn Engine + 'p>, config: RuntimeConfig) -> Self {
+        let mut interner = Interner::default();
+        // KeyData's initial `string` state value is symbol 0.
+        interner.intern("");
+        let state = RuntimeState {
+            interner,
+            customers: Customers::default(),
+            instances: Instances::new(),
+            timers: Q::default(),
+            fanout: FanOutIndex::default(),
+            clock: Clock::default(),
+            next_instance: 0,
+            next_timer: 0,
+            schedules_started: false,
+            stats: RunStats { actions: vec![0; program.triggers.len()], ..RunStats::default() },
+        };
+        Self::restore(program, engine, config, state)
+    }
+
+    /// Continue from a saved state (of the same program).
+    pub fn restore(
+        program: &'p Program,
+        engine: Box<dyn Engine + 'p>,
+        config: RuntimeConfig,
+        mut state: RuntimeState<Q>,
+    ) -> Self {
+        state.customers.rebuild_index();
+        state.stats.actions.resize(program.triggers.len(), 0);
+        let plan = Plan::new(program, &mut state.interner);
+        Runtime {
+            program,
+            engine,
+            plan,
+            config,
+            state,
+            empty: KeyData::default(),
+            report: IngestReport::default(),
+            scratch: Event::default(),
+        }
+    }
+
+    pub fn state(&self) -> &RuntimeState<Q> {
+        &self.state
+    }
+
+    pub fn into_state(self) -> RuntimeState<Q> {
+        self.state
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    pub fn program(&self) -> &'p Program {
+        self.program
+    }
+
+    /// The string table events must be decoded into.
+    pub fn interner_mut(&mut self) -> &mut Interner {
+        &mut self.state.interner
+    }
+
+    pub fn interner(&self) -> &Interner {
+        &self.state.interner
+    }
+
+    pub fn stats(&self) -> &RunStats {
+        &self.state.stats
+    }
+
+    /// Steps waiting for their timer (one per live instance).
+    pub fn pending_timers(&self) -> usize {
+        self.state.instances.live()
+    }
+
+    /// Keys currently holding an entry.
+    pub fn customers(&self) -> usize {
+        self.state.customers.len()
+    }
+
+    pub fn watermark(&self) -> Option<i64> {
+        self.state.clock.watermark
+    }
+
+    /// Take one decoded event in.
+    pub fn push(&mut self, event: &Event, out: &mut dyn Output) {
+        self.state.stats.events += 1;
+        if let Some(wm) = self.state.clock.watermark
+            && event.ts < wm
+        {
+            let dropped = self.config.late == LatePolicy::Drop;
+            self.state.stats.late += 1;
+            out.notice(&Notice::Late { line: event.line, ts: event.ts, watermark: wm, dropped });
+            if dropped {
+                self.state.stats.late_dropped += 1;
+            } else {
+                self.process_event(event, out);
+                self.fire_due(wm, out);
+            }
+            return;
+        }
+        if self.config.lateness <= 0 && self.state.clock.held.is_empty() {
+            self.state.clock.see(event.ts);
+            self.advance_watermark(event.ts, out);
+            self.process_event(event, out);
+            self.fire_due(event.ts, out);
+        } else {
+            let candidate = self.state.clock.hold(event, self.config.lateness.max(0));
+            self.release(candidate, out);
+        }
+    }
+
+    /// End of input: process held events, move the watermark to the final one (the
+    /// largest event time, or `--until` when given and later than the watermark) and
+    /// fire what is due. Timers due later stay pending (see [`Self::pending_timers`]).
+    pub fn finish(&mut self, out: &mut dyn Output) {
+        let clock = &self.state.clock;
+        let current = clock.watermark;
+        let final_wm = match (self.config.until, clock.max_ts) {
+            (Some(until), _) => Some(current.map_or(until, |w| w.max(until))),
+            (None, max) => max.or(current),
+        };
+        let Some(final_wm) = final_wm else { return };
+        while let Some(held) = self.state.clock.held.pop_front() {
+            let at = held.ts.min(final_wm);
+            self.advance_watermark(at, out);
+            held.load_into(&mut self.scratch);
+            let event = std::mem::take(&mut self.scratch);
+            self.process_event(&event, out);
+            self.scratch = event;
+            self.fire_due(at, out);
+        }
+        self.advance_watermark(final_wm, out);
+    }
+
+    /// Move the watermark to `to` (never backwards) and fire what is due.
+    fn advance_watermark(&mut self, to: i64, out: &mut dyn Output) {
+        let wm = self.state.clock.watermark.map_or(to, |w| w.max(to));
+        self.state.clock.watermark = Some(wm);
+        if !self.state.schedules_started {
+            self.state.schedules_started = true;
+            self.start_schedules(wm);
+        }
+        self.fire_due(wm, out);
+    }
+
+    /// Release held events the watermark `candidate` has reached, in time order.
+    fn release(&mut self, candidate: i64, out: &mut dyn Output) {
+        while let Some(front) = self.state.clock.held.front() {
+            if front.ts > candidate {
+                break;
+            }
+            let Some(held) = self.state.clock.held.pop_front() else { break };
+            self.advance_watermark(held.ts, out);
+            held.load_into(&mut self.scratch);
+            let event = std::mem::take(&mut self.scratch);
+            self.process_event(&event, out);
+            self.scratch = event;
+            self.fire_due(held.ts, out);
+        }
+        self.advance_watermark(candidate, out);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,11 +1,43 @@
-//! Per-key derived data: declared states (reducers), aggregates (windows, last/first)
-//! and the profile. Plain data that serialises.
+//! Per-key derived data: declared states (folded by reducers), aggregates (windows,
+//! `last`/`first`) and the profile. Plain data that serialises.
+//!
+//! [`KeyData`] is three sparse, sorted slot lists (state, aggregate, profile
+//! attribute): a key holds a slot only for what it has taken in, a state at its
+//! initial value holds none, and an empty `KeyData` allocates nothing. Set members
+//! and window values are stored in their compact `i64`/[`Sym`] form (see
+//! [`super::member`]); how each aggregate is stored is in [`super::window`].
+//!
+//! Memory is bounded per key whatever the input: a set holds at most [`SET_CAP`]
+//! members (inserting past it is dropped), a list at most [`LIST_CAP`] entries, an
+//! aggregate at most [`super::window::WINDOW_CAP`] entries; each hit is counted in
+//! [`IngestReport::cap_hits`].
+
+use std::collections::VecDeque;
+use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::interp::{Env, EvalError, Interner, Value};
-use crate::ir::{AggId, ExprId, Program, ProfileFieldId, StateId};
+use super::member::{self, ScalarKind};
+use super::window::{AggShape, AggSlot, Input};
+use crate::interp::{EvalError, EvalErrorKind, Interner, Sym, Value};
+use crate::ir::{
+    AggDef, AggId, ExprId, ProfileFieldId, Program, ReducerOp, ReducerRule, StateDef, StateId, Ty,
+};
 use crate::runtime::Event;
+
+pub use super::fanout::FanOutIndex;
+
+/// Most members one set state holds for one key; an insert of a new member into a
+/// full set is dropped and counted.
+pub const SET_CAP: usize = 10_000;
+
+/// Most entries one list state holds for one key, whatever `push(x, N)` asks for;
+/// dropping an entry that `N` would have kept is counted.
+pub const LIST_CAP: usize = 10_000;
+
+/// The symbol of `""`, the initial value of `string` states. The runtime's interner
+/// must intern `""` first so that this holds.
+pub const EMPTY_STR: Sym = Sym(0);
 
 /// A dense per-process customer number (index into the runtime's customer table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -13,14 +45,43 @@ pub struct CustomerId(pub u32);
 
 /// Everything the program derives for one key. Empty (and allocation-free) until
 /// the key's first event that a state, aggregate or profile cares about.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct KeyData {}
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyData {
+    /// States away from their initial value, by id.
+    states: Box<[(StateId, StateSlot)]>,
+    /// Aggregates that took at least one event in (and still hold something), by id.
+    aggs: Box<[(AggId, AggSlot)]>,
+    /// Profile attributes that are set, by id.
+    profile: Box<[(ProfileFieldId, Value)]>,
+}
+
+/// One state's value, away from its initial value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum StateSlot {
+    /// `set<string>`: ascending symbols.
+    Syms(Vec<Sym>),
+    /// Any other set: ascending encoded members.
+    Members(Vec<i64>),
+    /// `list<T>`, oldest first.
+    #[expect(
+        clippy::box_collection,
+        reason = "lists are rare; boxing keeps every slot 8 bytes smaller"
+    )]
+    List(Box<VecDeque<Value>>),
+    Scalar(Value),
+}
 
 /// Evaluates a filter expression (reducer `where`, aggregate `where`) with the event
 /// being ingested bound as `Binding::Current`. Supplied by the runtime, so this module
-/// never needs to know the engine.
+/// never needs to know the engine. Reducer arguments (`insert(product)`) are
+/// evaluated the same way.
 pub trait FilterEval {
-    fn eval_filter(&mut self, expr: ExprId, event: &Event, data: &KeyData) -> Result<Value, EvalError>;
+    fn eval_filter(
+        &mut self,
+        expr: ExprId,
+        event: &Event,
+        data: &KeyData,
+    ) -> Result<Value, EvalError>;
     fn interner(&mut self) -> &mut Interner;
 }
 
@@ -28,16 +89,144 @@ pub trait FilterEval {
 #[derive(Clone, Debug, Default)]
 pub struct IngestReport {
     pub cap_hits: u64,
+    /// Errors of filters and reducer arguments (the rule is then skipped), and
+    /// integer overflow of `add(x)` (pointing at `x`; the state is left unchanged).
     pub filter_errors: Vec<EvalError>,
+}
+
+/// A reducer rule or aggregate the ingested event feeds.
+#[derive(Clone, Copy)]
+enum Target<'p> {
+    Rule(StateId, &'p StateDef, &'p ReducerRule),
+    Agg(AggId, &'p AggDef),
+}
+
+/// Everything `event` feeds, in a fixed order (states by id and their rules in
+/// source order, then aggregates by id); walked once to evaluate, once to apply.
+fn targets<'p>(program: &'p Program, event: &Event) -> impl Iterator<Item = Target<'p>> + use<'p> {
+    let kind = event.kind;
+    let rules = program.states.iter().enumerate().flat_map(move |(i, def)| {
+        def.rules
+            .iter()
+            .filter(move |r| r.event == kind)
+            .map(move |r| Target::Rule(StateId::from_index(i), def, r))
+    });
+    let aggs = program
+        .aggregates
+        .iter()
+        .enumerate()
+        .filter(move |(_, a)| a.event == kind)
+        .map(|(i, a)| Target::Agg(AggId::from_index(i), a));
+    rules.chain(aggs)
+}
+
+/// The outcome of evaluating one target: `None` skips it, `Some(arg)` applies it
+/// (`arg` is `Value::None` when the target has no argument). Sixteen fit without
+/// allocating.
+struct Pending {
+    inline: [Option<Value>; 16],
+    len: usize,
+    spill: Vec<Option<Value>>,
+}
+
+impl Pending {
+    fn new() -> Pending {
+        Pending {
+            inline: [const { None }; 16],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, x: Option<Value>) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = x,
+            None => self.spill.push(x),
+        }
+        self.len += 1;
+    }
+
+    fn take(&mut self, i: usize) -> Option<Value> {
+        match self.inline.get_mut(i) {
+            Some(slot) => slot.take(),
+            None => self
+                .spill
+                .get_mut(i - self.inline.len())
+                .and_then(Option::take),
+        }
+    }
+}
+
+static EMPTY_COLLECTION: LazyLock<Arc<Vec<Value>>> = LazyLock::new(|| Arc::new(Vec::new()));
+
+/// A state's value before any reducer touched it.
+pub fn initial_value(ty: &Ty) -> Value {
+    match ty {
+        Ty::Set(_) => Value::Set(EMPTY_COLLECTION.clone()),
+        Ty::List(_) => Value::List(EMPTY_COLLECTION.clone()),
+        Ty::Int => Value::Int(0),
+        Ty::Float => Value::Float(0.0),
+        Ty::Bool => Value::Bool(false),
+        Ty::Str => Value::Str(EMPTY_STR),
+        Ty::Duration => Value::Duration(0),
+        _ => Value::None,
+    }
+}
+
+fn position<K: Ord + Copy, V>(slots: &[(K, V)], k: K) -> Result<usize, usize> {
+    slots.binary_search_by_key(&k, |e| e.0)
+}
+
+fn find<K: Ord + Copy, V>(slots: &[(K, V)], k: K) -> Option<&V> {
+    position(slots, k)
+        .ok()
+        .and_then(|i| slots.get(i))
+        .map(|e| &e.1)
+}
+
+/// The slot for `k`, created with `init` when absent. Adding a slot reallocates the
+/// list: slots appear once per key and state, not per event.
+fn slot_mut<K: Ord + Copy, V>(
+    slots: &mut Box<[(K, V)]>,
+    k: K,
+    init: impl FnOnce() -> V,
+) -> Option<&mut V> {
+    let i = match position(slots, k) {
+        Ok(i) => i,
+        Err(i) => {
+            let mut v = std::mem::take(slots).into_vec();
+            v.insert(i, (k, init()));
+            *slots = v.into_boxed_slice();
+            i
+        }
+    };
+    slots.get_mut(i).map(|e| &mut e.1)
+}
+
+fn find_mut<K: Ord + Copy, V>(slots: &mut [(K, V)], k: K) -> Option<&mut V> {
+    let i = position(slots, k).ok()?;
+    slots.get_mut(i).map(|e| &mut e.1)
+}
+
+fn remove_slot<K: Ord + Copy, V>(slots: &mut Box<[(K, V)]>, k: K) -> Option<V> {
+    let i = position(slots, k).ok()?;
+    let mut v = std::mem::take(slots).into_vec();
+    let (_, old) = v.remove(i);
+    *slots = v.into_boxed_slice();
+    Some(old)
 }
 
 impl KeyData {
     pub fn is_empty(&self) -> bool {
-        true
+        self.states.is_empty() && self.aggs.is_empty() && self.profile.is_empty()
     }
 
     /// Take `event` in: profile merge, reducers, aggregates. `index` is kept up to
     /// date for `indexed` states.
+    ///
+    /// Every filter and reducer argument is evaluated first, against the data as it
+    /// was before this event; then the profile merges, then reducers apply (states by
+    /// id, rules in source order), then aggregates take the event in.
     pub fn ingest(
         &mut self,
         program: &Program,
@@ -47,48 +236,355 @@ impl KeyData {
         eval: &mut dyn FilterEval,
         report: &mut IngestReport,
     ) {
-        let _ = (program, customer, event, index, eval, report);
+        let mut pending = Pending::new();
+        for target in targets(program, event) {
+            let decision = match target {
+                Target::Rule(_, _, rule) => self.evaluate_rule(rule, event, eval, report),
+                Target::Agg(_, agg) => self
+                    .passes(agg.filter, event, eval, report)
+                    .then_some(Value::None),
+            };
+            pending.push(decision);
+        }
+
+        self.merge_profile(program, event);
+
+        for (i, target) in targets(program, event).enumerate() {
+            let Some(arg) = pending.take(i) else { continue };
+            match target {
+                Target::Rule(id, def, rule) => {
+                    let mut change = Change {
+                        customer,
+                        index,
+                        report,
+                    };
+                    self.apply_rule(id, def, rule, arg, &mut change);
+                }
+                Target::Agg(id, agg) => self.take_in(program, id, agg, event, report),
+            }
+        }
     }
 
+    fn passes(
+        &self,
+        filter: Option<ExprId>,
+        event: &Event,
+        eval: &mut dyn FilterEval,
+        report: &mut IngestReport,
+    ) -> bool {
+        let Some(expr) = filter else { return true };
+        match eval.eval_filter(expr, event, self) {
+            Ok(v) => v == Value::Bool(true),
+            Err(e) => {
+                report.filter_errors.push(e);
+                false
+            }
+        }
+    }
+
+    fn evaluate_rule(
+        &self,
+        rule: &ReducerRule,
+        event: &Event,
+        eval: &mut dyn FilterEval,
+        report: &mut IngestReport,
+    ) -> Option<Value> {
+        if !self.passes(rule.filter, event, eval, report) {
+            return None;
+        }
+        let arg = match rule.op {
+            ReducerOp::Insert(x) | ReducerOp::Remove(x) | ReducerOp::Set(x) | ReducerOp::Add(x) => {
+                x
+            }
+            ReducerOp::Push { value, .. } => value,
+            ReducerOp::Clear => return Some(Value::None),
+        };
+        match eval.eval_filter(arg, event, self) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                report.filter_errors.push(e);
+                None
+            }
+        }
+    }
+
+    fn merge_profile(&mut self, program: &Program, event: &Event) {
+        let Some(def) = program.events.get(event.kind.index()) else {
+            return;
+        };
+        if !def.profile {
+            return;
+        }
+        for (field, value) in def.profile_fields.iter().zip(&event.fields) {
+            if *value != Value::None {
+                self.set_profile(*field, value.clone());
+            }
+        }
+    }
+
+    fn apply_rule(
+        &mut self,
+        id: StateId,
+        def: &StateDef,
+        rule: &ReducerRule,
+        arg: Value,
+        change: &mut Change,
+    ) {
+        match rule.op {
+            ReducerOp::Insert(_) => self.insert_member(id, def, &arg, change),
+            ReducerOp::Remove(_) => self.remove_member(id, def, &arg, change),
+            ReducerOp::Clear => self.clear(id, def, change),
+            ReducerOp::Set(_) => {
+                if arg == initial_value(&def.ty) {
+                    remove_slot(&mut self.states, id);
+                } else if let Some(slot) =
+                    slot_mut(&mut self.states, id, || StateSlot::Scalar(Value::None))
+                {
+                    *slot = StateSlot::Scalar(arg);
+                }
+            }
+            ReducerOp::Add(x) => {
+                let current = self
+                    .state_slot_value(id)
+                    .unwrap_or_else(|| initial_value(&def.ty));
+                match add(&current, &arg) {
+                    Ok(sum) => {
+                        if let Some(slot) =
+                            slot_mut(&mut self.states, id, || StateSlot::Scalar(Value::None))
+                        {
+                            *slot = StateSlot::Scalar(sum);
+                        }
+                    }
+                    Err(kind) => change
+                        .report
+                        .filter_errors
+                        .push(EvalError { expr: x, kind }),
+                }
+            }
+            ReducerOp::Push { max, .. } => {
+                let keep = usize::try_from(max).unwrap_or(usize::MAX);
+                let cap = keep.min(LIST_CAP);
+                let Some(StateSlot::List(list)) =
+                    slot_mut(&mut self.states, id, || StateSlot::List(Box::default()))
+                else {
+                    return;
+                };
+                list.push_back(arg);
+                while list.len() > cap {
+                    list.pop_front();
+                    if list.len() < keep {
+                        change.report.cap_hits += 1;
+                    }
+                }
+                if list.is_empty() {
+                    remove_slot(&mut self.states, id);
+                }
+            }
+        }
+    }
+
+    fn state_slot_value(&self, id: StateId) -> Option<Value> {
+        match find(&self.states, id)? {
+            StateSlot::Scalar(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    fn insert_member(&mut self, id: StateId, def: &StateDef, arg: &Value, change: &mut Change) {
+        let Some(m) = member::encode(arg) else { return };
+        let strings = ScalarKind::element_of(&def.ty) == Some(ScalarKind::Str);
+        let init = || {
+            if strings {
+                StateSlot::Syms(Vec::new())
+            } else {
+                StateSlot::Members(Vec::new())
+            }
+        };
+        let outcome = match (slot_mut(&mut self.states, id, init), arg) {
+            (Some(StateSlot::Syms(syms)), Value::Str(s)) => insert_capped(syms, *s),
+            (Some(StateSlot::Members(ms)), _) => insert_capped(ms, m),
+            _ => Membership::Unchanged,
+        };
+        match outcome {
+            Membership::Changed if def.indexed => change.index.add(id, m, change.customer),
+            Membership::Changed | Membership::Unchanged => {}
+            Membership::Full => change.report.cap_hits += 1,
+        }
+    }
+
+    fn remove_member(&mut self, id: StateId, def: &StateDef, arg: &Value, change: &mut Change) {
+        let Some(m) = member::encode(arg) else { return };
+        // Removing from an empty set (or an absent member) does nothing.
+        let (outcome, now_empty) = match (find_mut(&mut self.states, id), arg) {
+            (Some(StateSlot::Syms(syms)), Value::Str(s)) => {
+                (remove_sorted(syms, s), syms.is_empty())
+            }
+            (Some(StateSlot::Members(ms)), _) => (remove_sorted(ms, &m), ms.is_empty()),
+            _ => (Membership::Unchanged, false),
+        };
+        if outcome == Membership::Changed && def.indexed {
+            change.index.remove(id, m, change.customer);
+        }
+        if now_empty {
+            remove_slot(&mut self.states, id);
+        }
+    }
+
+    fn clear(&mut self, id: StateId, def: &StateDef, change: &mut Change) {
+        if def.indexed {
+            for m in self.set_members(id) {
+                change.index.remove(id, m, change.customer);
+            }
+        }
+        remove_slot(&mut self.states, id);
+    }
+
+    /// The encoded members of set state `id` (empty for other states).
+    pub(crate) fn set_members(&self, id: StateId) -> Vec<i64> {
+        match find(&self.states, id) {
+            Some(StateSlot::Syms(syms)) => syms.iter().map(|s| i64::from(s.0)).collect(),
+            Some(StateSlot::Members(ms)) => ms.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn take_in(
+        &mut self,
+        program: &Program,
+        id: AggId,
+        agg: &AggDef,
+        event: &Event,
+        report: &mut IngestReport,
+    ) {
+        let shape = AggShape::of(program, agg);
+        let Some(input) = Input::new(&shape, agg, event) else {
+            return;
+        };
+        match position(&self.aggs, id) {
+            Ok(i) => {
+                if let Some((_, slot)) = self.aggs.get_mut(i)
+                    && slot.push(&shape, &input)
+                {
+                    report.cap_hits += 1;
+                }
+            }
+            Err(_) => {
+                slot_mut(&mut self.aggs, id, || AggSlot::start(&shape, &input));
+            }
+        }
+    }
+
+    /// A state's current value. Sets come out as `Value::Set` with members in
+    /// ascending stored order (strings by symbol number), so equal sets are equal
+    /// values; lists oldest first.
     pub fn state(&self, program: &Program, id: StateId) -> Value {
-        let _ = (program, id);
-        Value::None
+        let Some(def) = program.states.get(id.index()) else {
+            return Value::None;
+        };
+        match find(&self.states, id) {
+            None => initial_value(&def.ty),
+            Some(StateSlot::Syms(syms)) => {
+                Value::Set(Arc::new(syms.iter().map(|&s| Value::Str(s)).collect()))
+            }
+            Some(StateSlot::Members(ms)) => {
+                let Some(kind) = ScalarKind::element_of(&def.ty) else {
+                    return Value::None;
+                };
+                Value::Set(Arc::new(ms.iter().map(|&m| kind.decode(m)).collect()))
+            }
+            Some(StateSlot::List(list)) => Value::List(Arc::new(list.iter().cloned().collect())),
+            Some(StateSlot::Scalar(v)) => v.clone(),
+        }
     }
 
     /// The aggregate's value over the window ending at `now` (inclusive).
     pub fn aggregate(&self, program: &Program, id: AggId, now: i64) -> Value {
-        let _ = (program, id, now);
-        Value::None
+        let Some(agg) = program.aggregates.get(id.index()) else {
+            return Value::None;
+        };
+        AggSlot::read(find(&self.aggs, id), &AggShape::of(program, agg), now)
     }
 
+    /// A profile attribute; `Value::None` when unset.
     pub fn profile(&self, id: ProfileFieldId) -> Value {
-        let _ = id;
-        Value::None
+        find(&self.profile, id).cloned().unwrap_or(Value::None)
     }
 
+    /// `set profile.x = v`; setting `none` unsets it.
     pub fn set_profile(&mut self, id: ProfileFieldId, value: Value) {
-        let _ = (id, value);
+        if value == Value::None {
+            remove_slot(&mut self.profile, id);
+        } else if let Some(slot) = slot_mut(&mut self.profile, id, || Value::None) {
+            *slot = value;
+        }
     }
 
-    /// Drop window entries that can no longer be read at or after `now`.
+    /// Drop window entries that can no longer be read at or after `now`, and
+    /// aggregates left with nothing (so an idle key's data can become empty).
     pub fn expire(&mut self, program: &Program, now: i64) {
-        let _ = (program, now);
+        let mut aggs = std::mem::take(&mut self.aggs).into_vec();
+        aggs.retain_mut(|(id, slot)| match program.aggregates.get(id.index()) {
+            Some(agg) => slot.expire(&AggShape::of(program, agg), now),
+            None => false,
+        });
+        // Free when nothing was dropped: the vector's capacity is still exact.
+        self.aggs = aggs.into_boxed_slice();
     }
 }
 
-/// Inverted index for fan-out: per indexed state, member value → customers whose
-/// set holds it. Kept up to date incrementally by [`KeyData::ingest`].
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct FanOutIndex {}
+/// What a set reducer did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Membership {
+    Changed,
+    Unchanged,
+    /// A new member did not fit under [`SET_CAP`].
+    Full,
+}
 
-impl FanOutIndex {
-    /// Customers whose state `state` currently contains `value`, in ascending
-    /// `CustomerId` order.
-    pub fn customers(&self, state: StateId, value: &Value) -> Vec<CustomerId> {
-        let _ = (state, value);
-        Vec::new()
+fn insert_capped<T: Ord>(members: &mut Vec<T>, x: T) -> Membership {
+    match members.binary_search(&x) {
+        Ok(_) => Membership::Unchanged,
+        Err(_) if members.len() >= SET_CAP => Membership::Full,
+        Err(i) => {
+            // Grow by a quarter, not double: a key's set is usually small and stays.
+            if members.len() == members.capacity() {
+                members.reserve_exact((members.len() / 4).max(2));
+            }
+            members.insert(i, x);
+            Membership::Changed
+        }
     }
 }
 
-#[expect(dead_code, reason = "the evaluation environment is wired in by the runtime")]
-fn env_marker(_: &dyn Env) {}
+fn remove_sorted<T: Ord>(members: &mut Vec<T>, x: &T) -> Membership {
+    match members.binary_search(x) {
+        Ok(i) => {
+            members.remove(i);
+            Membership::Changed
+        }
+        Err(_) => Membership::Unchanged,
+    }
+}
+
+/// Where a reducer reports side effects: the fan-out index and the report.
+struct Change<'a> {
+    customer: CustomerId,
+    index: &'a mut FanOutIndex,
+    report: &'a mut IngestReport,
+}
+
+/// `add(x)` on a scalar state: numbers of the same type; `none` on either side stays
+/// `none`; integer overflow is an error.
+fn add(current: &Value, x: &Value) -> Result<Value, EvalErrorKind> {
+    Ok(match (current, x) {
+        (Value::Int(a), Value::Int(b)) => {
+            Value::Int(a.checked_add(*b).ok_or(EvalErrorKind::IntegerOverflow)?)
+        }
+        (Value::Duration(a), Value::Duration(b)) => {
+            Value::Duration(a.checked_add(*b).ok_or(EvalErrorKind::IntegerOverflow)?)
+        }
+        (Value::Float(a), Value::Float(b)) => Value::Float(a + b),
+        (Value::Float(a), Value::Int(b)) => Value::Float(a + *b as f64),
+        _ => Value::None,
+    })
+}

@@ -61,6 +61,23 @@ impl SourceMap {
         FileId(clamp(self.files.len() - 1))
     }
 
+    /// Add a file read as bytes. Invalid UTF-8 is decoded lossily (U+FFFD) and
+    /// reported as `invalid-utf8` at the first bad byte, so later phases still run.
+    pub fn add_bytes(&mut self, name: impl Into<String>, bytes: &[u8]) -> (FileId, Option<crate::diag::Diagnostic>) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => (self.add(name, text), None),
+            Err(e) => {
+                let at = e.valid_up_to();
+                let byte = bytes.get(at).copied().unwrap_or(0);
+                let id = self.add(name, String::from_utf8_lossy(bytes).into_owned());
+                // The valid prefix decodes unchanged, so `at` is also the offset of the
+                // first U+FFFD (3 bytes) in the decoded text.
+                let span = Span::new(id, at, at + '\u{FFFD}'.len_utf8());
+                (id, Some(super::error::invalid_utf8(span, byte)))
+            }
+        }
+    }
+
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }

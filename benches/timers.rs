@@ -1,0 +1,339 @@
+//! Timer queues side by side: `TimerHeap` (binary heap) against `TimerWheel`
+//! (hierarchical timing wheel) with one million pending timers, as the runtime
+//! would hold them for a million waiting customers.
+//!
+//! - `steady`: the runtime's loop. The queue starts with 1M pending timers spread as
+//!   in steady state; then 1M events each pop whatever is due at their time and set
+//!   one timer `delay` later. Counted per event (one insert and, on average, one pop).
+//! - `restart`: the abandoned-cart pattern. Most events come from a customer who was
+//!   active a moment ago, so their new timer makes the earlier one stale; stale timers
+//!   are skipped when popped by comparing a per-customer generation, as the runtime does.
+//! - `insert_1m` / `drain_1m`: the two halves alone.
+//!
+//! Before the benchmarks it prints the live bytes per pending timer of each queue,
+//! measured with a counting allocator.
+//!
+//! Run: `cargo bench --bench timers` (one filter: `cargo bench --bench timers -- steady`).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use divan::Bencher;
+use divan::counter::ItemsCount;
+use trigc::runtime::timers::{Tie, TimerHeap, TimerQueue, TimerWheel};
+
+/// Pending timers kept by every benchmark.
+const PENDING: usize = 1_000_000;
+/// Events processed per sample.
+const EVENTS: usize = 1_000_000;
+/// 2026-01-01T00:00:00Z.
+const T0: i64 = 1_767_225_600_000;
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+/// How long the timers wait, i.e. which trigger sets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Delay {
+    /// `wait 30m` (abandoned cart).
+    M30,
+    /// `wait 48h` (email follow-up).
+    H48,
+    /// `wait 30d` (reactivation).
+    D30,
+    /// All three triggers at once, equally many events each.
+    Mixed,
+}
+
+impl Delay {
+    const ALL: [Delay; 4] = [Delay::M30, Delay::H48, Delay::D30, Delay::Mixed];
+
+    fn choices(self) -> &'static [i64] {
+        match self {
+            Delay::M30 => &[30 * MINUTE],
+            Delay::H48 => &[48 * HOUR],
+            Delay::D30 => &[30 * DAY],
+            Delay::Mixed => &[30 * MINUTE, 48 * HOUR, 30 * DAY],
+        }
+    }
+
+    /// Mean gap between events that keeps `PENDING` timers pending: rate × mean delay.
+    fn mean_gap(self) -> f64 {
+        let c = self.choices();
+        c.iter().sum::<i64>() as f64 / c.len() as f64 / PENDING as f64
+    }
+}
+
+/// xorshift64*: deterministic, dependency-free, good enough for workloads.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn pick(&mut self, xs: &[i64]) -> i64 {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+/// Timers pending at `T0` (due uniform over each delay's window, weighted by the
+/// delay: longer waits have more timers outstanding) and the events that follow.
+struct Workload {
+    pending: Vec<i64>,
+    /// `(event time, due time of the timer it sets)`, times increasing.
+    events: Vec<(i64, i64)>,
+}
+
+fn workload(delay: Delay) -> &'static Workload {
+    static CACHE: [OnceLock<Workload>; 4] = [const { OnceLock::new() }; 4];
+    let slot = Delay::ALL.iter().position(|d| *d == delay).unwrap_or(0);
+    CACHE[slot].get_or_init(|| {
+        let mut rng = Rng(0x5EED ^ (slot as u64 + 1));
+        let choices = delay.choices();
+        let total: i64 = choices.iter().sum();
+        let pending = (0..PENDING)
+            .map(|_| {
+                // Pick a delay with probability proportional to its length.
+                let mut r = rng.below(total as u64) as i64;
+                let d = choices.iter().copied().find(|d| {
+                    r -= d;
+                    r < 0
+                });
+                T0 + 1 + rng.below(d.unwrap_or(total) as u64) as i64
+            })
+            .collect();
+        // Event gaps uniform in [0, 2 × mean): ms-level jitter on event times.
+        let max_gap = (2.0 * delay.mean_gap()) as u64;
+        let mut ts = T0;
+        let events = (0..EVENTS)
+            .map(|_| {
+                ts += rng.below(max_gap + 1) as i64;
+                (ts, ts + rng.pick(choices))
+            })
+            .collect();
+        Workload { pending, events }
+    })
+}
+
+/// A queue holding the workload's pending timers, its cursor at `T0` as in a running
+/// runtime (which has popped at every event).
+fn prefilled<Q: TimerQueue<u64> + Default>(w: &Workload) -> Q {
+    let mut q = Q::default();
+    q.pop_due(T0);
+    for (i, due) in w.pending.iter().enumerate() {
+        q.insert(*due, i as Tie, i as u64);
+    }
+    q
+}
+
+#[divan::bench(types = [TimerHeap<u64>, TimerWheel<u64>], args = Delay::ALL, sample_count = 8, sample_size = 1)]
+fn steady<Q: TimerQueue<u64> + Default>(bencher: Bencher, delay: Delay) {
+    let w = workload(delay);
+    bencher
+        .counter(ItemsCount::new(EVENTS))
+        .with_inputs(|| prefilled::<Q>(w))
+        .bench_local_values(|mut q| {
+            for (i, (ts, due)) in w.events.iter().enumerate() {
+                while let Some(d) = q.pop_due(*ts) {
+                    divan::black_box(d);
+                }
+                let tie = (PENDING + i) as Tie;
+                q.insert(*due, tie, tie);
+            }
+            q
+        });
+}
+
+/// Events for the restart pattern: `(time, customer)`. 70% of events come from one of
+/// the 4096 most recent customers (a cart being edited), the rest from anyone.
+fn restart_events() -> &'static Vec<(i64, u32)> {
+    static EVENTS_: OnceLock<Vec<(i64, u32)>> = OnceLock::new();
+    EVENTS_.get_or_init(|| {
+        let mut rng = Rng(0xCA27);
+        let mut recent = vec![0u32; 4096];
+        let max_gap = (2.0 * Delay::M30.mean_gap()) as u64;
+        let mut ts = T0 - 30 * MINUTE;
+        (0..2 * EVENTS)
+            .map(|i| {
+                ts += rng.below(max_gap + 1) as i64;
+                let customer = if rng.below(10) < 7 {
+                    recent[rng.below(4096) as usize]
+                } else {
+                    rng.below(CUSTOMERS as u64) as u32
+                };
+                recent[i % 4096] = customer;
+                (ts, customer)
+            })
+            .collect()
+    })
+}
+
+const CUSTOMERS: usize = 4_000_000;
+
+/// The runtime's side of lazy cancellation: a generation per customer, bumped on
+/// every restart; a popped timer whose generation is older is stale and skipped.
+struct Restarts<Q> {
+    queue: Q,
+    generation: Vec<u32>,
+    fired: u64,
+    stale: u64,
+    tie: Tie,
+}
+
+impl<Q: TimerQueue<u64>> Restarts<Q> {
+    fn event(&mut self, ts: i64, customer: u32) {
+        while let Some(d) = self.queue.pop_due(ts) {
+            let (c, g) = ((d.value >> 32) as usize, d.value as u32);
+            if self.generation.get(c) == Some(&g) {
+                self.fired += 1;
+            } else {
+                self.stale += 1;
+            }
+        }
+        let Some(g) = self.generation.get_mut(customer as usize) else {
+            return;
+        };
+        *g += 1;
+        self.queue.insert(
+            ts + 30 * MINUTE,
+            self.tie,
+            (u64::from(customer) << 32) | u64::from(*g),
+        );
+        self.tie += 1;
+    }
+}
+
+fn restarts_warmed<Q: TimerQueue<u64> + Default>() -> Restarts<Q> {
+    let mut r = Restarts {
+        queue: Q::default(),
+        generation: vec![0; CUSTOMERS],
+        fired: 0,
+        stale: 0,
+        tie: 0,
+    };
+    // The first half warms up (the queue fills to 30 minutes of events, ~1M timers).
+    for (ts, c) in &restart_events()[..EVENTS] {
+        r.event(*ts, *c);
+    }
+    r
+}
+
+#[divan::bench(types = [TimerHeap<u64>, TimerWheel<u64>], sample_count = 8, sample_size = 1)]
+fn restart<Q: TimerQueue<u64> + Default>(bencher: Bencher) {
+    bencher
+        .counter(ItemsCount::new(EVENTS))
+        .with_inputs(restarts_warmed::<Q>)
+        .bench_local_values(|mut r| {
+            for (ts, c) in &restart_events()[EVENTS..] {
+                r.event(*ts, *c);
+            }
+            r
+        });
+}
+
+#[divan::bench(types = [TimerHeap<u64>, TimerWheel<u64>], args = [Delay::M30, Delay::D30], sample_count = 8, sample_size = 1)]
+fn insert_1m<Q: TimerQueue<u64> + Default>(bencher: Bencher, delay: Delay) {
+    let w = workload(delay);
+    bencher
+        .counter(ItemsCount::new(PENDING))
+        .with_inputs(|| {
+            let mut q = Q::default();
+            q.pop_due(T0);
+            q
+        })
+        .bench_local_values(|mut q| {
+            for (i, due) in w.pending.iter().enumerate() {
+                q.insert(*due, i as Tie, i as u64);
+            }
+            q
+        });
+}
+
+#[divan::bench(types = [TimerHeap<u64>, TimerWheel<u64>], args = [Delay::M30, Delay::D30], sample_count = 8, sample_size = 1)]
+fn drain_1m<Q: TimerQueue<u64> + Default>(bencher: Bencher, delay: Delay) {
+    let w = workload(delay);
+    // Watermark steps of ~1 minute's worth of timers' spacing: many small pops.
+    let step = (delay.choices().iter().max().copied().unwrap_or(HOUR) / 100_000).max(1);
+    bencher
+        .counter(ItemsCount::new(PENDING))
+        .with_inputs(|| prefilled::<Q>(w))
+        .bench_local_values(|mut q| {
+            let mut watermark = T0;
+            while !q.is_empty() {
+                watermark += step;
+                while let Some(d) = q.pop_due(watermark) {
+                    divan::black_box(d);
+                }
+            }
+            q
+        });
+}
+
+/// Counts live heap bytes (all threads; the measurement runs before divan starts).
+struct CountingAlloc;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every method forwards to `System` unchanged and only adds bookkeeping.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with our caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded with our caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: forwarded with our caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// Live bytes per pending timer after the steady-state run (prefill + 1M events).
+fn steady_bytes<Q: TimerQueue<u64> + Default>(delay: Delay) -> f64 {
+    let w = workload(delay);
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut q = prefilled::<Q>(w);
+    for (i, (ts, due)) in w.events.iter().enumerate() {
+        while q.pop_due(*ts).is_some() {}
+        q.insert(*due, i as Tie, i as u64);
+    }
+    let per = (LIVE.load(Ordering::Relaxed) - before) as f64 / q.len() as f64;
+    drop(q);
+    per
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if filter.is_empty() || filter.iter().any(|f| "memory".contains(f.as_str())) {
+        println!(
+            "live bytes per pending timer, u64 payload (entry = 24 bytes), after 1M steady events:"
+        );
+        for delay in Delay::ALL {
+            let heap = steady_bytes::<TimerHeap<u64>>(delay);
+            let wheel = steady_bytes::<TimerWheel<u64>>(delay);
+            println!("  {delay:?}: heap {heap:.1}  wheel {wheel:.1}");
+        }
+    }
+    divan::main();
+}

@@ -1,0 +1,2 @@
+" Trig rule files (behavioral triggers, compiled by trigc).
+autocmd BufRead,BufNewFile *.trig setfiletype trig

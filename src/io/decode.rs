@@ -1,0 +1,542 @@
+//! Decoding one NDJSON event line into an [`Event`], driven by the program's wire
+//! schema and event declarations.
+//!
+//! ```text
+//! let mut decoder = Decoder::new(&program);
+//! match decoder.decode(line, line_no, &mut interner, &mut event) {
+//!     Decoded::Event => runtime.process(&event),
+//!     Decoded::Ignored { event_type } => stats.ignored(event_type),
+//!     Decoded::Rejected(reject) => eprintln!("{reject}"),   // "line 17: missing field `user`"
+//! }
+//! ```
+//!
+//! The rules (the spec's §3/§8 plus the team decisions):
+//! - The line must be exactly one JSON object (RFC 8259; whitespace around it is
+//!   fine), valid UTF-8, nested at most [`MAX_DEPTH`] levels. Anything else is rejected.
+//! - Members not declared for the event type (and not the envelope) are ignored,
+//!   whatever JSON they hold. With duplicate member names the last one wins.
+//! - `type` must be a string. A type no `event` declares gives [`Decoded::Ignored`]
+//!   (the rest of such a line is not checked beyond being JSON: its shape is unknown).
+//! - Time (`ts`) and `time` fields: an RFC 3339 string (any offset, converted to UTC
+//!   milliseconds) or a JSON integer of epoch milliseconds.
+//! - The key is the customer key member (`user`), or, for an event `keyed by F`,
+//!   field `F` (the customer key member may then be absent). A key is a non-empty
+//!   string, or an integer (the key is then its decimal text as written, `42` → "42";
+//!   it must fit 64 bits).
+//! - Declared fields: a required field must be present and not `null`; an optional
+//!   one may be absent or `null` (→ [`Value::None`]). `float` accepts integers; `int`
+//!   accepts only integers that fit `i64`; `duration` is integer milliseconds or a
+//!   Trig duration string (`"1h30m"`); `set<T>` / `list<T>` are JSON arrays of `T`
+//!   (sets come out sorted by symbol / number and without duplicates).
+//! - Strings are interned only for fields some rule reads ([`FieldDef::used`]); unread
+//!   fields are type-checked and stored as [`Value::None`], so the interner does not
+//!   grow with values nobody looks at.
+//!
+//! Cost: no allocation per line in the steady state (the token buffer, the member
+//! slots and `out`'s buffers are reused); strings are copied only when they are
+//! interned or have escapes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+pub use super::json::MAX_DEPTH;
+
+use super::json::{self, Tok, Token};
+use super::name_table::NameTable;
+use super::wire_time::{parse_duration, parse_time};
+use crate::interp::{Interner, Value};
+use crate::ir::{EventId, FieldDef, FieldIdx, Program, Ty};
+use crate::runtime::Event;
+
+/// What became of one line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decoded {
+    /// `out` holds the event.
+    Event,
+    /// A well-formed line of an event type no `event` declares; count it.
+    Ignored { event_type: String },
+    Rejected(Reject),
+}
+
+/// A line that could not be decoded, and why. Displays as `line 17: <reason>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    /// 1-based input line number.
+    pub line: u64,
+    pub reason: String,
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+impl std::error::Error for Reject {}
+
+/// Index of a member name the schema knows (envelope or any event's field).
+type NameId = u16;
+
+/// Where the routing key of an event type comes from.
+#[derive(Clone, Copy, Debug)]
+enum KeySource {
+    /// The schema's customer key member.
+    Customer,
+    /// `keyed by F`.
+    Field(FieldIdx),
+}
+
+#[derive(Clone, Debug)]
+struct FieldShape {
+    name_id: NameId,
+    name: String,
+    ty: Ty,
+    optional: bool,
+    used: bool,
+}
+
+#[derive(Clone, Debug)]
+struct EventShape {
+    name: String,
+    key: KeySource,
+    fields: Vec<FieldShape>,
+}
+
+/// The member seen for one name on the current line: `line` is the line's generation
+/// (so slots need no clearing between lines), `tok` the value's token index.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    line: u32,
+    tok: u32,
+}
+
+/// A decoder for one program's events. Reuse it for every line: it keeps its scratch
+/// buffers between calls.
+#[derive(Clone, Debug)]
+pub struct Decoder {
+    names: NameTable<NameId>,
+    key_name: NameId,
+    type_name: NameId,
+    time_name: NameId,
+    key_member: String,
+    type_member: String,
+    time_member: String,
+    kinds: NameTable<EventId>,
+    events: Vec<EventShape>,
+    toks: Vec<Tok>,
+    slots: Vec<Slot>,
+    generation: u32,
+    scratch: String,
+}
+
+impl Decoder {
+    pub fn new(program: &Program) -> Decoder {
+        let mut names: FxHashMap<String, NameId> = FxHashMap::default();
+        let mut name_id = |name: &str| -> NameId {
+            let next = NameId::try_from(names.len()).unwrap_or(NameId::MAX);
+            *names.entry(name.to_owned()).or_insert(next)
+        };
+        let key_name = name_id(&program.schema.key);
+        let type_name = name_id(&program.schema.type_);
+        let time_name = name_id(&program.schema.time);
+        let events: Vec<EventShape> = program
+            .events
+            .iter()
+            .map(|e| EventShape {
+                name: e.name.clone(),
+                key: e.keyed_by.map_or(KeySource::Customer, KeySource::Field),
+                fields: e.fields.iter().map(|f: &FieldDef| FieldShape {
+                    name_id: name_id(&f.name),
+                    name: f.name.clone(),
+                    ty: f.ty.clone(),
+                    optional: f.optional || f.ty.is_optional(),
+                    used: f.used,
+                })
+                .collect(),
+            })
+            .collect();
+        let kinds = NameTable::new(
+            program.events.iter().enumerate().map(|(i, e)| (e.name.as_bytes(), EventId::from_index(i))),
+        );
+        let slots = vec![Slot::default(); names.len()];
+        Decoder {
+            names: NameTable::new(names.iter().map(|(name, &id)| (name.as_bytes(), id))),
+            key_name,
+            type_name,
+            time_name,
+            key_member: program.schema.key.clone(),
+            type_member: program.schema.type_.clone(),
+            time_member: program.schema.time.clone(),
+            kinds,
+            events,
+            toks: Vec::with_capacity(64),
+            slots,
+            generation: 0,
+            scratch: String::new(),
+        }
+    }
+
+    /// Decode `line` (without its line terminator) into `out`. `out` is fully
+    /// overwritten on [`Decoded::Event`] and left in an unspecified (but valid) state
+    /// otherwise.
+    pub fn decode(
+        &mut self,
+        line: &[u8],
+        line_no: u64,
+        interner: &mut Interner,
+        out: &mut Event,
+    ) -> Decoded {
+        match self.decode_line(line, interner, out) {
+            Ok(None) => {
+                out.line = line_no;
+                Decoded::Event
+            }
+            Ok(Some(event_type)) => Decoded::Ignored { event_type },
+            Err(reason) => Decoded::Rejected(Reject { line: line_no, reason }),
+        }
+    }
+
+    /// `Ok(None)`: decoded; `Ok(Some(type))`: undeclared type.
+    fn decode_line(
+        &mut self,
+        line: &[u8],
+        interner: &mut Interner,
+        out: &mut Event,
+    ) -> Result<Option<String>, String> {
+        let text = match std::str::from_utf8(line) {
+            Ok(text) => text,
+            Err(e) => return Err(format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1)),
+        };
+        if u32::try_from(text.len()).is_err() {
+            return Err("line longer than 4 GiB".into());
+        }
+        self.scan(text)?;
+
+        let type_tok = self.member(self.type_name).filter(|t| t.token != Token::Null);
+        let Some(type_tok) = type_tok else {
+            return Err(format!("missing field `{}`", self.type_member));
+        };
+        if !type_tok.token.is_str() {
+            return Err(format!(
+                "field `{}` must be a string, found {}",
+                self.type_member,
+                type_tok.token.describe()
+            ));
+        }
+        let kind = match type_tok.token {
+            Token::Str => self.kinds.get(type_tok.str_body(text).as_bytes()),
+            _ => {
+                self.scratch.clear();
+                json::unescape(type_tok.str_body(text), &mut self.scratch);
+                self.kinds.get(self.scratch.as_bytes())
+            }
+        };
+        let Some(kind) = kind else {
+            self.scratch.clear();
+            json::unescape(type_tok.str_body(text), &mut self.scratch);
+            return Ok(Some(self.scratch.clone()));
+        };
+        let Some(shape) = self.events.get(kind.index()) else {
+            return Err("internal: event table out of step with the program".into());
+        };
+        out.kind = kind;
+
+        // The key first: a missing key is the most useful thing to say about a line.
+        out.key.clear();
+        match shape.key {
+            KeySource::Customer => {
+                let tok = self.member(self.key_name).filter(|t| t.token != Token::Null);
+                let Some(tok) = tok else {
+                    return Err(format!("missing field `{}`", self.key_member));
+                };
+                read_key(text, tok, &mut out.key)
+                    .map_err(|what| format!("field `{}` (the customer key) {what}", self.key_member))?;
+            }
+            KeySource::Field(idx) => {
+                let Some(field) = shape.fields.get(idx.index()) else {
+                    return Err("internal: `keyed by` field out of range".into());
+                };
+                let tok = self.member(field.name_id).filter(|t| t.token != Token::Null);
+                let Some(tok) = tok else {
+                    return Err(format!(
+                        "`{f}` (the key of {e}, keyed by {f}) is missing",
+                        f = field.name,
+                        e = shape.name
+                    ));
+                };
+                read_key(text, tok, &mut out.key).map_err(|what| {
+                    format!("`{f}` (the key of {e}, keyed by {f}) {what}", f = field.name, e = shape.name)
+                })?;
+            }
+        }
+
+        let time = self.member(self.time_name).filter(|t| t.token != Token::Null);
+        let Some(time) = time else {
+            return Err(format!("missing field `{}`", self.time_member));
+        };
+        out.ts = read_time(text, time, &mut self.scratch)
+            .map_err(|what| format!("field `{}`: {what}", self.time_member))?;
+
+        out.fields.clear();
+        out.fields.resize(shape.fields.len(), Value::None);
+        for (field, slot) in shape.fields.iter().zip(out.fields.iter_mut()) {
+            let tok = match self.member_index(field.name_id) {
+                Some(i) if json::kind(&self.toks, i) != Some(Token::Null) => i,
+                _ if field.optional => continue,
+                Some(_) => {
+                    return Err(format!(
+                        "field `{}` of {} is null, but it is required",
+                        field.name, shape.name
+                    ));
+                }
+                None => return Err(format!("missing field `{}` of {}", field.name, shape.name)),
+            };
+            let reader = ValueReader { text, toks: &self.toks, used: field.used };
+            *slot = reader
+                .read(tok, &field.ty, interner, &mut self.scratch)
+                .map_err(|what| format!("field `{}` of {}: {what}", field.name, shape.name))?;
+        }
+        Ok(None)
+    }
+
+    /// Scan and walk the line, recording the value of every member the schema knows.
+    fn scan(&mut self, text: &str) -> Result<(), String> {
+        json::lex(text, &mut self.toks).map_err(|e| e.message())?;
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // After 2^32 lines, stale slots could look current: clear them once.
+            self.slots.iter_mut().for_each(|s| *s = Slot::default());
+            self.generation = 1;
+        }
+        let generation = self.generation;
+        let names = &self.names;
+        let slots = &mut self.slots;
+        let scratch = &mut self.scratch;
+        json::walk_object(text, &self.toks, |name, value| {
+            let id = match name.token {
+                Token::Str => {
+                    let len = (name.end - name.start).saturating_sub(2) as usize;
+                    names.get_within(text.as_bytes(), name.start as usize + 1, len)
+                }
+                _ => {
+                    scratch.clear();
+                    json::unescape(name.str_body(text), scratch);
+                    names.get(scratch.as_bytes())
+                }
+            };
+            if let Some(slot) = id.and_then(|id| slots.get_mut(usize::from(id))) {
+                *slot = Slot { line: generation, tok: u32::try_from(value).unwrap_or(u32::MAX) };
+            }
+        })
+        .map_err(|e| e.message())
+    }
+
+    /// The token index of the value of member `name` on this line, if present.
+    fn member_index(&self, name: NameId) -> Option<usize> {
+        let slot = self.slots.get(usize::from(name))?;
+        (slot.line == self.generation).then_some(slot.tok as usize)
+    }
+
+    fn member(&self, name: NameId) -> Option<Tok> {
+        self.member_index(name).and_then(|i| self.toks.get(i)).copied()
+    }
+}
+
+/// Write the key held by `tok` into `key`; `Err` completes "field `user` ...".
+fn read_key(text: &str, tok: Tok, key: &mut String) -> Result<(), String> {
+    match tok.token {
+        Token::Str => key.push_str(tok.str_body(text)),
+        Token::StrEscaped => json::unescape(tok.str_body(text), key),
+        Token::Int => {
+            let digits = tok.text(text);
+            if digits.parse::<i64>().is_err() && digits.parse::<u64>().is_err() {
+                return Err(format!("is an integer out of the 64-bit range: {}", json::clip(digits)));
+            }
+            key.push_str(digits);
+        }
+        other => return Err(format!("must be a string or an integer, found {}", other.describe())),
+    }
+    if key.is_empty() {
+        return Err("is an empty string".into());
+    }
+    Ok(())
+}
+
+fn read_time(text: &str, tok: Tok, scratch: &mut String) -> Result<i64, String> {
+    match tok.token {
+        Token::Int => tok
+            .text(text)
+            .parse::<i64>()
+            .map_err(|_| format!("epoch milliseconds out of range: {}", json::clip(tok.text(text)))),
+        Token::Str => time_text(tok.str_body(text)),
+        Token::StrEscaped => {
+            scratch.clear();
+            json::unescape(tok.str_body(text), scratch);
+            time_text(scratch)
+        }
+        other => Err(format!(
+            "expected a time (RFC 3339 string or epoch milliseconds), found {}",
+            other.describe()
+        )),
+    }
+}
+
+fn time_text(s: &str) -> Result<i64, String> {
+    parse_time(s).map_err(|e| format!("unparsable time `{}`: {e}", json::clip(s)))
+}
+
+/// Reads one declared field's value out of the token buffer.
+struct ValueReader<'a> {
+    text: &'a str,
+    toks: &'a [Tok],
+    /// Whether to materialise strings (intern them); unread fields are only checked.
+    used: bool,
+}
+
+impl ValueReader<'_> {
+    /// The value at token `i` as type `ty`; `Err` completes "field `f` of E: ...".
+    fn read(
+        &self,
+        i: usize,
+        ty: &Ty,
+        interner: &mut Interner,
+        scratch: &mut String,
+    ) -> Result<Value, String> {
+        let Some(&tok) = self.toks.get(i) else {
+            return Err("internal: token index out of range".into());
+        };
+        let mismatch = || format!("expected {}, found {}", ty_name(ty), tok.token.describe());
+        let value = match (ty, tok.token) {
+            (Ty::Optional(_), Token::Null) => Value::None,
+            (Ty::Optional(inner), _) => return self.read(i, inner, interner, scratch),
+            (_, Token::Null) => return Err(mismatch()),
+            (Ty::Bool, Token::True) => Value::Bool(true),
+            (Ty::Bool, Token::False) => Value::Bool(false),
+            (Ty::Int, Token::Int) => Value::Int(tok.text(self.text).parse().map_err(|_| {
+                format!("integer out of range: {}", json::clip(tok.text(self.text)))
+            })?),
+            (Ty::Float, Token::Int | Token::Float) => {
+                let f: f64 = tok.text(self.text).parse().map_err(|_| mismatch())?;
+                if !f.is_finite() {
+                    return Err(format!("number out of range: {}", json::clip(tok.text(self.text))));
+                }
+                Value::Float(f)
+            }
+            (Ty::Str, Token::Str) if self.used => Value::Str(interner.intern(tok.str_body(self.text))),
+            (Ty::Str, Token::StrEscaped) if self.used => {
+                scratch.clear();
+                json::unescape(tok.str_body(self.text), scratch);
+                Value::Str(interner.intern(scratch))
+            }
+            (Ty::Str, Token::Str | Token::StrEscaped) => Value::None,
+            (Ty::Time, Token::Int | Token::Str | Token::StrEscaped) => {
+                Value::Time(read_time(self.text, tok, scratch)?)
+            }
+            (Ty::Duration, Token::Int) => Value::Duration(tok.text(self.text).parse().map_err(|_| {
+                format!("duration out of range: {}", json::clip(tok.text(self.text)))
+            })?),
+            (Ty::Duration, Token::Str | Token::StrEscaped) => {
+                let s = if tok.token == Token::Str {
+                    tok.str_body(self.text)
+                } else {
+                    scratch.clear();
+                    json::unescape(tok.str_body(self.text), scratch);
+                    scratch.as_str()
+                };
+                let ms = parse_duration(s)
+                    .map_err(|e| format!("unparsable duration `{}`: {e}", json::clip(s)))?;
+                Value::Duration(ms)
+            }
+            (Ty::Set(elem), Token::ArrOpen) => {
+                let mut members = self.read_array(i, elem, interner, scratch)?;
+                if !self.used {
+                    return Ok(Value::None);
+                }
+                members.sort_by(set_order);
+                members.dedup();
+                Value::Set(Arc::new(members))
+            }
+            (Ty::List(elem), Token::ArrOpen) => {
+                let items = self.read_array(i, elem, interner, scratch)?;
+                if !self.used {
+                    return Ok(Value::None);
+                }
+                Value::List(Arc::new(items))
+            }
+            _ => return Err(mismatch()),
+        };
+        Ok(value)
+    }
+
+    fn read_array(
+        &self,
+        open: usize,
+        elem: &Ty,
+        interner: &mut Interner,
+        scratch: &mut String,
+    ) -> Result<Vec<Value>, String> {
+        let mut items = Vec::new();
+        let mut i = open + 1;
+        if json::kind(self.toks, i) == Some(Token::ArrClose) {
+            return Ok(items);
+        }
+        loop {
+            let item = self
+                .read(i, elem, interner, scratch)
+                .map_err(|what| format!("element {}: {what}", items.len() + 1))?;
+            items.push(item);
+            i = json::value_end(self.toks, i);
+            match json::kind(self.toks, i) {
+                Some(Token::Comma) => i += 1,
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+/// The order sets are kept in: by variant, then strings by symbol, numbers by value.
+fn set_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::None => 0,
+            Value::Bool(_) => 1,
+            Value::Int(_) => 2,
+            Value::Float(_) => 3,
+            Value::Str(_) => 4,
+            Value::Time(_) => 5,
+            Value::Duration(_) => 6,
+            Value::Set(_) => 7,
+            Value::List(_) => 8,
+            Value::Object(_) => 9,
+            Value::Event(_) => 10,
+        }
+    }
+    match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Int(x), Value::Int(y))
+        | (Value::Time(x), Value::Time(y))
+        | (Value::Duration(x), Value::Duration(y)) => x.cmp(y),
+        (Value::Float(x), Value::Float(y)) => x.total_cmp(y),
+        (Value::Str(x), Value::Str(y)) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+/// How a declared type reads in messages ("expected float").
+fn ty_name(ty: &Ty) -> String {
+    match ty {
+        Ty::Bool => "bool".into(),
+        Ty::Int => "int".into(),
+        Ty::Float => "float".into(),
+        Ty::Str => "string".into(),
+        Ty::Time => "time (RFC 3339 string or epoch milliseconds)".into(),
+        Ty::Duration => "duration (milliseconds or a string like \"30m\")".into(),
+        Ty::Set(t) => format!("set<{}> (an array)", ty_name(t)),
+        Ty::List(t) => format!("list<{}> (an array)", ty_name(t)),
+        Ty::Optional(t) => format!("{}?", ty_name(t)),
+        Ty::Event(_) => "event".into(),
+        Ty::Object => "object".into(),
+    }
+}

@@ -1,0 +1,455 @@
+//! The JSON syntax layer of the event decoder: a [logos] token scanner, the structural
+//! walk that checks one line is well-formed JSON (bounded nesting), and string
+//! unescaping. It knows nothing of Trig; [`super::decode`] gives the tokens meaning.
+//!
+//! A line is scanned into a reusable token buffer first, then walked. Keeping tokens
+//! (kind + byte range) rather than values means nothing is copied or allocated unless
+//! a value is actually needed, and the decoder can visit members in any order (the
+//! `type` member may come after the fields it decides the meaning of).
+
+use logos::Logos;
+
+/// Deepest nesting of objects and arrays accepted on a line, the line's own object
+/// counting as 1. It bounds the recursion of the walk on hostile input.
+pub const MAX_DEPTH: u32 = 64;
+
+/// One JSON token. Whitespace (space, tab, CR, LF, as RFC 8259 says) is skipped.
+#[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
+#[logos(skip r"[ \t\r\n]+")]
+pub enum Token {
+    #[token("{")]
+    ObjOpen,
+    #[token("}")]
+    ObjClose,
+    #[token("[")]
+    ArrOpen,
+    #[token("]")]
+    ArrClose,
+    #[token(":")]
+    Colon,
+    #[token(",")]
+    Comma,
+    #[token("true")]
+    True,
+    #[token("false")]
+    False,
+    #[token("null")]
+    Null,
+    /// An integer literal (no fraction, no exponent); may not fit any Rust integer.
+    #[regex(r"-?(0|[1-9][0-9]*)", |lex| number_in_range(lex.slice()))]
+    Int,
+    /// A number with a fraction or an exponent.
+    #[regex(r"-?(0|[1-9][0-9]*)(\.[0-9]+([eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)", |lex| number_in_range(lex.slice()))]
+    Float,
+    /// A string without escapes: its text between the quotes is the value. Strings
+    /// are most of a line's bytes, so their bodies are scanned by [`lex_string`]
+    /// eight bytes at a time rather than by the automaton, byte by byte.
+    #[token("\"", lex_string)]
+    Str,
+    /// A string with at least one escape, syntactically checked, surrogate pairs
+    /// included (a lone surrogate is not a character, so it is an error, as in
+    /// serde_json). Made by [`lex_string`].
+    StrEscaped,
+}
+
+impl Token {
+    /// How the token reads in messages ("found string").
+    pub fn describe(self) -> &'static str {
+        match self {
+            Token::ObjOpen => "object",
+            Token::ObjClose => "`}`",
+            Token::ArrOpen => "array",
+            Token::ArrClose => "`]`",
+            Token::Colon => "`:`",
+            Token::Comma => "`,`",
+            Token::True | Token::False => "bool",
+            Token::Null => "null",
+            Token::Int => "int",
+            Token::Float => "float",
+            Token::Str | Token::StrEscaped => "string",
+        }
+    }
+
+    pub fn is_str(self) -> bool {
+        matches!(self, Token::Str | Token::StrEscaped)
+    }
+}
+
+/// A token and where it is on the line (byte offsets; lines are capped below 4 GiB).
+#[derive(Clone, Copy, Debug)]
+pub struct Tok {
+    pub token: Token,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Tok {
+    /// The token's text.
+    pub fn text(self, line: &str) -> &str {
+        line.get(self.start as usize..self.end as usize).unwrap_or("")
+    }
+
+    /// A string token's text between the quotes (still escaped for `StrEscaped`).
+    pub fn str_body(self, line: &str) -> &str {
+        line.get(self.start as usize + 1..(self.end as usize).saturating_sub(1)).unwrap_or("")
+    }
+}
+
+/// Why a line is not well-formed JSON, and where (byte offset).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub at: usize,
+    pub what: String,
+}
+
+impl SyntaxError {
+    fn new(at: usize, what: impl Into<String>) -> SyntaxError {
+        SyntaxError { at, what: what.into() }
+    }
+
+    /// The message, with a 1-based byte column.
+    pub fn message(&self) -> String {
+        format!("invalid JSON at column {}: {}", self.at + 1, self.what)
+    }
+}
+
+/// Scan `line` into `toks` (cleared first).
+pub fn lex(line: &str, toks: &mut Vec<Tok>) -> Result<(), SyntaxError> {
+    toks.clear();
+    let mut lexer = Token::lexer(line);
+    while let Some(res) = lexer.next() {
+        let span = lexer.span();
+        match res {
+            Ok(token) => toks.push(Tok { token, start: offset(span.start), end: offset(span.end) }),
+            Err(()) => return Err(describe_bad_token(line, span.start)),
+        }
+    }
+    Ok(())
+}
+
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Check the whole token stream is one JSON object followed by nothing. Calls
+/// `member(name_token, value_index)` for each top-level member, in line order.
+pub fn walk_object(
+    line: &str,
+    toks: &[Tok],
+    mut member: impl FnMut(Tok, usize),
+) -> Result<(), SyntaxError> {
+    match toks.first() {
+        Some(t) if t.token == Token::ObjOpen => {}
+        Some(t) => {
+            let found = t.token.describe();
+            return Err(SyntaxError::new(t.start as usize, format!("not a JSON object (found {found})")));
+        }
+        None => return Err(SyntaxError::new(0, "not a JSON object (empty line)")),
+    }
+    let mut i = 1;
+    if kind(toks, i) == Some(Token::ObjClose) {
+        i += 1;
+    } else {
+        loop {
+            let name = expect_member_name(line, toks, i)?;
+            i = expect(line, toks, i + 1, Token::Colon, "`:`")?;
+            let value = i;
+            i = skip_value(line, toks, i, 2)?;
+            member(name, value);
+            match kind(toks, i) {
+                Some(Token::Comma) => i += 1,
+                Some(Token::ObjClose) => {
+                    i += 1;
+                    break;
+                }
+                _ => return Err(unexpected(line, toks, i, "`,` or `}`")),
+            }
+        }
+    }
+    match toks.get(i) {
+        None => Ok(()),
+        Some(t) => Err(SyntaxError::new(t.start as usize, "trailing characters after the object")),
+    }
+}
+
+/// Check the value starting at token `i` (at nesting `depth`) and return the index
+/// just past it.
+fn skip_value(line: &str, toks: &[Tok], mut i: usize, depth: u32) -> Result<usize, SyntaxError> {
+    let Some(t) = toks.get(i) else { return Err(unexpected(line, toks, i, "a value")) };
+    match t.token {
+        Token::Str
+        | Token::StrEscaped
+        | Token::Int
+        | Token::Float
+        | Token::True
+        | Token::False
+        | Token::Null => Ok(i + 1),
+        Token::ObjOpen | Token::ArrOpen if depth > MAX_DEPTH => Err(SyntaxError::new(
+            t.start as usize,
+            format!("nested deeper than {MAX_DEPTH} levels"),
+        )),
+        Token::ObjOpen => {
+            i += 1;
+            if kind(toks, i) == Some(Token::ObjClose) {
+                return Ok(i + 1);
+            }
+            loop {
+                expect_member_name(line, toks, i)?;
+                i = expect(line, toks, i + 1, Token::Colon, "`:`")?;
+                i = skip_value(line, toks, i, depth + 1)?;
+                match kind(toks, i) {
+                    Some(Token::Comma) => i += 1,
+                    Some(Token::ObjClose) => return Ok(i + 1),
+                    _ => return Err(unexpected(line, toks, i, "`,` or `}`")),
+                }
+            }
+        }
+        Token::ArrOpen => {
+            i += 1;
+            if kind(toks, i) == Some(Token::ArrClose) {
+                return Ok(i + 1);
+            }
+            loop {
+                i = skip_value(line, toks, i, depth + 1)?;
+                match kind(toks, i) {
+                    Some(Token::Comma) => i += 1,
+                    Some(Token::ArrClose) => return Ok(i + 1),
+                    _ => return Err(unexpected(line, toks, i, "`,` or `]`")),
+                }
+            }
+        }
+        _ => Err(unexpected(line, toks, i, "a value")),
+    }
+}
+
+/// The index just past the value at `i`, in a token stream [`walk_object`] accepted.
+pub fn value_end(toks: &[Tok], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while let Some(t) = toks.get(i) {
+        i += 1;
+        match t.token {
+            Token::ObjOpen | Token::ArrOpen => depth += 1,
+            Token::ObjClose | Token::ArrClose => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth == 0 {
+            break;
+        }
+    }
+    i
+}
+
+pub fn kind(toks: &[Tok], i: usize) -> Option<Token> {
+    toks.get(i).map(|t| t.token)
+}
+
+fn expect_member_name(line: &str, toks: &[Tok], i: usize) -> Result<Tok, SyntaxError> {
+    match toks.get(i) {
+        Some(t) if t.token.is_str() => Ok(*t),
+        _ => Err(unexpected(line, toks, i, "a member name (a string)")),
+    }
+}
+
+fn expect(line: &str, toks: &[Tok], i: usize, want: Token, what: &str) -> Result<usize, SyntaxError> {
+    if kind(toks, i) == Some(want) { Ok(i + 1) } else { Err(unexpected(line, toks, i, what)) }
+}
+
+#[cold]
+fn unexpected(line: &str, toks: &[Tok], i: usize, wanted: &str) -> SyntaxError {
+    match toks.get(i) {
+        Some(t) => SyntaxError::new(
+            t.start as usize,
+            format!("expected {wanted}, found `{}`", clip(t.text(line))),
+        ),
+        None => SyntaxError::new(line.len(), format!("expected {wanted}, found the end of the line")),
+    }
+}
+
+/// Explain a byte the scanner could not start a token at.
+#[cold]
+fn describe_bad_token(line: &str, at: usize) -> SyntaxError {
+    let rest = line.get(at..).unwrap_or("");
+    let Some(c) = rest.chars().next() else {
+        return SyntaxError::new(at, "unexpected end of the line");
+    };
+    let what = match c {
+        '"' => describe_bad_string(rest),
+        '-' | '0'..='9' if word(rest).parse::<f64>().is_ok_and(f64::is_infinite) => {
+            format!("number out of range `{}`", clip(word(rest)))
+        }
+        '-' | '0'..='9' => format!("malformed number `{}`", clip(word(rest))),
+        c if c.is_alphabetic() => format!("unexpected word `{}`", clip(word(rest))),
+        c if c.is_control() => format!("unexpected character `{}`", c.escape_debug()),
+        c => format!("unexpected character `{c}`"),
+    };
+    SyntaxError::new(at, what)
+}
+
+/// `rest` starts with the `"` of a string the scanner rejected: say why.
+fn describe_bad_string(rest: &str) -> String {
+    let mut chars = rest.char_indices().skip(1);
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some((_, '"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't')) => {}
+                Some((i, 'u')) => {
+                    let hex = rest.get(i + 1..i + 5).unwrap_or("");
+                    if hex.len() != 4 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return "invalid `\\u` escape in string".into();
+                    }
+                    // The hex digits are fine, so the problem is a lone surrogate.
+                    if matches!(u16::from_str_radix(hex, 16), Ok(0xD800..=0xDFFF)) {
+                        return "unpaired UTF-16 surrogate escape in string".into();
+                    }
+                    chars.nth(3);
+                }
+                Some((_, c)) => return format!("invalid escape `\\{}` in string", c.escape_debug()),
+                None => break,
+            },
+            c if (c as u32) < 0x20 => {
+                return format!("control character {:?} in string (escape it)", c);
+            }
+            _ => {}
+        }
+    }
+    "unterminated string".into()
+}
+
+fn word(s: &str) -> &str {
+    let end = s
+        .find(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | '}' | ']' | '{' | '[' | '"'))
+        .unwrap_or(s.len());
+    s.get(..end.max(1)).unwrap_or(s)
+}
+
+/// At most 40 characters of `s`, for messages.
+pub fn clip(s: &str) -> String {
+    if s.chars().count() <= 40 { s.to_owned() } else { format!("{}…", s.chars().take(40).collect::<String>()) }
+}
+
+/// Whether a number token is a finite `f64` (JSON numbers beyond it, like `1e400`,
+/// are errors, as in serde_json). Only long numbers or ones with an exponent can
+/// overflow, so the common short ones skip the parse.
+fn number_in_range(token: &str) -> bool {
+    if token.len() < 300 && !token.bytes().any(|b| b == b'e' || b == b'E') {
+        return true;
+    }
+    token.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// After an opening `"`: find the closing one, checking escapes (and surrogate
+/// pairs) on the way, and extend the token over the string.
+fn lex_string(lex: &mut logos::Lexer<'_, Token>) -> Result<Token, ()> {
+    let rest = lex.remainder().as_bytes();
+    let mut i = 0;
+    let mut token = Token::Str;
+    loop {
+        let at = find_special(rest, i).ok_or(())?;
+        match rest.get(at) {
+            Some(b'"') => {
+                lex.bump(at + 1);
+                return Ok(token);
+            }
+            Some(b'\\') => {
+                token = Token::StrEscaped;
+                i = at + escape_len(rest, at).ok_or(())?;
+            }
+            // A control character: JSON wants it escaped.
+            _ => return Err(()),
+        }
+    }
+}
+
+/// The index of the first `"`, `\\` or control byte at or after `from`. Eight bytes
+/// at a time: in each word, flag bytes equal to `"`, equal to `\\` or below 0x20 (the
+/// classic zero-byte tricks; only the lowest flag of each test is exact, which is
+/// the one `trailing_zeros` picks).
+#[inline]
+fn find_special(b: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let flags = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        let flags = flags & HIGHS;
+        if flags != 0 {
+            return Some(i + (flags.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let tail = b.get(i..)?;
+    tail.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| i + p)
+}
+
+/// The length of the escape starting with the `\\` at `at`, if it is valid: `\n`
+/// and friends, `\uXXXX` outside the surrogates, or a high-low surrogate pair.
+fn escape_len(b: &[u8], at: usize) -> Option<usize> {
+    match b.get(at + 1)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(2),
+        b'u' => match hex4(b, at + 2)? {
+            0xD800..=0xDBFF => {
+                let low = (b.get(at + 6) == Some(&b'\\') && b.get(at + 7) == Some(&b'u'))
+                    .then(|| hex4(b, at + 8))
+                    .flatten()?;
+                (0xDC00..=0xDFFF).contains(&low).then_some(12)
+            }
+            0xDC00..=0xDFFF => None,
+            _ => Some(6),
+        },
+        _ => None,
+    }
+}
+
+fn hex4(b: &[u8], at: usize) -> Option<u32> {
+    let digits = b.get(at..at + 4)?;
+    // `from_str_radix` alone would accept a sign (`\u+123`).
+    if !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+}
+
+/// Append the value of a checked string token body (between the quotes) to `out`.
+pub fn unescape(body: &str, out: &mut String) {
+    let b = body.as_bytes();
+    let mut i = 0;
+    let mut plain_from = 0;
+    while i < b.len() {
+        if b.get(i) != Some(&b'\\') {
+            i += 1;
+            continue;
+        }
+        out.push_str(body.get(plain_from..i).unwrap_or(""));
+        let c = match b.get(i + 1) {
+            Some(b'n') => '\n',
+            Some(b't') => '\t',
+            Some(b'r') => '\r',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'u') => {
+                let n = hex4(b, i + 2).unwrap_or(0xFFFD);
+                i += 4;
+                if (0xD800..=0xDBFF).contains(&n) {
+                    let low = hex4(b, i + 4).unwrap_or(0xDC00);
+                    i += 6;
+                    char::from_u32(0x10000 + ((n - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF))
+                        .unwrap_or('\u{FFFD}')
+                } else {
+                    char::from_u32(n).unwrap_or('\u{FFFD}')
+                }
+            }
+            Some(&c) => char::from(c),
+            None => break,
+        };
+        out.push(c);
+        i += 2;
+        plain_from = i;
+    }
+    out.push_str(body.get(plain_from.min(body.len())..).unwrap_or(""));
+}

@@ -1,0 +1,336 @@
+//! Writing action records as NDJSON (LANGUAGE.md §8): one JSON object per action,
+//! members in a fixed order — `trigger, step, action, key, at, id`, then `url,
+//! payload` (webhook), `template, to, payload` (email), `name, payload` (emit),
+//! `field, value` (set) or `trigger_started` (enroll).
+//!
+//! Values: times as RFC 3339 UTC (`2026-01-05T10:30:00Z`, `.SSS` only when the
+//! milliseconds are not zero), durations as Trig duration strings (`"1h30m"`), sets
+//! as arrays sorted (strings by text, numbers numerically), NaN and infinities as
+//! `null`, a stored event (`last(E)`) as the object of its present fields. The id is
+//! 32 lowercase hex digits. Output is deterministic: the same records give the same
+//! bytes.
+
+use std::io::{self, Write};
+
+use chrono::DateTime;
+
+use crate::interp::eval::compare;
+use crate::interp::{Interner, Value};
+use crate::ir::Program;
+use crate::runtime::{ActionBody, ActionRecord, Recipient};
+
+/// Writes records to `W` through a buffer. IO errors are kept (the first one) and
+/// stop further writes; the caller checks [`NdjsonSink::finish`].
+pub struct NdjsonSink<W: Write> {
+    out: io::BufWriter<W>,
+    line: Vec<u8>,
+    error: Option<io::Error>,
+    written: u64,
+}
+
+impl<W: Write> NdjsonSink<W> {
+    pub fn new(out: W) -> NdjsonSink<W> {
+        NdjsonSink { out: io::BufWriter::with_capacity(1 << 16, out), line: Vec::with_capacity(512), error: None, written: 0 }
+    }
+
+    pub fn write(&mut self, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
+        if self.error.is_some() {
+            return;
+        }
+        self.line.clear();
+        write_record(&mut self.line, record, program, interner);
+        self.line.push(b'\n');
+        match self.out.write_all(&self.line) {
+            Ok(()) => self.written += 1,
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Records written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Flush; the first IO error of the run, if any.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.out.flush()
+    }
+}
+
+/// One record as a JSON object (no newline).
+pub fn write_record(buf: &mut Vec<u8>, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
+    buf.extend_from_slice(b"{\"trigger\":");
+    write_str(buf, record.trigger);
+    buf.extend_from_slice(b",\"step\":");
+    buf.extend_from_slice(record.step.to_string().as_bytes());
+    buf.extend_from_slice(b",\"action\":");
+    write_str(buf, record.body.name());
+    buf.extend_from_slice(b",\"key\":");
+    write_str(buf, record.key);
+    buf.extend_from_slice(b",\"at\":");
+    write_str(buf, &format_time(record.at));
+    buf.extend_from_slice(b",\"id\":\"");
+    buf.extend_from_slice(format!("{:032x}", record.id).as_bytes());
+    buf.push(b'"');
+    let member = |buf: &mut Vec<u8>, name: &str| {
+        buf.push(b',');
+        write_str(buf, name);
+        buf.push(b':');
+    };
+    match &record.body {
+        ActionBody::Webhook { url, payload } => {
+            member(buf, "url");
+            write_str(buf, url);
+            member(buf, "payload");
+            write_value(buf, payload, program, interner);
+        }
+        ActionBody::Email { template, to, payload } => {
+            member(buf, "template");
+            write_str(buf, template);
+            member(buf, "to");
+            match to {
+                Recipient::Value(v) => write_value(buf, v, program, interner),
+                Recipient::Key(k) => write_str(buf, k),
+            }
+            member(buf, "payload");
+            write_value(buf, payload, program, interner);
+        }
+        ActionBody::Emit { name, payload } => {
+            member(buf, "name");
+            write_str(buf, name);
+            member(buf, "payload");
+            write_value(buf, payload, program, interner);
+        }
+        ActionBody::Set { field, value } => {
+            member(buf, "field");
+            write_str(buf, field);
+            member(buf, "value");
+            write_value(buf, value, program, interner);
+        }
+        ActionBody::Enroll { trigger_started } => {
+            member(buf, "trigger_started");
+            write_str(buf, trigger_started);
+        }
+    }
+    buf.push(b'}');
+}
+
+/// A value as JSON.
+pub fn write_value(buf: &mut Vec<u8>, value: &Value, program: &Program, interner: &Interner) {
+    match value {
+        Value::None => buf.extend_from_slice(b"null"),
+        Value::Bool(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(i) => buf.extend_from_slice(i.to_string().as_bytes()),
+        Value::Float(f) => write_float(buf, *f),
+        Value::Str(s) => write_str(buf, interner.resolve(*s)),
+        Value::Time(t) => write_str(buf, &format_time(*t)),
+        Value::Duration(d) => write_str(buf, &format_duration(*d)),
+        Value::Set(items) => {
+            let mut sorted: Vec<&Value> = items.iter().collect();
+            sorted.sort_by(|a, b| compare(a, b, interner).unwrap_or(std::cmp::Ordering::Equal));
+            write_array(buf, sorted.into_iter(), program, interner);
+        }
+        Value::List(items) => write_array(buf, items.iter(), program, interner),
+        Value::Object(members) => {
+            buf.push(b'{');
+            for (i, (k, v)) in members.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                write_str(buf, interner.resolve(*k));
+                buf.push(b':');
+                write_value(buf, v, program, interner);
+            }
+            buf.push(b'}');
+        }
+        Value::Event(stored) => {
+            buf.push(b'{');
+            let fields = program.events.get(stored.kind.index()).map_or(&[][..], |e| &e.fields[..]);
+            let mut first = true;
+            for (def, v) in fields.iter().zip(stored.fields.iter()) {
+                if *v == Value::None {
+                    continue;
+                }
+                if !first {
+                    buf.push(b',');
+                }
+                first = false;
+                write_str(buf, &def.name);
+                buf.push(b':');
+                write_value(buf, v, program, interner);
+            }
+            buf.push(b'}');
+        }
+    }
+}
+
+fn write_array<'v>(buf: &mut Vec<u8>, items: impl Iterator<Item = &'v Value>, program: &Program, interner: &Interner) {
+    buf.push(b'[');
+    for (i, v) in items.enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        write_value(buf, v, program, interner);
+    }
+    buf.push(b']');
+}
+
+fn write_float(buf: &mut Vec<u8>, f: f64) {
+    if f.is_finite() {
+        // serde_json prints the shortest representation that reads back exactly.
+        if serde_json::to_writer(&mut *buf, &f).is_err() {
+            buf.extend_from_slice(b"null");
+        }
+    } else {
+        buf.extend_from_slice(b"null");
+    }
+}
+
+/// A JSON string literal.
+pub fn write_str(buf: &mut Vec<u8>, s: &str) {
+    buf.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        buf.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        if escape.is_empty() {
+            buf.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+        } else {
+            buf.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    buf.extend_from_slice(bytes.get(start..).unwrap_or_default());
+    buf.push(b'"');
+}
+
+/// RFC 3339 UTC with `Z`, milliseconds only when not zero. Written by hand (every
+/// record has one; chrono's formatter is several times slower). A time outside
+/// years 0..=9999 is written by chrono, or as its millisecond number beyond its range.
+pub fn format_time(ms: i64) -> String {
+    const MAX_MS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+    if !(0..=MAX_MS).contains(&ms) {
+        return match DateTime::from_timestamp_millis(ms) {
+            Some(t) if ms.rem_euclid(1000) == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            None => ms.to_string(),
+        };
+    }
+    let (days, rest) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let (y, m, d) = civil_from_days(days);
+    let (h, min, s, milli) = (rest / 3_600_000, rest / 60_000 % 60, rest / 1000 % 60, rest % 1000);
+    if milli == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A Trig duration string: units from days down to milliseconds, largest first,
+/// zero units left out (`1h30m`, `7d`, `1s500ms`); `0s` for zero; negative with `-`.
+pub fn format_duration(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    if ms < 0 {
+        out.push('-');
+    }
+    let mut rest = ms.unsigned_abs();
+    for (unit, size) in [("d", 86_400_000u64), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+        let n = rest / size;
+        if n > 0 {
+            out.push_str(&n.to_string());
+            out.push_str(unit);
+            rest %= size;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn times_and_durations() {
+        assert_eq!(format_time(1_767_609_000_000), "2026-01-05T10:30:00Z");
+        assert_eq!(format_time(1_767_609_000_250), "2026-01-05T10:30:00.250Z");
+        assert_eq!(format_time(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(-1), "1969-12-31T23:59:59.999Z");
+        // The hand formatter agrees with chrono on a spread of instants.
+        for ms in (0..4_000_000_000_000i64).step_by(97_654_321_123) {
+            let chrono = DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            let ours = format_time(ms);
+            let ours = if ours.len() == 20 { ours.replace('Z', ".000Z") } else { ours };
+            assert_eq!(Some(ours), chrono, "{ms}");
+        }
+        assert_eq!(format_duration(5_400_000), "1h30m");
+        assert_eq!(format_duration(7 * 86_400_000), "7d");
+        assert_eq!(format_duration(1_500), "1s500ms");
+        assert_eq!(format_duration(-60_000), "-1m");
+        assert_eq!(format_duration(0), "0s");
+    }
+
+    #[test]
+    fn values() {
+        let program = Program::default();
+        let mut interner = Interner::default();
+        let (b, a) = (interner.intern("b"), interner.intern("a\"q"));
+        let set = Value::Set(Arc::new(vec![Value::Str(b), Value::Str(a)]));
+        let nums = Value::Set(Arc::new(vec![Value::Int(10), Value::Int(9)]));
+        let obj = Value::Object(Arc::new(vec![
+            (b, set),
+            (a, nums),
+            (b, Value::Float(f64::NAN)),
+            (b, Value::Float(19.9)),
+            (b, Value::Duration(1_800_000)),
+            (b, Value::None),
+        ]));
+        let mut buf = Vec::new();
+        write_value(&mut buf, &obj, &program, &interner);
+        assert_eq!(
+            String::from_utf8_lossy(&buf),
+            r#"{"b":["a\"q","b"],"a\"q":[9,10],"b":null,"b":19.9,"b":"30m","b":null}"#
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let mut buf = Vec::new();
+        write_str(&mut buf, "a\u{1}\n");
+        assert_eq!(String::from_utf8_lossy(&buf), r#""a\u0001\n""#);
+    }
+}

@@ -1,0 +1,178 @@
+//! Times and durations as they appear on the wire: RFC 3339 strings (any offset,
+//! converted to UTC milliseconds) and Trig duration strings (`30m`, `1h30m`).
+//!
+//! The common canonical form `YYYY-MM-DDTHH:MM:SS[.fff]Z` is parsed by hand (it is on
+//! every event line, and a hand parse is several times cheaper than chrono's general
+//! one); anything else goes to chrono, which also words the errors. Tests check both
+//! paths agree.
+
+use chrono::DateTime;
+
+/// Milliseconds since the Unix epoch of an RFC 3339 time. Sub-millisecond digits are
+/// truncated toward the past (as `chrono`'s `timestamp_millis` does).
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    if let Some(ms) = parse_canonical_utc(s.as_bytes()) {
+        return Ok(ms);
+    }
+    DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).map_err(|e| e.to_string())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` with every part in range, else `None` (the caller
+/// then asks chrono, which knows the other spellings and explains errors).
+fn parse_canonical_utc(b: &[u8]) -> Option<i64> {
+    if b.len() < 20 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || b.get(10) != Some(&b'T')
+    {
+        return None;
+    }
+    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') || b.last() != Some(&b'Z') {
+        return None;
+    }
+    let year = digits(b, 0, 4)?;
+    let month = digits(b, 5, 2)?;
+    let day = digits(b, 8, 2)?;
+    let hour = digits(b, 11, 2)?;
+    let minute = digits(b, 14, 2)?;
+    let second = digits(b, 17, 2)?;
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let frac = b.get(19..b.len() - 1)?;
+    let millis = match frac {
+        [] => 0,
+        [b'.', rest @ ..] if (1..=9).contains(&rest.len()) => {
+            let mut ms = 0;
+            for (i, &d) in rest.iter().enumerate() {
+                if !d.is_ascii_digit() {
+                    return None;
+                }
+                if i < 3 {
+                    ms = ms * 10 + i64::from(d - b'0');
+                }
+            }
+            ms * 10_i64.pow(3_u32.saturating_sub(rest.len() as u32))
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
+}
+
+fn digits(b: &[u8], at: usize, n: usize) -> Option<i64> {
+    let mut v = 0;
+    for &d in b.get(at..at + n)? {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(d - b'0');
+    }
+    Some(v)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Milliseconds of a Trig duration string: one or more `<digits><unit>` with units
+/// `ms s m h d w`, summed (`1h30m`). No sign, no spaces.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total: i64 = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        let mut n: i64 = 0;
+        while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(i64::from(d - b'0')))
+                .ok_or("duration out of range")?;
+            i += 1;
+        }
+        if i == start {
+            return Err("expected a number before each unit (like `30m` or `1h30m`)".into());
+        }
+        let (unit_ms, len) = match (b.get(i), b.get(i + 1)) {
+            (Some(b'm'), Some(b's')) => (1, 2),
+            (Some(b's'), _) => (1000, 1),
+            (Some(b'm'), _) => (60_000, 1),
+            (Some(b'h'), _) => (3_600_000, 1),
+            (Some(b'd'), _) => (86_400_000, 1),
+            (Some(b'w'), _) => (604_800_000, 1),
+            _ => return Err("expected a unit `ms`, `s`, `m`, `h`, `d` or `w` after each number".into()),
+        };
+        i += len;
+        total = n
+            .checked_mul(unit_ms)
+            .and_then(|ms| total.checked_add(ms))
+            .ok_or("duration out of range")?;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chrono_ms(s: &str) -> i64 {
+        DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).unwrap_or(i64::MIN)
+    }
+
+    #[test]
+    fn canonical_path_agrees_with_chrono() {
+        for s in [
+            "2026-01-05T10:30:00Z",
+            "1970-01-01T00:00:00Z",
+            "1969-12-31T23:59:59.999Z",
+            "2000-02-29T12:00:00.5Z",
+            "2024-12-31T23:59:59.123456789Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.9Z",
+            "1900-03-01T00:00:00.01Z",
+        ] {
+            assert_eq!(parse_canonical_utc(s.as_bytes()), Some(chrono_ms(s)), "{s}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_parts_fall_back() {
+        for s in ["2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:00:60Z"] {
+            assert_eq!(parse_canonical_utc(s.as_bytes()), None, "{s}");
+        }
+        assert!(parse_time("2026-13-01T00:00:00Z").is_err());
+        assert_eq!(parse_time("2026-01-05T11:30:00+01:00"), parse_time("2026-01-05T10:30:00Z"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(500));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration("2w"), Ok(1_209_600_000));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("30").is_err());
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("30x").is_err());
+        assert!(parse_duration("99999999999999999999w").is_err());
+    }
+}

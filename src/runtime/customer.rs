@@ -1,0 +1,280 @@
+//! The customer table: one entry per key with live state, dense [`CustomerId`]s, the
+//! key string stored once (inline when short), and a hash index from key text to id
+//! that stores only the 4-byte id (it hashes the key through the table).
+//!
+//! An entry is freed when its customer holds nothing: no instance, no state, no live
+//! cooldown or limit. Its slot goes on a free list and is reused (last in, first
+//! out, so reuse is deterministic). When the program has scheduled triggers, entries
+//! of real customers are kept (with their key only) because a schedule visits "every
+//! customer seen so far"; then ids are never reused and id order is first-seen order.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use compact_str::CompactString;
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use serde::{Deserialize, Serialize};
+
+use super::instance::NIL;
+use super::state::{CustomerId, KeyData};
+use crate::ir::{Program, TriggerId};
+
+/// One key's entry.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Customer {
+    pub key: CompactString,
+    pub data: KeyData,
+    /// Head of this customer's instance list (slab slots linked by `next`), or `NIL`.
+    pub instances: u32,
+    pub flags: u8,
+}
+
+/// The entry is in use.
+pub const OCCUPIED: u8 = 1;
+/// The key was seen on an event routed by the customer key (not only through an
+/// event `keyed by` another field): schedules visit it.
+pub const REAL: u8 = 2;
+/// The customer has cooldown/limit bookkeeping in [`Customers::gates`].
+pub const GATED: u8 = 4;
+
+/// Cooldown and limit bookkeeping of one (trigger, customer).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Gate {
+    /// Time of the last step that ran its actions (`cooldown`).
+    pub last_action: i64,
+    /// Times of the firings within the limit's window, oldest first (`limit N per D`).
+    pub fires: Vec<i64>,
+}
+
+impl Gate {
+    /// Whether a step firing at `at` is suppressed.
+    pub fn suppresses(&self, cooldown: Option<i64>, limit: Option<crate::ir::Limit>, at: i64) -> bool {
+        if let Some(cooldown) = cooldown
+            && at < self.last_action.saturating_add(cooldown)
+        {
+            return true;
+        }
+        if let Some(limit) = limit {
+            let in_window = self.fires.iter().filter(|&&t| t > at.saturating_sub(limit.per)).count();
+            if in_window >= limit.count as usize {
+                return true;
+            }
+        }
+        false
+    }
+
+    pub fn record(&mut self, limit: Option<crate::ir::Limit>, at: i64) {
+        self.last_action = at;
+        if let Some(limit) = limit {
+            self.fires.retain(|&t| t > at.saturating_sub(limit.per));
+            self.fires.push(at);
+        }
+    }
+
+    /// Whether the gate can no longer suppress anything at or after `now`.
+    pub fn is_spent(&self, cooldown: Option<i64>, limit: Option<crate::ir::Limit>, now: i64) -> bool {
+        let cooling = cooldown.is_some_and(|c| now < self.last_action.saturating_add(c));
+        let limiting = limit.is_some_and(|l| self.fires.iter().any(|&t| t > now.saturating_sub(l.per)));
+        !cooling && !limiting
+    }
+}
+
+/// All customers.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Customers {
+    slots: Vec<Customer>,
+    free: Vec<u32>,
+    /// Cooldown/limit state by `(customer << 32) | trigger`.
+    pub gates: FxHashMap<u64, Gate>,
+    /// Key text → id. Not serialised: rebuilt from `slots` on restore.
+    #[serde(skip)]
+    index: HashTable<u32>,
+    len: usize,
+}
+
+fn hash_key(key: &str) -> u64 {
+    let mut h = FxBuildHasher.build_hasher();
+    key.hash(&mut h);
+    h.finish()
+}
+
+pub fn gate_key(customer: CustomerId, trigger: TriggerId) -> u64 {
+    (u64::from(customer.0) << 32) | u64::from(trigger.0)
+}
+
+impl Customers {
+    /// Number of occupied entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of slots (occupied or free): ids are below this.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn get(&self, id: CustomerId) -> Option<&Customer> {
+        self.slots.get(id.0 as usize).filter(|c| c.flags & OCCUPIED != 0)
+    }
+
+    pub fn get_mut(&mut self, id: CustomerId) -> Option<&mut Customer> {
+        self.slots.get_mut(id.0 as usize).filter(|c| c.flags & OCCUPIED != 0)
+    }
+
+    pub fn key(&self, id: CustomerId) -> &str {
+        self.get(id).map_or("", |c| &c.key)
+    }
+
+    pub fn lookup(&self, key: &str) -> Option<CustomerId> {
+        let slots = &self.slots;
+        self.index.find(hash_key(key), |&id| slots.get(id as usize).is_some_and(|c| c.key == key)).map(|&id| CustomerId(id))
+    }
+
+    /// The id of `key`, creating the entry if needed.
+    pub fn lookup_or_insert(&mut self, key: &str) -> CustomerId {
+        let hash = hash_key(key);
+        let slots = &self.slots;
+        if let Some(&id) = self.index.find(hash, |&id| slots.get(id as usize).is_some_and(|c| c.key == key)) {
+            return CustomerId(id);
+        }
+        let entry = Customer { key: CompactString::from(key), data: KeyData::default(), instances: NIL, flags: OCCUPIED };
+        let id = match self.free.pop() {
+            Some(id) => {
+                if let Some(slot) = self.slots.get_mut(id as usize) {
+                    *slot = entry;
+                }
+                id
+            }
+            None => {
+                self.slots.push(entry);
+                u32::try_from(self.slots.len() - 1).unwrap_or(NIL)
+            }
+        };
+        let slots = &self.slots;
+        self.index.insert_unique(hash, id, |&id| slots.get(id as usize).map_or(0, |c| hash_key(&c.key)));
+        self.len += 1;
+        CustomerId(id)
+    }
+
+    /// Free `id`'s entry (the caller checked that it holds nothing).
+    pub fn remove(&mut self, id: CustomerId) {
+        let Some(entry) = self.slots.get_mut(id.0 as usize) else { return };
+        if entry.flags & OCCUPIED == 0 {
+            return;
+        }
+        let hash = hash_key(&entry.key);
+        *entry = Customer { instances: NIL, ..Customer::default() };
+        if let Ok(found) = self.index.find_entry(hash, |&other| other == id.0) {
+            found.remove();
+        }
+        self.free.push(id.0);
+        self.len -= 1;
+    }
+
+    /// Occupied ids in ascending order.
+    pub fn ids(&self) -> impl Iterator<Item = CustomerId> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.flags & OCCUPIED != 0)
+            .map(|(i, _)| CustomerId::from_index(i))
+    }
+
+    /// Rebuild the key index after deserialising.
+    pub fn rebuild_index(&mut self) {
+        let mut index = HashTable::with_capacity(self.len);
+        for (i, c) in self.slots.iter().enumerate() {
+            if c.flags & OCCUPIED != 0 {
+                let slots = &self.slots;
+                let id = u32::try_from(i).unwrap_or(NIL);
+                index.insert_unique(hash_key(&c.key), id, |&id| slots.get(id as usize).map_or(0, |c| hash_key(&c.key)));
+            }
+        }
+        self.index = index;
+    }
+
+    /// Drop `id`'s gates that can no longer suppress anything at `now`; returns
+    /// whether any remain.
+    pub fn prune_gates(&mut self, program: &Program, id: CustomerId, now: i64) -> bool {
+        let Some(c) = self.get(id) else { return false };
+        if c.flags & GATED == 0 {
+            return false;
+        }
+        let mut any = false;
+        for (t, def) in program.triggers.iter().enumerate() {
+            if def.cooldown.is_none() && def.limit.is_none() {
+                continue;
+            }
+            let k = gate_key(id, TriggerId::from_index(t));
+            if let Some(gate) = self.gates.get(&k) {
+                if gate.is_spent(def.cooldown, def.limit, now) {
+                    self.gates.remove(&k);
+                } else {
+                    any = true;
+                }
+            }
+        }
+        if !any && let Some(c) = self.get_mut(id) {
+            c.flags &= !GATED;
+        }
+        any
+    }
+}
+
+impl CustomerId {
+    pub fn from_index(i: usize) -> CustomerId {
+        CustomerId(u32::try_from(i).unwrap_or(NIL))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_map_to_dense_ids_and_slots_are_reused() {
+        let mut t = Customers::default();
+        let a = t.lookup_or_insert("alice");
+        let b = t.lookup_or_insert("bob");
+        assert_eq!((a, b), (CustomerId(0), CustomerId(1)));
+        assert_eq!(t.lookup_or_insert("alice"), a);
+        t.remove(a);
+        assert_eq!(t.lookup("alice"), None);
+        assert_eq!(t.len(), 1);
+        let c = t.lookup_or_insert("carol");
+        assert_eq!(c, a, "the freed slot is reused");
+        assert_eq!(t.key(c), "carol");
+        assert_eq!(t.lookup("bob"), Some(b));
+    }
+
+    #[test]
+    fn index_is_rebuilt_after_restore() {
+        let mut t = Customers::default();
+        for i in 0..100 {
+            t.lookup_or_insert(&format!("k{i}"));
+        }
+        let json = serde_json::to_string(&t).unwrap_or_default();
+        let mut back: Customers = serde_json::from_str(&json).unwrap_or_default();
+        back.rebuild_index();
+        assert_eq!(back.lookup("k42"), Some(CustomerId(42)));
+        assert_eq!(back.len(), 100);
+    }
+
+    #[test]
+    fn gates_suppress_by_cooldown_and_limit() {
+        let mut g = Gate::default();
+        let limit = Some(crate::ir::Limit { count: 2, per: 100 });
+        g.record(limit, 10);
+        assert!(g.suppresses(Some(50), None, 59));
+        assert!(!g.suppresses(Some(50), None, 60), "cooldown ends at last + cooldown");
+        assert!(!g.suppresses(None, limit, 20));
+        g.record(limit, 20);
+        assert!(g.suppresses(None, limit, 109));
+        assert!(!g.suppresses(None, limit, 110), "the window (at - D, at] no longer holds 10");
+        assert!(g.is_spent(Some(50), limit, 120));
+    }
+}

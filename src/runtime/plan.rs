@@ -1,0 +1,218 @@
+//! What the runtime derives from a [`Program`] once, before the first event: the
+//! firing order of triggers, which triggers each event type concerns, which start
+//! fields an instance must keep, which expressions read `key`. Never serialised:
+//! rebuilt from the program on restore.
+
+use super::schedule::Schedule;
+use crate::interp::{Interner, Sym};
+use crate::ir::{ActionKind, Binding, Expr, ExprId, Payload, PatternIr, Program, ProfileFieldId, StartIr, TriggerId};
+
+/// The trigger starts on the event type.
+pub const STARTS: u8 = 1;
+/// The trigger has an `exit on` or `unless` pattern on the event type.
+pub const ENDS: u8 = 2;
+
+/// Most active instances of one `reentry parallel` trigger per key.
+pub const PARALLEL_BOUND: usize = 64;
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Triggers in firing order at one instant: priority descending, then name.
+    pub order: Vec<TriggerId>,
+    /// Each trigger's position in `order`: the first part of a timer's tie.
+    pub rank: Vec<u32>,
+    /// Per event type: the triggers it concerns, in `order`, with `STARTS`/`ENDS`.
+    pub by_event: Vec<Vec<(TriggerId, u8)>>,
+    /// Per trigger, per event type: how many leading fields of a starting event of
+    /// that type an instance keeps (the fields read after the start).
+    pub keep: Vec<Vec<usize>>,
+    /// Per expression: whether evaluating it may read `key` (which is then interned).
+    reads_key: Vec<bool>,
+    /// Scheduled triggers with their parsed schedules.
+    pub schedules: Vec<(TriggerId, Schedule)>,
+    /// `profile.email`, the default recipient of an email without `to`.
+    pub email: Option<ProfileFieldId>,
+    /// Per event type: its field names, interned (the default payload's keys).
+    pub field_names: Vec<Vec<Sym>>,
+}
+
+impl Plan {
+    pub fn new(program: &Program, interner: &mut Interner) -> Plan {
+        let mut order: Vec<TriggerId> = (0..program.triggers.len()).map(TriggerId::from_index).collect();
+        order.sort_by(|&a, &b| {
+            let (ta, tb) = (program.trigger(a), program.trigger(b));
+            tb.priority.cmp(&ta.priority).then_with(|| ta.name.cmp(&tb.name))
+        });
+        let mut rank = vec![0; program.triggers.len()];
+        for (pos, t) in order.iter().enumerate() {
+            if let Some(r) = rank.get_mut(t.index()) {
+                *r = u32::try_from(pos).unwrap_or(u32::MAX);
+            }
+        }
+
+        let mut by_event: Vec<Vec<(TriggerId, u8)>> = vec![Vec::new(); program.events.len()];
+        for &t in &order {
+            let def = program.trigger(t);
+            let mut roles = vec![0u8; program.events.len()];
+            if let StartIr::On(patterns) = &def.start {
+                for p in patterns {
+                    mark(&mut roles, p, STARTS);
+                }
+            }
+            for p in def.exit_on.iter().chain(def.steps.iter().flat_map(|s| s.unless.iter())) {
+                mark(&mut roles, p, ENDS);
+            }
+            for (e, r) in roles.into_iter().enumerate() {
+                if r != 0
+                    && let Some(list) = by_event.get_mut(e)
+                {
+                    list.push((t, r));
+                }
+            }
+        }
+
+        let keep = program.triggers.iter().map(|def| keep_fields(program, def)).collect();
+        let reads_key = reads_key(program);
+        let schedules = order
+            .iter()
+            .filter_map(|&t| match &program.trigger(t).start {
+                StartIr::Schedule(s) => Schedule::new(s).map(|s| (t, s)),
+                _ => None,
+            })
+            .collect();
+        let email = program.profile.iter().position(|f| f.name == "email").map(ProfileFieldId::from_index);
+        let field_names =
+            program.events.iter().map(|e| e.fields.iter().map(|f| interner.intern(&f.name)).collect()).collect();
+        Plan { order, rank, by_event, keep, reads_key, schedules, email, field_names }
+    }
+
+    pub fn reads_key(&self, expr: ExprId) -> bool {
+        self.reads_key.get(expr.index()).copied().unwrap_or(true)
+    }
+
+    pub fn rank(&self, t: TriggerId) -> u32 {
+        self.rank.get(t.index()).copied().unwrap_or(u32::MAX)
+    }
+}
+
+fn mark(roles: &mut [u8], p: &PatternIr, role: u8) {
+    if let Some(r) = roles.get_mut(p.event.index()) {
+        *r |= role;
+    }
+}
+
+/// The operands of an expression.
+pub fn children(expr: &Expr) -> Vec<ExprId> {
+    match expr {
+        Expr::List(items) => items.clone(),
+        Expr::Object(entries) => entries.iter().map(|(_, e)| *e).collect(),
+        Expr::EventField { base, .. } | Expr::StoredEventTime { base } | Expr::ToFloat(base) => vec![*base],
+        Expr::Unary { operand, .. } => vec![*operand],
+        Expr::Binary { lhs, rhs, .. } => vec![*lhs, *rhs],
+        Expr::Call { args, .. } => args.clone(),
+        Expr::Const(_)
+        | Expr::Field { .. }
+        | Expr::EventTime(_)
+        | Expr::Key
+        | Expr::Now
+        | Expr::State(_)
+        | Expr::Profile(_)
+        | Expr::Agg(_) => Vec::new(),
+    }
+}
+
+/// Per event type, the number of leading fields of a starting event the trigger
+/// reads after its start: in guards, payloads, recipients, `set` values, and the
+/// filters of `unless` / `exit on` (through `Binding::Start`). A default payload
+/// reads all of them.
+fn keep_fields(program: &Program, def: &crate::ir::TriggerDef) -> Vec<usize> {
+    let mut keep = vec![0usize; program.events.len()];
+    let mut roots: Vec<ExprId> = Vec::new();
+    let mut whole_event = false;
+    for step in &def.steps {
+        roots.extend(step.guard);
+        roots.extend(step.unless.iter().filter_map(|p| p.filter));
+        for action in &step.actions {
+            match &action.kind {
+                ActionKind::Webhook { payload, .. } | ActionKind::Emit { payload, .. } => {
+                    whole_event |= push_payload(&mut roots, payload);
+                }
+                ActionKind::Email { to, payload, .. } => {
+                    roots.extend(*to);
+                    whole_event |= push_payload(&mut roots, payload);
+                }
+                ActionKind::SetProfile { value, .. } => roots.push(*value),
+                ActionKind::Enroll { .. } => {}
+            }
+        }
+    }
+    roots.extend(def.exit_on.iter().filter_map(|p| p.filter));
+    if whole_event && let StartIr::On(patterns) = &def.start {
+        for p in patterns {
+            if let (Some(k), Some(e)) = (keep.get_mut(p.event.index()), program.events.get(p.event.index())) {
+                *k = e.fields.len();
+            }
+        }
+    }
+    let mut seen = vec![false; program.exprs.len()];
+    while let Some(id) = roots.pop() {
+        let Some(done) = seen.get_mut(id.index()) else { continue };
+        if std::mem::replace(done, true) {
+            continue;
+        }
+        let Some(expr) = program.exprs.get(id.index()) else { continue };
+        if let Expr::Field { binding: Binding::Start, choices } = expr {
+            for (event, field) in choices {
+                if let Some(k) = keep.get_mut(event.index()) {
+                    *k = (*k).max(field.index() + 1);
+                }
+            }
+        }
+        roots.extend(children(expr));
+    }
+    keep
+}
+
+fn push_payload(roots: &mut Vec<ExprId>, payload: &Payload) -> bool {
+    match payload {
+        Payload::Object(e) => {
+            roots.push(*e);
+            false
+        }
+        Payload::StartEvent => true,
+    }
+}
+
+/// For every expression, whether it or an operand is `key`.
+fn reads_key(program: &Program) -> Vec<bool> {
+    // 0 = unknown, 1 = in progress, 2 = no, 3 = yes. Iterative post-order, so a
+    // deep expression cannot overflow the stack.
+    let mut state = vec![0u8; program.exprs.len()];
+    for root in 0..program.exprs.len() {
+        let mut stack = vec![(ExprId::from_index(root), false)];
+        while let Some((id, expanded)) = stack.pop() {
+            let i = id.index();
+            let Some(expr) = program.exprs.get(i) else { continue };
+            if expanded {
+                let yes = matches!(expr, Expr::Key) || children(expr).iter().any(|c| state.get(c.index()) == Some(&3));
+                if let Some(s) = state.get_mut(i) {
+                    *s = if yes { 3 } else { 2 };
+                }
+                continue;
+            }
+            if state.get(i).copied().unwrap_or(2) != 0 {
+                continue;
+            }
+            if let Some(s) = state.get_mut(i) {
+                *s = 1;
+            }
+            stack.push((id, true));
+            for c in children(expr) {
+                if state.get(c.index()) == Some(&0) {
+                    stack.push((c, false));
+                }
+            }
+        }
+    }
+    state.into_iter().map(|s| s == 3).collect()
+}

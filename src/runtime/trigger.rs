@@ -1,0 +1,578 @@
+//! Trigger instances at work (LANGUAGE.md §5): what one event does to a key
+//! (ingest, end, start), what a due timer does (guard, cooldown/limit, actions, next
+//! step), schedules, fan-out and enrollment, and freeing keys that hold nothing.
+
+use std::sync::Arc;
+
+use super::customer::{GATED, REAL, gate_key};
+use super::ids::{ActionIdParts, action_id};
+use super::instance::{NIL, TimerRef, TimerTarget, next_generation, tie};
+use super::plan::{ENDS, PARALLEL_BOUND, STARTS};
+use super::scope::{Bound, Context, IngestEval};
+use super::state::CustomerId;
+use super::timers::TimerQueue;
+use super::{ActionBody, ActionRecord, Event, Notice, Output, Recipient, Runtime};
+use crate::interp::eval::is_true;
+use crate::interp::{EvalError, Value};
+use crate::ir::{ActionKind, Payload, Reentry, StartIr, TriggerId};
+
+/// Queue entries beyond twice the live ones (plus this slack) trigger a compaction.
+const COMPACT_SLACK: usize = 4096;
+
+impl<Q> Runtime<'_, Q>
+where
+    Q: TimerQueue<TimerRef> + Default,
+{
+    /// Steps (1) and (2) of the processing order for one event.
+    pub(super) fn process_event(&mut self, e: &Event, out: &mut dyn Output) {
+        let program = self.program;
+        let Some(edef) = program.events.get(e.kind.index()) else { return };
+        let c = self.state.customers.lookup_or_insert(&e.key);
+
+        // (1) profile, states and aggregates take the event in.
+        {
+            let cx = Context { program, engine: &*self.engine, plan: &self.plan };
+            let st = &mut self.state;
+            if let Some(cust) = st.customers.get_mut(c) {
+                if edef.keyed_by.is_none() {
+                    cust.flags |= REAL;
+                }
+                let super::customer::Customer { key, data, .. } = cust;
+                data.expire(program, e.ts);
+                let mut filters = IngestEval { cx, interner: &mut st.interner, key };
+                data.ingest(program, c, e, &mut st.fanout, &mut filters, &mut self.report);
+            }
+        }
+        self.state.stats.cap_hits += std::mem::take(&mut self.report.cap_hits);
+        if !self.report.filter_errors.is_empty() {
+            for err in std::mem::take(&mut self.report.filter_errors) {
+                self.report_error(None, err, c, e.ts, out);
+            }
+        }
+
+        // (2) every trigger concerned, in firing order: ends, then starts.
+        let n = self.plan.by_event.get(e.kind.index()).map_or(0, Vec::len);
+        for i in 0..n {
+            let Some(&(t, roles)) = self.plan.by_event.get(e.kind.index()).and_then(|l| l.get(i)) else { break };
+            if roles & ENDS != 0 {
+                self.end_matching(t, c, e, out);
+            }
+            if roles & STARTS != 0 {
+                self.start_on_event(t, c, e, out);
+            }
+        }
+        self.maybe_free(c, e.ts);
+    }
+
+    /// End `c`'s instances of `t` whose `exit on` or current-step `unless` matches `e`.
+    fn end_matching(&mut self, t: TriggerId, c: CustomerId, e: &Event, out: &mut dyn Output) {
+        let program = self.program;
+        let def = program.trigger(t);
+        let current = Some((e.kind, e.ts, &e.fields[..]));
+        let mut cur = self.state.customers.get(c).map_or(NIL, |x| x.instances);
+        while cur != NIL {
+            let Some(inst) = self.state.instances.get(cur) else { break };
+            let (next, trigger, step) = (inst.next, inst.trigger, inst.step as usize);
+            if trigger == t {
+                let unless = def.steps.get(step).map(|s| s.unless.as_slice()).unwrap_or_default();
+                for p in def.exit_on.iter().chain(unless).filter(|p| p.event == e.kind) {
+                    let hit = match p.filter {
+                        None => true,
+                        Some(f) => match self.eval_instance(cur, f, e.ts, current) {
+                            Ok(v) => is_true(&v),
+                            Err(err) => {
+                                self.report_error(Some(t), err, c, e.ts, out);
+                                false
+                            }
+                        },
+                    };
+                    if hit {
+                        self.end_instance(cur);
+                        break;
+                    }
+                }
+            }
+            cur = next;
+        }
+    }
+
+    /// Start `t` if `e` matches one of its start patterns (fanning out when asked).
+    fn start_on_event(&mut self, t: TriggerId, c: CustomerId, e: &Event, out: &mut dyn Output) {
+        let program = self.program;
+        let def = program.trigger(t);
+        let StartIr::On(patterns) = &def.start else { return };
+        let mut matched = false;
+        for p in patterns.iter().filter(|p| p.event == e.kind) {
+            matched = match p.filter {
+                None => true,
+                Some(f) => match self.eval_event(c, f, e) {
+                    Ok(v) => is_true(&v),
+                    Err(err) => {
+                        self.report_error(Some(t), err, c, e.ts, out);
+                        false
+                    }
+                },
+            };
+            if matched {
+                break;
+            }
+        }
+        if !matched {
+            return;
+        }
+        match &def.fan_out {
+            None => self.start_instance(t, c, e.ts, Some(e)),
+            Some(fan) => {
+                let value = match self.eval_event(c, fan.value, e) {
+                    Ok(v) => v,
+                    Err(err) => {
+                        self.report_error(Some(t), err, c, e.ts, out);
+                        return;
+                    }
+                };
+                for customer in self.state.fanout.customers(fan.state, &value) {
+                    self.start_instance(t, customer, e.ts, Some(e));
+                }
+            }
+        }
+    }
+
+    /// Start an instance of `t` for `c` at `at`, per the trigger's `reentry`, and
+    /// arm its first step.
+    fn start_instance(&mut self, t: TriggerId, c: CustomerId, at: i64, start: Option<&Event>) {
+        if let Some(slot) = self.begin_instance(t, c, at, start) {
+            let wait = self.program.trigger(t).steps.first().map_or(0, |s| s.wait);
+            self.arm(slot, at.saturating_add(wait));
+        }
+    }
+
+    /// Set up an instance of `t` for `c` at step 1 (per `reentry`), without arming
+    /// it; `None` when `reentry` says no.
+    fn begin_instance(&mut self, t: TriggerId, c: CustomerId, at: i64, start: Option<&Event>) -> Option<u32> {
+        let program = self.program;
+        let def = program.trigger(t);
+        let st = &mut self.state;
+        let cust = st.customers.get(c)?;
+        let (mut count, mut first, mut last) = (0usize, NIL, NIL);
+        let mut cur = cust.instances;
+        while let Some(inst) = st.instances.get(cur) {
+            if inst.trigger == t {
+                count += 1;
+                if first == NIL {
+                    first = cur;
+                }
+            }
+            last = cur;
+            cur = inst.next;
+        }
+        let slot = match def.reentry {
+            Reentry::Restart if first != NIL => first,
+            Reentry::Skip if count > 0 => {
+                st.stats.skipped += 1;
+                return None;
+            }
+            Reentry::Parallel if count >= PARALLEL_BOUND => {
+                st.stats.parallel_dropped += 1;
+                return None;
+            }
+            _ => {
+                let slot = st.instances.alloc(t, c);
+                match st.instances.get_mut(last) {
+                    Some(prev) => prev.next = slot,
+                    None => {
+                        if let Some(cust) = st.customers.get_mut(c) {
+                            cust.instances = slot;
+                        }
+                    }
+                }
+                slot
+            }
+        };
+        let seq = st.next_instance;
+        st.next_instance += 1;
+        st.stats.instances_started += 1;
+        let inst = st.instances.get_mut(slot)?;
+        inst.seq = seq;
+        inst.step = 0;
+        inst.start_ts = at;
+        inst.start_kind = start.map(|e| e.kind);
+        let keep = start
+            .and_then(|e| self.plan.keep.get(t.index()).and_then(|k| k.get(e.kind.index())))
+            .copied()
+            .unwrap_or(0);
+        let fields = start.map_or(&[][..], |e| &e.fields[..keep.min(e.fields.len())]);
+        if inst.fields.len() == fields.len() {
+            inst.fields.clone_from_slice(fields);
+        } else {
+            inst.fields = fields.into();
+        }
+        Some(slot)
+    }
+
+    /// Set the instance in `slot` waiting for its current step, due at `due`.
+    fn arm(&mut self, slot: u32, due: i64) {
+        let st = &mut self.state;
+        let seq = st.next_timer;
+        st.next_timer += 1;
+        let Some(inst) = st.instances.get_mut(slot) else { return };
+        let tie = tie(self.plan.rank(inst.trigger), seq);
+        if inst.has_entry && (due, tie) >= (inst.due, inst.tie) {
+            // The live entry pops first; it is re-queued then at the real due.
+            inst.due = due;
+            inst.tie = tie;
+            return;
+        }
+        if inst.has_entry {
+            inst.generation = next_generation(inst.generation);
+        }
+        inst.due = due;
+        inst.tie = tie;
+        inst.has_entry = true;
+        st.timers.insert(due, tie, TimerRef::step(slot, inst.generation));
+        if st.timers.len() > 2 * (st.instances.live() + self.plan.schedules.len()) + COMPACT_SLACK {
+            self.compact_timers();
+        }
+    }
+
+    /// Drop superseded and orphaned queue entries (rebuilding the queue).
+    fn compact_timers(&mut self) {
+        let st = &mut self.state;
+        let mut old = std::mem::take(&mut st.timers);
+        while let Some(d) = old.pop_due(i64::MAX) {
+            match d.value.target() {
+                TimerTarget::Schedule(_) => st.timers.insert(d.due, d.tie, d.value),
+                TimerTarget::Step { slot, generation } => {
+                    if let Some(inst) = st.instances.get_mut(slot)
+                        && inst.generation == generation
+                        && inst.has_entry
+                    {
+                        if inst.live {
+                            st.timers.insert(d.due, d.tie, d.value);
+                        } else {
+                            inst.has_entry = false;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fire every timer due at or before `limit`, in (due, tie) order.
+    pub(super) fn fire_due(&mut self, limit: i64, out: &mut dyn Output) {
+        while let Some(d) = self.state.timers.pop_due(limit) {
+            match d.value.target() {
+                TimerTarget::Schedule(t) => self.run_schedule(t, d.due, out),
+                TimerTarget::Step { slot, generation } => {
+                    let Some(inst) = self.state.instances.get_mut(slot) else { continue };
+                    if inst.generation != generation || !inst.has_entry {
+                        continue; // superseded by an earlier entry
+                    }
+                    inst.has_entry = false;
+                    if !inst.live {
+                        continue; // the instance ended while waiting
+                    }
+                    if (inst.due, inst.tie) != (d.due, d.tie) {
+                        // Re-armed (restart) after this entry was queued.
+                        inst.has_entry = true;
+                        let (due, tie) = (inst.due, inst.tie);
+                        self.state.timers.insert(due, tie, d.value);
+                        continue;
+                    }
+                    self.fire_step(slot, d.due, out);
+                }
+            }
+        }
+    }
+
+    /// Queue each scheduled trigger's first instant after `watermark`.
+    pub(super) fn start_schedules(&mut self, watermark: i64) {
+        for i in 0..self.plan.schedules.len() {
+            let Some((t, schedule)) = self.plan.schedules.get(i) else { break };
+            if let Some(next) = schedule.next_after(watermark) {
+                let tie = tie(self.plan.rank(*t), self.state.next_timer);
+                self.state.next_timer += 1;
+                self.state.timers.insert(next, tie, TimerRef::schedule(*t));
+            }
+        }
+    }
+
+    /// A schedule instant: start the trigger for every customer seen so far (first
+    /// seen first), then queue the next instant.
+    ///
+    /// A one-step trigger without `wait` and without `enroll` fires each customer's
+    /// instance right away instead of queueing a timer per customer: nothing can run
+    /// between those timers (they are due now, with this trigger's priority, and an
+    /// action touches only its own key), so the output is the same, without
+    /// 100k queue operations per nightly instant.
+    fn run_schedule(&mut self, t: TriggerId, at: i64, out: &mut dyn Output) {
+        let def = self.program.trigger(t);
+        let at_once = match def.steps.as_slice() {
+            [step] => step.wait == 0 && !step.actions.iter().any(|a| matches!(a.kind, ActionKind::Enroll { .. })),
+            _ => false,
+        };
+        let customers: Vec<CustomerId> = self
+            .state
+            .customers
+            .ids()
+            .filter(|&c| self.state.customers.get(c).is_some_and(|x| x.flags & REAL != 0))
+            .collect();
+        for c in customers {
+            if at_once {
+                if let Some(slot) = self.begin_instance(t, c, at, None) {
+                    self.fire_step(slot, at, out);
+                }
+            } else {
+                self.start_instance(t, c, at, None);
+            }
+        }
+        let next = self.plan.schedules.iter().find(|(s, _)| *s == t).and_then(|(_, s)| s.next_after(at));
+        if let Some(next) = next {
+            let tie = tie(self.plan.rank(t), self.state.next_timer);
+            self.state.next_timer += 1;
+            self.state.timers.insert(next, tie, TimerRef::schedule(t));
+        }
+    }
+
+    /// The current step of the instance in `slot` is due at `at` (LANGUAGE.md §5.3).
+    fn fire_step(&mut self, slot: u32, at: i64, out: &mut dyn Output) {
+        let program = self.program;
+        let Some(inst) = self.state.instances.get(slot) else { return };
+        let (t, c, step_ix, seq) = (inst.trigger, inst.customer, inst.step as usize, inst.seq);
+        let def = program.trigger(t);
+        let Some(step) = def.steps.get(step_ix) else {
+            self.end_instance(slot);
+            return;
+        };
+        if let Some(guard) = step.guard {
+            match self.eval_instance(slot, guard, at, None) {
+                Ok(v) if is_true(&v) => {}
+                Ok(_) => {
+                    self.end_instance(slot);
+                    self.maybe_free(c, at);
+                    return;
+                }
+                Err(err) => {
+                    self.report_error(Some(t), err, c, at, out);
+                    self.end_instance(slot);
+                    self.maybe_free(c, at);
+                    return;
+                }
+            }
+        }
+        if def.cooldown.is_some() || def.limit.is_some() {
+            let st = &mut self.state;
+            let key = gate_key(c, t);
+            if st.customers.gates.get(&key).is_some_and(|g| g.suppresses(def.cooldown, def.limit, at)) {
+                st.stats.suppressed += 1;
+                self.end_instance(slot);
+                self.maybe_free(c, at);
+                return;
+            }
+            st.customers.gates.entry(key).or_default().record(def.limit, at);
+            if let Some(cust) = st.customers.get_mut(c) {
+                cust.flags |= GATED;
+            }
+        }
+        for (index, action) in step.actions.iter().enumerate() {
+            if let Err(err) = self.run_action(slot, step_ix, index, &action.kind, at, out) {
+                self.report_error(Some(t), err, c, at, out);
+                self.end_instance(slot);
+                self.maybe_free(c, at);
+                return;
+            }
+            // An `enroll` of this very trigger restarts this instance: stop here.
+            if !self.state.instances.get(slot).is_some_and(|i| i.live && i.seq == seq) {
+                return;
+            }
+        }
+        match def.steps.get(step_ix + 1) {
+            Some(next) => {
+                if let Some(inst) = self.state.instances.get_mut(slot) {
+                    inst.step += 1;
+                }
+                self.arm(slot, at.saturating_add(next.wait));
+            }
+            None => {
+                self.end_instance(slot);
+                self.maybe_free(c, at);
+            }
+        }
+    }
+
+    /// Run one action of the instance in `slot` and hand its record out.
+    fn run_action(
+        &mut self,
+        slot: u32,
+        step_ix: usize,
+        index: usize,
+        action: &ActionKind,
+        at: i64,
+        out: &mut dyn Output,
+    ) -> Result<(), EvalError> {
+        let program = self.program;
+        let Some(inst) = self.state.instances.get(slot) else { return Ok(()) };
+        let c = inst.customer;
+        let body = match action {
+            ActionKind::Webhook { url, payload } => ActionBody::Webhook { url, payload: self.payload(slot, payload, at)? },
+            ActionKind::Emit { name, payload } => ActionBody::Emit { name, payload: self.payload(slot, payload, at)? },
+            ActionKind::Email { template, to, payload } => {
+                let to = match (to, self.plan.email) {
+                    (Some(e), _) => Recipient::Value(self.eval_instance(slot, *e, at, None)?),
+                    (None, Some(field)) => {
+                        Recipient::Value(self.state.customers.get(c).map_or(Value::None, |x| x.data.profile(field)))
+                    }
+                    // Filled in with the key by `emit`.
+                    (None, None) => Recipient::Key(""),
+                };
+                ActionBody::Email { template, to, payload: self.payload(slot, payload, at)? }
+            }
+            ActionKind::SetProfile { field, value } => {
+                let value = self.eval_instance(slot, *value, at, None)?;
+                if let Some(cust) = self.state.customers.get_mut(c) {
+                    cust.data.set_profile(*field, value.clone());
+                }
+                let name = program.profile.get(field.index()).map_or("", |f| f.name.as_str());
+                ActionBody::Set { field: name, value }
+            }
+            ActionKind::Enroll { trigger } => {
+                ActionBody::Enroll { trigger_started: program.triggers.get(trigger.index()).map_or("", |d| &d.name) }
+            }
+        };
+        self.emit(slot, step_ix, index, at, body, out);
+        if let ActionKind::Enroll { trigger } = action
+            && matches!(program.triggers.get(trigger.index()).map(|d| &d.start), Some(StartIr::Enroll))
+        {
+            self.start_instance(*trigger, c, at, None);
+        }
+        Ok(())
+    }
+
+    /// A payload: the `with` object, or the starting event's present fields in
+    /// declaration order (`{}` without a starting event).
+    fn payload(&mut self, slot: u32, payload: &Payload, at: i64) -> Result<Value, EvalError> {
+        match payload {
+            Payload::Object(e) => self.eval_instance(slot, *e, at, None),
+            Payload::StartEvent => {
+                let Some(inst) = self.state.instances.get(slot) else { return Ok(Value::None) };
+                let names = inst.start_kind.and_then(|k| self.plan.field_names.get(k.index()));
+                let members = match names {
+                    Some(names) => names
+                        .iter()
+                        .zip(inst.fields.iter())
+                        .filter(|(_, v)| **v != Value::None)
+                        .map(|(n, v)| (*n, v.clone()))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                Ok(Value::Object(Arc::new(members)))
+            }
+        }
+    }
+
+    /// Hand one record to `out` and count it.
+    fn emit(&mut self, slot: u32, step_ix: usize, index: usize, at: i64, body: ActionBody<'_>, out: &mut dyn Output) {
+        let program = self.program;
+        let st = &mut self.state;
+        let Some(inst) = st.instances.get(slot) else { return };
+        let t = inst.trigger;
+        let key = st.customers.key(inst.customer);
+        let name = program.trigger(t).name.as_str();
+        let step = u32::try_from(step_ix + 1).unwrap_or(u32::MAX);
+        let id = action_id(ActionIdParts {
+            trigger: name,
+            key,
+            start_ts: inst.start_ts,
+            seq: inst.seq,
+            step,
+            action: u32::try_from(index).unwrap_or(u32::MAX),
+        });
+        let body = match body {
+            ActionBody::Email { template, to: Recipient::Key(_), payload } => {
+                ActionBody::Email { template, to: Recipient::Key(key), payload }
+            }
+            body => body,
+        };
+        let record = ActionRecord { trigger: name, step, key, at, id, body };
+        out.action(&record, program, &st.interner);
+        if let Some(n) = st.stats.actions.get_mut(t.index()) {
+            *n += 1;
+        }
+    }
+
+    /// Unlink the instance in `slot` from its customer and vacate the slot.
+    fn end_instance(&mut self, slot: u32) {
+        let st = &mut self.state;
+        let Some(inst) = st.instances.get(slot) else { return };
+        if !inst.live {
+            return;
+        }
+        let (c, next) = (inst.customer, inst.next);
+        if let Some(cust) = st.customers.get_mut(c) {
+            if cust.instances == slot {
+                cust.instances = next;
+            } else {
+                let mut cur = cust.instances;
+                while let Some(prev) = st.instances.get_mut(cur) {
+                    if prev.next == slot {
+                        prev.next = next;
+                        break;
+                    }
+                    cur = prev.next;
+                }
+            }
+        }
+        st.instances.free(slot);
+    }
+
+    /// Free `c`'s entry if it holds nothing any more (LANGUAGE.md: a key with no
+    /// pending work and no state costs no memory). With schedules, real customers
+    /// are kept: a schedule visits every customer seen so far.
+    fn maybe_free(&mut self, c: CustomerId, now: i64) {
+        let program = self.program;
+        let keep_real = !self.plan.schedules.is_empty();
+        let st = &mut self.state;
+        let Some(cust) = st.customers.get_mut(c) else { return };
+        if cust.instances != NIL || (keep_real && cust.flags & REAL != 0) {
+            return;
+        }
+        cust.data.expire(program, now);
+        if !cust.data.is_empty() {
+            return;
+        }
+        if cust.flags & GATED != 0 && st.customers.prune_gates(program, c, now) {
+            return;
+        }
+        st.customers.remove(c);
+    }
+
+    /// Evaluate `expr` for the instance in `slot` (its starting event bound).
+    fn eval_instance(&mut self, slot: u32, expr: crate::ir::ExprId, now: i64, current: Bound<'_>) -> Result<Value, EvalError> {
+        let cx = Context { program: self.program, engine: &*self.engine, plan: &self.plan };
+        let st = &mut self.state;
+        let Some(inst) = st.instances.get(slot) else { return Ok(Value::None) };
+        let (data, key) = match st.customers.get(inst.customer) {
+            Some(cust) => (&cust.data, cust.key.as_str()),
+            None => (&self.empty, ""),
+        };
+        let start = inst.start_kind.map(|k| (k, inst.start_ts, &inst.fields[..]));
+        cx.eval(&mut st.interner, data, key, now, start, current, expr)
+    }
+
+    /// Evaluate `expr` with `e` bound both as the matched and the starting event.
+    fn eval_event(&mut self, c: CustomerId, expr: crate::ir::ExprId, e: &Event) -> Result<Value, EvalError> {
+        let cx = Context { program: self.program, engine: &*self.engine, plan: &self.plan };
+        let st = &mut self.state;
+        let (data, key) = match st.customers.get(c) {
+            Some(cust) => (&cust.data, cust.key.as_str()),
+            None => (&self.empty, ""),
+        };
+        let bound = Some((e.kind, e.ts, &e.fields[..]));
+        cx.eval(&mut st.interner, data, key, e.ts, bound, bound, expr)
+    }
+
+    fn report_error(&mut self, trigger: Option<TriggerId>, err: EvalError, c: CustomerId, at: i64, out: &mut dyn Output) {
+        self.state.stats.runtime_errors += 1;
+        let key = self.state.customers.key(c).to_string();
+        out.notice(&Notice::EvalError { trigger, expr: err.expr, kind: err.kind, key, at });
+    }
+}

@@ -1,0 +1,859 @@
+//! From one file's text to AST declarations: cut the file into declarations
+//! ([`super::chunk`]), run pest on each, and build the AST from the pest pairs with one
+//! `parse_*` function per grammar rule. Expressions are folded with pest's Pratt
+//! parser into the arena; a tree deeper than [`MAX_EXPR_DEPTH`] is reported and
+//! replaced by `ExprKind::Error`, so later recursive passes stay within a small stack.
+
+use std::cell::RefCell;
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+use pest::pratt_parser::{Assoc, ConstPrattParser, Op};
+
+use super::ast::*;
+use super::chunk::{self, Chunk};
+use super::error::{self, Found, MAX_DECL_BYTES, MAX_EXPR_DEPTH, MAX_NESTING, SyntaxFacts};
+use super::lexer::{self, Token, TokenKind};
+use super::literal::{self, DurationError};
+use super::name::Name;
+use super::span::{FileId, Span};
+use crate::diag::Diagnostic;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/trig.pest"]
+pub struct TrigGrammar;
+
+/// Operator precedence, lowest first (see `expr` in the grammar).
+static PRATT: ConstPrattParser<Rule, 19> = ConstPrattParser::new_const([
+    (Op::infix(Rule::or_op, Assoc::Left), true),
+    (Op::infix(Rule::and_op, Assoc::Left), true),
+    (Op::prefix(Rule::not_op), true),
+    (Op::infix(Rule::eq_op, Assoc::Left), true),
+    (Op::infix(Rule::ne_op, Assoc::Left), false),
+    (Op::infix(Rule::lt_op, Assoc::Left), false),
+    (Op::infix(Rule::le_op, Assoc::Left), false),
+    (Op::infix(Rule::gt_op, Assoc::Left), false),
+    (Op::infix(Rule::ge_op, Assoc::Left), false),
+    (Op::infix(Rule::in_op, Assoc::Left), false),
+    (Op::infix(Rule::contains_op, Assoc::Left), false),
+    // Left-associative although `??` reads right to left: the value is the same and
+    // a long chain then folds in a loop instead of recursing.
+    (Op::infix(Rule::coalesce_op, Assoc::Left), true),
+    (Op::infix(Rule::add_op, Assoc::Left), true),
+    (Op::infix(Rule::sub_op, Assoc::Left), false),
+    (Op::infix(Rule::mul_op, Assoc::Left), true),
+    (Op::infix(Rule::div_op, Assoc::Left), false),
+    (Op::infix(Rule::rem_op, Assoc::Left), false),
+    (Op::prefix(Rule::neg_op), true),
+    (Op::postfix(Rule::field_access), true),
+]);
+
+/// Where diagnostics of one file go; stops taking them past the per-file cap.
+pub struct Sink<'d> {
+    pub diags: &'d mut Vec<Diagnostic>,
+    pub count: usize,
+}
+
+impl Sink<'_> {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.count += 1;
+        match self.count.cmp(&error::MAX_DIAGNOSTICS_PER_FILE) {
+            std::cmp::Ordering::Less => self.diags.push(d),
+            std::cmp::Ordering::Equal => self.diags.push(error::too_many_errors(d.span)),
+            std::cmp::Ordering::Greater => {}
+        }
+    }
+
+    pub fn full(&self) -> bool {
+        self.count >= error::MAX_DIAGNOSTICS_PER_FILE
+    }
+}
+
+/// Parse one file into `ast`, reporting into `sink`.
+pub fn parse_file(file: FileId, text: &str, ast: &mut Ast, depths: &mut Vec<u32>, sink: &mut Sink<'_>) {
+    let tokens = lexer::tokenize(text);
+    for chunk in chunk::split(text, &tokens) {
+        if sink.full() {
+            break;
+        }
+        let chunk_tokens = tokens.get(chunk.tokens.clone()).unwrap_or(&[]);
+        if let Some(bad) = chunk_tokens.iter().find(|t| t.kind == TokenKind::UnterminatedStr) {
+            sink.push(error::unterminated_string(Span::new(file, bad.start, bad.end)));
+            continue;
+        }
+        if chunk.end - chunk.start > MAX_DECL_BYTES {
+            let first = chunk_tokens.first().map_or(chunk.start, |t| t.end);
+            sink.push(error::declaration_too_long(Span::new(file, chunk.start, first)));
+            continue;
+        }
+        if let Some(tok) = chunk::too_deep(text, chunk_tokens, MAX_NESTING) {
+            sink.push(error::too_deep_nesting(Span::new(file, tok.start, tok.end)));
+            continue;
+        }
+        let src = text.get(chunk.start..chunk.end).unwrap_or("");
+        match TrigGrammar::parse(Rule::chunk, src) {
+            Ok(mut pairs) => {
+                let mut b = Builder { file, base: chunk.start, tokens: &tokens, ast, depths, sink, overflow: None };
+                if let Some(decl) = pairs.next().and_then(|p| b.parse_chunk(p)) {
+                    b.ast.decls.push(decl);
+                }
+            }
+            Err(e) => sink.push(pest_error(file, text, &tokens, &chunk, &e)),
+        }
+    }
+}
+
+/// Turn pest's error into a diagnostic in user words.
+fn pest_error(file: FileId, text: &str, tokens: &[Token], chunk: &Chunk, e: &pest::error::Error<Rule>) -> Diagnostic {
+    let pos = chunk.start
+        + match e.location {
+            pest::error::InputLocation::Pos(p) => p,
+            pest::error::InputLocation::Span((s, _)) => s,
+        };
+    // The token at (or right after) the error position.
+    let at = tokens.partition_point(|t| t.end <= pos);
+    let found_idx = chunk::next_significant(tokens, at);
+    let found_tok = found_idx.and_then(|i| tokens.get(i).copied());
+    let span = found_tok.map_or(Span::new(file, pos, pos), |t| Span::new(file, t.start, t.end));
+    let found = match found_tok {
+        None => Found::EndOfInput,
+        Some(t) if t.kind == TokenKind::Unknown => Found::Stray(t.text(text).to_owned()),
+        Some(t) => Found::Text(t.text(text).to_owned()),
+    };
+    let next = found_idx
+        .and_then(|i| chunk::next_significant(tokens, i + 1))
+        .and_then(|i| tokens.get(i))
+        .map(|t| t.text(text));
+    match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            error::syntax_error(&SyntaxFacts { span, expected: positives, found, next })
+        }
+        pest::error::ErrorVariant::CustomError { .. } => error::parser_limit(span),
+    }
+}
+
+/// Builds AST nodes from the pairs of one declaration.
+struct Builder<'a, 'd> {
+    file: FileId,
+    /// Byte offset of the declaration in its file (pest positions are relative).
+    base: usize,
+    /// The file's tokens, to trim whitespace and comments off pest's spans.
+    tokens: &'a [Token],
+    ast: &'a mut Ast,
+    /// Depth of each expression in `ast.exprs` (same index).
+    depths: &'a mut Vec<u32>,
+    sink: &'a mut Sink<'d>,
+    /// Set once the current top-level expression got too deep: every node built
+    /// after that is this one `Error` node, so a huge chain costs no memory.
+    overflow: Option<ExprId>,
+}
+
+/// Keyword and punctuation pairs carry no data beyond their span. They are declared
+/// in one block of the grammar (`kw_and` to `question`), and pest numbers rules in
+/// declaration order.
+fn is_token(rule: Rule) -> bool {
+    (Rule::kw_and..=Rule::question).contains(&rule)
+}
+
+/// The pairs inside `pair` that carry data.
+fn parts(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
+    pair.into_inner().filter(|p| !is_token(p.as_rule()))
+}
+
+impl Builder<'_, '_> {
+    /// The pair's byte span in the file, without the whitespace and comments pest
+    /// lets rules swallow at their edges.
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        let (mut start, mut end) = (self.base + s.start(), self.base + s.end());
+        // Fast path: most pairs (all atomic ones) have no trivia at their edges; a
+        // trailing comment always ends in a newline except at the end of the file.
+        let text = s.as_str().as_bytes();
+        let edge_is_trivia = |b: Option<&u8>| b.is_none_or(|b| b.is_ascii_whitespace());
+        if !edge_is_trivia(text.first()) && !edge_is_trivia(text.last()) && s.end() < s.get_input().len() {
+            return Span::new(self.file, start, end);
+        }
+        let first = self.tokens.partition_point(|t| t.end <= start);
+        if let Some(t) = self.tokens.get(first..).and_then(|ts| ts.iter().find(|t| !t.is_trivia()))
+            && t.start < end
+        {
+            start = start.max(t.start);
+        }
+        let last = self.tokens.partition_point(|t| t.start < end);
+        if let Some(t) = self.tokens.get(..last).and_then(|ts| ts.iter().rev().find(|t| !t.is_trivia()))
+            && t.end > start
+        {
+            end = end.min(t.end);
+        }
+        Span::new(self.file, start, end)
+    }
+
+    fn ident(&self, pair: &Pair<'_, Rule>) -> Ident {
+        Ident { name: Name::new(pair.as_str()), span: self.span(pair) }
+    }
+
+    // ------------------------------------------------------------ declarations
+
+    fn parse_chunk(&mut self, pair: Pair<'_, Rule>) -> Option<Decl> {
+        let decl = parts(pair).find(|p| p.as_rule() != Rule::EOI)?;
+        Some(match decl.as_rule() {
+            Rule::schema_decl => Decl::Schema(self.parse_schema_decl(decl)),
+            Rule::event_decl => Decl::Event(self.parse_event_decl(decl)),
+            Rule::state_decl => Decl::State(self.parse_state_decl(decl)),
+            Rule::trigger_decl => Decl::Trigger(self.parse_trigger_decl(decl)?),
+            _ => return None,
+        })
+    }
+
+    fn parse_schema_decl(&mut self, pair: Pair<'_, Rule>) -> Schema {
+        let span = self.span(&pair);
+        let lines = parts(pair).map(|p| self.parse_schema_line(p)).collect();
+        Schema { span, lines }
+    }
+
+    fn parse_schema_line(&mut self, pair: Pair<'_, Rule>) -> SchemaLine {
+        let span = self.span(&pair);
+        let mut role = SchemaRole::Key;
+        let mut field = Ident { name: Name::new(""), span };
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::kw_key => role = SchemaRole::Key,
+                Rule::kw_type => role = SchemaRole::Type,
+                Rule::kw_time => role = SchemaRole::Time,
+                _ => field = self.ident(&p),
+            }
+        }
+        SchemaLine { span, role, field }
+    }
+
+    fn parse_event_decl(&mut self, pair: Pair<'_, Rule>) -> EventDecl {
+        let span = self.span(&pair);
+        let mut decl = EventDecl {
+            span,
+            profile: None,
+            name: Ident { name: Name::new(""), span },
+            keyed_by: None,
+            fields: Vec::new(),
+        };
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::kw_profile => decl.profile = Some(self.span(&p)),
+                Rule::event_name => decl.name = self.ident(&p),
+                Rule::keyed_by => decl.keyed_by = self.parse_keyed_by(p),
+                Rule::field_decl => decl.fields.push(self.parse_field_decl(p)),
+                _ => {}
+            }
+        }
+        decl
+    }
+
+    fn parse_keyed_by(&mut self, pair: Pair<'_, Rule>) -> Option<Ident> {
+        parts(pair).next().map(|p| self.ident(&p))
+    }
+
+    fn parse_field_decl(&mut self, pair: Pair<'_, Rule>) -> FieldDecl {
+        let span = self.span(&pair);
+        let mut name = Ident { name: Name::new(""), span };
+        let mut ty = TypeExpr { span, kind: TypeKind::Named(name) };
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::field_name => name = self.ident(&p),
+                _ => ty = self.parse_type_expr(p),
+            }
+        }
+        FieldDecl { span, name, ty }
+    }
+
+    fn parse_type_expr(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
+        let span = self.span(&pair);
+        let mut ty = TypeExpr { span, kind: TypeKind::Named(Ident { name: Name::new(""), span }) };
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::generic_type => ty = self.parse_generic_type(p),
+                Rule::type_name => ty = TypeExpr { span: self.span(&p), kind: TypeKind::Named(self.ident(&p)) },
+                Rule::question => ty = TypeExpr { span, kind: TypeKind::Optional(Box::new(ty)) },
+                _ => {}
+            }
+        }
+        ty
+    }
+
+    fn parse_generic_type(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
+        let span = self.span(&pair);
+        let mut is_set = true;
+        let mut inner = TypeExpr { span, kind: TypeKind::Named(Ident { name: Name::new(""), span }) };
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::generic_kind => is_set = p.as_str() == "set",
+                _ => inner = self.parse_type_expr(p),
+            }
+        }
+        let kind = if is_set { TypeKind::Set(Box::new(inner)) } else { TypeKind::List(Box::new(inner)) };
+        TypeExpr { span, kind }
+    }
+
+    fn parse_state_decl(&mut self, pair: Pair<'_, Rule>) -> StateDecl {
+        let span = self.span(&pair);
+        let mut decl = StateDecl {
+            span,
+            name: Ident { name: Name::new(""), span },
+            ty: TypeExpr { span, kind: TypeKind::Named(Ident { name: Name::new(""), span }) },
+            rules: Vec::new(),
+        };
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::state_name => decl.name = self.ident(&p),
+                Rule::type_expr => decl.ty = self.parse_type_expr(p),
+                Rule::reducer => {
+                    if let Some(r) = self.parse_reducer(p) {
+                        decl.rules.push(r);
+                    }
+                }
+                _ => {}
+            }
+        }
+        decl
+    }
+
+    fn parse_reducer(&mut self, pair: Pair<'_, Rule>) -> Option<Reducer> {
+        let span = self.span(&pair);
+        let mut pattern = None;
+        let mut op = None;
+        let mut args = Vec::new();
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::pattern => pattern = Some(self.parse_pattern(p)),
+                Rule::func_name => op = Some(self.ident(&p)),
+                _ => args.push(self.parse_root_expr(p)),
+            }
+        }
+        Some(Reducer { span, pattern: pattern?, op: op?, args })
+    }
+
+    fn parse_pattern(&mut self, pair: Pair<'_, Rule>) -> Pattern {
+        let span = self.span(&pair);
+        let mut pattern = Pattern { span, event: Ident { name: Name::new(""), span }, alias: None, filter: None };
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::event_name => pattern.event = self.ident(&p),
+                Rule::alias_name => pattern.alias = Some(self.ident(&p)),
+                _ => pattern.filter = Some(self.parse_root_expr(p)),
+            }
+        }
+        pattern
+    }
+
+    // ------------------------------------------------------------ triggers
+
+    fn parse_trigger_decl(&mut self, pair: Pair<'_, Rule>) -> Option<Trigger> {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut description = None;
+        let mut options = Vec::new();
+        let mut start = None;
+        let mut fan_out = None;
+        let mut steps = Vec::new();
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::trigger_name => name = Some(self.ident(&p)),
+                Rule::description => description = self.parse_description(p),
+                Rule::priority_opt => options.push(self.parse_priority_opt(p)),
+                Rule::cooldown_opt => options.push(self.parse_cooldown_opt(p)),
+                Rule::limit_opt => options.push(self.parse_limit_opt(p)),
+                Rule::reentry_opt => options.push(self.parse_reentry_opt(p)),
+                Rule::exit_opt => options.push(self.parse_exit_opt(p)),
+                Rule::enroll_start => start = Some(self.parse_enroll_start(p)),
+                Rule::on_start => start = Some(self.parse_on_start(p)),
+                Rule::daily_start => start = Some(self.parse_daily_start(p)),
+                Rule::every_start => start = Some(self.parse_every_start(p)),
+                Rule::cron_start => start = Some(self.parse_cron_start(p)),
+                Rule::fan_out => fan_out = Some(self.parse_fan_out(p)),
+                Rule::step => steps.push(self.parse_step(p)),
+                _ => {}
+            }
+        }
+        Some(Trigger { span, name: name?, description, options, start: start?, fan_out, steps })
+    }
+
+    fn parse_description(&mut self, pair: Pair<'_, Rule>) -> Option<StrLit> {
+        parts(pair).next().map(|p| self.parse_string(p))
+    }
+
+    fn parse_priority_opt(&mut self, pair: Pair<'_, Rule>) -> TriggerOption {
+        let span = self.span(&pair);
+        let value = parts(pair).next().map_or(0, |p| self.parse_int_lit(p));
+        TriggerOption::Priority { span, value }
+    }
+
+    fn parse_cooldown_opt(&mut self, pair: Pair<'_, Rule>) -> TriggerOption {
+        let span = self.span(&pair);
+        let duration = self.first_duration(pair, span);
+        TriggerOption::Cooldown { span, duration }
+    }
+
+    fn parse_limit_opt(&mut self, pair: Pair<'_, Rule>) -> TriggerOption {
+        let span = self.span(&pair);
+        let mut count = 0;
+        let mut per = DurationLit { millis: 0, span };
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::int_lit => count = self.parse_int_lit(p),
+                _ => per = self.parse_duration(p),
+            }
+        }
+        TriggerOption::Limit { span, count, per }
+    }
+
+    fn parse_reentry_opt(&mut self, pair: Pair<'_, Rule>) -> TriggerOption {
+        let span = self.span(&pair);
+        let mut mode = Reentry::Restart;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::kw_skip => mode = Reentry::Skip,
+                Rule::kw_parallel => mode = Reentry::Parallel,
+                _ => {}
+            }
+        }
+        TriggerOption::Reentry { span, mode }
+    }
+
+    fn parse_exit_opt(&mut self, pair: Pair<'_, Rule>) -> TriggerOption {
+        let span = self.span(&pair);
+        let patterns = parts(pair).map(|p| self.parse_pattern(p)).collect();
+        TriggerOption::ExitOn { span, patterns }
+    }
+
+    fn parse_enroll_start(&mut self, pair: Pair<'_, Rule>) -> Start {
+        Start::Enroll { span: self.span(&pair) }
+    }
+
+    fn parse_on_start(&mut self, pair: Pair<'_, Rule>) -> Start {
+        let span = self.span(&pair);
+        let patterns = parts(pair).map(|p| self.parse_pattern(p)).collect();
+        Start::On { span, patterns }
+    }
+
+    fn parse_daily_start(&mut self, pair: Pair<'_, Rule>) -> Start {
+        let span = self.span(&pair);
+        let (at_span, minute_of_day) = match parts(pair).next() {
+            Some(p) => (self.span(&p), self.parse_time_of_day(p)),
+            None => (span, 0),
+        };
+        Start::Schedule { span, schedule: Schedule::DailyAt { span: at_span, minute_of_day } }
+    }
+
+    fn parse_every_start(&mut self, pair: Pair<'_, Rule>) -> Start {
+        let span = self.span(&pair);
+        let duration = self.first_duration(pair, span);
+        Start::Schedule { span, schedule: Schedule::Every(duration) }
+    }
+
+    fn parse_cron_start(&mut self, pair: Pair<'_, Rule>) -> Start {
+        let span = self.span(&pair);
+        let text = match parts(pair).next() {
+            Some(p) => self.parse_string(p),
+            None => StrLit { value: String::new(), span },
+        };
+        Start::Schedule { span, schedule: Schedule::Cron(text) }
+    }
+
+    fn parse_fan_out(&mut self, pair: Pair<'_, Rule>) -> FanOut {
+        let span = self.span(&pair);
+        let mut state = Ident { name: Name::new(""), span };
+        let mut value = None;
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::state_name => state = self.ident(&p),
+                _ => value = Some(self.parse_root_expr(p)),
+            }
+        }
+        let value = value.unwrap_or_else(|| self.push_error(span));
+        FanOut { span, state, value }
+    }
+
+    fn parse_step(&mut self, pair: Pair<'_, Rule>) -> Step {
+        let span = self.span(&pair);
+        let mut step = Step { span, wait: None, guard: None, actions: Vec::new() };
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::wait_clause => step.wait = Some(self.parse_wait_clause(p)),
+                Rule::guard => step.guard = self.parse_guard(p),
+                Rule::webhook_action => step.actions.push(self.parse_webhook_action(p)),
+                Rule::email_action => step.actions.push(self.parse_email_action(p)),
+                Rule::emit_action => step.actions.push(self.parse_emit_action(p)),
+                Rule::set_action => step.actions.push(self.parse_set_action(p)),
+                Rule::enroll_action => step.actions.push(self.parse_enroll_action(p)),
+                _ => {}
+            }
+        }
+        step
+    }
+
+    fn parse_wait_clause(&mut self, pair: Pair<'_, Rule>) -> Wait {
+        let span = self.span(&pair);
+        let mut wait = Wait { span, duration: DurationLit { millis: 0, span }, unless: Vec::new() };
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::pattern => wait.unless.push(self.parse_pattern(p)),
+                _ => wait.duration = self.parse_duration(p),
+            }
+        }
+        wait
+    }
+
+    fn parse_guard(&mut self, pair: Pair<'_, Rule>) -> Option<ExprId> {
+        parts(pair).next().map(|p| self.parse_root_expr(p))
+    }
+
+    fn parse_webhook_action(&mut self, pair: Pair<'_, Rule>) -> Action {
+        let span = self.span(&pair);
+        let mut url = StrLit { value: String::new(), span };
+        let mut with = None;
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::string => url = self.parse_string(p),
+                _ => with = self.parse_with_clause(p),
+            }
+        }
+        Action { span, kind: ActionKind::Webhook { url, with } }
+    }
+
+    fn parse_email_action(&mut self, pair: Pair<'_, Rule>) -> Action {
+        let span = self.span(&pair);
+        let mut template = StrLit { value: String::new(), span };
+        let (mut to, mut with) = (None, None);
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::string => template = self.parse_string(p),
+                Rule::to_clause => to = self.parse_to_clause(p),
+                _ => with = self.parse_with_clause(p),
+            }
+        }
+        Action { span, kind: ActionKind::Email { template, to, with } }
+    }
+
+    fn parse_emit_action(&mut self, pair: Pair<'_, Rule>) -> Action {
+        let span = self.span(&pair);
+        let mut name = StrLit { value: String::new(), span };
+        let mut with = None;
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::string => name = self.parse_string(p),
+                _ => with = self.parse_with_clause(p),
+            }
+        }
+        Action { span, kind: ActionKind::Emit { name, with } }
+    }
+
+    fn parse_set_action(&mut self, pair: Pair<'_, Rule>) -> Action {
+        let span = self.span(&pair);
+        let mut field = Ident { name: Name::new(""), span };
+        let mut value = None;
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::field_name => field = self.ident(&p),
+                _ => value = Some(self.parse_root_expr(p)),
+            }
+        }
+        let value = value.unwrap_or_else(|| self.push_error(span));
+        Action { span, kind: ActionKind::SetProfile { field, value } }
+    }
+
+    fn parse_enroll_action(&mut self, pair: Pair<'_, Rule>) -> Action {
+        let span = self.span(&pair);
+        let trigger = parts(pair).next().map_or(Ident { name: Name::new(""), span }, |p| self.ident(&p));
+        Action { span, kind: ActionKind::Enroll { trigger } }
+    }
+
+    fn parse_to_clause(&mut self, pair: Pair<'_, Rule>) -> Option<ExprId> {
+        parts(pair).next().map(|p| self.parse_root_expr(p))
+    }
+
+    fn parse_with_clause(&mut self, pair: Pair<'_, Rule>) -> Option<ExprId> {
+        parts(pair).next().map(|p| self.parse_root_expr(p))
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    /// An expression in a declaration (not inside another expression): checks the
+    /// depth of the finished tree and replaces a too-deep one by `Error`.
+    fn parse_root_expr(&mut self, pair: Pair<'_, Rule>) -> ExprId {
+        let mark = self.ast.exprs.len();
+        let span = self.span(&pair);
+        self.overflow = None;
+        let id = self.parse_expr(pair);
+        if self.overflow.take().is_some() {
+            self.ast.exprs.truncate(mark);
+            self.depths.truncate(mark);
+            // Point at the expression's first token: the whole one can be huge.
+            let first = self.tokens.partition_point(|t| t.end <= span.start as usize);
+            let head = self.tokens.get(first).map_or(span, |t| Span::new(self.file, t.start, t.end));
+            self.sink.push(error::too_deep_expr(head));
+            return self.push_error(span);
+        }
+        id
+    }
+
+    /// `expr` and `postfix_expr`: fold the operator sequence with the Pratt parser.
+    fn parse_expr(&mut self, pair: Pair<'_, Rule>) -> ExprId {
+        let cell = RefCell::new(self);
+        PRATT
+            .map_primary(|p| cell.borrow_mut().parse_primary(p))
+            .map_prefix(|op, operand| cell.borrow_mut().parse_prefix(op, operand))
+            .map_postfix(|base, access| cell.borrow_mut().parse_field_access(base, access))
+            .map_infix(|lhs, op, rhs| cell.borrow_mut().parse_infix(lhs, op, rhs))
+            .parse(pair.into_inner())
+    }
+
+    fn parse_prefix(&mut self, op: Pair<'_, Rule>, operand: ExprId) -> ExprId {
+        let op_span = self.span(&op);
+        let op = if op.as_rule() == Rule::not_op { UnaryOp::Not } else { UnaryOp::Neg };
+        let span = op_span.to(self.expr_span(operand));
+        self.push(ExprKind::Unary { op, operand }, span)
+    }
+
+    fn parse_field_access(&mut self, base: ExprId, access: Pair<'_, Rule>) -> ExprId {
+        let access_span = self.span(&access);
+        let field = parts(access).next().map_or(Ident { name: Name::new(""), span: access_span }, |p| self.ident(&p));
+        let span = self.expr_span(base).to(access_span);
+        self.push(ExprKind::Field { base, field }, span)
+    }
+
+    fn parse_infix(&mut self, lhs: ExprId, op: Pair<'_, Rule>, rhs: ExprId) -> ExprId {
+        use BinaryOp as B;
+        let op = match op.as_rule() {
+            Rule::or_op => B::Or,
+            Rule::and_op => B::And,
+            Rule::eq_op => B::Eq,
+            Rule::ne_op => B::Ne,
+            Rule::lt_op => B::Lt,
+            Rule::le_op => B::Le,
+            Rule::gt_op => B::Gt,
+            Rule::ge_op => B::Ge,
+            Rule::in_op => B::In,
+            Rule::contains_op => B::Contains,
+            Rule::coalesce_op => B::Coalesce,
+            Rule::add_op => B::Add,
+            Rule::sub_op => B::Sub,
+            Rule::mul_op => B::Mul,
+            Rule::div_op => B::Div,
+            _ => B::Rem,
+        };
+        let span = self.expr_span(lhs).to(self.expr_span(rhs));
+        self.push(ExprKind::Binary { op, lhs, rhs }, span)
+    }
+
+    fn parse_primary(&mut self, pair: Pair<'_, Rule>) -> ExprId {
+        if let Some(id) = self.overflow {
+            return id;
+        }
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::paren_expr => self.parse_paren_expr(pair),
+            Rule::list_lit => self.parse_list_lit(pair),
+            Rule::object_lit => self.parse_object_lit(pair),
+            Rule::call => self.parse_call(pair),
+            Rule::duration | Rule::suffixed_number => {
+                let valid = literal::duration_millis(pair.as_str()).is_ok();
+                let d = self.parse_duration(pair);
+                if valid { self.push(ExprKind::Duration(d.millis), span) } else { self.push_error(span) }
+            }
+            Rule::float_lit => self.parse_float_lit(pair),
+            Rule::int_lit => {
+                let text = pair.as_str();
+                match text.parse::<i64>() {
+                    Ok(n) => self.push(ExprKind::Int(n), span),
+                    Err(_) => {
+                        self.sink.push(error::int_overflow(span, text));
+                        self.push_error(span)
+                    }
+                }
+            }
+            Rule::string => {
+                let s = self.parse_string(pair);
+                self.push(ExprKind::Str(s.value), span)
+            }
+            Rule::kw_true => self.push(ExprKind::Bool(true), span),
+            Rule::kw_false => self.push(ExprKind::Bool(false), span),
+            Rule::name => {
+                let name = self.ident(&pair);
+                self.push(ExprKind::Name(name), span)
+            }
+            // `postfix_expr` (after `to`/`with`) arrives here when nested.
+            _ => self.parse_expr(pair),
+        }
+    }
+
+    fn parse_paren_expr(&mut self, pair: Pair<'_, Rule>) -> ExprId {
+        let span = self.span(&pair);
+        match parts(pair).next() {
+            Some(inner) => self.parse_expr(inner),
+            None => self.push_error(span),
+        }
+    }
+
+    fn parse_list_lit(&mut self, pair: Pair<'_, Rule>) -> ExprId {
+        let span = self.span(&pair);
+        let items = parts(pair).map(|p| self.parse_expr(p)).collect();
+        self.push(ExprKind::List(items), span)
+    }
+
+    fn parse_object_lit(&mut self, pair: Pair<'_, Rule>) -> ExprId {
+        let span = self.span(&pair);
+        let entries = parts(pair).filter_map(|p| self.parse_object_entry(p)).collect();
+        self.push(ExprKind::Object(entries), span)
+    }
+
+    fn parse_object_entry(&mut self, pair: Pair<'_, Rule>) -> Option<(Ident, ExprId)> {
+        let mut key = None;
+        let mut value = None;
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::field_name => key = Some(self.ident(&p)),
+                Rule::string => {
+                    let s = self.parse_string(p);
+                    key = Some(Ident { name: Name::new(&s.value), span: s.span });
+                }
+                _ => value = Some(self.parse_expr(p)),
+            }
+        }
+        Some((key?, value?))
+    }
+
+    /// A call, or an aggregate when its argument is an `aggregate`.
+    fn parse_call(&mut self, pair: Pair<'_, Rule>) -> ExprId {
+        let span = self.span(&pair);
+        let mut func = Ident { name: Name::new(""), span };
+        let mut args = Vec::new();
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::func_name => func = self.ident(&p),
+                Rule::aggregate => return self.parse_aggregate(func, p, span),
+                _ => args.push(self.parse_expr(p)),
+            }
+        }
+        self.push(ExprKind::Call { func, args }, span)
+    }
+
+    /// The inside of `count(E [where X] [within D])`; `span` is the whole call's.
+    fn parse_aggregate(&mut self, func: Ident, pair: Pair<'_, Rule>, span: Span) -> ExprId {
+        let mut event = func;
+        let (mut field, mut filter, mut within) = (None, None, None);
+        for p in parts(pair) {
+            match p.as_rule() {
+                Rule::event_name => event = self.ident(&p),
+                Rule::agg_field => field = parts(p).next().map(|f| self.ident(&f)),
+                Rule::agg_filter => filter = parts(p).next().map(|e| self.parse_expr(e)),
+                Rule::agg_within => within = parts(p).next().map(|d| self.parse_duration(d)),
+                _ => {}
+            }
+        }
+        self.push(ExprKind::Aggregate { func, event, field, filter, within }, span)
+    }
+
+    fn parse_float_lit(&mut self, pair: Pair<'_, Rule>) -> ExprId {
+        let span = self.span(&pair);
+        match pair.as_str().parse::<f64>() {
+            Ok(x) if x.is_finite() => self.push(ExprKind::Float(x), span),
+            _ => {
+                self.sink.push(error::float_overflow(span, pair.as_str()));
+                self.push_error(span)
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ literals
+
+    fn first_duration(&mut self, pair: Pair<'_, Rule>, span: Span) -> DurationLit {
+        parts(pair).next().map_or(DurationLit { millis: 0, span }, |p| self.parse_duration(p))
+    }
+
+    /// `duration` and `suffixed_number`; a bad one is reported and reads as 0.
+    fn parse_duration(&mut self, pair: Pair<'_, Rule>) -> DurationLit {
+        let span = self.span(&pair);
+        let text = pair.as_str();
+        match literal::duration_millis(text) {
+            Ok(millis) => DurationLit { millis, span },
+            Err(e) => {
+                let d = match e {
+                    DurationError::UnknownUnit { unit, at } => {
+                        let unit_span = Span::new(self.file, span.start as usize + at, span.end as usize);
+                        error::unknown_duration_unit(unit_span, text, &unit)
+                    }
+                    DurationError::Fraction => error::fractional_duration(span, text),
+                    DurationError::Overflow => error::duration_overflow(span, text),
+                };
+                self.sink.push(d);
+                DurationLit { millis: 0, span }
+            }
+        }
+    }
+
+    fn parse_int_lit(&mut self, pair: Pair<'_, Rule>) -> i64 {
+        let span = self.span(&pair);
+        pair.as_str().parse::<i64>().unwrap_or_else(|_| {
+            self.sink.push(error::int_overflow(span, pair.as_str()));
+            0
+        })
+    }
+
+    fn parse_string(&mut self, pair: Pair<'_, Rule>) -> StrLit {
+        let span = self.span(&pair);
+        let (value, bad) = literal::unescape(pair.as_str());
+        for b in bad {
+            let at = span.start as usize;
+            self.sink.push(error::bad_escape(Span::new(self.file, at + b.range.start, at + b.range.end), &b.text));
+        }
+        StrLit { value, span }
+    }
+
+    fn parse_time_of_day(&mut self, pair: Pair<'_, Rule>) -> u32 {
+        literal::minute_of_day(pair.as_str()).unwrap_or_else(|| {
+            let span = self.span(&pair);
+            self.sink.push(error::bad_time_of_day(span, pair.as_str()));
+            0
+        })
+    }
+
+    // ------------------------------------------------------------ arena
+
+    fn expr_span(&self, id: ExprId) -> Span {
+        self.ast.exprs.get(id.0 as usize).map_or(Span::default(), |e| e.span)
+    }
+
+    fn depth(&self, id: ExprId) -> u32 {
+        self.depths.get(id.0 as usize).copied().unwrap_or(1)
+    }
+
+    /// Add a node; once the current root is too deep, return its one `Error` node.
+    fn push(&mut self, kind: ExprKind, span: Span) -> ExprId {
+        if let Some(id) = self.overflow {
+            return id;
+        }
+        let children: u32 = match &kind {
+            ExprKind::List(items) => items.iter().map(|&i| self.depth(i)).max().unwrap_or(0),
+            ExprKind::Object(entries) => entries.iter().map(|&(_, i)| self.depth(i)).max().unwrap_or(0),
+            ExprKind::Field { base, .. } => self.depth(*base),
+            ExprKind::Call { args, .. } => args.iter().map(|&i| self.depth(i)).max().unwrap_or(0),
+            ExprKind::Aggregate { filter, .. } => filter.map_or(0, |f| self.depth(f)),
+            ExprKind::Unary { operand, .. } => self.depth(*operand),
+            ExprKind::Binary { lhs, rhs, .. } => self.depth(*lhs).max(self.depth(*rhs)),
+            _ => 0,
+        };
+        let depth = children + 1;
+        if depth > MAX_EXPR_DEPTH {
+            let id = self.push_error(span);
+            self.overflow = Some(id);
+            return id;
+        }
+        let id = self.ast.push_expr(kind, span);
+        self.depths.push(depth);
+        id
+    }
+
+    fn push_error(&mut self, span: Span) -> ExprId {
+        let id = self.ast.push_expr(ExprKind::Error, span);
+        self.depths.push(1);
+        id
+    }
+}

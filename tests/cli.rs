@@ -1,0 +1,135 @@
+//! Golden tests through the built `trigc` binary: exit codes, what goes to stdout
+//! and stderr, and the JSON diagnostics format.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn trigc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trigc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "80")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the trigc binary runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("trigc-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write temp file");
+    path.display().to_string()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const CLEAN: &str = "event VISIT { page: string? }\n\
+trigger hello\n  cooldown 1d\n  on VISIT\n  then webhook \"https://h.example/x\"\n";
+
+#[test]
+fn check_clean_rules_exits_0() {
+    let out = trigc(&["check", "rules/"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "check prints nothing on stdout in text mode");
+    assert!(text(&out.stderr).contains("0 errors, 0 warnings"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_reports_every_error_with_location_and_exits_1() {
+    let dir = temp_dir("errors");
+    let file = write(
+        &dir,
+        "bad.trig",
+        b"event VISIT { page: string? }\n\
+trigger a\n  cooldown 1d\n  on VISTI\n  then webhook \"u\"\n\
+trigger b\n  priority 500\n  cooldown 1d\n  on VISIT\n  then webhook \"u\"\n",
+    );
+    let out = trigc(&["check", &file]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(err.contains("trig::unknown-event"), "{err}");
+    assert!(err.contains("VISIT"), "did-you-mean names the event: {err}");
+    assert!(err.contains("trig::priority-out-of-range"), "{err}");
+    assert!(err.contains("bad.trig:4:"), "errors name file:line:col: {err}");
+    assert!(err.contains("2 errors"), "{err}");
+}
+
+#[test]
+fn check_json_format_is_machine_readable() {
+    let dir = temp_dir("json");
+    let file = write(&dir, "bad.trig", b"event VISIT { page: string? }\ntrigger a cooldown 1d on VISTI then emit \"x\"\n");
+    let out = trigc(&["check", "--format", "json", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let diags: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let first = &diags[0];
+    assert_eq!(first["code"], "trig::unknown-event");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["line"], 2);
+    assert_eq!(first["column"], 28);
+    assert!(first["file"].as_str().is_some_and(|f| f.ends_with("bad.trig")));
+    assert!(first["help"].as_str().is_some_and(|h| h.contains("VISIT")), "{first}");
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let dir = temp_dir("warn");
+    // A messaging trigger with neither cooldown nor limit warns (notification fatigue).
+    let file = write(&dir, "warn.trig", b"event VISIT { page: string? }\ntrigger a on VISIT then webhook \"u\"\n");
+    let out = trigc(&["check", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("trig::no-frequency-cap"));
+    let denied = trigc(&["check", "--deny-warnings", &file]);
+    assert_eq!(denied.status.code(), Some(1));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(trigc(&["check"]).status.code(), Some(2));
+    assert_eq!(trigc(&["check", "/nonexistent/rules.trig"]).status.code(), Some(2));
+    assert_eq!(trigc(&["frobnicate"]).status.code(), Some(2));
+    let dir = temp_dir("empty");
+    assert_eq!(trigc(&["check", &dir.display().to_string()]).status.code(), Some(2));
+}
+
+#[test]
+fn invalid_utf8_is_a_diagnostic_not_a_crash() {
+    let dir = temp_dir("utf8");
+    let file = write(&dir, "bin.trig", b"event VISIT { page: string? }\n\xff\xfe\x00trigger\n");
+    let out = trigc(&["check", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("trig::invalid-utf8"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn compile_emits_ast_and_ir() {
+    let dir = temp_dir("emit");
+    let file = write(&dir, "ok.trig", CLEAN.as_bytes());
+    let ir = trigc(&["compile", "--emit", "ir", &file]);
+    assert_eq!(ir.status.code(), Some(0), "{}", text(&ir.stderr));
+    assert!(text(&ir.stdout).contains("hello"));
+    let ast = trigc(&["compile", "--emit", "ast", &file]);
+    assert_eq!(ast.status.code(), Some(0));
+    assert!(text(&ast.stdout).contains("VISIT"));
+    // Same input, same output.
+    assert_eq!(trigc(&["compile", "--emit", "ir", &file]).stdout, ir.stdout);
+}
+
+#[test]
+fn explain_knows_every_code() {
+    let out = trigc(&["explain", "unknown-event"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("trig::unknown-event"));
+    let list = trigc(&["explain"]);
+    for code in trigc::diag::Code::ALL {
+        assert!(text(&list.stdout).contains(&code.to_string()), "{code} missing from `trigc explain`");
+    }
+    assert_eq!(trigc(&["explain", "no-such-code"]).status.code(), Some(2));
+}

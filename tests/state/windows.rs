@@ -1,0 +1,170 @@
+//! Window aggregates: boundaries, empty windows, distinct, last/first, expiry.
+
+use super::*;
+
+#[test]
+fn window_is_half_open_at_exactly_d() {
+    let shop = shop();
+    let mut w = World::new(&shop.p);
+    let f = add_fields(&mut w, "p1", 10.0, None);
+    w.feed(1, shop.add, T0, f);
+    let f = add_fields(&mut w, "p2", 20.0, None);
+    w.feed(1, shop.add, T0 + 5 * MIN, f);
+
+    // The current event is included.
+    assert_eq!(w.agg(1, shop.adds_10m, T0 + 5 * MIN), Value::Int(2));
+    assert_eq!(w.agg(1, shop.adds_10m, T0 + 10 * MIN - 1), Value::Int(2));
+    // An entry at exactly now − D is out.
+    assert_eq!(w.agg(1, shop.adds_10m, T0 + 10 * MIN), Value::Int(1));
+    assert_eq!(w.agg(1, shop.adds_10m, T0 + 15 * MIN - 1), Value::Int(1));
+    assert_eq!(w.agg(1, shop.adds_10m, T0 + 15 * MIN), Value::Int(0));
+    // Read at a timer's fire time, long after the newest event, without expiry.
+    assert_eq!(
+        w.agg(1, shop.price_sum_1h, T0 + 30 * MIN),
+        Value::Float(30.0)
+    );
+    assert_eq!(w.agg(1, shop.price_sum_1h, T0 + HOUR), Value::Float(20.0));
+    assert_eq!(
+        w.agg(1, shop.price_sum_1h, T0 + HOUR + 5 * MIN),
+        Value::Float(0.0)
+    );
+}
+
+#[test]
+fn exists_within_d_and_all_time_counters() {
+    let shop = shop();
+    let mut w = World::new(&shop.p);
+    assert_eq!(w.agg(1, shop.visited_1d, T0), Value::Bool(false));
+    w.feed(1, shop.visit, T0, vec![Value::None]);
+    assert_eq!(w.agg(1, shop.visited_1d, T0), Value::Bool(true));
+    assert_eq!(w.agg(1, shop.visited_1d, T0 + DAY - 1), Value::Bool(true));
+    assert_eq!(w.agg(1, shop.visited_1d, T0 + DAY), Value::Bool(false));
+
+    assert_eq!(w.agg(1, shop.purchases, T0), Value::Int(0));
+    assert_eq!(w.agg(1, shop.amount_total, T0), Value::Float(0.0));
+    let o = w.s("o1");
+    w.feed(1, shop.purchase, T0, vec![o.clone(), Value::Float(5.5)]);
+    w.feed(1, shop.purchase, T0 + 400 * DAY, vec![o, Value::Float(4.5)]);
+    assert_eq!(w.agg(1, shop.purchases, T0 + 1000 * DAY), Value::Int(2));
+    assert_eq!(
+        w.agg(1, shop.amount_total, T0 + 1000 * DAY),
+        Value::Float(10.0)
+    );
+}
+
+#[test]
+fn avg_min_max_are_none_on_empty_windows() {
+    let shop = shop();
+    let mut w = World::new(&shop.p);
+    w.feed(1, shop.visit, T0, vec![Value::None]); // key data exists, but no prices
+    for agg in [
+        shop.price_avg_1h,
+        shop.price_min_1h,
+        shop.price_max_1h,
+        shop.last_add,
+        shop.first_add,
+    ] {
+        assert_eq!(w.agg(1, agg, T0), Value::None);
+    }
+    for (i, price) in [30.0, 10.0, 20.0].into_iter().enumerate() {
+        let f = add_fields(&mut w, &format!("p{i}"), price, None);
+        w.feed(1, shop.add, T0 + i as i64 * MIN, f);
+    }
+    let now = T0 + 2 * MIN;
+    assert_eq!(w.agg(1, shop.price_avg_1h, now), Value::Float(20.0));
+    assert_eq!(w.agg(1, shop.price_min_1h, now), Value::Float(10.0));
+    assert_eq!(w.agg(1, shop.price_max_1h, now), Value::Float(30.0));
+    // The 30.0 (at T0) leaves first, then the 10.0.
+    assert_eq!(w.agg(1, shop.price_max_1h, T0 + HOUR), Value::Float(20.0));
+    assert_eq!(
+        w.agg(1, shop.price_min_1h, T0 + HOUR + MIN),
+        Value::Float(20.0)
+    );
+    let later = T0 + HOUR + 2 * MIN;
+    for agg in [shop.price_avg_1h, shop.price_min_1h, shop.price_max_1h] {
+        assert_eq!(w.agg(1, agg, later), Value::None);
+    }
+}
+
+#[test]
+fn distinct_counts_each_value_once_while_any_copy_is_in_the_window() {
+    let shop = shop();
+    let mut w = World::new(&shop.p);
+    for (i, p) in ["b", "a", "b", "c"].into_iter().enumerate() {
+        let f = add_fields(&mut w, p, 1.0, None);
+        w.feed(1, shop.add, T0 + i as i64 * 20 * MIN, f);
+    }
+    // at T0 + 60m: the first "b" (T0) is out, the second (T0 + 40m) is in.
+    let expect = w.set(&["a", "b", "c"]);
+    assert_eq!(w.agg(1, shop.products_1h, T0 + 60 * MIN), expect);
+    let expect = w.set(&["b", "c"]);
+    assert_eq!(w.agg(1, shop.products_1h, T0 + 80 * MIN), expect);
+    let expect = w.set(&[]);
+    assert_eq!(w.agg(1, shop.products_1h, T0 + 200 * MIN), expect);
+}
+
+#[test]
+fn last_and_first_store_whole_events_with_absent_fields() {
+    let shop = shop();
+    let mut w = World::new(&shop.p);
+    let f1 = add_fields(&mut w, "p1", 1.0, Some(3));
+    w.feed(1, shop.add, T0, f1.clone());
+    let f2 = add_fields(&mut w, "p2", 2.0, None);
+    w.feed(1, shop.add, T0 + MIN, f2.clone());
+
+    let Value::Event(last) = w.agg(1, shop.last_add, T0 + DAY) else {
+        panic!("last(ADD_TO_CART) is none")
+    };
+    assert_eq!(
+        (last.kind, last.ts, &*last.fields),
+        (shop.add, T0 + MIN, &f2[..])
+    );
+    assert_eq!(last.fields[2], Value::None, "qty was absent");
+    let Value::Event(first) = w.agg(1, shop.first_add, T0 + DAY) else {
+        panic!("first(ADD_TO_CART) is none")
+    };
+    assert_eq!((first.ts, &*first.fields), (T0, &f1[..]));
+    // `last within 1h` disappears once the newest is an hour old.
+    assert!(matches!(
+        w.agg(1, shop.last_add_1h, T0 + MIN + HOUR - 1),
+        Value::Event(_)
+    ));
+    assert_eq!(w.agg(1, shop.last_add_1h, T0 + MIN + HOUR), Value::None);
+}
+
+#[test]
+fn expire_drops_only_unreadable_entries_and_empties_idle_keys() {
+    let shop = shop();
+    let mut w = World::new(&shop.p);
+    for i in 0..5 {
+        let f = add_fields(&mut w, "p", 1.0 + i as f64, None);
+        w.feed(1, shop.add, T0 + i * 10 * MIN, f);
+    }
+    let rm = w.s("p");
+    w.feed(1, shop.remove, T0 + 41 * MIN, vec![rm]);
+    let aggs = [
+        shop.adds_10m,
+        shop.price_sum_1h,
+        shop.price_min_1h,
+        shop.price_max_1h,
+        shop.products_1h,
+        shop.last_add_1h,
+    ];
+    for now in [T0 + 45 * MIN, T0 + HOUR, T0 + 2 * HOUR] {
+        let before: Vec<Value> = aggs.iter().map(|&a| w.agg(1, a, now)).collect();
+        w.keys[1].expire(&shop.p, now);
+        let after: Vec<Value> = aggs.iter().map(|&a| w.agg(1, a, now)).collect();
+        assert_eq!(before, after, "expire at {now} changed a value");
+    }
+    // All-time last/first stay, windows went away.
+    assert!(!w.key(1).is_empty());
+    let mut only_windows = shop.p.clone();
+    only_windows.aggregates.retain(|a| a.within.is_some());
+    only_windows.states.clear();
+    let mut w2 = World::new(&only_windows);
+    let f = add_fields(&mut w2, "p", 1.0, None);
+    w2.feed(1, shop.add, T0, f);
+    assert!(!w2.key(1).is_empty());
+    w2.keys[1].expire(&only_windows, T0 + DAY);
+    assert!(w2.key(1).is_empty(), "{:?}", w2.key(1));
+}
