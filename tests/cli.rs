@@ -69,11 +69,14 @@ fn check_json_format_is_machine_readable() {
     let out = trigc(&["check", "--format", "json", &file]);
     assert_eq!(out.status.code(), Some(1));
     let diags: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
-    let first = &diags[0];
-    assert_eq!(first["code"], "trig::unknown-event");
+    let all = diags.as_array().expect("an array");
+    let first = all.iter().find(|d| d["code"] == "trig::unknown-event").expect("the unknown event");
     assert_eq!(first["severity"], "error");
     assert_eq!(first["line"], 2);
-    assert_eq!(first["column"], 28);
+    assert_eq!(first["column"], 26);
+    assert_eq!(first["end_column"], 31);
+    // The misspelt event's declaration is then unused: a warning, reported too.
+    assert!(all.iter().any(|d| d["code"] == "trig::unused-event" && d["severity"] == "warning"));
     assert!(first["file"].as_str().is_some_and(|f| f.ends_with("bad.trig")));
     assert!(first["help"].as_str().is_some_and(|h| h.contains("VISIT")), "{first}");
 }

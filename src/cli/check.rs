@@ -95,7 +95,7 @@ pub fn compile(args: &CompileArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     let text = match (args.emit, &compiled.program) {
-        (Emit::Ast, _) => format!("{:#?}\n", compiled.ast),
+        (Emit::Ast, _) => crate::syntax::print::print_ast(&compiled.ast),
         (Emit::Ir, Some(program)) => crate::ir::print::print(program),
         (Emit::Ir, None) => return ExitCode::from(1),
     };
