@@ -51,7 +51,7 @@ fn check_triggers(bencher: divan::Bencher, n: usize) {
         let mut sources = SourceMap::default();
         sources.add("bench.trig", text.as_str());
         let compiled = trigc::compile(divan::black_box(&sources));
-        assert!(compiled.program.is_some() || compiled.ast.decls.is_empty());
+        assert!(compiled.program.is_some(), "the generated program checks");
         compiled.diagnostics.len()
     });
 }

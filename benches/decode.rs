@@ -42,32 +42,65 @@ fn shop_program() -> Program {
     };
     let mut price_change = e(
         "PRICE_CHANGE",
-        vec![f("product", Ty::Str, false), f("old_price", Ty::Float, false), f("new_price", Ty::Float, false)],
+        vec![
+            f("product", Ty::Str, false),
+            f("old_price", Ty::Float, false),
+            f("new_price", Ty::Float, false),
+        ],
     );
     price_change.keyed_by = Some(FieldIdx(0));
     let events = vec![
-        e("ADD_TO_CART", vec![f("product", Ty::Str, false), f("price", Ty::Float, false), f("qty", Ty::Int, true)]),
+        e(
+            "ADD_TO_CART",
+            vec![
+                f("product", Ty::Str, false),
+                f("price", Ty::Float, false),
+                f("qty", Ty::Int, true),
+            ],
+        ),
         e("REMOVE_FROM_CART", vec![f("product", Ty::Str, false)]),
-        e("PURCHASE", vec![f("order", Ty::Str, false), f("amount", Ty::Float, false)]),
+        e(
+            "PURCHASE",
+            vec![f("order", Ty::Str, false), f("amount", Ty::Float, false)],
+        ),
         e("VISIT", vec![f("page", Ty::Str, true)]),
         e(
             "VIEW",
-            vec![f("product", Ty::Str, false), f("category", Ty::Str, true), f("price", Ty::Float, true)],
+            vec![
+                f("product", Ty::Str, false),
+                f("category", Ty::Str, true),
+                f("price", Ty::Float, true),
+            ],
         ),
         e("WISHLIST_ADD", vec![f("product", Ty::Str, false)]),
         e("EMAIL_SENT", vec![f("campaign", Ty::Str, false)]),
         e("EMAIL_CLICK", vec![f("campaign", Ty::Str, false)]),
         price_change,
-        e("PROFILE_UPDATE", vec![f("email", Ty::Str, true), f("tier", Ty::Str, true)]),
+        e(
+            "PROFILE_UPDATE",
+            vec![f("email", Ty::Str, true), f("tier", Ty::Str, true)],
+        ),
     ];
-    Program { events, ..Program::default() }
+    Program {
+        events,
+        ..Program::default()
+    }
 }
 
 fn lines() -> Vec<Vec<u8>> {
-    let config = GenConfig { events: LINES as u64, customers: 1000, products: 200, seed: 1, start: 1_767_571_200_000 };
+    let config = GenConfig {
+        events: LINES as u64,
+        customers: 1000,
+        products: 200,
+        seed: 1,
+        start: 1_767_571_200_000,
+    };
     let mut out = Vec::new();
     write_stream(&config, &mut out).unwrap_or_default();
-    out.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
+    out.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 fn total_bytes(lines: &[Vec<u8>]) -> usize {
@@ -80,47 +113,64 @@ fn trigc_decoder(bencher: divan::Bencher) {
     let mut decoder = Decoder::new(&shop_program());
     let mut interner = Interner::default();
     let mut event = Event::default();
-    bencher.counter(ItemsCount::new(lines.len())).counter(BytesCount::new(total_bytes(&lines))).bench_local(|| {
-        let mut ok = 0;
-        for (i, line) in lines.iter().enumerate() {
-            let res = decoder.decode(divan::black_box(line), i as u64 + 1, &mut interner, &mut event);
-            ok += usize::from(res == Decoded::Event);
-        }
-        assert_eq!(ok, LINES);
-        ok
-    });
+    bencher
+        .counter(ItemsCount::new(lines.len()))
+        .counter(BytesCount::new(total_bytes(&lines)))
+        .bench_local(|| {
+            let mut ok = 0;
+            for (i, line) in lines.iter().enumerate() {
+                let res = decoder.decode(
+                    divan::black_box(line),
+                    i as u64 + 1,
+                    &mut interner,
+                    &mut event,
+                );
+                ok += usize::from(res == Decoded::Event);
+            }
+            assert_eq!(ok, LINES);
+            ok
+        });
 }
 
 #[divan::bench]
 fn serde_json_value(bencher: divan::Bencher) {
     let lines = lines();
-    bencher.counter(ItemsCount::new(lines.len())).counter(BytesCount::new(total_bytes(&lines))).bench_local(|| {
-        let mut ok = 0;
-        for line in &lines {
-            let value = serde_json::from_slice::<serde_json::Value>(divan::black_box(line));
-            ok += usize::from(value.is_ok_and(|v| v.is_object()));
-        }
-        assert_eq!(ok, LINES);
-        ok
-    });
+    bencher
+        .counter(ItemsCount::new(lines.len()))
+        .counter(BytesCount::new(total_bytes(&lines)))
+        .bench_local(|| {
+            let mut ok = 0;
+            for line in &lines {
+                let value = serde_json::from_slice::<serde_json::Value>(divan::black_box(line));
+                ok += usize::from(value.is_ok_and(|v| v.is_object()));
+            }
+            assert_eq!(ok, LINES);
+            ok
+        });
 }
 
 /// Reading the lines from a byte stream and decoding them: what `trigc run` does.
 #[divan::bench]
 fn trigc_lines_and_decoder(bencher: divan::Bencher) {
     let lines = lines();
-    let text: Vec<u8> = lines.iter().flat_map(|l| l.iter().copied().chain([b'\n'])).collect();
+    let text: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| l.iter().copied().chain([b'\n']))
+        .collect();
     let mut decoder = Decoder::new(&shop_program());
     let mut interner = Interner::default();
     let mut event = Event::default();
-    bencher.counter(ItemsCount::new(lines.len())).counter(BytesCount::new(text.len())).bench_local(|| {
-        let mut reader = Lines::new(Cursor::new(divan::black_box(&text)));
-        let mut ok = 0;
-        while let Ok(Some(line)) = reader.next_line() {
-            let res = decoder.decode(line.bytes, line.number, &mut interner, &mut event);
-            ok += usize::from(res == Decoded::Event);
-        }
-        assert_eq!(ok, LINES);
-        ok
-    });
+    bencher
+        .counter(ItemsCount::new(lines.len()))
+        .counter(BytesCount::new(text.len()))
+        .bench_local(|| {
+            let mut reader = Lines::new(Cursor::new(divan::black_box(&text)));
+            let mut ok = 0;
+            while let Ok(Some(line)) = reader.next_line() {
+                let res = decoder.decode(line.bytes, line.number, &mut interner, &mut event);
+                ok += usize::from(res == Decoded::Event);
+            }
+            assert_eq!(ok, LINES);
+            ok
+        });
 }

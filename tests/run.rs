@@ -40,7 +40,8 @@ impl Output for Collect<'_> {
     }
 
     fn notice(&mut self, notice: &Notice) {
-        self.err.push_str(&describe_notice(notice, self.program, self.sources));
+        self.err
+            .push_str(&describe_notice(notice, self.program, self.sources));
         self.err.push('\n');
     }
 }
@@ -54,7 +55,8 @@ struct Case {
 
 fn load(dir: &Path) -> Case {
     let rules_path = dir.join("rules.trig");
-    let rules = std::fs::read_to_string(&rules_path).unwrap_or_else(|e| panic!("{}: {e}", rules_path.display()));
+    let rules = std::fs::read_to_string(&rules_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", rules_path.display()));
     let mut sources = SourceMap::default();
     sources.add("rules.trig", rules);
     let compiled = trigc::compile(&sources);
@@ -64,22 +66,40 @@ fn load(dir: &Path) -> Case {
         .filter(|d| d.is_error())
         .map(|d| trigc::diag::render::render_text(&sources, d))
         .collect();
-    assert!(errors.is_empty(), "{}: rules do not compile:\n{}", dir.display(), errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{}: rules do not compile:\n{}",
+        dir.display(),
+        errors.join("\n")
+    );
     let program = compiled.program.expect("no errors means a program");
     let args_text = std::fs::read_to_string(dir.join("args.txt")).unwrap_or_default();
     let mut argv = vec!["trigc", "run", "rules.trig"];
     argv.extend(args_text.split_whitespace());
-    let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{}: bad args.txt: {e}", dir.display()));
-    let Sub::Run(args): Sub = cli.command else { panic!("not a run command") };
+    let cli = Cli::try_parse_from(&argv)
+        .unwrap_or_else(|e| panic!("{}: bad args.txt: {e}", dir.display()));
+    let Sub::Run(args): Sub = cli.command else {
+        panic!("not a run command")
+    };
     let args: RunArgs = args;
     let events = std::fs::read(dir.join("events.ndjson")).expect("events.ndjson");
-    Case { sources, program, config: args.config(), events }
+    Case {
+        sources,
+        program,
+        config: args.config(),
+        events,
+    }
 }
 
 /// Replay the case; with `checkpoint_after = Some(n)`, checkpoint the session to
 /// JSON after the n-th line and continue from the restored copy.
 fn replay(case: &Case, checkpoint_after: Option<u64>) -> String {
-    let mut out = Collect { program: &case.program, sources: &case.sources, out: String::new(), err: String::new() };
+    let mut out = Collect {
+        program: &case.program,
+        sources: &case.sources,
+        out: String::new(),
+        err: String::new(),
+    };
     let mut session = Session::new(&case.program, case.config);
     let mut lines = Lines::new(&case.events[..]);
     let mut restored = false;
@@ -98,7 +118,10 @@ fn replay(case: &Case, checkpoint_after: Option<u64>) -> String {
     session.input.blank = lines.blank();
     session.finish(&mut out);
     let summary = serde_json::to_string_pretty(&session.summary()).expect("summary serialises");
-    format!("--- stdout\n{}--- stderr\n{}--- summary\n{summary}\n", out.out, out.err)
+    format!(
+        "--- stdout\n{}--- stderr\n{}--- summary\n{summary}\n",
+        out.out, out.err
+    )
 }
 
 #[test]
@@ -110,7 +133,12 @@ fn run_cases() {
         let lines = case.events.split(|&b| b == b'\n').count() as u64;
         for n in 0..=lines {
             let resumed = replay(&case, Some(n));
-            assert_eq!(resumed, straight, "{}: checkpoint after line {n} changes the run", dir.display());
+            assert_eq!(
+                resumed,
+                straight,
+                "{}: checkpoint after line {n} changes the run",
+                dir.display()
+            );
         }
         insta::assert_snapshot!(straight);
     });
@@ -155,7 +183,13 @@ fn binary_writes_only_records_to_stdout_and_counts_rejects() {
         not json\n\
         {\"type\":\"PURCHASE\",\"user\":\"u1\",\"ts\":\"2026-01-05T10:01:00Z\",\"order\":\"o2\"}\n";
     let out = trigc(
-        &["run", rules.to_str().expect("utf-8 path"), "--rejects", rejects.to_str().expect("utf-8 path"), "--stats"],
+        &[
+            "run",
+            rules.to_str().expect("utf-8 path"),
+            "--rejects",
+            rejects.to_str().expect("utf-8 path"),
+            "--stats",
+        ],
         input,
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -163,19 +197,23 @@ fn binary_writes_only_records_to_stdout_and_counts_rejects() {
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     for line in stdout.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("stdout holds JSON records only");
+        let v: serde_json::Value =
+            serde_json::from_str(line).expect("stdout holds JSON records only");
         assert_eq!(v["trigger"], "big");
         assert_eq!(v["payload"]["order"], "o1");
     }
     assert!(stderr.contains("rejected line 2:"), "{stderr}");
     assert!(stderr.contains("rejected line 3:"), "{stderr}");
-    let stats: serde_json::Value =
-        serde_json::from_str(stderr.lines().last().unwrap_or_default()).expect("--stats prints one JSON object last");
+    let stats: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap_or_default())
+        .expect("--stats prints one JSON object last");
     assert_eq!(stats["rejected"], 2);
     assert_eq!(stats["events_read"], 3);
     assert_eq!(stats["actions"]["big"], 1);
     let copied = std::fs::read_to_string(&rejects).expect("rejects file");
-    assert_eq!(copied, "not json\n{\"type\":\"PURCHASE\",\"user\":\"u1\",\"ts\":\"2026-01-05T10:01:00Z\",\"order\":\"o2\"}\n");
+    assert_eq!(
+        copied,
+        "not json\n{\"type\":\"PURCHASE\",\"user\":\"u1\",\"ts\":\"2026-01-05T10:01:00Z\",\"order\":\"o2\"}\n"
+    );
 }
 
 #[test]
@@ -191,7 +229,15 @@ fn binary_exit_codes() {
     assert_eq!(out.status.code(), Some(1), "rule errors exit 1");
     assert!(out.stdout.is_empty());
 
-    let out = trigc(&["run", good, "--input", dir.join("missing.ndjson").to_str().expect("utf-8 path")], b"");
+    let out = trigc(
+        &[
+            "run",
+            good,
+            "--input",
+            dir.join("missing.ndjson").to_str().expect("utf-8 path"),
+        ],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(2), "an unreadable input exits 2");
 
     let out = trigc(&["run", good, "--engine", "jit"], b"");
@@ -199,7 +245,11 @@ fn binary_exit_codes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--engine interp"));
 
     let out = trigc(&["run", good, "--lateness", "soon"], b"");
-    assert_eq!(out.status.code(), Some(2), "a bad duration is a usage error");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a bad duration is a usage error"
+    );
 
     let out = trigc(&["run", good], b"");
     assert_eq!(out.status.code(), Some(0), "empty input is fine");

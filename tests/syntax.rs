@@ -25,13 +25,28 @@ fn parse_case(path: &Path) -> (SourceMap, Ast, Vec<Diagnostic>) {
 fn check_invariants(sources: &SourceMap, ast: &Ast, diags: &[Diagnostic]) {
     let len = sources.files[0].text.len() as u32;
     for e in &ast.exprs {
-        assert!(e.span.start <= e.span.end && e.span.end <= len, "expression span {:?} out of the file", e.span);
+        assert!(
+            e.span.start <= e.span.end && e.span.end <= len,
+            "expression span {:?} out of the file",
+            e.span
+        );
     }
     for d in diags {
-        assert!(d.span.start <= d.span.end && d.span.end <= len, "diagnostic span {:?} out of the file", d.span);
-        assert!(!d.message.is_empty() && !d.label.is_empty(), "diagnostic without wording: {d:?}");
+        assert!(
+            d.span.start <= d.span.end && d.span.end <= len,
+            "diagnostic span {:?} out of the file",
+            d.span
+        );
+        assert!(
+            !d.message.is_empty() && !d.label.is_empty(),
+            "diagnostic without wording: {d:?}"
+        );
     }
-    assert!(diags.len() <= 100, "{} diagnostics: the per-file cap is 100", diags.len());
+    assert!(
+        diags.len() <= 100,
+        "{} diagnostics: the per-file cap is 100",
+        diags.len()
+    );
 }
 
 fn case_settings(path: &Path) -> insta::Settings {
@@ -48,10 +63,24 @@ fn case_settings(path: &Path) -> insta::Settings {
 fn ok_cases() {
     insta::glob!("cases/syntax/ok/*/input.trig", |path| {
         let (sources, ast, diags) = parse_case(path);
-        let rendered: Vec<String> = diags.iter().map(|d| render::render_text(&sources, d)).collect();
-        assert!(diags.is_empty(), "{}: expected no diagnostics, got:\n{}", path.display(), rendered.join(""));
-        let only_trivia = syntax::lexer::tokenize(&sources.files[0].text).iter().all(|t| t.is_trivia());
-        assert!(!ast.decls.is_empty() || only_trivia, "{}: no declarations", path.display());
+        let rendered: Vec<String> = diags
+            .iter()
+            .map(|d| render::render_text(&sources, d))
+            .collect();
+        assert!(
+            diags.is_empty(),
+            "{}: expected no diagnostics, got:\n{}",
+            path.display(),
+            rendered.join("")
+        );
+        let only_trivia = syntax::lexer::tokenize(&sources.files[0].text)
+            .iter()
+            .all(|t| t.is_trivia());
+        assert!(
+            !ast.decls.is_empty() || only_trivia,
+            "{}: no declarations",
+            path.display()
+        );
         case_settings(path).bind(|| insta::assert_snapshot!("ast", syntax::print_ast(&ast)));
     });
 }
@@ -60,8 +89,15 @@ fn ok_cases() {
 fn err_cases() {
     insta::glob!("cases/syntax/err/*/input.trig", |path| {
         let (sources, _, diags) = parse_case(path);
-        assert!(diags.iter().any(Diagnostic::is_error), "{}: expected an error", path.display());
-        let rendered: String = diags.iter().map(|d| render::render_text(&sources, d)).collect();
+        assert!(
+            diags.iter().any(Diagnostic::is_error),
+            "{}: expected an error",
+            path.display()
+        );
+        let rendered: String = diags
+            .iter()
+            .map(|d| render::render_text(&sources, d))
+            .collect();
         case_settings(path).bind(|| insta::assert_snapshot!("diagnostics", rendered));
     });
 }
@@ -82,14 +118,20 @@ fn every_syntax_code_has_an_err_case() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/syntax/err");
     let mut seen = BTreeSet::new();
     for entry in std::fs::read_dir(&dir).expect("tests/cases/syntax/err exists") {
-        let input = entry.expect("readable directory entry").path().join("input.trig");
+        let input = entry
+            .expect("readable directory entry")
+            .path()
+            .join("input.trig");
         if input.exists() {
             let (_, _, diags) = parse_case(&input);
             seen.extend(diags.iter().map(|d| d.code));
         }
     }
     for code in syntax_codes {
-        assert!(seen.contains(&code), "no tests/cases/syntax/err case reports {code}");
+        assert!(
+            seen.contains(&code),
+            "no tests/cases/syntax/err case reports {code}"
+        );
     }
 }
 
@@ -104,7 +146,10 @@ fn recovery_reports_every_broken_declaration() {
     let mut sources = SourceMap::default();
     sources.add("multi.trig", src);
     let (ast, diags) = syntax::parse(&sources);
-    let lines: Vec<usize> = diags.iter().map(|d| sources.line_col(d.span.file, d.span.start).0).collect();
+    let lines: Vec<usize> = diags
+        .iter()
+        .map(|d| sources.line_col(d.span.file, d.span.start).0)
+        .collect();
     assert_eq!(lines, vec![2, 2, 3], "{diags:#?}");
     // The two good declarations still made it into the tree.
     assert_eq!(ast.decls.len(), 2);

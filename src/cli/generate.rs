@@ -68,7 +68,10 @@ pub fn generate(args: &GenArgs) -> ExitCode {
     let start = match crate::io::wire_time::parse_time(&args.start) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: --start `{}` is not an RFC 3339 time: {e}", args.start);
+            eprintln!(
+                "error: --start `{}` is not an RFC 3339 time: {e}",
+                args.start
+            );
             return ExitCode::from(2);
         }
     };
@@ -95,7 +98,10 @@ pub fn generate(args: &GenArgs) -> ExitCode {
         // `trigc gen | head` is a normal way to look at a stream.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            let target = args.out.as_ref().map_or("stdout".into(), |p| p.display().to_string());
+            let target = args
+                .out
+                .as_ref()
+                .map_or("stdout".into(), |p| p.display().to_string());
             eprintln!("error: writing events to {target}: {e}");
             ExitCode::from(2)
         }
@@ -138,9 +144,25 @@ const SPAN: i64 = 7 * DAY;
 /// Average events per session, used to pace session arrivals.
 const EVENTS_PER_SESSION: f64 = 7.0;
 
-const CATEGORIES: [&str; 8] = ["shoes", "shirts", "bags", "hats", "electronics", "books", "toys", "home"];
+const CATEGORIES: [&str; 8] = [
+    "shoes",
+    "shirts",
+    "bags",
+    "hats",
+    "electronics",
+    "books",
+    "toys",
+    "home",
+];
 const TIERS: [&str; 4] = ["bronze", "silver", "gold", "platinum"];
-const CAMPAIGNS: [&str; 6] = ["winter-sale", "new-arrivals", "weekly-picks", "flash-deal", "comeback", "vip"];
+const CAMPAIGNS: [&str; 6] = [
+    "winter-sale",
+    "new-arrivals",
+    "weekly-picks",
+    "flash-deal",
+    "comeback",
+    "vip",
+];
 
 /// Something due at `at`; `seq` breaks ties in creation order so the output is
 /// deterministic.
@@ -178,8 +200,14 @@ enum Task {
     /// The day's campaign starts sending.
     Campaign,
     /// One send of a campaign; the rest follow.
-    Send { campaign: u32, recipients: Vec<u32> },
-    Click { customer: u32, campaign: u32 },
+    Send {
+        campaign: u32,
+        recipients: Vec<u32>,
+    },
+    Click {
+        customer: u32,
+        campaign: u32,
+    },
     PriceChange,
 }
 
@@ -208,7 +236,9 @@ struct Shop {
     customer_law: Zipf,
     product_law: Zipf,
     customers: Vec<Customer>,
+    /// Current prices in cents, and the list prices they move around.
     prices: Vec<u32>,
+    list_prices: Vec<u32>,
     orders: u64,
     campaigns: u32,
     session_gap: f64,
@@ -222,7 +252,7 @@ impl Shop {
     fn new(config: &GenConfig) -> Shop {
         let mut rng = Pcg64Mcg::seed_from_u64(config.seed);
         let events = config.events.max(1) as f64;
-        let prices = (0..config.products)
+        let prices: Vec<u32> = (0..config.products)
             .map(|_| {
                 // Log-uniform from 5 to 500, ending in .99 (cents).
                 let dollars = (5.0_f64.ln() + unit(&mut rng) * 100.0_f64.ln()).exp();
@@ -236,6 +266,7 @@ impl Shop {
             customer_law: Zipf::new(config.customers, 1.0),
             product_law: Zipf::new(config.products, 0.9),
             customers: vec![Customer::default(); config.customers as usize],
+            list_prices: prices.clone(),
             prices,
             orders: 0,
             campaigns: 0,
@@ -256,7 +287,11 @@ impl Shop {
 
     fn schedule(&mut self, at: i64, task: Task) {
         self.seq += 1;
-        self.queue.push(Scheduled { at, seq: self.seq, task });
+        self.queue.push(Scheduled {
+            at,
+            seq: self.seq,
+            task,
+        });
     }
 
     fn uniform(&mut self, lo: i64, hi: i64) -> i64 {
@@ -294,11 +329,22 @@ impl Shop {
                 self.start_campaign(now);
                 false
             }
-            Task::Send { campaign, mut recipients } => {
-                let Some(customer) = recipients.pop() else { return false };
+            Task::Send {
+                campaign,
+                mut recipients,
+            } => {
+                let Some(customer) = recipients.pop() else {
+                    return false;
+                };
                 if !recipients.is_empty() {
                     let next = now + self.uniform(50, 400);
-                    self.schedule(next, Task::Send { campaign, recipients });
+                    self.schedule(
+                        next,
+                        Task::Send {
+                            campaign,
+                            recipients,
+                        },
+                    );
                 }
                 if let Some(c) = self.customers.get_mut(customer as usize) {
                     c.unclicked.push(campaign);
@@ -360,19 +406,35 @@ impl Shop {
         for _ in 0..4 {
             let u = unit(&mut self.rng);
             let c = self.customer_law.sample(u);
-            if self.customers.get(c as usize).is_some_and(|c| !c.in_session) {
+            if self
+                .customers
+                .get(c as usize)
+                .is_some_and(|c| !c.in_session)
+            {
                 customer = Some(c);
                 break;
             }
         }
-        let Some(customer) = customer else { return false };
+        let Some(customer) = customer else {
+            return false;
+        };
         let steps_left = 1 + self.exponential(5.0) as u32;
-        let first_time = !self.customers.get(customer as usize).is_some_and(|c| c.has_profile);
-        let clicked = self.customers.get(customer as usize).and_then(|c| c.unclicked.last().copied());
+        let first_time = !self
+            .customers
+            .get(customer as usize)
+            .is_some_and(|c| c.has_profile);
+        let clicked = self
+            .customers
+            .get(customer as usize)
+            .and_then(|c| c.unclicked.last().copied());
         if let Some(c) = self.customers.get_mut(customer as usize) {
             c.in_session = true;
         }
-        let session = Session { customer, steps_left, viewing: None };
+        let session = Session {
+            customer,
+            steps_left,
+            viewing: None,
+        };
         let next = now + self.uniform(2 * SECOND, 40 * SECOND);
         self.schedule(next, Task::Session(session));
 
@@ -421,7 +483,11 @@ impl Shop {
             // Active customers (low ranks) tend to have the higher tiers.
             let top = if customer < 20 { 4 } else { 3 };
             let tier = self.uniform(0, top) as usize;
-            let _ = write!(line, r#","tier":"{}""#, TIERS.get(tier).unwrap_or(&"bronze"));
+            let _ = write!(
+                line,
+                r#","tier":"{}""#,
+                TIERS.get(tier).unwrap_or(&"bronze")
+            );
         }
         line.push_str("}\n");
     }
@@ -460,16 +526,22 @@ impl Shop {
                 c.cart.push(product);
             }
             envelope(line, "ADD_TO_CART", customer, now);
-            let _ = write!(line, r#","product":"p{}","price":{}"#, product + 1, Money(price));
+            let _ = write!(
+                line,
+                r#","product":"p{}","price":{}"#,
+                product + 1,
+                Money(price)
+            );
             if let Some(q) = qty {
                 let _ = write!(line, r#","qty":{q}"#);
             }
             line.push_str("}\n");
         } else if roll < 0.30 && cart_len > 0 {
             let i = self.uniform(0, cart_len as i64) as usize;
-            let product = self.customers.get_mut(customer as usize).and_then(|c| {
-                (i < c.cart.len()).then(|| c.cart.swap_remove(i))
-            });
+            let product = self
+                .customers
+                .get_mut(customer as usize)
+                .and_then(|c| (i < c.cart.len()).then(|| c.cart.swap_remove(i)));
             envelope(line, "REMOVE_FROM_CART", customer, now);
             let _ = writeln!(line, r#","product":"p{}"}}"#, product.unwrap_or(0) + 1);
         } else if roll < 0.35 && viewing.is_some() && wished < 50 {
@@ -503,11 +575,23 @@ impl Shop {
     }
 
     fn purchase(&mut self, now: i64, customer: u32, line: &mut String) {
-        let cart = self.customers.get_mut(customer as usize).map(|c| std::mem::take(&mut c.cart));
-        let amount: u64 = cart.unwrap_or_default().iter().map(|&p| u64::from(self.price(p))).sum();
+        let cart = self
+            .customers
+            .get_mut(customer as usize)
+            .map(|c| std::mem::take(&mut c.cart));
+        let amount: u64 = cart
+            .unwrap_or_default()
+            .iter()
+            .map(|&p| u64::from(self.price(p)))
+            .sum();
         self.orders += 1;
         envelope(line, "PURCHASE", customer, now);
-        let _ = writeln!(line, r#","order":"o{}","amount":{}}}"#, self.orders, Money(amount));
+        let _ = writeln!(
+            line,
+            r#","order":"o{}","amount":{}}}"#,
+            self.orders,
+            Money(amount)
+        );
     }
 
     fn start_campaign(&mut self, now: i64) {
@@ -521,7 +605,13 @@ impl Shop {
         recipients.dedup();
         // Pop from the end: reverse so sends go out in customer order.
         recipients.reverse();
-        self.schedule(now, Task::Send { campaign, recipients });
+        self.schedule(
+            now,
+            Task::Send {
+                campaign,
+                recipients,
+            },
+        );
         let tomorrow = now + DAY + self.uniform(-HOUR, HOUR);
         self.schedule(tomorrow, Task::Campaign);
     }
@@ -529,12 +619,21 @@ impl Shop {
     fn price_change(&mut self, now: i64, line: &mut String) {
         let product = self.product();
         let old = self.price(product);
-        let factor = if self.chance(0.7) {
-            1.0 - (0.05 + 0.35 * unit(&mut self.rng))
+        let list = self
+            .list_prices
+            .get(product as usize)
+            .copied()
+            .unwrap_or(old);
+        // Mostly markdowns of 5-40%; otherwise (and always once a price has fallen
+        // below 60% of list) the sale ends and the price goes back up toward list.
+        let new = if self.chance(0.7) && f64::from(old) >= 0.6 * f64::from(list) {
+            let cut = 0.05 + 0.35 * unit(&mut self.rng);
+            (f64::from(old) * (1.0 - cut)).round() as u32
         } else {
-            1.0 + (0.05 + 0.15 * unit(&mut self.rng))
+            let back = 0.3 + 0.7 * unit(&mut self.rng);
+            old + ((f64::from(list.saturating_sub(old)) * back).round() as u32).max(list / 20)
         };
-        let new = ((f64::from(old) * factor).round() as u32).max(99);
+        let new = new.max(99);
         if let Some(p) = self.prices.get_mut(product as usize) {
             *p = new;
         }
@@ -552,7 +651,11 @@ impl Shop {
 
 /// `{"type":"T","user":"uN","ts":"..."` (the object is left open for the fields).
 fn envelope(line: &mut String, kind: &str, customer: u32, at: i64) {
-    let _ = write!(line, r#"{{"type":"{kind}","user":"u{}","ts":""#, customer + 1);
+    let _ = write!(
+        line,
+        r#"{{"type":"{kind}","user":"u{}","ts":""#,
+        customer + 1
+    );
     push_time(line, at);
     line.push('"');
 }
@@ -564,7 +667,9 @@ fn category(product: u32) -> &'static str {
 }
 
 fn campaign_name(campaign: u32) -> String {
-    let name = CAMPAIGNS.get(campaign as usize % CAMPAIGNS.len()).unwrap_or(&"news");
+    let name = CAMPAIGNS
+        .get(campaign as usize % CAMPAIGNS.len())
+        .unwrap_or(&"news");
     format!("c{campaign}-{name}")
 }
 
@@ -615,7 +720,12 @@ fn push_time(line: &mut String, ms: i64) {
     let days = ms.div_euclid(DAY);
     let rem = ms.rem_euclid(DAY);
     let (y, m, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (rem / HOUR, rem % HOUR / MINUTE, rem % MINUTE / SECOND, rem % SECOND);
+    let (h, mi, s, milli) = (
+        rem / HOUR,
+        rem % HOUR / MINUTE,
+        rem % MINUTE / SECOND,
+        rem % SECOND,
+    );
     let _ = write!(line, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
     if milli != 0 {
         let _ = write!(line, ".{milli:03}");
@@ -641,7 +751,13 @@ mod tests {
     use super::*;
 
     fn stream(events: u64, seed: u64) -> String {
-        let config = GenConfig { events, customers: 50, products: 20, seed, start: 1_767_571_200_000 };
+        let config = GenConfig {
+            events,
+            customers: 50,
+            products: 20,
+            seed,
+            start: 1_767_571_200_000,
+        };
         let mut out = Vec::new();
         write_stream(&config, &mut out).unwrap_or_default();
         String::from_utf8(out).unwrap_or_default()
@@ -652,6 +768,23 @@ mod tests {
         assert_eq!(stream(500, 7), stream(500, 7));
         assert_ne!(stream(500, 7), stream(500, 8));
         assert_eq!(stream(500, 7).lines().count(), 500);
+    }
+
+    #[test]
+    fn lines_are_json_objects_in_time_order() {
+        let mut last = i64::MIN;
+        let mut kinds = std::collections::BTreeSet::new();
+        for line in stream(3000, 1).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+            let kind = v["type"].as_str().unwrap_or("?").to_owned();
+            let ts = crate::io::wire_time::parse_time(v["ts"].as_str().unwrap_or(""))
+                .unwrap_or(i64::MIN);
+            assert!(ts >= last, "time went back at {line}");
+            assert_eq!(v.get("user").is_none(), kind == "PRICE_CHANGE", "{line}");
+            last = ts;
+            kinds.insert(kind);
+        }
+        assert_eq!(kinds.len(), 10, "every event type appears: {kinds:?}");
     }
 
     #[test]

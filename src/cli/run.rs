@@ -26,7 +26,9 @@ use crate::io::sink::{NdjsonSink, format_time};
 use crate::io::wire_time::{parse_duration, parse_time};
 use crate::io::{Decoded, Decoder, Lines, Reject};
 use crate::ir::Program;
-use crate::runtime::{ActionRecord, Event, Interp, LatePolicy, Notice, Output, Runtime, RuntimeConfig, RuntimeState};
+use crate::runtime::{
+    ActionRecord, Event, Interp, LatePolicy, Notice, Output, Runtime, RuntimeConfig, RuntimeState,
+};
 use crate::syntax::SourceMap;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -158,23 +160,47 @@ pub struct Session<'p> {
 impl<'p> Session<'p> {
     pub fn new(program: &'p Program, config: RuntimeConfig) -> Session<'p> {
         let runtime = Runtime::new(program, Box::new(Interp), config);
-        Session { program, runtime, decoder: Decoder::new(program), event: Event::default(), input: InputStats::default() }
+        Session {
+            program,
+            runtime,
+            decoder: Decoder::new(program),
+            event: Event::default(),
+            input: InputStats::default(),
+        }
     }
 
     /// Continue from a checkpoint of a session of the same program.
-    pub fn resume(program: &'p Program, config: RuntimeConfig, checkpoint: Checkpoint) -> Session<'p> {
+    pub fn resume(
+        program: &'p Program,
+        config: RuntimeConfig,
+        checkpoint: Checkpoint,
+    ) -> Session<'p> {
         let runtime = Runtime::restore(program, Box::new(Interp), config, checkpoint.runtime);
-        Session { program, runtime, decoder: Decoder::new(program), event: Event::default(), input: checkpoint.input }
+        Session {
+            program,
+            runtime,
+            decoder: Decoder::new(program),
+            event: Event::default(),
+            input: checkpoint.input,
+        }
     }
 
     pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint { runtime: self.runtime.state().clone(), input: self.input.clone() }
+        Checkpoint {
+            runtime: self.runtime.state().clone(),
+            input: self.input.clone(),
+        }
     }
 
     /// Decode and process one non-blank line.
     pub fn line(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
         self.input.read += 1;
-        match self.decoder.decode(line.bytes, line.number, self.runtime.interner_mut(), &mut self.event) {
+        match self.decoder.decode(
+            line.bytes,
+            line.number,
+            self.runtime.interner_mut(),
+            &mut self.event,
+        ) {
             Decoded::Event => {
                 self.runtime.push(&self.event, out);
                 LineOutcome::Processed
@@ -226,19 +252,37 @@ impl<'p> Session<'p> {
 /// The wording of a runtime notice (one line, no newline).
 pub fn describe_notice(notice: &Notice, program: &Program, sources: &SourceMap) -> String {
     match notice {
-        Notice::Late { line, ts, watermark, dropped } => format!(
+        Notice::Late {
+            line,
+            ts,
+            watermark,
+            dropped,
+        } => format!(
             "line {line}: late event at {} (watermark {}), {}",
             format_time(*ts),
             format_time(*watermark),
             if *dropped { "dropped" } else { "processed" }
         ),
-        Notice::EvalError { trigger, expr, kind, key, at } => {
-            let place = program.expr_spans.get(expr.index()).map(|s| sources.location(*s)).unwrap_or_default();
+        Notice::EvalError {
+            trigger,
+            expr,
+            kind,
+            key,
+            at,
+        } => {
+            let place = program
+                .expr_spans
+                .get(expr.index())
+                .map(|s| sources.location(*s))
+                .unwrap_or_default();
             let trigger = trigger
                 .and_then(|t| program.triggers.get(t.index()))
                 .map(|t| format!(" in trigger `{}`", t.name))
                 .unwrap_or_default();
-            format!("{place}: runtime error: {kind}{trigger} for key `{key}` at {}", format_time(*at))
+            format!(
+                "{place}: runtime error: {kind}{trigger} for key `{key}` at {}",
+                format_time(*at)
+            )
         }
     }
 }
@@ -313,7 +357,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         if let LineOutcome::Rejected(reject) = session.line(line, &mut out) {
             let _ = writeln!(out.stderr, "rejected {reject}");
             if let Some(file) = &mut rejects
-                && let Err(e) = file.write_all(line.bytes).and_then(|()| file.write_all(b"\n"))
+                && let Err(e) = file
+                    .write_all(line.bytes)
+                    .and_then(|()| file.write_all(b"\n"))
             {
                 return fail(&format!("cannot write the rejects file: {e}"));
             }
@@ -325,7 +371,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         pb.finish_and_clear();
     }
     let elapsed = started.elapsed();
-    let CliOutput { mut sink, mut stderr, .. } = out;
+    let CliOutput {
+        mut sink,
+        mut stderr,
+        ..
+    } = out;
     if let Err(e) = sink.finish() {
         return fail(&format!("cannot write the output: {e}"));
     }
@@ -336,11 +386,18 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     let summary = session.summary();
     let secs = elapsed.as_secs_f64();
-    let rate = if secs > 0.0 { (summary.events_read as f64 / secs).round() } else { 0.0 };
+    let rate = if secs > 0.0 {
+        (summary.events_read as f64 / secs).round()
+    } else {
+        0.0
+    };
     let text = if args.stats {
         let mut value = serde_json::to_value(&summary).unwrap_or_default();
         if let Some(obj) = value.as_object_mut() {
-            obj.insert("elapsed_ms".into(), serde_json::json!(elapsed.as_millis() as u64));
+            obj.insert(
+                "elapsed_ms".into(),
+                serde_json::json!(elapsed.as_millis() as u64),
+            );
             obj.insert("events_per_sec".into(), serde_json::json!(rate as u64));
         }
         format!("{value}\n")
@@ -357,7 +414,12 @@ fn render_summary(s: &Summary, rate: f64, secs: f64) -> String {
         s.events_read, s.rejected, s.ignored, s.late, s.blank
     );
     let total: u64 = s.actions.values().sum();
-    let by_trigger: Vec<String> = s.actions.iter().filter(|(_, n)| **n > 0).map(|(t, n)| format!("{t} {n}")).collect();
+    let by_trigger: Vec<String> = s
+        .actions
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect();
     if by_trigger.is_empty() {
         text.push_str(&format!("actions: {total}\n"));
     } else {
@@ -375,18 +437,26 @@ fn open_input(path: &PathBuf) -> io::Result<(Box<dyn BufRead>, Option<indicatif:
     /// Files smaller than this replay in a second or two: no bar.
     const PROGRESS_MIN_BYTES: u64 = 64 << 20;
     if path.as_os_str() == "-" {
-        return Ok((Box::new(BufReader::with_capacity(1 << 16, io::stdin())), None));
+        return Ok((
+            Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
+            None,
+        ));
     }
     let file = File::open(path)?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len >= PROGRESS_MIN_BYTES && io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new(len);
         pb.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         let reader = pb.wrap_read(file);
-        return Ok((Box::new(BufReader::with_capacity(1 << 16, reader)), Some(pb)));
+        return Ok((
+            Box::new(BufReader::with_capacity(1 << 16, reader)),
+            Some(pb),
+        ));
     }
     Ok((Box::new(BufReader::with_capacity(1 << 16, file)), None))
 }

@@ -88,9 +88,11 @@ impl Evaluator<'_> {
             Expr::Profile(id) => env.profile(*id),
             Expr::Agg(id) => env.aggregate(*id),
             Expr::EventField { base, event, field } => match self.eval(*base, env)? {
-                Value::Event(stored) if stored.kind == *event => {
-                    stored.fields.get(field.index()).cloned().unwrap_or(Value::None)
-                }
+                Value::Event(stored) if stored.kind == *event => stored
+                    .fields
+                    .get(field.index())
+                    .cloned()
+                    .unwrap_or(Value::None),
                 _ => Value::None,
             },
             Expr::StoredEventTime { base } => match self.eval(*base, env)? {
@@ -114,13 +116,15 @@ impl Evaluator<'_> {
         Ok(match (op, value) {
             (_, Value::None) => Value::None,
             (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
-            (UnaryOp::Neg, Value::Int(i)) => {
-                Value::Int(i.checked_neg().ok_or(Self::error(id, EvalErrorKind::IntegerOverflow))?)
-            }
+            (UnaryOp::Neg, Value::Int(i)) => Value::Int(
+                i.checked_neg()
+                    .ok_or(Self::error(id, EvalErrorKind::IntegerOverflow))?,
+            ),
             (UnaryOp::Neg, Value::Float(f)) => Value::Float(-f),
-            (UnaryOp::Neg, Value::Duration(d)) => {
-                Value::Duration(d.checked_neg().ok_or(Self::error(id, EvalErrorKind::IntegerOverflow))?)
-            }
+            (UnaryOp::Neg, Value::Duration(d)) => Value::Duration(
+                d.checked_neg()
+                    .ok_or(Self::error(id, EvalErrorKind::IntegerOverflow))?,
+            ),
             _ => Value::None,
         })
     }
@@ -160,7 +164,11 @@ impl Evaluator<'_> {
             }
             BinaryOp::Coalesce => {
                 let a = self.eval(lhs, env)?;
-                return if a == Value::None { self.eval(rhs, env) } else { Ok(a) };
+                return if a == Value::None {
+                    self.eval(rhs, env)
+                } else {
+                    Ok(a)
+                };
             }
             _ => {}
         }
@@ -187,7 +195,9 @@ impl Evaluator<'_> {
                 }
             }
             BinaryOp::Add => match (a, b) {
-                (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_add(y).ok_or_else(overflow)?),
+                (Value::Int(x), Value::Int(y)) => {
+                    Value::Int(x.checked_add(y).ok_or_else(overflow)?)
+                }
                 (Value::Float(x), Value::Float(y)) => Value::Float(x + y),
                 (Value::Duration(x), Value::Duration(y)) => {
                     Value::Duration(x.checked_add(y).ok_or_else(overflow)?)
@@ -199,17 +209,25 @@ impl Evaluator<'_> {
                 _ => Value::None,
             },
             BinaryOp::Sub => match (a, b) {
-                (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_sub(y).ok_or_else(overflow)?),
+                (Value::Int(x), Value::Int(y)) => {
+                    Value::Int(x.checked_sub(y).ok_or_else(overflow)?)
+                }
                 (Value::Float(x), Value::Float(y)) => Value::Float(x - y),
                 (Value::Duration(x), Value::Duration(y)) => {
                     Value::Duration(x.checked_sub(y).ok_or_else(overflow)?)
                 }
-                (Value::Time(t), Value::Duration(d)) => Value::Time(t.checked_sub(d).ok_or_else(overflow)?),
-                (Value::Time(x), Value::Time(y)) => Value::Duration(x.checked_sub(y).ok_or_else(overflow)?),
+                (Value::Time(t), Value::Duration(d)) => {
+                    Value::Time(t.checked_sub(d).ok_or_else(overflow)?)
+                }
+                (Value::Time(x), Value::Time(y)) => {
+                    Value::Duration(x.checked_sub(y).ok_or_else(overflow)?)
+                }
                 _ => Value::None,
             },
             BinaryOp::Mul => match (a, b) {
-                (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_mul(y).ok_or_else(overflow)?),
+                (Value::Int(x), Value::Int(y)) => {
+                    Value::Int(x.checked_mul(y).ok_or_else(overflow)?)
+                }
                 (Value::Float(x), Value::Float(y)) => Value::Float(x * y),
                 (Value::Duration(d), Value::Int(n)) | (Value::Int(n), Value::Duration(d)) => {
                     Value::Duration(d.checked_mul(n).ok_or_else(overflow)?)
@@ -221,10 +239,14 @@ impl Evaluator<'_> {
             },
             BinaryOp::Div => match (a, b) {
                 (Value::Int(_), Value::Int(0)) => return Err(by_zero()),
-                (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_div(y).ok_or_else(overflow)?),
+                (Value::Int(x), Value::Int(y)) => {
+                    Value::Int(x.checked_div(y).ok_or_else(overflow)?)
+                }
                 (Value::Float(x), Value::Float(y)) => Value::Float(x / y),
                 (Value::Duration(_), Value::Int(0)) => return Err(by_zero()),
-                (Value::Duration(d), Value::Int(n)) => Value::Duration(d.checked_div(n).ok_or_else(overflow)?),
+                (Value::Duration(d), Value::Int(n)) => {
+                    Value::Duration(d.checked_div(n).ok_or_else(overflow)?)
+                }
                 (Value::Duration(d), Value::Float(f)) => {
                     Value::Duration(scale_duration(d, 1.0 / f).ok_or_else(overflow)?)
                 }
@@ -244,7 +266,9 @@ impl Evaluator<'_> {
                 (Value::Int(_), Value::Int(0)) | (Value::Duration(_), Value::Duration(0)) => {
                     return Err(by_zero());
                 }
-                (Value::Int(x), Value::Int(y)) => Value::Int(x.checked_rem(y).ok_or_else(overflow)?),
+                (Value::Int(x), Value::Int(y)) => {
+                    Value::Int(x.checked_rem(y).ok_or_else(overflow)?)
+                }
                 (Value::Float(x), Value::Float(y)) => Value::Float(x % y),
                 (Value::Duration(x), Value::Duration(y)) => {
                     Value::Duration(x.checked_rem(y).ok_or_else(overflow)?)
@@ -257,12 +281,26 @@ impl Evaluator<'_> {
     }
 
     fn result_is_float(&self, id: ExprId) -> bool {
-        matches!(self.program.expr_types.get(id.index()).map(Ty::strip_optional), Some(Ty::Float))
+        matches!(
+            self.program
+                .expr_types
+                .get(id.index())
+                .map(Ty::strip_optional),
+            Some(Ty::Float)
+        )
     }
 
-    fn call(&self, id: ExprId, func: Builtin, args: &[ExprId], env: &mut dyn Env) -> Result<Value, EvalError> {
+    fn call(
+        &self,
+        id: ExprId,
+        func: Builtin,
+        args: &[ExprId],
+        env: &mut dyn Env,
+    ) -> Result<Value, EvalError> {
         let arg = |i: usize| args.get(i).copied();
-        let Some(first) = arg(0) else { return Ok(Value::None) };
+        let Some(first) = arg(0) else {
+            return Ok(Value::None);
+        };
         let x = self.eval(first, env)?;
         if x == Value::None {
             return Ok(Value::None);
@@ -283,17 +321,21 @@ impl Evaluator<'_> {
                 _ => Value::None,
             },
             Builtin::Abs => match x {
-                Value::Int(i) => {
-                    Value::Int(i.checked_abs().ok_or(Self::error(id, EvalErrorKind::IntegerOverflow))?)
-                }
+                Value::Int(i) => Value::Int(
+                    i.checked_abs()
+                        .ok_or(Self::error(id, EvalErrorKind::IntegerOverflow))?,
+                ),
                 Value::Float(f) => Value::Float(f.abs()),
-                Value::Duration(d) => {
-                    Value::Duration(d.checked_abs().ok_or(Self::error(id, EvalErrorKind::IntegerOverflow))?)
-                }
+                Value::Duration(d) => Value::Duration(
+                    d.checked_abs()
+                        .ok_or(Self::error(id, EvalErrorKind::IntegerOverflow))?,
+                ),
                 _ => Value::None,
             },
             Builtin::StartsWith | Builtin::EndsWith | Builtin::Contains => {
-                let Some(second) = arg(1) else { return Ok(Value::None) };
+                let Some(second) = arg(1) else {
+                    return Ok(Value::None);
+                };
                 let y = self.eval(second, env)?;
                 if y == Value::None {
                     return Ok(Value::None);
@@ -341,14 +383,20 @@ fn concat(interner: &mut Interner, x: Sym, y: Sym) -> Sym {
 fn change_case(interner: &mut Interner, s: Sym, upper: bool) -> Sym {
     let text = interner.resolve(s);
     let unchanged = if upper {
-        text.chars().all(|c| c.to_uppercase().eq(std::iter::once(c)))
+        text.chars()
+            .all(|c| c.to_uppercase().eq(std::iter::once(c)))
     } else {
-        text.chars().all(|c| c.to_lowercase().eq(std::iter::once(c)))
+        text.chars()
+            .all(|c| c.to_lowercase().eq(std::iter::once(c)))
     };
     if unchanged {
         return s;
     }
-    let changed = if upper { text.to_uppercase() } else { text.to_lowercase() };
+    let changed = if upper {
+        text.to_uppercase()
+    } else {
+        text.to_lowercase()
+    };
     interner.intern(&changed)
 }
 
@@ -359,7 +407,9 @@ pub fn equal(a: &Value, b: &Value) -> bool {
         (Value::Set(x), Value::Set(y)) => {
             x.len() == y.len() && x.iter().all(|m| y.iter().any(|n| equal(m, n)))
         }
-        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(m, n)| equal(m, n)),
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(m, n)| equal(m, n))
+        }
         (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => *x as f64 == *y,
         _ => a == b,
     }
@@ -391,7 +441,9 @@ pub fn compare(a: &Value, b: &Value, interner: &Interner) -> Option<Ordering> {
 /// substring for strings.
 fn contains(haystack: &Value, needle: &Value, interner: &Interner) -> Value {
     match haystack {
-        Value::Set(items) | Value::List(items) => Value::Bool(items.iter().any(|m| equal(m, needle))),
+        Value::Set(items) | Value::List(items) => {
+            Value::Bool(items.iter().any(|m| equal(m, needle)))
+        }
         Value::Str(s) => match needle {
             Value::Str(p) => Value::Bool(interner.resolve(*s).contains(interner.resolve(*p))),
             _ => Value::None,

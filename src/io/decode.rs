@@ -56,7 +56,9 @@ pub enum Decoded {
     /// `out` holds the event.
     Event,
     /// A well-formed line of an event type no `event` declares; count it.
-    Ignored { event_type: String },
+    Ignored {
+        event_type: String,
+    },
     Rejected(Reject),
 }
 
@@ -147,18 +149,25 @@ impl Decoder {
             .map(|e| EventShape {
                 name: e.name.clone(),
                 key: e.keyed_by.map_or(KeySource::Customer, KeySource::Field),
-                fields: e.fields.iter().map(|f: &FieldDef| FieldShape {
-                    name_id: name_id(&f.name),
-                    name: f.name.clone(),
-                    ty: f.ty.clone(),
-                    optional: f.optional || f.ty.is_optional(),
-                    used: f.used,
-                })
-                .collect(),
+                fields: e
+                    .fields
+                    .iter()
+                    .map(|f: &FieldDef| FieldShape {
+                        name_id: name_id(&f.name),
+                        name: f.name.clone(),
+                        ty: f.ty.clone(),
+                        optional: f.optional || f.ty.is_optional(),
+                        used: f.used,
+                    })
+                    .collect(),
             })
             .collect();
         let kinds = NameTable::new(
-            program.events.iter().enumerate().map(|(i, e)| (e.name.as_bytes(), EventId::from_index(i))),
+            program
+                .events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.name.as_bytes(), EventId::from_index(i))),
         );
         let slots = vec![Slot::default(); names.len()];
         Decoder {
@@ -194,7 +203,10 @@ impl Decoder {
                 Decoded::Event
             }
             Ok(Some(event_type)) => Decoded::Ignored { event_type },
-            Err(reason) => Decoded::Rejected(Reject { line: line_no, reason }),
+            Err(reason) => Decoded::Rejected(Reject {
+                line: line_no,
+                reason,
+            }),
         }
     }
 
@@ -214,7 +226,9 @@ impl Decoder {
         }
         self.scan(text)?;
 
-        let type_tok = self.member(self.type_name).filter(|t| t.token != Token::Null);
+        let type_tok = self
+            .member(self.type_name)
+            .filter(|t| t.token != Token::Null);
         let Some(type_tok) = type_tok else {
             return Err(format!("missing field `{}`", self.type_member));
         };
@@ -247,18 +261,23 @@ impl Decoder {
         out.key.clear();
         match shape.key {
             KeySource::Customer => {
-                let tok = self.member(self.key_name).filter(|t| t.token != Token::Null);
+                let tok = self
+                    .member(self.key_name)
+                    .filter(|t| t.token != Token::Null);
                 let Some(tok) = tok else {
                     return Err(format!("missing field `{}`", self.key_member));
                 };
-                read_key(text, tok, &mut out.key)
-                    .map_err(|what| format!("field `{}` (the customer key) {what}", self.key_member))?;
+                read_key(text, tok, &mut out.key).map_err(|what| {
+                    format!("field `{}` (the customer key) {what}", self.key_member)
+                })?;
             }
             KeySource::Field(idx) => {
                 let Some(field) = shape.fields.get(idx.index()) else {
                     return Err("internal: `keyed by` field out of range".into());
                 };
-                let tok = self.member(field.name_id).filter(|t| t.token != Token::Null);
+                let tok = self
+                    .member(field.name_id)
+                    .filter(|t| t.token != Token::Null);
                 let Some(tok) = tok else {
                     return Err(format!(
                         "`{f}` (the key of {e}, keyed by {f}) is missing",
@@ -267,12 +286,18 @@ impl Decoder {
                     ));
                 };
                 read_key(text, tok, &mut out.key).map_err(|what| {
-                    format!("`{f}` (the key of {e}, keyed by {f}) {what}", f = field.name, e = shape.name)
+                    format!(
+                        "`{f}` (the key of {e}, keyed by {f}) {what}",
+                        f = field.name,
+                        e = shape.name
+                    )
                 })?;
             }
         }
 
-        let time = self.member(self.time_name).filter(|t| t.token != Token::Null);
+        let time = self
+            .member(self.time_name)
+            .filter(|t| t.token != Token::Null);
         let Some(time) = time else {
             return Err(format!("missing field `{}`", self.time_member));
         };
@@ -293,7 +318,11 @@ impl Decoder {
                 }
                 None => return Err(format!("missing field `{}` of {}", field.name, shape.name)),
             };
-            let reader = ValueReader { text, toks: &self.toks, used: field.used };
+            let reader = ValueReader {
+                text,
+                toks: &self.toks,
+                used: field.used,
+            };
             *slot = reader
                 .read(tok, &field.ty, interner, &mut self.scratch)
                 .map_err(|what| format!("field `{}` of {}: {what}", field.name, shape.name))?;
@@ -327,7 +356,10 @@ impl Decoder {
                 }
             };
             if let Some(slot) = id.and_then(|id| slots.get_mut(usize::from(id))) {
-                *slot = Slot { line: generation, tok: u32::try_from(value).unwrap_or(u32::MAX) };
+                *slot = Slot {
+                    line: generation,
+                    tok: u32::try_from(value).unwrap_or(u32::MAX),
+                };
             }
         })
         .map_err(|e| e.message())
@@ -340,7 +372,9 @@ impl Decoder {
     }
 
     fn member(&self, name: NameId) -> Option<Tok> {
-        self.member_index(name).and_then(|i| self.toks.get(i)).copied()
+        self.member_index(name)
+            .and_then(|i| self.toks.get(i))
+            .copied()
     }
 }
 
@@ -352,11 +386,19 @@ fn read_key(text: &str, tok: Tok, key: &mut String) -> Result<(), String> {
         Token::Int => {
             let digits = tok.text(text);
             if digits.parse::<i64>().is_err() && digits.parse::<u64>().is_err() {
-                return Err(format!("is an integer out of the 64-bit range: {}", json::clip(digits)));
+                return Err(format!(
+                    "is an integer out of the 64-bit range: {}",
+                    json::clip(digits)
+                ));
             }
             key.push_str(digits);
         }
-        other => return Err(format!("must be a string or an integer, found {}", other.describe())),
+        other => {
+            return Err(format!(
+                "must be a string or an integer, found {}",
+                other.describe()
+            ));
+        }
     }
     if key.is_empty() {
         return Err("is an empty string".into());
@@ -366,10 +408,12 @@ fn read_key(text: &str, tok: Tok, key: &mut String) -> Result<(), String> {
 
 fn read_time(text: &str, tok: Tok, scratch: &mut String) -> Result<i64, String> {
     match tok.token {
-        Token::Int => tok
-            .text(text)
-            .parse::<i64>()
-            .map_err(|_| format!("epoch milliseconds out of range: {}", json::clip(tok.text(text)))),
+        Token::Int => tok.text(text).parse::<i64>().map_err(|_| {
+            format!(
+                "epoch milliseconds out of range: {}",
+                json::clip(tok.text(text))
+            )
+        }),
         Token::Str => time_text(tok.str_body(text)),
         Token::StrEscaped => {
             scratch.clear();
@@ -420,11 +464,16 @@ impl ValueReader<'_> {
             (Ty::Float, Token::Int | Token::Float) => {
                 let f: f64 = tok.text(self.text).parse().map_err(|_| mismatch())?;
                 if !f.is_finite() {
-                    return Err(format!("number out of range: {}", json::clip(tok.text(self.text))));
+                    return Err(format!(
+                        "number out of range: {}",
+                        json::clip(tok.text(self.text))
+                    ));
                 }
                 Value::Float(f)
             }
-            (Ty::Str, Token::Str) if self.used => Value::Str(interner.intern(tok.str_body(self.text))),
+            (Ty::Str, Token::Str) if self.used => {
+                Value::Str(interner.intern(tok.str_body(self.text)))
+            }
             (Ty::Str, Token::StrEscaped) if self.used => {
                 scratch.clear();
                 json::unescape(tok.str_body(self.text), scratch);
@@ -434,9 +483,11 @@ impl ValueReader<'_> {
             (Ty::Time, Token::Int | Token::Str | Token::StrEscaped) => {
                 Value::Time(read_time(self.text, tok, scratch)?)
             }
-            (Ty::Duration, Token::Int) => Value::Duration(tok.text(self.text).parse().map_err(|_| {
-                format!("duration out of range: {}", json::clip(tok.text(self.text)))
-            })?),
+            (Ty::Duration, Token::Int) => {
+                Value::Duration(tok.text(self.text).parse().map_err(|_| {
+                    format!("duration out of range: {}", json::clip(tok.text(self.text)))
+                })?)
+            }
             (Ty::Duration, Token::Str | Token::StrEscaped) => {
                 let s = if tok.token == Token::Str {
                     tok.str_body(self.text)

@@ -86,12 +86,14 @@ pub struct Tok {
 impl Tok {
     /// The token's text.
     pub fn text(self, line: &str) -> &str {
-        line.get(self.start as usize..self.end as usize).unwrap_or("")
+        line.get(self.start as usize..self.end as usize)
+            .unwrap_or("")
     }
 
     /// A string token's text between the quotes (still escaped for `StrEscaped`).
     pub fn str_body(self, line: &str) -> &str {
-        line.get(self.start as usize + 1..(self.end as usize).saturating_sub(1)).unwrap_or("")
+        line.get(self.start as usize + 1..(self.end as usize).saturating_sub(1))
+            .unwrap_or("")
     }
 }
 
@@ -104,7 +106,10 @@ pub struct SyntaxError {
 
 impl SyntaxError {
     fn new(at: usize, what: impl Into<String>) -> SyntaxError {
-        SyntaxError { at, what: what.into() }
+        SyntaxError {
+            at,
+            what: what.into(),
+        }
     }
 
     /// The message, with a 1-based byte column.
@@ -120,7 +125,11 @@ pub fn lex(line: &str, toks: &mut Vec<Tok>) -> Result<(), SyntaxError> {
     while let Some(res) = lexer.next() {
         let span = lexer.span();
         match res {
-            Ok(token) => toks.push(Tok { token, start: offset(span.start), end: offset(span.end) }),
+            Ok(token) => toks.push(Tok {
+                token,
+                start: offset(span.start),
+                end: offset(span.end),
+            }),
             Err(()) => return Err(describe_bad_token(line, span.start)),
         }
     }
@@ -142,7 +151,10 @@ pub fn walk_object(
         Some(t) if t.token == Token::ObjOpen => {}
         Some(t) => {
             let found = t.token.describe();
-            return Err(SyntaxError::new(t.start as usize, format!("not a JSON object (found {found})")));
+            return Err(SyntaxError::new(
+                t.start as usize,
+                format!("not a JSON object (found {found})"),
+            ));
         }
         None => return Err(SyntaxError::new(0, "not a JSON object (empty line)")),
     }
@@ -168,14 +180,19 @@ pub fn walk_object(
     }
     match toks.get(i) {
         None => Ok(()),
-        Some(t) => Err(SyntaxError::new(t.start as usize, "trailing characters after the object")),
+        Some(t) => Err(SyntaxError::new(
+            t.start as usize,
+            "trailing characters after the object",
+        )),
     }
 }
 
 /// Check the value starting at token `i` (at nesting `depth`) and return the index
 /// just past it.
 fn skip_value(line: &str, toks: &[Tok], mut i: usize, depth: u32) -> Result<usize, SyntaxError> {
-    let Some(t) = toks.get(i) else { return Err(unexpected(line, toks, i, "a value")) };
+    let Some(t) = toks.get(i) else {
+        return Err(unexpected(line, toks, i, "a value"));
+    };
     match t.token {
         Token::Str
         | Token::StrEscaped
@@ -250,8 +267,18 @@ fn expect_member_name(line: &str, toks: &[Tok], i: usize) -> Result<Tok, SyntaxE
     }
 }
 
-fn expect(line: &str, toks: &[Tok], i: usize, want: Token, what: &str) -> Result<usize, SyntaxError> {
-    if kind(toks, i) == Some(want) { Ok(i + 1) } else { Err(unexpected(line, toks, i, what)) }
+fn expect(
+    line: &str,
+    toks: &[Tok],
+    i: usize,
+    want: Token,
+    what: &str,
+) -> Result<usize, SyntaxError> {
+    if kind(toks, i) == Some(want) {
+        Ok(i + 1)
+    } else {
+        Err(unexpected(line, toks, i, what))
+    }
 }
 
 #[cold]
@@ -261,7 +288,10 @@ fn unexpected(line: &str, toks: &[Tok], i: usize, wanted: &str) -> SyntaxError {
             t.start as usize,
             format!("expected {wanted}, found `{}`", clip(t.text(line))),
         ),
-        None => SyntaxError::new(line.len(), format!("expected {wanted}, found the end of the line")),
+        None => SyntaxError::new(
+            line.len(),
+            format!("expected {wanted}, found the end of the line"),
+        ),
     }
 }
 
@@ -304,7 +334,9 @@ fn describe_bad_string(rest: &str) -> String {
                     }
                     chars.nth(3);
                 }
-                Some((_, c)) => return format!("invalid escape `\\{}` in string", c.escape_debug()),
+                Some((_, c)) => {
+                    return format!("invalid escape `\\{}` in string", c.escape_debug());
+                }
                 None => break,
             },
             c if (c as u32) < 0x20 => {
@@ -325,7 +357,11 @@ fn word(s: &str) -> &str {
 
 /// At most 40 characters of `s`, for messages.
 pub fn clip(s: &str) -> String {
-    if s.chars().count() <= 40 { s.to_owned() } else { format!("{}…", s.chars().take(40).collect::<String>()) }
+    if s.chars().count() <= 40 {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    }
 }
 
 /// Whether a number token is a finite `f64` (JSON numbers beyond it, like `1e400`,
@@ -384,7 +420,9 @@ fn find_special(b: &[u8], from: usize) -> Option<usize> {
         i += 8;
     }
     let tail = b.get(i..)?;
-    tail.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| i + p)
+    tail.iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| i + p)
 }
 
 /// The length of the escape starting with the `\\` at `at`, if it is valid: `\n`
@@ -438,8 +476,10 @@ pub fn unescape(body: &str, out: &mut String) {
                 if (0xD800..=0xDBFF).contains(&n) {
                     let low = hex4(b, i + 4).unwrap_or(0xDC00);
                     i += 6;
-                    char::from_u32(0x10000 + ((n - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF))
-                        .unwrap_or('\u{FFFD}')
+                    char::from_u32(
+                        0x10000 + ((n - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF),
+                    )
+                    .unwrap_or('\u{FFFD}')
                 } else {
                     char::from_u32(n).unwrap_or('\u{FFFD}')
                 }

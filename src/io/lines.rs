@@ -31,7 +31,12 @@ pub struct Line<'a> {
 
 impl<R: BufRead> Lines<R> {
     pub fn new(reader: R) -> Lines<R> {
-        Lines { reader, buf: Vec::with_capacity(256), line_no: 0, blank: 0 }
+        Lines {
+            reader,
+            buf: Vec::with_capacity(256),
+            line_no: 0,
+            blank: 0,
+        }
     }
 
     /// The next non-blank line, or `None` at the end of the input.
@@ -52,7 +57,10 @@ impl<R: BufRead> Lines<R> {
                 self.blank += 1;
                 continue;
             }
-            return Ok(Some(Line { number: self.line_no, bytes: &self.buf }));
+            return Ok(Some(Line {
+                number: self.line_no,
+                bytes: &self.buf,
+            }));
         }
     }
 

@@ -56,14 +56,19 @@ impl Summary {
             && let Some(word) = buf.get(start..).and_then(<[u8]>::first_chunk::<8>)
         {
             let w = u64::from_le_bytes(*word) & ((1u64 << (8 * len)) - 1);
-            return Summary { len, head: w, tail: w };
+            return Summary {
+                len,
+                head: w,
+                tail: w,
+            };
         }
         Summary::of(buf.get(start..start + len).unwrap_or_default())
     }
 
     #[inline]
     fn hash(self) -> u64 {
-        (self.head ^ self.tail.rotate_left(29) ^ self.len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        (self.head ^ self.tail.rotate_left(29) ^ self.len as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 }
 
@@ -72,7 +77,10 @@ impl<V: Copy> NameTable<V> {
     pub fn new<'a>(names: impl IntoIterator<Item = (&'a [u8], V)>) -> NameTable<V> {
         let names: Vec<(&[u8], V)> = names.into_iter().collect();
         let size = (names.len() * 2).next_power_of_two().max(8);
-        let mut table = NameTable { slots: vec![None; size], mask: size - 1 };
+        let mut table = NameTable {
+            slots: vec![None; size],
+            mask: size - 1,
+        };
         for (name, value) in names {
             if table.get(name).is_some() {
                 continue;
@@ -83,7 +91,11 @@ impl<V: Copy> NameTable<V> {
                 i = (i + 1) & table.mask;
             }
             if let Some(slot) = table.slots.get_mut(i) {
-                *slot = Some(Entry { summary, bytes: name.into(), value });
+                *slot = Some(Entry {
+                    summary,
+                    bytes: name.into(),
+                    value,
+                });
             }
         }
         table
@@ -126,11 +138,19 @@ mod tests {
 
     #[test]
     fn finds_exactly_the_names_it_holds() {
-        let names: Vec<String> = ["", "a", "ts", "user", "product", "old_price", "a_rather_long_field_name_x"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain((0..100).map(|i| format!("field_{i}")))
-            .collect();
+        let names: Vec<String> = [
+            "",
+            "a",
+            "ts",
+            "user",
+            "product",
+            "old_price",
+            "a_rather_long_field_name_x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain((0..100).map(|i| format!("field_{i}")))
+        .collect();
         let table = NameTable::new(names.iter().enumerate().map(|(i, n)| (n.as_bytes(), i)));
         for (i, n) in names.iter().enumerate() {
             assert_eq!(table.get(n.as_bytes()), Some(i), "{n}");
@@ -140,7 +160,15 @@ mod tests {
         assert_eq!(table.get_within(line, 13, 6), None);
         assert_eq!(table.get_within(line, 24, 7), Some(16));
         assert_eq!(table.get_within(line, 24, 70), None);
-        for miss in ["b", "t", "users", "produc", "a_rather_long_field_name_y", "a_rather_long_fiald_name_x", "field_100"] {
+        for miss in [
+            "b",
+            "t",
+            "users",
+            "produc",
+            "a_rather_long_field_name_y",
+            "a_rather_long_fiald_name_x",
+            "field_100",
+        ] {
             assert_eq!(table.get(miss.as_bytes()), None, "{miss}");
         }
     }

@@ -30,7 +30,12 @@ pub struct NdjsonSink<W: Write> {
 
 impl<W: Write> NdjsonSink<W> {
     pub fn new(out: W) -> NdjsonSink<W> {
-        NdjsonSink { out: io::BufWriter::with_capacity(1 << 16, out), line: Vec::with_capacity(512), error: None, written: 0 }
+        NdjsonSink {
+            out: io::BufWriter::with_capacity(1 << 16, out),
+            line: Vec::with_capacity(512),
+            error: None,
+            written: 0,
+        }
     }
 
     pub fn write(&mut self, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
@@ -61,7 +66,12 @@ impl<W: Write> NdjsonSink<W> {
 }
 
 /// One record as a JSON object (no newline).
-pub fn write_record(buf: &mut Vec<u8>, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
+pub fn write_record(
+    buf: &mut Vec<u8>,
+    record: &ActionRecord<'_>,
+    program: &Program,
+    interner: &Interner,
+) {
     buf.extend_from_slice(b"{\"trigger\":");
     write_str(buf, record.trigger);
     buf.extend_from_slice(b",\"step\":");
@@ -87,7 +97,11 @@ pub fn write_record(buf: &mut Vec<u8>, record: &ActionRecord<'_>, program: &Prog
             member(buf, "payload");
             write_value(buf, payload, program, interner);
         }
-        ActionBody::Email { template, to, payload } => {
+        ActionBody::Email {
+            template,
+            to,
+            payload,
+        } => {
             member(buf, "template");
             write_str(buf, template);
             member(buf, "to");
@@ -148,7 +162,10 @@ pub fn write_value(buf: &mut Vec<u8>, value: &Value, program: &Program, interner
         }
         Value::Event(stored) => {
             buf.push(b'{');
-            let fields = program.events.get(stored.kind.index()).map_or(&[][..], |e| &e.fields[..]);
+            let fields = program
+                .events
+                .get(stored.kind.index())
+                .map_or(&[][..], |e| &e.fields[..]);
             let mut first = true;
             for (def, v) in fields.iter().zip(stored.fields.iter()) {
                 if *v == Value::None {
@@ -167,7 +184,12 @@ pub fn write_value(buf: &mut Vec<u8>, value: &Value, program: &Program, interner
     }
 }
 
-fn write_array<'v>(buf: &mut Vec<u8>, items: impl Iterator<Item = &'v Value>, program: &Program, interner: &Interner) {
+fn write_array<'v>(
+    buf: &mut Vec<u8>,
+    items: impl Iterator<Item = &'v Value>,
+    program: &Program,
+    interner: &Interner,
+) {
     buf.push(b'[');
     for (i, v) in items.enumerate() {
         if i > 0 {
@@ -232,7 +254,12 @@ pub fn format_time(ms: i64) -> String {
     }
     let (days, rest) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
     let (y, m, d) = civil_from_days(days);
-    let (h, min, s, milli) = (rest / 3_600_000, rest / 60_000 % 60, rest / 1000 % 60, rest % 1000);
+    let (h, min, s, milli) = (
+        rest / 3_600_000,
+        rest / 60_000 % 60,
+        rest / 1000 % 60,
+        rest % 1000,
+    );
     if milli == 0 {
         format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
     } else {
@@ -266,7 +293,13 @@ pub fn format_duration(ms: i64) -> String {
         out.push('-');
     }
     let mut rest = ms.unsigned_abs();
-    for (unit, size) in [("d", 86_400_000u64), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+    for (unit, size) in [
+        ("d", 86_400_000u64),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
         let n = rest / size;
         if n > 0 {
             out.push_str(&n.to_string());
@@ -292,9 +325,14 @@ mod tests {
         assert_eq!(format_time(-1), "1969-12-31T23:59:59.999Z");
         // The hand formatter agrees with chrono on a spread of instants.
         for ms in (0..4_000_000_000_000i64).step_by(97_654_321_123) {
-            let chrono = DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            let chrono = DateTime::from_timestamp_millis(ms)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
             let ours = format_time(ms);
-            let ours = if ours.len() == 20 { ours.replace('Z', ".000Z") } else { ours };
+            let ours = if ours.len() == 20 {
+                ours.replace('Z', ".000Z")
+            } else {
+                ours
+            };
             assert_eq!(Some(ours), chrono, "{ms}");
         }
         assert_eq!(format_duration(5_400_000), "1h30m");

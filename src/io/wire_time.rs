@@ -14,13 +14,18 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
     if let Some(ms) = parse_canonical_utc(s.as_bytes()) {
         return Ok(ms);
     }
-    DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).map_err(|e| e.to_string())
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| e.to_string())
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` with every part in range, else `None` (the caller
 /// then asks chrono, which knows the other spellings and explains errors).
 fn parse_canonical_utc(b: &[u8]) -> Option<i64> {
-    if b.len() < 20 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || b.get(10) != Some(&b'T')
+    if b.len() < 20
+        || b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || b.get(10) != Some(&b'T')
     {
         return None;
     }
@@ -120,7 +125,11 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
             (Some(b'h'), _) => (3_600_000, 1),
             (Some(b'd'), _) => (86_400_000, 1),
             (Some(b'w'), _) => (604_800_000, 1),
-            _ => return Err("expected a unit `ms`, `s`, `m`, `h`, `d` or `w` after each number".into()),
+            _ => {
+                return Err(
+                    "expected a unit `ms`, `s`, `m`, `h`, `d` or `w` after each number".into(),
+                );
+            }
         };
         i += len;
         total = n
@@ -136,7 +145,9 @@ mod tests {
     use super::*;
 
     fn chrono_ms(s: &str) -> i64 {
-        DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).unwrap_or(i64::MIN)
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(i64::MIN)
     }
 
     #[test]
@@ -157,11 +168,19 @@ mod tests {
 
     #[test]
     fn out_of_range_parts_fall_back() {
-        for s in ["2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:00:60Z"] {
+        for s in [
+            "2026-13-01T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T00:00:60Z",
+        ] {
             assert_eq!(parse_canonical_utc(s.as_bytes()), None, "{s}");
         }
         assert!(parse_time("2026-13-01T00:00:00Z").is_err());
-        assert_eq!(parse_time("2026-01-05T11:30:00+01:00"), parse_time("2026-01-05T10:30:00Z"));
+        assert_eq!(
+            parse_time("2026-01-05T11:30:00+01:00"),
+            parse_time("2026-01-05T10:30:00Z")
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! of real customers are kept (with their key only) because a schedule visits "every
 //! customer seen so far"; then ids are never reused and id order is first-seen order.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 use compact_str::CompactString;
 use hashbrown::HashTable;
@@ -48,14 +48,23 @@ pub struct Gate {
 
 impl Gate {
     /// Whether a step firing at `at` is suppressed.
-    pub fn suppresses(&self, cooldown: Option<i64>, limit: Option<crate::ir::Limit>, at: i64) -> bool {
+    pub fn suppresses(
+        &self,
+        cooldown: Option<i64>,
+        limit: Option<crate::ir::Limit>,
+        at: i64,
+    ) -> bool {
         if let Some(cooldown) = cooldown
             && at < self.last_action.saturating_add(cooldown)
         {
             return true;
         }
         if let Some(limit) = limit {
-            let in_window = self.fires.iter().filter(|&&t| t > at.saturating_sub(limit.per)).count();
+            let in_window = self
+                .fires
+                .iter()
+                .filter(|&&t| t > at.saturating_sub(limit.per))
+                .count();
             if in_window >= limit.count as usize {
                 return true;
             }
@@ -72,9 +81,15 @@ impl Gate {
     }
 
     /// Whether the gate can no longer suppress anything at or after `now`.
-    pub fn is_spent(&self, cooldown: Option<i64>, limit: Option<crate::ir::Limit>, now: i64) -> bool {
+    pub fn is_spent(
+        &self,
+        cooldown: Option<i64>,
+        limit: Option<crate::ir::Limit>,
+        now: i64,
+    ) -> bool {
         let cooling = cooldown.is_some_and(|c| now < self.last_action.saturating_add(c));
-        let limiting = limit.is_some_and(|l| self.fires.iter().any(|&t| t > now.saturating_sub(l.per)));
+        let limiting =
+            limit.is_some_and(|l| self.fires.iter().any(|&t| t > now.saturating_sub(l.per)));
         !cooling && !limiting
     }
 }
@@ -93,9 +108,7 @@ pub struct Customers {
 }
 
 fn hash_key(key: &str) -> u64 {
-    let mut h = FxBuildHasher.build_hasher();
-    key.hash(&mut h);
-    h.finish()
+    FxBuildHasher.hash_one(key)
 }
 
 pub fn gate_key(customer: CustomerId, trigger: TriggerId) -> u64 {
@@ -118,11 +131,15 @@ impl Customers {
     }
 
     pub fn get(&self, id: CustomerId) -> Option<&Customer> {
-        self.slots.get(id.0 as usize).filter(|c| c.flags & OCCUPIED != 0)
+        self.slots
+            .get(id.0 as usize)
+            .filter(|c| c.flags & OCCUPIED != 0)
     }
 
     pub fn get_mut(&mut self, id: CustomerId) -> Option<&mut Customer> {
-        self.slots.get_mut(id.0 as usize).filter(|c| c.flags & OCCUPIED != 0)
+        self.slots
+            .get_mut(id.0 as usize)
+            .filter(|c| c.flags & OCCUPIED != 0)
     }
 
     pub fn key(&self, id: CustomerId) -> &str {
@@ -131,17 +148,28 @@ impl Customers {
 
     pub fn lookup(&self, key: &str) -> Option<CustomerId> {
         let slots = &self.slots;
-        self.index.find(hash_key(key), |&id| slots.get(id as usize).is_some_and(|c| c.key == key)).map(|&id| CustomerId(id))
+        self.index
+            .find(hash_key(key), |&id| {
+                slots.get(id as usize).is_some_and(|c| c.key == key)
+            })
+            .map(|&id| CustomerId(id))
     }
 
     /// The id of `key`, creating the entry if needed.
     pub fn lookup_or_insert(&mut self, key: &str) -> CustomerId {
         let hash = hash_key(key);
         let slots = &self.slots;
-        if let Some(&id) = self.index.find(hash, |&id| slots.get(id as usize).is_some_and(|c| c.key == key)) {
+        if let Some(&id) = self.index.find(hash, |&id| {
+            slots.get(id as usize).is_some_and(|c| c.key == key)
+        }) {
             return CustomerId(id);
         }
-        let entry = Customer { key: CompactString::from(key), data: KeyData::default(), instances: NIL, flags: OCCUPIED };
+        let entry = Customer {
+            key: CompactString::from(key),
+            data: KeyData::default(),
+            instances: NIL,
+            flags: OCCUPIED,
+        };
         let id = match self.free.pop() {
             Some(id) => {
                 if let Some(slot) = self.slots.get_mut(id as usize) {
@@ -155,19 +183,26 @@ impl Customers {
             }
         };
         let slots = &self.slots;
-        self.index.insert_unique(hash, id, |&id| slots.get(id as usize).map_or(0, |c| hash_key(&c.key)));
+        self.index.insert_unique(hash, id, |&id| {
+            slots.get(id as usize).map_or(0, |c| hash_key(&c.key))
+        });
         self.len += 1;
         CustomerId(id)
     }
 
     /// Free `id`'s entry (the caller checked that it holds nothing).
     pub fn remove(&mut self, id: CustomerId) {
-        let Some(entry) = self.slots.get_mut(id.0 as usize) else { return };
+        let Some(entry) = self.slots.get_mut(id.0 as usize) else {
+            return;
+        };
         if entry.flags & OCCUPIED == 0 {
             return;
         }
         let hash = hash_key(&entry.key);
-        *entry = Customer { instances: NIL, ..Customer::default() };
+        *entry = Customer {
+            instances: NIL,
+            ..Customer::default()
+        };
         if let Ok(found) = self.index.find_entry(hash, |&other| other == id.0) {
             found.remove();
         }
@@ -191,7 +226,9 @@ impl Customers {
             if c.flags & OCCUPIED != 0 {
                 let slots = &self.slots;
                 let id = u32::try_from(i).unwrap_or(NIL);
-                index.insert_unique(hash_key(&c.key), id, |&id| slots.get(id as usize).map_or(0, |c| hash_key(&c.key)));
+                index.insert_unique(hash_key(&c.key), id, |&id| {
+                    slots.get(id as usize).map_or(0, |c| hash_key(&c.key))
+                });
             }
         }
         self.index = index;
@@ -270,11 +307,17 @@ mod tests {
         let limit = Some(crate::ir::Limit { count: 2, per: 100 });
         g.record(limit, 10);
         assert!(g.suppresses(Some(50), None, 59));
-        assert!(!g.suppresses(Some(50), None, 60), "cooldown ends at last + cooldown");
+        assert!(
+            !g.suppresses(Some(50), None, 60),
+            "cooldown ends at last + cooldown"
+        );
         assert!(!g.suppresses(None, limit, 20));
         g.record(limit, 20);
         assert!(g.suppresses(None, limit, 109));
-        assert!(!g.suppresses(None, limit, 110), "the window (at - D, at] no longer holds 10");
+        assert!(
+            !g.suppresses(None, limit, 110),
+            "the window (at - D, at] no longer holds 10"
+        );
         assert!(g.is_spent(Some(50), limit, 120));
     }
 }

@@ -39,10 +39,24 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_distinct() {
-        let p = ActionIdParts { trigger: "t", key: "u1", start_ts: 5, seq: 1, step: 1, action: 0 };
+        let p = ActionIdParts {
+            trigger: "t",
+            key: "u1",
+            start_ts: 5,
+            seq: 1,
+            step: 1,
+            action: 0,
+        };
         assert_eq!(action_id(p), action_id(p));
         assert_ne!(action_id(p), action_id(ActionIdParts { action: 1, ..p }));
-        assert_ne!(action_id(p), action_id(ActionIdParts { trigger: "tu", key: "1", ..p }));
+        assert_ne!(
+            action_id(p),
+            action_id(ActionIdParts {
+                trigger: "tu",
+                key: "1",
+                ..p
+            })
+        );
         // Pinned so an accidental change of the recipe shows up.
         assert_eq!(format!("{:032x}", action_id(p)).len(), 32);
     }

@@ -37,8 +37,9 @@ pub struct Instance {
     /// The slot has a live queue entry (with this `generation`), due at or before
     /// `(due, tie)`. It survives the slot being vacated: the next occupant adopts it.
     pub has_entry: bool,
-    /// The starting event's type; `None` for schedule and enroll starts.
-    pub start_kind: Option<EventId>,
+    /// The starting event's type; `EventId(NIL)` for schedule and enroll starts
+    /// (see [`Instance::start_kind`]; a plain id keeps the slot at 72 bytes).
+    pub kind: EventId,
     /// Instance start time (the starting event's time, the schedule instant, or the
     /// enroll instant).
     pub start_ts: i64,
@@ -52,6 +53,11 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// The starting event's type, if it started on an event.
+    pub fn start_kind(&self) -> Option<EventId> {
+        (self.kind.0 != NIL).then_some(self.kind)
+    }
+
     fn vacant(next: u32) -> Instance {
         Instance {
             customer: CustomerId(NIL),
@@ -61,7 +67,7 @@ impl Instance {
             step: 0,
             live: false,
             has_entry: false,
-            start_kind: None,
+            kind: EventId(NIL),
             start_ts: 0,
             seq: 0,
             due: 0,
@@ -82,7 +88,11 @@ pub struct Instances {
 
 impl Instances {
     pub fn new() -> Instances {
-        Instances { slots: Vec::new(), free: NIL, live: 0 }
+        Instances {
+            slots: Vec::new(),
+            free: NIL,
+            live: 0,
+        }
     }
 
     /// Number of live instances (= pending step timers).
@@ -129,7 +139,7 @@ impl Instances {
             inst.live = false;
             inst.trigger = TriggerId(NIL);
             inst.customer = CustomerId(NIL);
-            inst.start_kind = None;
+            inst.kind = EventId(NIL);
             inst.fields = Box::new([]);
             inst.next = free;
             self.free = slot;
@@ -174,7 +184,14 @@ impl TimerRef {
     pub fn target(self) -> TimerTarget {
         let high = (self.0 >> 32) as u32;
         let low = self.0 as u32;
-        if low == SCHEDULE { TimerTarget::Schedule(TriggerId(high)) } else { TimerTarget::Step { slot: high, generation: low } }
+        if low == SCHEDULE {
+            TimerTarget::Schedule(TriggerId(high))
+        } else {
+            TimerTarget::Step {
+                slot: high,
+                generation: low,
+            }
+        }
     }
 }
 
@@ -196,8 +213,17 @@ mod tests {
 
     #[test]
     fn timer_refs_round_trip() {
-        assert_eq!(TimerRef::step(7, 3).target(), TimerTarget::Step { slot: 7, generation: 3 });
-        assert_eq!(TimerRef::schedule(TriggerId(2)).target(), TimerTarget::Schedule(TriggerId(2)));
+        assert_eq!(
+            TimerRef::step(7, 3).target(),
+            TimerTarget::Step {
+                slot: 7,
+                generation: 3
+            }
+        );
+        assert_eq!(
+            TimerRef::schedule(TriggerId(2)).target(),
+            TimerTarget::Schedule(TriggerId(2))
+        );
         assert_ne!(next_generation(SCHEDULE - 1), SCHEDULE);
     }
 
@@ -215,6 +241,10 @@ mod tests {
 
     #[test]
     fn instance_stays_compact() {
-        assert!(std::mem::size_of::<Instance>() <= 72, "{}", std::mem::size_of::<Instance>());
+        assert!(
+            std::mem::size_of::<Instance>() <= 72,
+            "{}",
+            std::mem::size_of::<Instance>()
+        );
     }
 }

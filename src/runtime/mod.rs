@@ -124,7 +124,10 @@ where
             next_instance: 0,
             next_timer: 0,
             schedules_started: false,
-            stats: RunStats { actions: vec![0; program.triggers.len()], ..RunStats::default() },
+            stats: RunStats {
+                actions: vec![0; program.triggers.len()],
+                ..RunStats::default()
+            },
         };
         Self::restore(program, engine, config, state)
     }
@@ -202,7 +205,12 @@ where
         {
             let dropped = self.config.late == LatePolicy::Drop;
             self.state.stats.late += 1;
-            out.notice(&Notice::Late { line: event.line, ts: event.ts, watermark: wm, dropped });
+            out.notice(&Notice::Late {
+                line: event.line,
+                ts: event.ts,
+                watermark: wm,
+                dropped,
+            });
             if dropped {
                 self.state.stats.late_dropped += 1;
             } else {
@@ -262,7 +270,9 @@ where
             if front.ts > candidate {
                 break;
             }
-            let Some(held) = self.state.clock.held.pop_front() else { break };
+            let Some(held) = self.state.clock.held.pop_front() else {
+                break;
+            };
             self.advance_watermark(held.ts, out);
             held.load_into(&mut self.scratch);
             let event = std::mem::take(&mut self.scratch);

@@ -22,11 +22,26 @@ pub struct ActionRecord<'a> {
 /// The action-specific part of a record.
 #[derive(Clone, Debug)]
 pub enum ActionBody<'a> {
-    Webhook { url: &'a str, payload: Value },
-    Email { template: &'a str, to: Recipient<'a>, payload: Value },
-    Emit { name: &'a str, payload: Value },
-    Set { field: &'a str, value: Value },
-    Enroll { trigger_started: &'a str },
+    Webhook {
+        url: &'a str,
+        payload: Value,
+    },
+    Email {
+        template: &'a str,
+        to: Recipient<'a>,
+        payload: Value,
+    },
+    Emit {
+        name: &'a str,
+        payload: Value,
+    },
+    Set {
+        field: &'a str,
+        value: Value,
+    },
+    Enroll {
+        trigger_started: &'a str,
+    },
 }
 
 /// An email's `to`: an evaluated value, or the customer key itself (the default when
@@ -54,10 +69,21 @@ impl ActionBody<'_> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Notice {
     /// An event older than the watermark.
-    Late { line: u64, ts: i64, watermark: i64, dropped: bool },
+    Late {
+        line: u64,
+        ts: i64,
+        watermark: i64,
+        dropped: bool,
+    },
     /// An expression failed (integer overflow, division by zero). The instance (or,
     /// for a start `where`, the start) is abandoned.
-    EvalError { trigger: Option<TriggerId>, expr: ExprId, kind: EvalErrorKind, key: String, at: i64 },
+    EvalError {
+        trigger: Option<TriggerId>,
+        expr: ExprId,
+        kind: EvalErrorKind,
+        key: String,
+        at: i64,
+    },
 }
 
 /// Where the runtime sends records and notices.

@@ -5,7 +5,10 @@
 
 use super::schedule::Schedule;
 use crate::interp::{Interner, Sym};
-use crate::ir::{ActionKind, Binding, Expr, ExprId, Payload, PatternIr, Program, ProfileFieldId, StartIr, TriggerId};
+use crate::ir::{
+    ActionKind, Binding, Expr, ExprId, PatternIr, Payload, ProfileFieldId, Program, StartIr,
+    TriggerId,
+};
 
 /// The trigger starts on the event type.
 pub const STARTS: u8 = 1;
@@ -38,10 +41,14 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(program: &Program, interner: &mut Interner) -> Plan {
-        let mut order: Vec<TriggerId> = (0..program.triggers.len()).map(TriggerId::from_index).collect();
+        let mut order: Vec<TriggerId> = (0..program.triggers.len())
+            .map(TriggerId::from_index)
+            .collect();
         order.sort_by(|&a, &b| {
             let (ta, tb) = (program.trigger(a), program.trigger(b));
-            tb.priority.cmp(&ta.priority).then_with(|| ta.name.cmp(&tb.name))
+            tb.priority
+                .cmp(&ta.priority)
+                .then_with(|| ta.name.cmp(&tb.name))
         });
         let mut rank = vec![0; program.triggers.len()];
         for (pos, t) in order.iter().enumerate() {
@@ -59,7 +66,11 @@ impl Plan {
                     mark(&mut roles, p, STARTS);
                 }
             }
-            for p in def.exit_on.iter().chain(def.steps.iter().flat_map(|s| s.unless.iter())) {
+            for p in def
+                .exit_on
+                .iter()
+                .chain(def.steps.iter().flat_map(|s| s.unless.iter()))
+            {
                 mark(&mut roles, p, ENDS);
             }
             for (e, r) in roles.into_iter().enumerate() {
@@ -71,7 +82,11 @@ impl Plan {
             }
         }
 
-        let keep = program.triggers.iter().map(|def| keep_fields(program, def)).collect();
+        let keep = program
+            .triggers
+            .iter()
+            .map(|def| keep_fields(program, def))
+            .collect();
         let reads_key = reads_key(program);
         let schedules = order
             .iter()
@@ -80,10 +95,26 @@ impl Plan {
                 _ => None,
             })
             .collect();
-        let email = program.profile.iter().position(|f| f.name == "email").map(ProfileFieldId::from_index);
-        let field_names =
-            program.events.iter().map(|e| e.fields.iter().map(|f| interner.intern(&f.name)).collect()).collect();
-        Plan { order, rank, by_event, keep, reads_key, schedules, email, field_names }
+        let email = program
+            .profile
+            .iter()
+            .position(|f| f.name == "email")
+            .map(ProfileFieldId::from_index);
+        let field_names = program
+            .events
+            .iter()
+            .map(|e| e.fields.iter().map(|f| interner.intern(&f.name)).collect())
+            .collect();
+        Plan {
+            order,
+            rank,
+            by_event,
+            keep,
+            reads_key,
+            schedules,
+            email,
+            field_names,
+        }
     }
 
     pub fn reads_key(&self, expr: ExprId) -> bool {
@@ -106,7 +137,9 @@ pub fn children(expr: &Expr) -> Vec<ExprId> {
     match expr {
         Expr::List(items) => items.clone(),
         Expr::Object(entries) => entries.iter().map(|(_, e)| *e).collect(),
-        Expr::EventField { base, .. } | Expr::StoredEventTime { base } | Expr::ToFloat(base) => vec![*base],
+        Expr::EventField { base, .. } | Expr::StoredEventTime { base } | Expr::ToFloat(base) => {
+            vec![*base]
+        }
         Expr::Unary { operand, .. } => vec![*operand],
         Expr::Binary { lhs, rhs, .. } => vec![*lhs, *rhs],
         Expr::Call { args, .. } => args.clone(),
@@ -149,19 +182,30 @@ fn keep_fields(program: &Program, def: &crate::ir::TriggerDef) -> Vec<usize> {
     roots.extend(def.exit_on.iter().filter_map(|p| p.filter));
     if whole_event && let StartIr::On(patterns) = &def.start {
         for p in patterns {
-            if let (Some(k), Some(e)) = (keep.get_mut(p.event.index()), program.events.get(p.event.index())) {
+            if let (Some(k), Some(e)) = (
+                keep.get_mut(p.event.index()),
+                program.events.get(p.event.index()),
+            ) {
                 *k = e.fields.len();
             }
         }
     }
     let mut seen = vec![false; program.exprs.len()];
     while let Some(id) = roots.pop() {
-        let Some(done) = seen.get_mut(id.index()) else { continue };
+        let Some(done) = seen.get_mut(id.index()) else {
+            continue;
+        };
         if std::mem::replace(done, true) {
             continue;
         }
-        let Some(expr) = program.exprs.get(id.index()) else { continue };
-        if let Expr::Field { binding: Binding::Start, choices } = expr {
+        let Some(expr) = program.exprs.get(id.index()) else {
+            continue;
+        };
+        if let Expr::Field {
+            binding: Binding::Start,
+            choices,
+        } = expr
+        {
             for (event, field) in choices {
                 if let Some(k) = keep.get_mut(event.index()) {
                     *k = (*k).max(field.index() + 1);
@@ -192,9 +236,14 @@ fn reads_key(program: &Program) -> Vec<bool> {
         let mut stack = vec![(ExprId::from_index(root), false)];
         while let Some((id, expanded)) = stack.pop() {
             let i = id.index();
-            let Some(expr) = program.exprs.get(i) else { continue };
+            let Some(expr) = program.exprs.get(i) else {
+                continue;
+            };
             if expanded {
-                let yes = matches!(expr, Expr::Key) || children(expr).iter().any(|c| state.get(c.index()) == Some(&3));
+                let yes = matches!(expr, Expr::Key)
+                    || children(expr)
+                        .iter()
+                        .any(|c| state.get(c.index()) == Some(&3));
                 if let Some(s) = state.get_mut(i) {
                     *s = if yes { 3 } else { 2 };
                 }

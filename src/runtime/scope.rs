@@ -6,7 +6,7 @@ use super::engine::Engine;
 use super::plan::Plan;
 use super::state::{FilterEval, KeyData};
 use crate::interp::{Env, EvalError, Interner, Sym, Value};
-use crate::ir::{AggId, Binding, EventId, ExprId, Program, ProfileFieldId, StateId};
+use crate::ir::{AggId, Binding, EventId, ExprId, ProfileFieldId, Program, StateId};
 use crate::runtime::Event;
 
 /// A bound event: type, time, fields by `FieldIdx` (possibly a prefix).
@@ -62,7 +62,10 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     /// Evaluate `expr` for the key `key` (interned only when `expr` reads it).
-    #[expect(clippy::too_many_arguments, reason = "one evaluation's whole environment, borrowed piecewise")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one evaluation's whole environment, borrowed piecewise"
+    )]
     pub fn eval(
         &self,
         interner: &mut Interner,
@@ -73,8 +76,20 @@ impl Context<'_> {
         current: Bound<'_>,
         expr: ExprId,
     ) -> Result<Value, EvalError> {
-        let key = if self.plan.reads_key(expr) { interner.intern(key) } else { UNREAD_KEY };
-        let mut scope = Scope { program: self.program, data, interner, key, now, start, current };
+        let key = if self.plan.reads_key(expr) {
+            interner.intern(key)
+        } else {
+            UNREAD_KEY
+        };
+        let mut scope = Scope {
+            program: self.program,
+            data,
+            interner,
+            key,
+            now,
+            start,
+            current,
+        };
         self.engine.eval(self.program, expr, &mut scope)
     }
 }
@@ -88,9 +103,15 @@ pub struct IngestEval<'a> {
 }
 
 impl FilterEval for IngestEval<'_> {
-    fn eval_filter(&mut self, expr: ExprId, event: &Event, data: &KeyData) -> Result<Value, EvalError> {
+    fn eval_filter(
+        &mut self,
+        expr: ExprId,
+        event: &Event,
+        data: &KeyData,
+    ) -> Result<Value, EvalError> {
         let current = Some((event.kind, event.ts, &event.fields[..]));
-        self.cx.eval(self.interner, data, self.key, event.ts, None, current, expr)
+        self.cx
+            .eval(self.interner, data, self.key, event.ts, None, current, expr)
     }
 
     fn interner(&mut self) -> &mut Interner {

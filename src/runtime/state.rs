@@ -1,11 +1,12 @@
 //! Per-key derived data: declared states (folded by reducers), aggregates (windows,
 //! `last`/`first`) and the profile. Plain data that serialises.
 //!
-//! [`KeyData`] is three sparse, sorted slot lists (state, aggregate, profile
-//! attribute): a key holds a slot only for what it has taken in, a state at its
-//! initial value holds none, and an empty `KeyData` allocates nothing. Set members
-//! and window values are stored in their compact `i64`/[`Sym`] form (see
-//! [`super::member`]); how each aggregate is stored is in [`super::window`].
+//! [`KeyData`] is one sparse slot list sorted by (states, aggregates, profile
+//! attributes; then id), 32 bytes a slot: a key holds a slot only for what it has
+//! taken in, a state at its initial value holds none, a windowed `count` that counts
+//! another aggregate's entries holds none, and an empty `KeyData` allocates nothing.
+//! Set members and window values are stored in their compact `i64`/[`Sym`] form
+//! (see [`super::member`]); how each aggregate is stored is in [`super::window`].
 //!
 //! Memory is bounded per key whatever the input: a set holds at most [`SET_CAP`]
 //! members (inserting past it is dropped), a list at most [`LIST_CAP`] entries, an
@@ -18,7 +19,7 @@ use std::sync::{Arc, LazyLock};
 use serde::{Deserialize, Serialize};
 
 use super::member::{self, ScalarKind};
-use super::window::{AggShape, AggSlot, Input};
+use super::window::{AggShape, AggSlot, Input, Storage};
 use crate::interp::{EvalError, EvalErrorKind, Interner, Sym, Value};
 use crate::ir::{
     AggDef, AggId, ExprId, ProfileFieldId, Program, ReducerOp, ReducerRule, StateDef, StateId, Ty,
@@ -47,28 +48,61 @@ pub struct CustomerId(pub u32);
 /// the key's first event that a state, aggregate or profile cares about.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct KeyData {
-    /// States away from their initial value, by id.
-    states: Box<[(StateId, StateSlot)]>,
-    /// Aggregates that took at least one event in (and still hold something), by id.
-    aggs: Box<[(AggId, AggSlot)]>,
-    /// Profile attributes that are set, by id.
-    profile: Box<[(ProfileFieldId, Value)]>,
+    /// Sorted by [`Slot::key`]: states away from their initial value, aggregates
+    /// that took at least one event in (and still hold something), profile
+    /// attributes that are set.
+    slots: Box<[Slot]>,
 }
 
-/// One state's value, away from its initial value.
+/// One entry of [`KeyData`]. The id sits in each variant (not in a wrapper struct)
+/// so that it shares the first word with the tag: 32 bytes a slot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-enum StateSlot {
+enum Slot {
     /// `set<string>`: ascending symbols.
-    Syms(Vec<Sym>),
+    Syms(StateId, Vec<Sym>),
     /// Any other set: ascending encoded members.
-    Members(Vec<i64>),
+    Members(StateId, Vec<i64>),
     /// `list<T>`, oldest first.
     #[expect(
         clippy::box_collection,
         reason = "lists are rare; boxing keeps every slot 8 bytes smaller"
     )]
-    List(Box<VecDeque<Value>>),
-    Scalar(Value),
+    List(StateId, Box<VecDeque<Value>>),
+    Scalar(StateId, Value),
+    Agg(AggId, AggSlot),
+    Profile(ProfileFieldId, Value),
+}
+
+/// Which list a slot belongs to, in slot order.
+const STATE: u8 = 0;
+const AGG: u8 = 1;
+const PROFILE: u8 = 2;
+
+/// A slot's place in the sorted list.
+type SlotKey = (u8, u32);
+
+fn state_key(id: StateId) -> SlotKey {
+    (STATE, id.0)
+}
+
+fn agg_key(id: AggId) -> SlotKey {
+    (AGG, id.0)
+}
+
+fn profile_key(id: ProfileFieldId) -> SlotKey {
+    (PROFILE, id.0)
+}
+
+impl Slot {
+    fn key(&self) -> SlotKey {
+        match self {
+            Slot::Syms(id, _) | Slot::Members(id, _) | Slot::List(id, _) | Slot::Scalar(id, _) => {
+                state_key(*id)
+            }
+            Slot::Agg(id, _) => agg_key(*id),
+            Slot::Profile(id, _) => profile_key(*id),
+        }
+    }
 }
 
 /// Evaluates a filter expression (reducer `where`, aggregate `where`) with the event
@@ -173,52 +207,46 @@ pub fn initial_value(ty: &Ty) -> Value {
     }
 }
 
-fn position<K: Ord + Copy, V>(slots: &[(K, V)], k: K) -> Result<usize, usize> {
-    slots.binary_search_by_key(&k, |e| e.0)
+fn position(slots: &[Slot], k: SlotKey) -> Result<usize, usize> {
+    slots.binary_search_by_key(&k, Slot::key)
 }
 
-fn find<K: Ord + Copy, V>(slots: &[(K, V)], k: K) -> Option<&V> {
-    position(slots, k)
-        .ok()
-        .and_then(|i| slots.get(i))
-        .map(|e| &e.1)
+fn find(slots: &[Slot], k: SlotKey) -> Option<&Slot> {
+    position(slots, k).ok().and_then(|i| slots.get(i))
 }
 
 /// The slot for `k`, created with `init` when absent. Adding a slot reallocates the
 /// list: slots appear once per key and state, not per event.
-fn slot_mut<K: Ord + Copy, V>(
-    slots: &mut Box<[(K, V)]>,
-    k: K,
-    init: impl FnOnce() -> V,
-) -> Option<&mut V> {
+fn slot_mut(slots: &mut Box<[Slot]>, k: SlotKey, init: impl FnOnce() -> Slot) -> Option<&mut Slot> {
     let i = match position(slots, k) {
         Ok(i) => i,
         Err(i) => {
-            let mut v = std::mem::take(slots).into_vec();
-            v.insert(i, (k, init()));
+            let mut v = Vec::with_capacity(slots.len() + 1);
+            v.extend(std::mem::take(slots).into_vec());
+            v.insert(i, init());
             *slots = v.into_boxed_slice();
             i
         }
     };
-    slots.get_mut(i).map(|e| &mut e.1)
+    slots.get_mut(i)
 }
 
-fn find_mut<K: Ord + Copy, V>(slots: &mut [(K, V)], k: K) -> Option<&mut V> {
+fn find_mut(slots: &mut [Slot], k: SlotKey) -> Option<&mut Slot> {
     let i = position(slots, k).ok()?;
-    slots.get_mut(i).map(|e| &mut e.1)
+    slots.get_mut(i)
 }
 
-fn remove_slot<K: Ord + Copy, V>(slots: &mut Box<[(K, V)]>, k: K) -> Option<V> {
+fn remove_slot(slots: &mut Box<[Slot]>, k: SlotKey) -> Option<Slot> {
     let i = position(slots, k).ok()?;
     let mut v = std::mem::take(slots).into_vec();
-    let (_, old) = v.remove(i);
+    let old = v.remove(i);
     *slots = v.into_boxed_slice();
     Some(old)
 }
 
 impl KeyData {
     pub fn is_empty(&self) -> bool {
-        self.states.is_empty() && self.aggs.is_empty() && self.profile.is_empty()
+        self.slots.is_empty()
     }
 
     /// Take `event` in: profile merge, reducers, aggregates. `index` is kept up to
@@ -260,7 +288,9 @@ impl KeyData {
                     };
                     self.apply_rule(id, def, rule, arg, &mut change);
                 }
-                Target::Agg(id, agg) => self.take_in(program, id, agg, event, report),
+                Target::Agg(id, agg) => {
+                    self.take_in(program, id, agg, event, eval.interner(), report);
+                }
             }
         }
     }
@@ -336,11 +366,11 @@ impl KeyData {
             ReducerOp::Clear => self.clear(id, def, change),
             ReducerOp::Set(_) => {
                 if arg == initial_value(&def.ty) {
-                    remove_slot(&mut self.states, id);
-                } else if let Some(slot) =
-                    slot_mut(&mut self.states, id, || StateSlot::Scalar(Value::None))
-                {
-                    *slot = StateSlot::Scalar(arg);
+                    remove_slot(&mut self.slots, state_key(id));
+                } else if let Some(slot) = slot_mut(&mut self.slots, state_key(id), || {
+                    Slot::Scalar(id, Value::None)
+                }) {
+                    *slot = Slot::Scalar(id, arg);
                 }
             }
             ReducerOp::Add(x) => {
@@ -349,10 +379,10 @@ impl KeyData {
                     .unwrap_or_else(|| initial_value(&def.ty));
                 match add(&current, &arg) {
                     Ok(sum) => {
-                        if let Some(slot) =
-                            slot_mut(&mut self.states, id, || StateSlot::Scalar(Value::None))
-                        {
-                            *slot = StateSlot::Scalar(sum);
+                        if let Some(slot) = slot_mut(&mut self.slots, state_key(id), || {
+                            Slot::Scalar(id, Value::None)
+                        }) {
+                            *slot = Slot::Scalar(id, sum);
                         }
                     }
                     Err(kind) => change
@@ -364,9 +394,9 @@ impl KeyData {
             ReducerOp::Push { max, .. } => {
                 let keep = usize::try_from(max).unwrap_or(usize::MAX);
                 let cap = keep.min(LIST_CAP);
-                let Some(StateSlot::List(list)) =
-                    slot_mut(&mut self.states, id, || StateSlot::List(Box::default()))
-                else {
+                let Some(Slot::List(_, list)) = slot_mut(&mut self.slots, state_key(id), || {
+                    Slot::List(id, Box::default())
+                }) else {
                     return;
                 };
                 list.push_back(arg);
@@ -377,15 +407,15 @@ impl KeyData {
                     }
                 }
                 if list.is_empty() {
-                    remove_slot(&mut self.states, id);
+                    remove_slot(&mut self.slots, state_key(id));
                 }
             }
         }
     }
 
     fn state_slot_value(&self, id: StateId) -> Option<Value> {
-        match find(&self.states, id)? {
-            StateSlot::Scalar(v) => Some(v.clone()),
+        match find(&self.slots, state_key(id))? {
+            Slot::Scalar(_, v) => Some(v.clone()),
             _ => None,
         }
     }
@@ -395,14 +425,14 @@ impl KeyData {
         let strings = ScalarKind::element_of(&def.ty) == Some(ScalarKind::Str);
         let init = || {
             if strings {
-                StateSlot::Syms(Vec::new())
+                Slot::Syms(id, Vec::new())
             } else {
-                StateSlot::Members(Vec::new())
+                Slot::Members(id, Vec::new())
             }
         };
-        let outcome = match (slot_mut(&mut self.states, id, init), arg) {
-            (Some(StateSlot::Syms(syms)), Value::Str(s)) => insert_capped(syms, *s),
-            (Some(StateSlot::Members(ms)), _) => insert_capped(ms, m),
+        let outcome = match (slot_mut(&mut self.slots, state_key(id), init), arg) {
+            (Some(Slot::Syms(_, syms)), Value::Str(s)) => insert_capped(syms, *s),
+            (Some(Slot::Members(_, ms)), _) => insert_capped(ms, m),
             _ => Membership::Unchanged,
         };
         match outcome {
@@ -415,18 +445,16 @@ impl KeyData {
     fn remove_member(&mut self, id: StateId, def: &StateDef, arg: &Value, change: &mut Change) {
         let Some(m) = member::encode(arg) else { return };
         // Removing from an empty set (or an absent member) does nothing.
-        let (outcome, now_empty) = match (find_mut(&mut self.states, id), arg) {
-            (Some(StateSlot::Syms(syms)), Value::Str(s)) => {
-                (remove_sorted(syms, s), syms.is_empty())
-            }
-            (Some(StateSlot::Members(ms)), _) => (remove_sorted(ms, &m), ms.is_empty()),
+        let (outcome, now_empty) = match (find_mut(&mut self.slots, state_key(id)), arg) {
+            (Some(Slot::Syms(_, syms)), Value::Str(s)) => (remove_sorted(syms, s), syms.is_empty()),
+            (Some(Slot::Members(_, ms)), _) => (remove_sorted(ms, &m), ms.is_empty()),
             _ => (Membership::Unchanged, false),
         };
         if outcome == Membership::Changed && def.indexed {
             change.index.remove(id, m, change.customer);
         }
         if now_empty {
-            remove_slot(&mut self.states, id);
+            remove_slot(&mut self.slots, state_key(id));
         }
     }
 
@@ -436,14 +464,14 @@ impl KeyData {
                 change.index.remove(id, m, change.customer);
             }
         }
-        remove_slot(&mut self.states, id);
+        remove_slot(&mut self.slots, state_key(id));
     }
 
     /// The encoded members of set state `id` (empty for other states).
     pub(crate) fn set_members(&self, id: StateId) -> Vec<i64> {
-        match find(&self.states, id) {
-            Some(StateSlot::Syms(syms)) => syms.iter().map(|s| i64::from(s.0)).collect(),
-            Some(StateSlot::Members(ms)) => ms.clone(),
+        match find(&self.slots, state_key(id)) {
+            Some(Slot::Syms(_, syms)) => syms.iter().map(|s| i64::from(s.0)).collect(),
+            Some(Slot::Members(_, ms)) => ms.clone(),
             _ => Vec::new(),
         }
     }
@@ -454,22 +482,28 @@ impl KeyData {
         id: AggId,
         agg: &AggDef,
         event: &Event,
+        strings: &Interner,
         report: &mut IngestReport,
     ) {
-        let shape = AggShape::of(program, agg);
+        let shape = AggShape::of(program, id, agg);
+        if let Storage::ReadsFrom(_) = shape.storage {
+            // The host aggregate takes the same events in.
+            return;
+        }
         let Some(input) = Input::new(&shape, agg, event) else {
             return;
         };
-        match position(&self.aggs, id) {
-            Ok(i) => {
-                if let Some((_, slot)) = self.aggs.get_mut(i)
-                    && slot.push(&shape, &input)
-                {
+        match find_mut(&mut self.slots, agg_key(id)) {
+            Some(Slot::Agg(_, slot)) => {
+                if slot.push(&shape, &input, strings) {
                     report.cap_hits += 1;
                 }
             }
-            Err(_) => {
-                slot_mut(&mut self.aggs, id, || AggSlot::start(&shape, &input));
+            Some(_) => {}
+            None => {
+                slot_mut(&mut self.slots, agg_key(id), || {
+                    Slot::Agg(id, AggSlot::start(&shape, &input))
+                });
             }
         }
     }
@@ -481,19 +515,19 @@ impl KeyData {
         let Some(def) = program.states.get(id.index()) else {
             return Value::None;
         };
-        match find(&self.states, id) {
-            None => initial_value(&def.ty),
-            Some(StateSlot::Syms(syms)) => {
+        match find(&self.slots, state_key(id)) {
+            None | Some(Slot::Agg(..) | Slot::Profile(..)) => initial_value(&def.ty),
+            Some(Slot::Syms(_, syms)) => {
                 Value::Set(Arc::new(syms.iter().map(|&s| Value::Str(s)).collect()))
             }
-            Some(StateSlot::Members(ms)) => {
+            Some(Slot::Members(_, ms)) => {
                 let Some(kind) = ScalarKind::element_of(&def.ty) else {
                     return Value::None;
                 };
                 Value::Set(Arc::new(ms.iter().map(|&m| kind.decode(m)).collect()))
             }
-            Some(StateSlot::List(list)) => Value::List(Arc::new(list.iter().cloned().collect())),
-            Some(StateSlot::Scalar(v)) => v.clone(),
+            Some(Slot::List(_, list)) => Value::List(Arc::new(list.iter().cloned().collect())),
+            Some(Slot::Scalar(_, v)) => v.clone(),
         }
     }
 
@@ -502,33 +536,63 @@ impl KeyData {
         let Some(agg) = program.aggregates.get(id.index()) else {
             return Value::None;
         };
-        AggSlot::read(find(&self.aggs, id), &AggShape::of(program, agg), now)
+        let shape = AggShape::of(program, id, agg);
+        let holder = match shape.storage {
+            Storage::ReadsFrom(host) => host,
+            Storage::Own | Storage::Hosts => id,
+        };
+        let slot = match find(&self.slots, agg_key(holder)) {
+            Some(Slot::Agg(_, slot)) => Some(slot),
+            _ => None,
+        };
+        AggSlot::read(slot, &shape, now)
     }
 
     /// A profile attribute; `Value::None` when unset.
     pub fn profile(&self, id: ProfileFieldId) -> Value {
-        find(&self.profile, id).cloned().unwrap_or(Value::None)
+        match find(&self.slots, profile_key(id)) {
+            Some(Slot::Profile(_, v)) => v.clone(),
+            _ => Value::None,
+        }
     }
 
     /// `set profile.x = v`; setting `none` unsets it.
     pub fn set_profile(&mut self, id: ProfileFieldId, value: Value) {
         if value == Value::None {
-            remove_slot(&mut self.profile, id);
-        } else if let Some(slot) = slot_mut(&mut self.profile, id, || Value::None) {
-            *slot = value;
+            remove_slot(&mut self.slots, profile_key(id));
+        } else if let Some(slot) = slot_mut(&mut self.slots, profile_key(id), || {
+            Slot::Profile(id, Value::None)
+        }) {
+            *slot = Slot::Profile(id, value);
         }
     }
 
     /// Drop window entries that can no longer be read at or after `now`, and
-    /// aggregates left with nothing (so an idle key's data can become empty).
+    /// aggregates left with nothing (so an idle key's data can become empty). Costs
+    /// a look at each aggregate slot plus time proportional to what is dropped
+    /// (amortised; see [`AggSlot::expire`]).
     pub fn expire(&mut self, program: &Program, now: i64) {
-        let mut aggs = std::mem::take(&mut self.aggs).into_vec();
-        aggs.retain_mut(|(id, slot)| match program.aggregates.get(id.index()) {
-            Some(agg) => slot.expire(&AggShape::of(program, agg), now),
-            None => false,
-        });
-        // Free when nothing was dropped: the vector's capacity is still exact.
-        self.aggs = aggs.into_boxed_slice();
+        let mut emptied = false;
+        for slot in self.slots.iter_mut() {
+            let Slot::Agg(id, agg_slot) = slot else {
+                continue;
+            };
+            let keep = match program.aggregates.get(id.index()) {
+                Some(agg) if agg.within.is_none() => true,
+                Some(agg) => agg_slot.expire(&AggShape::stored(program, agg), now),
+                None => false,
+            };
+            if !keep {
+                // Mark for removal: an all-time counter is never left at zero.
+                *agg_slot = AggSlot::Count(0);
+                emptied = true;
+            }
+        }
+        if emptied {
+            let mut v = std::mem::take(&mut self.slots).into_vec();
+            v.retain(|s| !matches!(s, Slot::Agg(_, AggSlot::Count(0))));
+            self.slots = v.into_boxed_slice();
+        }
     }
 }
 

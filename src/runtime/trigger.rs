@@ -14,7 +14,7 @@ use super::timers::TimerQueue;
 use super::{ActionBody, ActionRecord, Event, Notice, Output, Recipient, Runtime};
 use crate::interp::eval::is_true;
 use crate::interp::{EvalError, Value};
-use crate::ir::{ActionKind, Payload, Reentry, StartIr, TriggerId};
+use crate::ir::{ActionKind, EventId, Payload, Reentry, StartIr, TriggerId};
 
 /// Queue entries beyond twice the live ones (plus this slack) trigger a compaction.
 const COMPACT_SLACK: usize = 4096;
@@ -26,12 +26,18 @@ where
     /// Steps (1) and (2) of the processing order for one event.
     pub(super) fn process_event(&mut self, e: &Event, out: &mut dyn Output) {
         let program = self.program;
-        let Some(edef) = program.events.get(e.kind.index()) else { return };
+        let Some(edef) = program.events.get(e.kind.index()) else {
+            return;
+        };
         let c = self.state.customers.lookup_or_insert(&e.key);
 
         // (1) profile, states and aggregates take the event in.
         {
-            let cx = Context { program, engine: &*self.engine, plan: &self.plan };
+            let cx = Context {
+                program,
+                engine: &*self.engine,
+                plan: &self.plan,
+            };
             let st = &mut self.state;
             if let Some(cust) = st.customers.get_mut(c) {
                 if edef.keyed_by.is_none() {
@@ -39,8 +45,19 @@ where
                 }
                 let super::customer::Customer { key, data, .. } = cust;
                 data.expire(program, e.ts);
-                let mut filters = IngestEval { cx, interner: &mut st.interner, key };
-                data.ingest(program, c, e, &mut st.fanout, &mut filters, &mut self.report);
+                let mut filters = IngestEval {
+                    cx,
+                    interner: &mut st.interner,
+                    key,
+                };
+                data.ingest(
+                    program,
+                    c,
+                    e,
+                    &mut st.fanout,
+                    &mut filters,
+                    &mut self.report,
+                );
             }
         }
         self.state.stats.cap_hits += std::mem::take(&mut self.report.cap_hits);
@@ -53,7 +70,14 @@ where
         // (2) every trigger concerned, in firing order: ends, then starts.
         let n = self.plan.by_event.get(e.kind.index()).map_or(0, Vec::len);
         for i in 0..n {
-            let Some(&(t, roles)) = self.plan.by_event.get(e.kind.index()).and_then(|l| l.get(i)) else { break };
+            let Some(&(t, roles)) = self
+                .plan
+                .by_event
+                .get(e.kind.index())
+                .and_then(|l| l.get(i))
+            else {
+                break;
+            };
             if roles & ENDS != 0 {
                 self.end_matching(t, c, e, out);
             }
@@ -71,11 +95,22 @@ where
         let current = Some((e.kind, e.ts, &e.fields[..]));
         let mut cur = self.state.customers.get(c).map_or(NIL, |x| x.instances);
         while cur != NIL {
-            let Some(inst) = self.state.instances.get(cur) else { break };
+            let Some(inst) = self.state.instances.get(cur) else {
+                break;
+            };
             let (next, trigger, step) = (inst.next, inst.trigger, inst.step as usize);
             if trigger == t {
-                let unless = def.steps.get(step).map(|s| s.unless.as_slice()).unwrap_or_default();
-                for p in def.exit_on.iter().chain(unless).filter(|p| p.event == e.kind) {
+                let unless = def
+                    .steps
+                    .get(step)
+                    .map(|s| s.unless.as_slice())
+                    .unwrap_or_default();
+                for p in def
+                    .exit_on
+                    .iter()
+                    .chain(unless)
+                    .filter(|p| p.event == e.kind)
+                {
                     let hit = match p.filter {
                         None => true,
                         Some(f) => match self.eval_instance(cur, f, e.ts, current) {
@@ -100,7 +135,9 @@ where
     fn start_on_event(&mut self, t: TriggerId, c: CustomerId, e: &Event, out: &mut dyn Output) {
         let program = self.program;
         let def = program.trigger(t);
-        let StartIr::On(patterns) = &def.start else { return };
+        let StartIr::On(patterns) = &def.start else {
+            return;
+        };
         let mut matched = false;
         for p in patterns.iter().filter(|p| p.event == e.kind) {
             matched = match p.filter {
@@ -148,7 +185,13 @@ where
 
     /// Set up an instance of `t` for `c` at step 1 (per `reentry`), without arming
     /// it; `None` when `reentry` says no.
-    fn begin_instance(&mut self, t: TriggerId, c: CustomerId, at: i64, start: Option<&Event>) -> Option<u32> {
+    fn begin_instance(
+        &mut self,
+        t: TriggerId,
+        c: CustomerId,
+        at: i64,
+        start: Option<&Event>,
+    ) -> Option<u32> {
         let program = self.program;
         let def = program.trigger(t);
         let st = &mut self.state;
@@ -195,9 +238,14 @@ where
         inst.seq = seq;
         inst.step = 0;
         inst.start_ts = at;
-        inst.start_kind = start.map(|e| e.kind);
+        inst.kind = start.map_or(EventId(NIL), |e| e.kind);
         let keep = start
-            .and_then(|e| self.plan.keep.get(t.index()).and_then(|k| k.get(e.kind.index())))
+            .and_then(|e| {
+                self.plan
+                    .keep
+                    .get(t.index())
+                    .and_then(|k| k.get(e.kind.index()))
+            })
             .copied()
             .unwrap_or(0);
         let fields = start.map_or(&[][..], |e| &e.fields[..keep.min(e.fields.len())]);
@@ -214,7 +262,9 @@ where
         let st = &mut self.state;
         let seq = st.next_timer;
         st.next_timer += 1;
-        let Some(inst) = st.instances.get_mut(slot) else { return };
+        let Some(inst) = st.instances.get_mut(slot) else {
+            return;
+        };
         let tie = tie(self.plan.rank(inst.trigger), seq);
         if inst.has_entry && (due, tie) >= (inst.due, inst.tie) {
             // The live entry pops first; it is re-queued then at the real due.
@@ -228,7 +278,8 @@ where
         inst.due = due;
         inst.tie = tie;
         inst.has_entry = true;
-        st.timers.insert(due, tie, TimerRef::step(slot, inst.generation));
+        st.timers
+            .insert(due, tie, TimerRef::step(slot, inst.generation));
         if st.timers.len() > 2 * (st.instances.live() + self.plan.schedules.len()) + COMPACT_SLACK {
             self.compact_timers();
         }
@@ -263,7 +314,9 @@ where
             match d.value.target() {
                 TimerTarget::Schedule(t) => self.run_schedule(t, d.due, out),
                 TimerTarget::Step { slot, generation } => {
-                    let Some(inst) = self.state.instances.get_mut(slot) else { continue };
+                    let Some(inst) = self.state.instances.get_mut(slot) else {
+                        continue;
+                    };
                     if inst.generation != generation || !inst.has_entry {
                         continue; // superseded by an earlier entry
                     }
@@ -287,7 +340,9 @@ where
     /// Queue each scheduled trigger's first instant after `watermark`.
     pub(super) fn start_schedules(&mut self, watermark: i64) {
         for i in 0..self.plan.schedules.len() {
-            let Some((t, schedule)) = self.plan.schedules.get(i) else { break };
+            let Some((t, schedule)) = self.plan.schedules.get(i) else {
+                break;
+            };
             if let Some(next) = schedule.next_after(watermark) {
                 let tie = tie(self.plan.rank(*t), self.state.next_timer);
                 self.state.next_timer += 1;
@@ -307,14 +362,25 @@ where
     fn run_schedule(&mut self, t: TriggerId, at: i64, out: &mut dyn Output) {
         let def = self.program.trigger(t);
         let at_once = match def.steps.as_slice() {
-            [step] => step.wait == 0 && !step.actions.iter().any(|a| matches!(a.kind, ActionKind::Enroll { .. })),
+            [step] => {
+                step.wait == 0
+                    && !step
+                        .actions
+                        .iter()
+                        .any(|a| matches!(a.kind, ActionKind::Enroll { .. }))
+            }
             _ => false,
         };
         let customers: Vec<CustomerId> = self
             .state
             .customers
             .ids()
-            .filter(|&c| self.state.customers.get(c).is_some_and(|x| x.flags & REAL != 0))
+            .filter(|&c| {
+                self.state
+                    .customers
+                    .get(c)
+                    .is_some_and(|x| x.flags & REAL != 0)
+            })
             .collect();
         for c in customers {
             if at_once {
@@ -325,7 +391,12 @@ where
                 self.start_instance(t, c, at, None);
             }
         }
-        let next = self.plan.schedules.iter().find(|(s, _)| *s == t).and_then(|(_, s)| s.next_after(at));
+        let next = self
+            .plan
+            .schedules
+            .iter()
+            .find(|(s, _)| *s == t)
+            .and_then(|(_, s)| s.next_after(at));
         if let Some(next) = next {
             let tie = tie(self.plan.rank(t), self.state.next_timer);
             self.state.next_timer += 1;
@@ -336,7 +407,9 @@ where
     /// The current step of the instance in `slot` is due at `at` (LANGUAGE.md §5.3).
     fn fire_step(&mut self, slot: u32, at: i64, out: &mut dyn Output) {
         let program = self.program;
-        let Some(inst) = self.state.instances.get(slot) else { return };
+        let Some(inst) = self.state.instances.get(slot) else {
+            return;
+        };
         let (t, c, step_ix, seq) = (inst.trigger, inst.customer, inst.step as usize, inst.seq);
         let def = program.trigger(t);
         let Some(step) = def.steps.get(step_ix) else {
@@ -362,13 +435,22 @@ where
         if def.cooldown.is_some() || def.limit.is_some() {
             let st = &mut self.state;
             let key = gate_key(c, t);
-            if st.customers.gates.get(&key).is_some_and(|g| g.suppresses(def.cooldown, def.limit, at)) {
+            if st
+                .customers
+                .gates
+                .get(&key)
+                .is_some_and(|g| g.suppresses(def.cooldown, def.limit, at))
+            {
                 st.stats.suppressed += 1;
                 self.end_instance(slot);
                 self.maybe_free(c, at);
                 return;
             }
-            st.customers.gates.entry(key).or_default().record(def.limit, at);
+            st.customers
+                .gates
+                .entry(key)
+                .or_default()
+                .record(def.limit, at);
             if let Some(cust) = st.customers.get_mut(c) {
                 cust.flags |= GATED;
             }
@@ -381,7 +463,12 @@ where
                 return;
             }
             // An `enroll` of this very trigger restarts this instance: stop here.
-            if !self.state.instances.get(slot).is_some_and(|i| i.live && i.seq == seq) {
+            if !self
+                .state
+                .instances
+                .get(slot)
+                .is_some_and(|i| i.live && i.seq == seq)
+            {
                 return;
             }
         }
@@ -410,37 +497,65 @@ where
         out: &mut dyn Output,
     ) -> Result<(), EvalError> {
         let program = self.program;
-        let Some(inst) = self.state.instances.get(slot) else { return Ok(()) };
+        let Some(inst) = self.state.instances.get(slot) else {
+            return Ok(());
+        };
         let c = inst.customer;
         let body = match action {
-            ActionKind::Webhook { url, payload } => ActionBody::Webhook { url, payload: self.payload(slot, payload, at)? },
-            ActionKind::Emit { name, payload } => ActionBody::Emit { name, payload: self.payload(slot, payload, at)? },
-            ActionKind::Email { template, to, payload } => {
+            ActionKind::Webhook { url, payload } => ActionBody::Webhook {
+                url,
+                payload: self.payload(slot, payload, at)?,
+            },
+            ActionKind::Emit { name, payload } => ActionBody::Emit {
+                name,
+                payload: self.payload(slot, payload, at)?,
+            },
+            ActionKind::Email {
+                template,
+                to,
+                payload,
+            } => {
                 let to = match (to, self.plan.email) {
                     (Some(e), _) => Recipient::Value(self.eval_instance(slot, *e, at, None)?),
-                    (None, Some(field)) => {
-                        Recipient::Value(self.state.customers.get(c).map_or(Value::None, |x| x.data.profile(field)))
-                    }
+                    (None, Some(field)) => Recipient::Value(
+                        self.state
+                            .customers
+                            .get(c)
+                            .map_or(Value::None, |x| x.data.profile(field)),
+                    ),
                     // Filled in with the key by `emit`.
                     (None, None) => Recipient::Key(""),
                 };
-                ActionBody::Email { template, to, payload: self.payload(slot, payload, at)? }
+                ActionBody::Email {
+                    template,
+                    to,
+                    payload: self.payload(slot, payload, at)?,
+                }
             }
             ActionKind::SetProfile { field, value } => {
                 let value = self.eval_instance(slot, *value, at, None)?;
                 if let Some(cust) = self.state.customers.get_mut(c) {
                     cust.data.set_profile(*field, value.clone());
                 }
-                let name = program.profile.get(field.index()).map_or("", |f| f.name.as_str());
+                let name = program
+                    .profile
+                    .get(field.index())
+                    .map_or("", |f| f.name.as_str());
                 ActionBody::Set { field: name, value }
             }
-            ActionKind::Enroll { trigger } => {
-                ActionBody::Enroll { trigger_started: program.triggers.get(trigger.index()).map_or("", |d| &d.name) }
-            }
+            ActionKind::Enroll { trigger } => ActionBody::Enroll {
+                trigger_started: program
+                    .triggers
+                    .get(trigger.index())
+                    .map_or("", |d| &d.name),
+            },
         };
         self.emit(slot, step_ix, index, at, body, out);
         if let ActionKind::Enroll { trigger } = action
-            && matches!(program.triggers.get(trigger.index()).map(|d| &d.start), Some(StartIr::Enroll))
+            && matches!(
+                program.triggers.get(trigger.index()).map(|d| &d.start),
+                Some(StartIr::Enroll)
+            )
         {
             self.start_instance(*trigger, c, at, None);
         }
@@ -453,8 +568,12 @@ where
         match payload {
             Payload::Object(e) => self.eval_instance(slot, *e, at, None),
             Payload::StartEvent => {
-                let Some(inst) = self.state.instances.get(slot) else { return Ok(Value::None) };
-                let names = inst.start_kind.and_then(|k| self.plan.field_names.get(k.index()));
+                let Some(inst) = self.state.instances.get(slot) else {
+                    return Ok(Value::None);
+                };
+                let names = inst
+                    .start_kind()
+                    .and_then(|k| self.plan.field_names.get(k.index()));
                 let members = match names {
                     Some(names) => names
                         .iter()
@@ -470,10 +589,20 @@ where
     }
 
     /// Hand one record to `out` and count it.
-    fn emit(&mut self, slot: u32, step_ix: usize, index: usize, at: i64, body: ActionBody<'_>, out: &mut dyn Output) {
+    fn emit(
+        &mut self,
+        slot: u32,
+        step_ix: usize,
+        index: usize,
+        at: i64,
+        body: ActionBody<'_>,
+        out: &mut dyn Output,
+    ) {
         let program = self.program;
         let st = &mut self.state;
-        let Some(inst) = st.instances.get(slot) else { return };
+        let Some(inst) = st.instances.get(slot) else {
+            return;
+        };
         let t = inst.trigger;
         let key = st.customers.key(inst.customer);
         let name = program.trigger(t).name.as_str();
@@ -487,12 +616,25 @@ where
             action: u32::try_from(index).unwrap_or(u32::MAX),
         });
         let body = match body {
-            ActionBody::Email { template, to: Recipient::Key(_), payload } => {
-                ActionBody::Email { template, to: Recipient::Key(key), payload }
-            }
+            ActionBody::Email {
+                template,
+                to: Recipient::Key(_),
+                payload,
+            } => ActionBody::Email {
+                template,
+                to: Recipient::Key(key),
+                payload,
+            },
             body => body,
         };
-        let record = ActionRecord { trigger: name, step, key, at, id, body };
+        let record = ActionRecord {
+            trigger: name,
+            step,
+            key,
+            at,
+            id,
+            body,
+        };
         out.action(&record, program, &st.interner);
         if let Some(n) = st.stats.actions.get_mut(t.index()) {
             *n += 1;
@@ -502,7 +644,9 @@ where
     /// Unlink the instance in `slot` from its customer and vacate the slot.
     fn end_instance(&mut self, slot: u32) {
         let st = &mut self.state;
-        let Some(inst) = st.instances.get(slot) else { return };
+        let Some(inst) = st.instances.get(slot) else {
+            return;
+        };
         if !inst.live {
             return;
         }
@@ -531,7 +675,9 @@ where
         let program = self.program;
         let keep_real = !self.plan.schedules.is_empty();
         let st = &mut self.state;
-        let Some(cust) = st.customers.get_mut(c) else { return };
+        let Some(cust) = st.customers.get_mut(c) else {
+            return;
+        };
         if cust.instances != NIL || (keep_real && cust.flags & REAL != 0) {
             return;
         }
@@ -546,21 +692,44 @@ where
     }
 
     /// Evaluate `expr` for the instance in `slot` (its starting event bound).
-    fn eval_instance(&mut self, slot: u32, expr: crate::ir::ExprId, now: i64, current: Bound<'_>) -> Result<Value, EvalError> {
-        let cx = Context { program: self.program, engine: &*self.engine, plan: &self.plan };
+    fn eval_instance(
+        &mut self,
+        slot: u32,
+        expr: crate::ir::ExprId,
+        now: i64,
+        current: Bound<'_>,
+    ) -> Result<Value, EvalError> {
+        let cx = Context {
+            program: self.program,
+            engine: &*self.engine,
+            plan: &self.plan,
+        };
         let st = &mut self.state;
-        let Some(inst) = st.instances.get(slot) else { return Ok(Value::None) };
+        let Some(inst) = st.instances.get(slot) else {
+            return Ok(Value::None);
+        };
         let (data, key) = match st.customers.get(inst.customer) {
             Some(cust) => (&cust.data, cust.key.as_str()),
             None => (&self.empty, ""),
         };
-        let start = inst.start_kind.map(|k| (k, inst.start_ts, &inst.fields[..]));
+        let start = inst
+            .start_kind()
+            .map(|k| (k, inst.start_ts, &inst.fields[..]));
         cx.eval(&mut st.interner, data, key, now, start, current, expr)
     }
 
     /// Evaluate `expr` with `e` bound both as the matched and the starting event.
-    fn eval_event(&mut self, c: CustomerId, expr: crate::ir::ExprId, e: &Event) -> Result<Value, EvalError> {
-        let cx = Context { program: self.program, engine: &*self.engine, plan: &self.plan };
+    fn eval_event(
+        &mut self,
+        c: CustomerId,
+        expr: crate::ir::ExprId,
+        e: &Event,
+    ) -> Result<Value, EvalError> {
+        let cx = Context {
+            program: self.program,
+            engine: &*self.engine,
+            plan: &self.plan,
+        };
         let st = &mut self.state;
         let (data, key) = match st.customers.get(c) {
             Some(cust) => (&cust.data, cust.key.as_str()),
@@ -570,9 +739,22 @@ where
         cx.eval(&mut st.interner, data, key, e.ts, bound, bound, expr)
     }
 
-    fn report_error(&mut self, trigger: Option<TriggerId>, err: EvalError, c: CustomerId, at: i64, out: &mut dyn Output) {
+    fn report_error(
+        &mut self,
+        trigger: Option<TriggerId>,
+        err: EvalError,
+        c: CustomerId,
+        at: i64,
+        out: &mut dyn Output,
+    ) {
         self.state.stats.runtime_errors += 1;
         let key = self.state.customers.key(c).to_string();
-        out.notice(&Notice::EvalError { trigger, expr: err.expr, kind: err.kind, key, at });
+        out.notice(&Notice::EvalError {
+            trigger,
+            expr: err.expr,
+            kind: err.kind,
+            key,
+            at,
+        });
     }
 }

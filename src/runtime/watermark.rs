@@ -28,7 +28,13 @@ pub struct HeldEvent {
 
 impl HeldEvent {
     pub fn of(event: &Event) -> HeldEvent {
-        HeldEvent { kind: event.kind, key: event.key.clone(), ts: event.ts, fields: event.fields.clone(), line: event.line }
+        HeldEvent {
+            kind: event.kind,
+            key: event.key.clone(),
+            ts: event.ts,
+            fields: event.fields.clone(),
+            line: event.line,
+        }
     }
 
     /// Copy into `out`, reusing its buffers.
@@ -82,7 +88,11 @@ mod tests {
     use super::*;
 
     fn event(ts: i64, line: u64) -> Event {
-        Event { ts, line, ..Event::default() }
+        Event {
+            ts,
+            line,
+            ..Event::default()
+        }
     }
 
     #[test]

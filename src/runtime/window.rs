@@ -4,7 +4,7 @@
 //!
 //! | aggregate            | `within D`                                  | all time            |
 //! |----------------------|---------------------------------------------|---------------------|
-//! | count                | event times                                 | a counter           |
+//! | count                | event times (or another aggregate's)        | a counter           |
 //! | exists               | the newest event time                       | a counter           |
 //! | sum, avg             | `(ts, value)` pairs                         | a running sum + n   |
 //! | min, max             | a monotonic deque of `(ts, value)`          | the extreme so far  |
@@ -12,22 +12,38 @@
 //! | last                 | the newest event                            | the newest event    |
 //! | first                | matching events                             | the oldest event    |
 //!
+//! Windowed `count` and `sum` keep their entries in a [`Series`] (times as `u32`
+//! offsets when the window allows). A windowed `count` stores nothing of its own when
+//! a windowed `sum` or `count` over the same event and filter (the same filter
+//! expression, or none) has a window at least as long: it counts that one's entries
+//! over its own window ([`Storage`]). Such a `sum` then also keeps an entry, valued
+//! 0, for an event whose field is absent, so that every counted event is there.
+//!
 //! The window is `(now − D, now]`: reading drops entries at or before `now − D`, so a
 //! read at a timer's fire time (later than the newest event) is right without any
 //! expiry having run. Entries are never read at a `now` before the newest entry,
 //! except for an event processed late (`--late process`), which then sees the windows
 //! as of the newest event. Entries are pruned when they fall out of the window relative
-//! to the newest entry, and by [`AggSlot::expire`]; at most [`WINDOW_CAP`] entries are
-//! kept per aggregate and key (the oldest go first), so no input exhausts memory.
+//! to the newest entry, and by [`AggSlot::expire`], in time proportional to what it
+//! drops (amortised, for `distinct`); at most [`WINDOW_CAP`] entries are kept per
+//! aggregate and key (the oldest go first), so no input exhausts memory.
+//!
+//! `min`/`max` over strings compare by text (not by symbol number), which is why
+//! taking an event in needs the [`Interner`].
 
+mod series;
+
+use std::cmp::Reverse;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::series::{NARROW_WITHIN, Series, Word2};
+use self::series::{drain, reserve_one};
 use super::member::{self, ScalarKind};
-use crate::interp::{StoredEvent, Value};
-use crate::ir::{AggDef, AggKind, Program};
+use crate::interp::{Interner, StoredEvent, Sym, Value};
+use crate::ir::{AggDef, AggId, AggKind, Program};
 use crate::runtime::Event;
 
 /// Most entries one aggregate keeps for one key (window entries, distinct values,
@@ -36,17 +52,18 @@ use crate::runtime::Event;
 pub const WINDOW_CAP: usize = 10_000;
 
 /// The storage of one aggregate for one key. Created by the first event it takes in.
+/// Everything longer than 16 bytes is boxed so that a slot stays small.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum AggSlot {
-    /// `count within D`: matching event times, ascending.
-    Times(VecDeque<i64>),
-    /// `sum`/`avg within D`: `(ts, value)`, ascending `ts`.
-    Pairs(VecDeque<(i64, i64)>),
+    /// `count within D`: matching event times.
+    Times(Box<Series<()>>),
+    /// `sum`/`avg within D`: `(ts, value)`.
+    Pairs(Box<Series<Word2>>),
     /// `min`/`max within D`: ascending `ts`, each value strictly better than every
     /// later one, so the first entry inside the window is the window's extreme.
-    Extremes(VecDeque<(i64, i64)>),
-    /// `distinct`: `(value, newest ts with it)`, sorted by value.
-    Distinct(Vec<(i64, i64)>),
+    Extremes(Box<VecDeque<(i64, i64)>>),
+    /// `distinct`.
+    Distinct(Box<DistinctSet>),
     /// `exists within D`: the newest matching time.
     Latest(i64),
     /// `count` / `exists` over all time.
@@ -59,7 +76,28 @@ pub enum AggSlot {
     /// `last` (any window), `first` over all time.
     Event(Arc<StoredEvent>),
     /// `first within D`: matching events, ascending time.
-    Events(VecDeque<Arc<StoredEvent>>),
+    Events(Box<VecDeque<Arc<StoredEvent>>>),
+}
+
+/// `distinct`: `(value, newest ts with it)` sorted by value. Expiry scans the values
+/// only once `now − D` has passed `scan_at`, the median time at the previous scan, so
+/// that each scan drops at least half of what it saw (or what pushes since paid for).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DistinctSet {
+    scan_at: i64,
+    entries: Vec<(i64, i64)>,
+}
+
+/// Where an aggregate's entries live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Storage {
+    /// In its own slot.
+    Own,
+    /// A windowed `count` counting the entries of another aggregate's slot.
+    ReadsFrom(AggId),
+    /// A windowed `sum` whose entries windowed `count`s read: it keeps an entry for
+    /// every matching event, valued 0 when the field is absent.
+    Hosts,
 }
 
 /// What the slot of one [`AggDef`] looks like: derived from the program on use.
@@ -69,10 +107,21 @@ pub struct AggShape {
     pub within: Option<i64>,
     /// The aggregated field's kind (`None` for count/exists/last/first).
     pub value: Option<ScalarKind>,
+    pub storage: Storage,
 }
 
 impl AggShape {
-    pub fn of(program: &Program, agg: &AggDef) -> AggShape {
+    /// The shape of aggregate `id`, with where its entries live.
+    pub fn of(program: &Program, id: AggId, agg: &AggDef) -> AggShape {
+        AggShape {
+            storage: storage(program, id, agg),
+            ..AggShape::stored(program, agg)
+        }
+    }
+
+    /// The shape of a slot `agg` holds itself, without looking for sharing (what
+    /// expiry needs: it is the same for every storage).
+    pub fn stored(program: &Program, agg: &AggDef) -> AggShape {
         let value = agg.field.and_then(|f| {
             let fields = &program.events.get(agg.event.index())?.fields;
             ScalarKind::of(&fields.get(f.index())?.ty)
@@ -81,6 +130,7 @@ impl AggShape {
             kind: agg.kind,
             within: agg.within,
             value,
+            storage: Storage::Own,
         }
     }
 
@@ -96,9 +146,45 @@ impl AggShape {
         self.within.is_none_or(|d| ts > now.saturating_sub(d))
     }
 
-    /// Is `max`-like: a larger encoded value is better.
+    /// Is `max`-like: a larger value is better.
     fn prefers_larger(&self) -> bool {
         self.kind == AggKind::Max
+    }
+}
+
+/// The sharing group of windowed `count`/`sum` over one event and filter: the one
+/// with the longest window (a `sum` on a tie, then the lowest id) stores entries
+/// every windowed `count` of the group can count. A scan of the program's aggregates
+/// with integer comparisons only.
+fn storage(program: &Program, id: AggId, agg: &AggDef) -> Storage {
+    let grouped = |a: &AggDef| {
+        a.event == agg.event
+            && a.filter == agg.filter
+            && a.within.is_some()
+            && matches!(a.kind, AggKind::Count | AggKind::Sum)
+    };
+    if !grouped(agg) {
+        return Storage::Own;
+    }
+    let mut host = None;
+    let mut counts = 0usize;
+    for (i, a) in program.aggregates.iter().enumerate() {
+        if !grouped(a) {
+            continue;
+        }
+        counts += usize::from(a.kind == AggKind::Count);
+        let rank = (a.within, a.kind == AggKind::Sum, Reverse(i));
+        if host.as_ref().is_none_or(|(r, _)| rank > *r) {
+            host = Some((rank, i));
+        }
+    }
+    match host {
+        Some((_, h)) if h != id.index() => match agg.kind {
+            AggKind::Count => Storage::ReadsFrom(AggId::from_index(h)),
+            _ => Storage::Own,
+        },
+        Some(_) if agg.kind == AggKind::Sum && counts > 0 => Storage::Hosts,
+        _ => Storage::Own,
     }
 }
 
@@ -111,16 +197,27 @@ pub struct Input<'a> {
 
 impl<'a> Input<'a> {
     /// The input for `shape`, or `None` when the aggregate skips the event (the
-    /// aggregated field is absent).
+    /// aggregated field is absent, unless counts read this aggregate's entries).
     pub fn new(shape: &AggShape, agg: &AggDef, event: &'a Event) -> Option<Input<'a>> {
         if !shape.needs_value() {
             return Some(Input { event, value: None });
         }
-        let field = event.fields.get(agg.field?.index())?;
-        Some(Input {
-            event,
-            value: Some(member::encode(field)?),
-        })
+        let value = agg
+            .field
+            .and_then(|f| event.fields.get(f.index()))
+            .and_then(member::encode);
+        match (value, shape.storage) {
+            (Some(v), _) => Some(Input {
+                event,
+                value: Some(v),
+            }),
+            // 0 is the encoding of both `0` and `0.0`: adds nothing to the sum.
+            (None, Storage::Hosts) => Some(Input {
+                event,
+                value: Some(0),
+            }),
+            (None, _) => None,
+        }
     }
 }
 
@@ -204,7 +301,7 @@ fn prune<T>(q: &mut VecDeque<T>, within: Option<i64>, ts: impl Fn(&T) -> i64) {
     }
 }
 
-/// Entries of an ascending deque inside the window ending at `now`.
+/// Entries of an ascending deque at or before the start of the window ending at `now`.
 fn live_from<T>(q: &VecDeque<T>, shape: &AggShape, now: i64, ts: impl Fn(&T) -> i64) -> usize {
     match shape.within {
         Some(d) => {
@@ -215,45 +312,59 @@ fn live_from<T>(q: &VecDeque<T>, shape: &AggShape, now: i64, ts: impl Fn(&T) -> 
     }
 }
 
+/// Entries of a series at or before the start of the window ending at `now`.
+fn series_live_from<V: Copy>(s: &Series<V>, shape: &AggShape, now: i64) -> usize {
+    shape
+        .within
+        .map_or(0, |d| s.count_at_or_before(now.saturating_sub(d)))
+}
+
+fn count_value(n: usize) -> Value {
+    Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
 impl AggSlot {
     /// A slot holding just `input`.
     pub fn start(shape: &AggShape, input: &Input) -> AggSlot {
         let ts = input.event.ts;
         let v = input.value.unwrap_or(0);
-        match (shape.kind, shape.within) {
-            (AggKind::Count, Some(_)) => AggSlot::Times(VecDeque::from([ts])),
+        let within = shape.within;
+        match (shape.kind, within) {
+            (AggKind::Count, Some(_)) => AggSlot::Times(Box::new(Series::new(within, ts, ()))),
             (AggKind::Count | AggKind::Exists, None) => AggSlot::Count(1),
             (AggKind::Exists, Some(_)) => AggSlot::Latest(ts),
-            (AggKind::Sum | AggKind::Avg, Some(_)) => AggSlot::Pairs(VecDeque::from([(ts, v)])),
+            (AggKind::Sum | AggKind::Avg, Some(_)) => {
+                AggSlot::Pairs(Box::new(Series::new(within, ts, Word2::from(v))))
+            }
             (AggKind::Sum | AggKind::Avg, None) => AggSlot::Running {
                 n: 1,
                 acc: add(shape.value, zero(shape.value), v),
             },
-            (AggKind::Min | AggKind::Max, Some(_)) => AggSlot::Extremes(VecDeque::from([(ts, v)])),
+            (AggKind::Min | AggKind::Max, Some(_)) => {
+                AggSlot::Extremes(Box::new(VecDeque::from([(ts, v)])))
+            }
             (AggKind::Min | AggKind::Max, None) => AggSlot::Extreme(v),
-            (AggKind::Distinct, _) => AggSlot::Distinct(vec![(v, ts)]),
-            (AggKind::First, Some(_)) => AggSlot::Events(VecDeque::from([stored(input.event)])),
+            (AggKind::Distinct, _) => AggSlot::Distinct(Box::new(DistinctSet {
+                scan_at: ts,
+                entries: vec![(v, ts)],
+            })),
+            (AggKind::First, Some(_)) => {
+                AggSlot::Events(Box::new(VecDeque::from([stored(input.event)])))
+            }
             (AggKind::Last | AggKind::First, _) => AggSlot::Event(stored(input.event)),
         }
     }
 
-    /// Take one more event in. Returns whether a cap dropped something.
-    pub fn push(&mut self, shape: &AggShape, input: &Input) -> bool {
+    /// Take one more event in. Returns whether a cap dropped something. `strings`
+    /// orders string values for `min`/`max`.
+    pub fn push(&mut self, shape: &AggShape, input: &Input, strings: &Interner) -> bool {
         let ts = input.event.ts;
         let v = input.value.unwrap_or(0);
         match self {
-            AggSlot::Times(q) => {
-                let hit = insert_sorted(q, ts, |&t| t);
-                prune(q, shape.within, |&t| t);
-                hit
-            }
-            AggSlot::Pairs(q) => {
-                let hit = insert_sorted(q, (ts, v), |e| e.0);
-                prune(q, shape.within, |e| e.0);
-                hit
-            }
-            AggSlot::Extremes(q) => push_extreme(q, shape, ts, v),
-            AggSlot::Distinct(entries) => push_distinct(entries, shape, ts, v),
+            AggSlot::Times(s) => s.push(shape.within, ts, ()),
+            AggSlot::Pairs(s) => s.push(shape.within, ts, Word2::from(v)),
+            AggSlot::Extremes(q) => push_extreme(q, shape, strings, ts, v),
+            AggSlot::Distinct(d) => push_distinct(&mut d.entries, shape, ts, v),
             AggSlot::Latest(t) => {
                 *t = (*t).max(ts);
                 false
@@ -268,7 +379,7 @@ impl AggSlot {
                 false
             }
             AggSlot::Extreme(best) => {
-                if better(shape, v, *best) {
+                if better(shape, strings, v, *best) {
                     *best = v;
                 }
                 false
@@ -293,20 +404,24 @@ impl AggSlot {
         }
     }
 
-    /// The aggregate's value over the window ending at `now`.
+    /// The aggregate's value over the window ending at `now`. `slot` is the slot
+    /// holding the aggregate's entries (another aggregate's for
+    /// [`Storage::ReadsFrom`]).
     pub fn read(slot: Option<&AggSlot>, shape: &AggShape, now: i64) -> Value {
         let Some(slot) = slot else {
             return empty_value(shape);
         };
         match slot {
-            AggSlot::Times(q) => {
-                let n = q.len() - live_from(q, shape, now, |&t| t);
-                Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+            AggSlot::Times(s) => count_value(s.len() - series_live_from(s, shape, now)),
+            AggSlot::Pairs(s) if shape.kind == AggKind::Count => {
+                count_value(s.len() - series_live_from(s, shape, now))
             }
-            AggSlot::Pairs(q) => {
-                let live = q.range(live_from(q, shape, now, |e| e.0)..);
-                let n = live.len() as u64;
-                let acc = live.fold(zero(shape.value), |acc, e| add(shape.value, acc, e.1));
+            AggSlot::Pairs(s) => {
+                let from = series_live_from(s, shape, now);
+                let n = (s.len() - from) as u64;
+                let acc = s.values_from(from).fold(zero(shape.value), |acc, w| {
+                    add(shape.value, acc, i64::from(w))
+                });
                 match shape.kind {
                     AggKind::Avg => avg_value(shape.value, n, acc),
                     _ => sum_value(shape.value, acc),
@@ -316,8 +431,9 @@ impl AggSlot {
                 Some(&(_, v)) => decode(shape, v),
                 None => Value::None,
             },
-            AggSlot::Distinct(entries) => {
-                let members: Vec<Value> = entries
+            AggSlot::Distinct(d) => {
+                let members: Vec<Value> = d
+                    .entries
                     .iter()
                     .filter(|(_, ts)| shape.live(*ts, now))
                     .map(|&(v, _)| decode(shape, v))
@@ -343,56 +459,57 @@ impl AggSlot {
         }
     }
 
-    /// Drop what no read at or after `now` can see; `false` when nothing is left
-    /// (the caller frees the slot).
+    /// Drop what no read at or after `now` can see, in time proportional to what is
+    /// dropped (amortised for `distinct`); `false` when nothing is left (the caller
+    /// frees the slot).
     pub fn expire(&mut self, shape: &AggShape, now: i64) -> bool {
-        if shape.within.is_none() {
+        let Some(d) = shape.within else {
             return true;
-        }
+        };
+        let cut = now.saturating_sub(d);
         match self {
-            AggSlot::Times(q) => {
-                let n = live_from(q, shape, now, |&t| t);
-                drain_front(q, n)
+            AggSlot::Times(s) => {
+                let n = s.count_at_or_before(cut);
+                s.drain_front(n)
             }
-            AggSlot::Pairs(q) | AggSlot::Extremes(q) => {
-                let n = live_from(q, shape, now, |e| e.0);
-                drain_front(q, n)
+            AggSlot::Pairs(s) => {
+                let n = s.count_at_or_before(cut);
+                s.drain_front(n)
+            }
+            AggSlot::Extremes(q) => {
+                let n = q.partition_point(|e| e.0 <= cut);
+                drain(q, n)
             }
             AggSlot::Events(q) => {
-                let n = live_from(q, shape, now, |e| e.ts);
-                drain_front(q, n)
+                let n = q.partition_point(|e| e.ts <= cut);
+                drain(q, n)
             }
-            AggSlot::Distinct(entries) => {
-                entries.retain(|(_, ts)| shape.live(*ts, now));
-                shrink(entries);
-                !entries.is_empty()
-            }
-            AggSlot::Latest(t) => shape.live(*t, now),
-            AggSlot::Event(e) => shape.live(e.ts, now),
+            AggSlot::Distinct(set) => set.expire(cut),
+            AggSlot::Latest(t) => *t > cut,
+            AggSlot::Event(e) => e.ts > cut,
             AggSlot::Count(_) | AggSlot::Running { .. } | AggSlot::Extreme(_) => true,
         }
     }
 }
 
-/// Room for one more entry, growing by a quarter rather than doubling: per-key
-/// windows are many and mostly short, so slack costs more than the extra copies.
-pub(crate) fn reserve_one<T>(q: &mut VecDeque<T>) {
-    if q.len() == q.capacity() {
-        q.reserve_exact((q.len() / 4).max(2));
-    }
-}
-
-fn drain_front<T>(q: &mut VecDeque<T>, n: usize) -> bool {
-    q.drain(..n);
-    if q.capacity() > 8 && q.len() < q.capacity() / 4 {
-        q.shrink_to_fit();
-    }
-    !q.is_empty()
-}
-
-fn shrink<T>(v: &mut Vec<T>) {
-    if v.capacity() > 8 && v.len() < v.capacity() / 4 {
-        v.shrink_to_fit();
+impl DistinctSet {
+    /// Drops values last seen at or before `cut`, scanning only when at least half of
+    /// the values seen at the previous scan are due; `false` when none is left.
+    fn expire(&mut self, cut: i64) -> bool {
+        if cut < self.scan_at || self.entries.is_empty() {
+            return !self.entries.is_empty();
+        }
+        self.entries.retain(|e| e.1 > cut);
+        if self.entries.capacity() > 8 && self.entries.len() < self.entries.capacity() / 4 {
+            self.entries.shrink_to_fit();
+        }
+        let mut times: Vec<i64> = self.entries.iter().map(|e| e.1).collect();
+        let mid = times.len() / 2;
+        if mid < times.len() {
+            let (_, median, _) = times.select_nth_unstable(mid);
+            self.scan_at = *median;
+        }
+        !self.entries.is_empty()
     }
 }
 
@@ -411,22 +528,42 @@ fn decode(shape: &AggShape, v: i64) -> Value {
     shape.value.map_or(Value::Int(v), |k| k.decode(v))
 }
 
-/// Whether `a` beats `b` for min/max (ties keep the incumbent).
-fn better(shape: &AggShape, a: i64, b: i64) -> bool {
-    if shape.prefers_larger() { a > b } else { a < b }
+/// Whether `a` beats `b` for min/max (ties keep the incumbent). Strings compare by
+/// text: their encoding is a symbol number, whose order means nothing.
+fn better(shape: &AggShape, strings: &Interner, a: i64, b: i64) -> bool {
+    let order = if shape.value == Some(ScalarKind::Str) {
+        let text = |m: i64| strings.resolve(Sym(u32::try_from(m).unwrap_or(u32::MAX)));
+        text(a).cmp(text(b))
+    } else {
+        a.cmp(&b)
+    };
+    if shape.prefers_larger() {
+        order.is_gt()
+    } else {
+        order.is_lt()
+    }
 }
 
 /// Monotonic-deque insert. An entry is useless once some entry at the same or a
 /// later time is at least as good: every window holding the first holds the second.
-fn push_extreme(q: &mut VecDeque<(i64, i64)>, shape: &AggShape, ts: i64, v: i64) -> bool {
-    let at_least_as_good = |x: i64| !better(shape, v, x);
+fn push_extreme(
+    q: &mut VecDeque<(i64, i64)>,
+    shape: &AggShape,
+    strings: &Interner,
+    ts: i64,
+    v: i64,
+) -> bool {
+    let at_least_as_good = |x: i64| !better(shape, strings, v, x);
     // The best entry at or after `ts` is the first one there (values get worse).
     let from = q.partition_point(|e| e.0 < ts);
     if q.get(from).is_some_and(|e| at_least_as_good(e.1)) {
         return false;
     }
     let mut at = q.partition_point(|e| e.0 <= ts);
-    while at > 0 && q.get(at - 1).is_some_and(|e| !better(shape, e.1, v)) {
+    while at > 0
+        && q.get(at - 1)
+            .is_some_and(|e| !better(shape, strings, e.1, v))
+    {
         q.remove(at - 1);
         at -= 1;
     }

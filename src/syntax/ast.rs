@@ -175,7 +175,11 @@ pub enum TriggerOption {
     /// `cooldown 24h`
     Cooldown { span: Span, duration: DurationLit },
     /// `limit 3 per 7d`
-    Limit { span: Span, count: i64, per: DurationLit },
+    Limit {
+        span: Span,
+        count: i64,
+        per: DurationLit,
+    },
     /// `reentry restart|skip|parallel`
     Reentry { span: Span, mode: Reentry },
     /// `exit on PATTERN {or PATTERN}`
@@ -237,7 +241,11 @@ pub enum ActionKind {
     /// `webhook "url" [with OBJECT]`
     Webhook { url: StrLit, with: Option<ExprId> },
     /// `email "template" [to EXPR] [with OBJECT]`
-    Email { template: StrLit, to: Option<ExprId>, with: Option<ExprId> },
+    Email {
+        template: StrLit,
+        to: Option<ExprId>,
+        with: Option<ExprId>,
+    },
     /// `emit "name" [with OBJECT]`
     Emit { name: StrLit, with: Option<ExprId> },
     /// `set profile.FIELD = EXPR`
@@ -295,9 +303,15 @@ pub enum ExprKind {
     /// A bare lower-case name: a field, state, alias, `key`, `now`, `ts` or `profile`.
     Name(Ident),
     /// `base.field`: alias field, `profile.x`, `last(E).f`, `cart.empty`.
-    Field { base: ExprId, field: Ident },
+    Field {
+        base: ExprId,
+        field: Ident,
+    },
     /// `f(args)`: `len lower starts_with contains` and friends.
-    Call { func: Ident, args: Vec<ExprId> },
+    Call {
+        func: Ident,
+        args: Vec<ExprId>,
+    },
     /// `count(E [where X] within D)`, `sum(E.f within D)`, `last(E)`, ...: a call
     /// whose first argument is an EVENT name.
     Aggregate {
@@ -307,8 +321,15 @@ pub enum ExprKind {
         filter: Option<ExprId>,
         within: Option<DurationLit>,
     },
-    Unary { op: UnaryOp, operand: ExprId },
-    Binary { op: BinaryOp, lhs: ExprId, rhs: ExprId },
+    Unary {
+        op: UnaryOp,
+        operand: ExprId,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: ExprId,
+        rhs: ExprId,
+    },
     /// Stands in for an expression that failed to parse (an error was reported).
     Error,
 }

@@ -20,7 +20,9 @@ pub fn next_significant(tokens: &[Token], i: usize) -> Option<usize> {
 }
 
 fn prev_significant(tokens: &[Token], i: usize) -> Option<usize> {
-    (0..i).rev().find(|&j| tokens.get(j).is_some_and(|t| !t.is_trivia()))
+    (0..i)
+        .rev()
+        .find(|&j| tokens.get(j).is_some_and(|t| !t.is_trivia()))
 }
 
 /// Split at `schema`, `event`, `profile event`, `state` and `trigger` in declaration
@@ -70,7 +72,11 @@ pub fn split(source: &str, tokens: &[Token]) -> Vec<Chunk> {
         let e = starts.get(n + 1).copied().unwrap_or(tokens.len());
         let start = tokens.get(s).map_or(source.len(), |t| t.start);
         let end = tokens.get(e).map_or(source.len(), |t| t.start);
-        chunks.push(Chunk { tokens: s..e, start, end });
+        chunks.push(Chunk {
+            tokens: s..e,
+            start,
+            end,
+        });
     }
     chunks
 }
@@ -94,8 +100,13 @@ pub fn too_deep(source: &str, tokens: &[Token], limit: usize) -> Option<Token> {
             TokenKind::OpenParen | TokenKind::OpenBracket | TokenKind::OpenBrace => {
                 levels.push(Level::default());
             }
-            TokenKind::Lt if prev.is_some_and(|p| p.is_word(source, "set") || p.is_word(source, "list")) => {
-                levels.push(Level { angle: true, prefixes: 0 });
+            TokenKind::Lt
+                if prev.is_some_and(|p| p.is_word(source, "set") || p.is_word(source, "list")) =>
+            {
+                levels.push(Level {
+                    angle: true,
+                    prefixes: 0,
+                });
             }
             TokenKind::CloseParen | TokenKind::CloseBracket | TokenKind::CloseBrace => {
                 if levels.len() > 1
@@ -153,13 +164,17 @@ fn reset(levels: &mut [Level], total: &mut usize, current: usize) {
 
 /// `in`, `contains`, `not`: keywords that sit inside an expression.
 fn is_operator_word(source: &str, tok: Token) -> bool {
-    ["in", "contains", "not", "true", "false"].iter().any(|w| tok.is_word(source, w))
+    ["in", "contains", "not", "true", "false"]
+        .iter()
+        .any(|w| tok.is_word(source, w))
 }
 
 /// Whether a `-` after `tok` is binary (`tok` ends an operand).
 fn ends_operand(source: &str, tok: Token) -> bool {
     match tok.kind {
-        TokenKind::Ident => tok.keyword(source).is_none_or(|k| k == "true" || k == "false"),
+        TokenKind::Ident => tok
+            .keyword(source)
+            .is_none_or(|k| k == "true" || k == "false"),
         TokenKind::Number | TokenKind::Float | TokenKind::Str => true,
         TokenKind::CloseParen | TokenKind::CloseBracket | TokenKind::CloseBrace => true,
         _ => false,
@@ -173,7 +188,10 @@ mod tests {
 
     fn chunk_texts(src: &str) -> Vec<&str> {
         let tokens = tokenize(src);
-        split(src, &tokens).iter().map(|c| &src[c.start..c.end]).collect()
+        split(src, &tokens)
+            .iter()
+            .map(|c| &src[c.start..c.end])
+            .collect()
     }
 
     #[test]

@@ -37,7 +37,10 @@ impl Found {
             Found::EndOfInput => "the end of the file".to_owned(),
             Found::Text(t) => format!("`{}`", shorten(t)),
             Found::Stray(t) if t.starts_with('\0') => "a NUL byte".to_owned(),
-            Found::Stray(t) => format!("the character `{}`", t.chars().next().unwrap_or('?').escape_debug()),
+            Found::Stray(t) => format!(
+                "the character `{}`",
+                t.chars().next().unwrap_or('?').escape_debug()
+            ),
         }
     }
 
@@ -85,8 +88,16 @@ pub fn syntax_error(facts: &SyntaxFacts<'_>) -> Diagnostic {
     // What can start an expression is covered by "an expression".
     if wanted.contains(&EXPRESSION) {
         wanted.retain(|w| {
-            !["`{`", "`(`", "`[`", "a function name", "a duration like `30m`", "a whole number", "a string in double quotes"]
-                .contains(w)
+            ![
+                "`{`",
+                "`(`",
+                "`[`",
+                "a function name",
+                "a duration like `30m`",
+                "a whole number",
+                "a string in double quotes",
+            ]
+            .contains(w)
         });
     }
     if wanted.contains(&ACTION) {
@@ -95,7 +106,11 @@ pub fn syntax_error(facts: &SyntaxFacts<'_>) -> Diagnostic {
     wanted.sort_by_key(|w| rank(w));
     let message = match wanted.as_slice() {
         [] => format!("unexpected {}", facts.found.describe()),
-        list => format!("expected {}, found {}", join_or(list), facts.found.describe()),
+        list => format!(
+            "expected {}, found {}",
+            join_or(list),
+            facts.found.describe()
+        ),
     };
     let label = match wanted.as_slice() {
         [one] => format!("expected {}", short(one)),
@@ -130,15 +145,22 @@ fn syntax_help(facts: &SyntaxFacts<'_>) -> Option<String> {
     let found = facts.found.text();
     let is_number = found.bytes().next().is_some_and(|b| b.is_ascii_digit());
     if has(facts, Rule::duration) && is_number {
-        let unit = facts.next.filter(|n| ["ms", "s", "m", "h", "d", "w"].contains(n));
+        let unit = facts
+            .next
+            .filter(|n| ["ms", "s", "m", "h", "d", "w"].contains(n));
         return Some(match unit {
-            Some(unit) => format!("a duration is one word: write `{found}{unit}` without the space; {UNITS_HELP}"),
+            Some(unit) => format!(
+                "a duration is one word: write `{found}{unit}` without the space; {UNITS_HELP}"
+            ),
             None => format!("add a unit: `{found}m`; {UNITS_HELP}"),
         });
     }
     let is_reserved = super::lexer::RESERVED.contains(&found);
     if found == "=" {
-        return Some("compare with `==`; a single `=` only assigns, in `set profile.FIELD = EXPR`".to_owned());
+        return Some(
+            "compare with `==`; a single `=` only assigns, in `set profile.FIELD = EXPR`"
+                .to_owned(),
+        );
     }
     if super::literal::is_mixed_case(found) {
         let upper = super::literal::upper_snake(found);
@@ -150,26 +172,41 @@ fn syntax_help(facts: &SyntaxFacts<'_>) -> Option<String> {
             "event names are UPPER_SNAKE (`{upper}`); trigger, state, alias and function names are lower_snake (`{lower}`)"
         ));
     }
-    let wants_lower_name = [Rule::trigger_name, Rule::state_name, Rule::alias_name, Rule::name]
-        .iter()
-        .any(|r| has(facts, *r));
+    let wants_lower_name = [
+        Rule::trigger_name,
+        Rule::state_name,
+        Rule::alias_name,
+        Rule::name,
+    ]
+    .iter()
+    .any(|r| has(facts, *r));
     if wants_lower_name && is_reserved {
         return Some(format!(
             "`{found}` is a reserved word and cannot be a name here (it can still be a field name after `.` or in a declaration)"
         ));
     }
-    if has(facts, Rule::event_name) && !is_reserved && found.bytes().next().is_some_and(|b| b.is_ascii_lowercase()) {
-        return Some(format!("event names are UPPER_SNAKE: `{}`", found.to_uppercase()));
+    if has(facts, Rule::event_name)
+        && !is_reserved
+        && found.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+    {
+        return Some(format!(
+            "event names are UPPER_SNAKE: `{}`",
+            found.to_uppercase()
+        ));
     }
     let wants_then = has(facts, Rule::kw_then) || has(facts, Rule::step);
     if wants_then && ["webhook", "email", "emit", "set", "enroll"].contains(&found) {
         return Some(format!("actions follow `then`: write `then {found} ...`"));
     }
-    if ["priority", "cooldown", "limit", "reentry", "exit"].contains(&found) && !has(facts, Rule::kw_priority) {
+    if ["priority", "cooldown", "limit", "reentry", "exit"].contains(&found)
+        && !has(facts, Rule::kw_priority)
+    {
         return Some("trigger options (`priority`, `cooldown`, `limit`, `reentry`, `exit on`) come before the start (`on`, `every`, `cron`)".to_owned());
     }
     if wants_then {
-        return Some("a step is `[wait D [unless EVENT]] [if EXPR] then ACTION {and ACTION}`".to_owned());
+        return Some(
+            "a step is `[wait D [unless EVENT]] [if EXPR] then ACTION {and ACTION}`".to_owned(),
+        );
     }
     if has(facts, Rule::duration) {
         return Some(UNITS_HELP.to_owned());
@@ -181,43 +218,97 @@ fn syntax_help(facts: &SyntaxFacts<'_>) -> Option<String> {
 fn describe(rule: Rule) -> Option<&'static str> {
     use Rule as R;
     Some(match rule {
-        R::EOI | R::chunk | R::schema_decl | R::event_decl | R::state_decl | R::trigger_decl | R::kw_schema
-        | R::kw_event | R::kw_state | R::kw_trigger => {
-            "a declaration (`schema`, `event`, `profile event`, `state`, `trigger`)"
-        }
+        R::EOI
+        | R::chunk
+        | R::schema_decl
+        | R::event_decl
+        | R::state_decl
+        | R::trigger_decl
+        | R::kw_schema
+        | R::kw_event
+        | R::kw_state
+        | R::kw_trigger => "a declaration (`schema`, `event`, `profile event`, `state`, `trigger`)",
         R::kw_profile => "`profile`",
         R::event_name | R::pattern | R::aggregate => "an event name like `ADD_TO_CART`",
-        R::field_name | R::field_decl | R::schema_line | R::agg_field | R::field_access => "a field name",
+        R::field_name | R::field_decl | R::schema_line | R::agg_field | R::field_access => {
+            "a field name"
+        }
         R::trigger_name => "a trigger name like `cart_abandoned`",
         R::state_name => "a state name like `cart`",
         R::alias_name => "an alias name like `sent`",
         R::func_name => "a function name",
-        R::type_name | R::type_expr | R::generic_type | R::generic_kind => "a type like `string` or `set<string>`",
+        R::type_name | R::type_expr | R::generic_type | R::generic_kind => {
+            "a type like `string` or `set<string>`"
+        }
         R::duration | R::suffixed_number => "a duration like `30m`",
         R::int_lit => "a whole number",
         R::string => "a string in double quotes",
         R::description => "a description string",
         R::time_of_day => "a time of day like `02:00`",
-        R::expr | R::postfix_expr | R::name | R::paren_expr | R::list_lit | R::object_lit
-        | R::call | R::float_lit | R::kw_true | R::kw_false | R::neg_op | R::not_op
+        R::expr
+        | R::postfix_expr
+        | R::name
+        | R::paren_expr
+        | R::list_lit
+        | R::object_lit
+        | R::call
+        | R::float_lit
+        | R::kw_true
+        | R::kw_false
+        | R::neg_op
+        | R::not_op
         | R::kw_not => EXPRESSION,
-        R::or_op | R::and_op | R::eq_op | R::ne_op | R::le_op | R::ge_op | R::lt_op | R::gt_op
-        | R::in_op | R::contains_op | R::coalesce_op | R::add_op | R::sub_op | R::mul_op
-        | R::div_op | R::rem_op | R::operator_word | R::operator_symbol => OPERATOR,
-        R::priority_opt | R::kw_priority | R::cooldown_opt | R::kw_cooldown | R::limit_opt
-        | R::kw_limit | R::reentry_opt | R::kw_reentry | R::exit_opt | R::kw_exit => {
-            "a trigger option (`priority`, `cooldown`, `limit`, `reentry`, `exit on`)"
-        }
-        R::enroll_start | R::on_start | R::kw_on | R::daily_start | R::every_start | R::kw_every
-        | R::cron_start | R::kw_cron => "a start (`on EVENT`, `on enroll`, `every ...`, `cron \"...\"`)",
+        R::or_op
+        | R::and_op
+        | R::eq_op
+        | R::ne_op
+        | R::le_op
+        | R::ge_op
+        | R::lt_op
+        | R::gt_op
+        | R::in_op
+        | R::contains_op
+        | R::coalesce_op
+        | R::add_op
+        | R::sub_op
+        | R::mul_op
+        | R::div_op
+        | R::rem_op
+        | R::operator_word
+        | R::operator_symbol => OPERATOR,
+        R::priority_opt
+        | R::kw_priority
+        | R::cooldown_opt
+        | R::kw_cooldown
+        | R::limit_opt
+        | R::kw_limit
+        | R::reentry_opt
+        | R::kw_reentry
+        | R::exit_opt
+        | R::kw_exit => "a trigger option (`priority`, `cooldown`, `limit`, `reentry`, `exit on`)",
+        R::enroll_start
+        | R::on_start
+        | R::kw_on
+        | R::daily_start
+        | R::every_start
+        | R::kw_every
+        | R::cron_start
+        | R::kw_cron => "a start (`on EVENT`, `on enroll`, `every ...`, `cron \"...\"`)",
         R::kw_restart | R::kw_skip | R::kw_parallel => "`restart`, `skip` or `parallel`",
         R::fan_out | R::kw_for => "`for each key where ...`",
         R::step => "a step (`wait ...`, `if ...` or `then ...`)",
         R::wait_clause | R::kw_wait => "`wait`",
         R::guard | R::kw_if => "`if`",
         R::kw_then => "`then`",
-        R::webhook_action | R::kw_webhook | R::email_action | R::kw_email | R::emit_action
-        | R::kw_emit | R::set_action | R::kw_set | R::enroll_action => ACTION,
+        R::webhook_action
+        | R::kw_webhook
+        | R::email_action
+        | R::kw_email
+        | R::emit_action
+        | R::kw_emit
+        | R::set_action
+        | R::kw_set
+        | R::enroll_action => ACTION,
         R::kw_enroll => "`enroll`",
         R::with_clause | R::kw_with => "`with`",
         R::to_clause | R::kw_to => "`to`",
@@ -274,7 +365,9 @@ fn rank(words: &str) -> u8 {
 pub fn unterminated_string(span: Span) -> Diagnostic {
     Diagnostic::new(Code::UnterminatedString, span, "unterminated string")
         .label("this string has no closing `\"` on its line")
-        .help("close the string with `\"`; a string cannot span lines (write `\\n` for a line break)")
+        .help(
+            "close the string with `\"`; a string cannot span lines (write `\\n` for a line break)",
+        )
 }
 
 pub fn bad_escape(span: Span, escape: &str) -> Diagnostic {
@@ -289,18 +382,28 @@ pub fn unknown_duration_unit(span: Span, number: &str, unit: &str) -> Diagnostic
     } else {
         format!("unknown duration unit `{unit}` in `{number}`")
     };
-    Diagnostic::new(Code::BadDuration, span, message).label("not a duration").help(UNITS_HELP)
+    Diagnostic::new(Code::BadDuration, span, message)
+        .label("not a duration")
+        .help(UNITS_HELP)
 }
 
 pub fn fractional_duration(span: Span, text: &str) -> Diagnostic {
-    Diagnostic::new(Code::BadDuration, span, format!("`{text}` is not a duration: durations are whole numbers of a unit"))
-        .label("fractional duration")
-        .help("write a sum of units instead, e.g. `1h30m` for an hour and a half")
+    Diagnostic::new(
+        Code::BadDuration,
+        span,
+        format!("`{text}` is not a duration: durations are whole numbers of a unit"),
+    )
+    .label("fractional duration")
+    .help("write a sum of units instead, e.g. `1h30m` for an hour and a half")
 }
 
 pub fn duration_overflow(span: Span, text: &str) -> Diagnostic {
-    Diagnostic::new(Code::BadDuration, span, format!("duration `{}` is too long", shorten(text)))
-        .label("does not fit in 64-bit milliseconds")
+    Diagnostic::new(
+        Code::BadDuration,
+        span,
+        format!("duration `{}` is too long", shorten(text)),
+    )
+    .label("does not fit in 64-bit milliseconds")
 }
 
 pub fn int_overflow(span: Span, text: &str) -> Diagnostic {
@@ -310,20 +413,32 @@ pub fn int_overflow(span: Span, text: &str) -> Diagnostic {
 }
 
 pub fn float_overflow(span: Span, text: &str) -> Diagnostic {
-    Diagnostic::new(Code::BadNumber, span, format!("number `{}` is too large", shorten(text)))
-        .label("not a finite float")
+    Diagnostic::new(
+        Code::BadNumber,
+        span,
+        format!("number `{}` is too large", shorten(text)),
+    )
+    .label("not a finite float")
 }
 
 pub fn bad_time_of_day(span: Span, text: &str) -> Diagnostic {
-    Diagnostic::new(Code::BadTimeOfDay, span, format!("`{text}` is not a time of day"))
-        .label("expected HH:MM from 00:00 to 23:59")
-        .help("`every day at HH:MM` takes a 24-hour UTC time, e.g. `every day at 02:00`")
+    Diagnostic::new(
+        Code::BadTimeOfDay,
+        span,
+        format!("`{text}` is not a time of day"),
+    )
+    .label("expected HH:MM from 00:00 to 23:59")
+    .help("`every day at HH:MM` takes a 24-hour UTC time, e.g. `every day at 02:00`")
 }
 
 pub fn too_deep_nesting(span: Span) -> Diagnostic {
-    Diagnostic::new(Code::TooDeep, span, format!("nesting deeper than {MAX_NESTING} levels"))
-        .label("too deeply nested")
-        .help("split the expression up; nesting is limited so the compiler's stack stays bounded")
+    Diagnostic::new(
+        Code::TooDeep,
+        span,
+        format!("nesting deeper than {MAX_NESTING} levels"),
+    )
+    .label("too deeply nested")
+    .help("split the expression up; nesting is limited so the compiler's stack stays bounded")
 }
 
 pub fn too_deep_expr(span: Span) -> Diagnostic {
@@ -333,9 +448,13 @@ pub fn too_deep_expr(span: Span) -> Diagnostic {
 }
 
 pub fn parser_limit(span: Span) -> Diagnostic {
-    Diagnostic::new(Code::TooDeep, span, "this declaration is too complex to parse")
-        .label("the parser ran out of budget here")
-        .help("split the declaration up")
+    Diagnostic::new(
+        Code::TooDeep,
+        span,
+        "this declaration is too complex to parse",
+    )
+    .label("the parser ran out of budget here")
+    .help("split the declaration up")
 }
 
 pub fn declaration_too_long(span: Span) -> Diagnostic {
@@ -352,13 +471,20 @@ pub fn too_many_errors(span: Span) -> Diagnostic {
     Diagnostic::new(
         Code::SyntaxError,
         span,
-        format!("too many syntax errors in this file; stopped after {}", MAX_DIAGNOSTICS_PER_FILE - 1),
+        format!(
+            "too many syntax errors in this file; stopped after {}",
+            MAX_DIAGNOSTICS_PER_FILE - 1
+        ),
     )
     .label("parsing stopped here")
 }
 
 pub fn invalid_utf8(span: Span, byte: u8) -> Diagnostic {
-    Diagnostic::new(Code::InvalidUtf8, span, format!("the file is not valid UTF-8 (byte 0x{byte:02X})"))
-        .label("invalid UTF-8 starts here")
-        .help("save the file as UTF-8; invalid bytes are read as U+FFFD")
+    Diagnostic::new(
+        Code::InvalidUtf8,
+        span,
+        format!("the file is not valid UTF-8 (byte 0x{byte:02X})"),
+    )
+    .label("invalid UTF-8 starts here")
+    .help("save the file as UTF-8; invalid bytes are read as U+FFFD")
 }

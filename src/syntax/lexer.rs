@@ -137,7 +137,11 @@ pub fn tokenize(source: &str) -> Vec<Token> {
             last.end = span.end;
             continue;
         }
-        out.push(Token { kind, start: span.start, end: span.end });
+        out.push(Token {
+            kind,
+            start: span.start,
+            end: span.end,
+        });
     }
     out
 }

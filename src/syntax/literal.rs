@@ -41,13 +41,22 @@ pub fn duration_millis(text: &str) -> Result<i64, DurationError> {
         let rest = text.get(unit_start..).unwrap_or("");
         let Some(&(unit, per)) = UNITS.iter().find(|(u, _)| {
             rest.starts_with(u)
-                && !rest.as_bytes().get(u.len()).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+                && !rest
+                    .as_bytes()
+                    .get(u.len())
+                    .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
         }) else {
             let unit: String = rest.chars().take_while(|c| !c.is_ascii_digit()).collect();
-            return Err(DurationError::UnknownUnit { unit, at: unit_start });
+            return Err(DurationError::UnknownUnit {
+                unit,
+                at: unit_start,
+            });
         };
         if digits_start == unit_start {
-            return Err(DurationError::UnknownUnit { unit: unit.to_owned(), at: unit_start });
+            return Err(DurationError::UnknownUnit {
+                unit: unit.to_owned(),
+                at: unit_start,
+            });
         }
         let n: i64 = text
             .get(digits_start..unit_start)
@@ -76,7 +85,7 @@ pub fn format_duration(millis: i64) -> String {
     const WEEK: u64 = 604_800_000;
     for &(unit, per) in UNITS.iter().rev() {
         let per = per.unsigned_abs();
-        if per == WEEK && rest % WEEK != 0 {
+        if per == WEEK && !rest.is_multiple_of(WEEK) {
             continue;
         }
         if rest >= per {
@@ -109,7 +118,10 @@ pub fn unescape(literal: &str) -> (String, Vec<BadEscape>) {
             continue;
         }
         let Some((_, e)) = chars.next() else {
-            bad.push(BadEscape { range: i + 1..i + 2, text: "\\".to_owned() });
+            bad.push(BadEscape {
+                range: i + 1..i + 2,
+                text: "\\".to_owned(),
+            });
             break;
         };
         let simple = match e {
@@ -128,7 +140,11 @@ pub fn unescape(literal: &str) -> (String, Vec<BadEscape>) {
             continue;
         }
         if e == 'u' {
-            let hex = |at: usize| inner.get(at..at + 4).and_then(|h| u32::from_str_radix(h, 16).ok());
+            let hex = |at: usize| {
+                inner
+                    .get(at..at + 4)
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+            };
             let after_u = i + 2;
             if let Some(hi) = hex(after_u) {
                 let mut consumed = 4;
@@ -165,7 +181,10 @@ pub fn unescape(literal: &str) -> (String, Vec<BadEscape>) {
             }
         }
         let end = i + 1 + e.len_utf8();
-        bad.push(BadEscape { range: i + 1..end + 1, text: inner.get(i..end).unwrap_or("\\").to_owned() });
+        bad.push(BadEscape {
+            range: i + 1..end + 1,
+            text: inner.get(i..end).unwrap_or("\\").to_owned(),
+        });
         out.push('\\');
         out.push(e);
     }
@@ -220,9 +239,17 @@ mod tests {
         assert_eq!(duration_millis("500ms"), Ok(500));
         assert_eq!(duration_millis("1h30m"), Ok(5_400_000));
         assert_eq!(duration_millis("2w"), Ok(1_209_600_000));
-        assert!(matches!(duration_millis("5min"), Err(DurationError::UnknownUnit { .. })));
-        assert!(matches!(duration_millis("30x"), Err(DurationError::UnknownUnit { unit, .. }) if unit == "x"));
-        assert_eq!(duration_millis("99999999999999999999d"), Err(DurationError::Overflow));
+        assert!(matches!(
+            duration_millis("5min"),
+            Err(DurationError::UnknownUnit { .. })
+        ));
+        assert!(
+            matches!(duration_millis("30x"), Err(DurationError::UnknownUnit { unit, .. }) if unit == "x")
+        );
+        assert_eq!(
+            duration_millis("99999999999999999999d"),
+            Err(DurationError::Overflow)
+        );
         assert_eq!(duration_millis("1.5h"), Err(DurationError::Fraction));
         assert_eq!(format_duration(5_400_000), "1h30m");
         assert_eq!(format_duration(1_500), "1s500ms");

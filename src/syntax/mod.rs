@@ -34,7 +34,10 @@ pub fn parse(sources: &SourceMap) -> (Ast, Vec<Diagnostic>) {
     let mut depths = Vec::new();
     for (i, file) in sources.files.iter().enumerate() {
         let id = FileId(u32::try_from(i).unwrap_or(u32::MAX));
-        let mut sink = parser::Sink { diags: &mut diagnostics, count: 0 };
+        let mut sink = parser::Sink {
+            diags: &mut diagnostics,
+            count: 0,
+        };
         parser::parse_file(id, &file.text, &mut ast, &mut depths, &mut sink);
     }
     (ast, diagnostics)

@@ -70,20 +70,35 @@ impl Sink<'_> {
 }
 
 /// Parse one file into `ast`, reporting into `sink`.
-pub fn parse_file(file: FileId, text: &str, ast: &mut Ast, depths: &mut Vec<u32>, sink: &mut Sink<'_>) {
+pub fn parse_file(
+    file: FileId,
+    text: &str,
+    ast: &mut Ast,
+    depths: &mut Vec<u32>,
+    sink: &mut Sink<'_>,
+) {
     let tokens = lexer::tokenize(text);
     for chunk in chunk::split(text, &tokens) {
         if sink.full() {
             break;
         }
         let chunk_tokens = tokens.get(chunk.tokens.clone()).unwrap_or(&[]);
-        if let Some(bad) = chunk_tokens.iter().find(|t| t.kind == TokenKind::UnterminatedStr) {
-            sink.push(error::unterminated_string(Span::new(file, bad.start, bad.end)));
+        if let Some(bad) = chunk_tokens
+            .iter()
+            .find(|t| t.kind == TokenKind::UnterminatedStr)
+        {
+            sink.push(error::unterminated_string(Span::new(
+                file, bad.start, bad.end,
+            )));
             continue;
         }
         if chunk.end - chunk.start > MAX_DECL_BYTES {
             let first = chunk_tokens.first().map_or(chunk.start, |t| t.end);
-            sink.push(error::declaration_too_long(Span::new(file, chunk.start, first)));
+            sink.push(error::declaration_too_long(Span::new(
+                file,
+                chunk.start,
+                first,
+            )));
             continue;
         }
         if let Some(tok) = chunk::too_deep(text, chunk_tokens, MAX_NESTING) {
@@ -93,7 +108,15 @@ pub fn parse_file(file: FileId, text: &str, ast: &mut Ast, depths: &mut Vec<u32>
         let src = text.get(chunk.start..chunk.end).unwrap_or("");
         match TrigGrammar::parse(Rule::chunk, src) {
             Ok(mut pairs) => {
-                let mut b = Builder { file, base: chunk.start, tokens: &tokens, ast, depths, sink, overflow: None };
+                let mut b = Builder {
+                    file,
+                    base: chunk.start,
+                    tokens: &tokens,
+                    ast,
+                    depths,
+                    sink,
+                    overflow: None,
+                };
                 if let Some(decl) = pairs.next().and_then(|p| b.parse_chunk(p)) {
                     b.ast.decls.push(decl);
                 }
@@ -104,7 +127,13 @@ pub fn parse_file(file: FileId, text: &str, ast: &mut Ast, depths: &mut Vec<u32>
 }
 
 /// Turn pest's error into a diagnostic in user words.
-fn pest_error(file: FileId, text: &str, tokens: &[Token], chunk: &Chunk, e: &pest::error::Error<Rule>) -> Diagnostic {
+fn pest_error(
+    file: FileId,
+    text: &str,
+    tokens: &[Token],
+    chunk: &Chunk,
+    e: &pest::error::Error<Rule>,
+) -> Diagnostic {
     let pos = chunk.start
         + match e.location {
             pest::error::InputLocation::Pos(p) => p,
@@ -114,7 +143,9 @@ fn pest_error(file: FileId, text: &str, tokens: &[Token], chunk: &Chunk, e: &pes
     let at = tokens.partition_point(|t| t.end <= pos);
     let found_idx = chunk::next_significant(tokens, at);
     let found_tok = found_idx.and_then(|i| tokens.get(i).copied());
-    let span = found_tok.map_or(Span::new(file, pos, pos), |t| Span::new(file, t.start, t.end));
+    let span = found_tok.map_or(Span::new(file, pos, pos), |t| {
+        Span::new(file, t.start, t.end)
+    });
     let found = match found_tok {
         None => Found::EndOfInput,
         Some(t) if t.kind == TokenKind::Unknown => Found::Stray(t.text(text).to_owned()),
@@ -126,7 +157,12 @@ fn pest_error(file: FileId, text: &str, tokens: &[Token], chunk: &Chunk, e: &pes
         .map(|t| t.text(text));
     match &e.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            error::syntax_error(&SyntaxFacts { span, expected: positives, found, next })
+            error::syntax_error(&SyntaxFacts {
+                span,
+                expected: positives,
+                found,
+                next,
+            })
         }
         pest::error::ErrorVariant::CustomError { .. } => error::parser_limit(span),
     }
@@ -170,17 +206,26 @@ impl Builder<'_, '_> {
         // trailing comment always ends in a newline except at the end of the file.
         let text = s.as_str().as_bytes();
         let edge_is_trivia = |b: Option<&u8>| b.is_none_or(|b| b.is_ascii_whitespace());
-        if !edge_is_trivia(text.first()) && !edge_is_trivia(text.last()) && s.end() < s.get_input().len() {
+        if !edge_is_trivia(text.first())
+            && !edge_is_trivia(text.last())
+            && s.end() < s.get_input().len()
+        {
             return Span::new(self.file, start, end);
         }
         let first = self.tokens.partition_point(|t| t.end <= start);
-        if let Some(t) = self.tokens.get(first..).and_then(|ts| ts.iter().find(|t| !t.is_trivia()))
+        if let Some(t) = self
+            .tokens
+            .get(first..)
+            .and_then(|ts| ts.iter().find(|t| !t.is_trivia()))
             && t.start < end
         {
             start = start.max(t.start);
         }
         let last = self.tokens.partition_point(|t| t.start < end);
-        if let Some(t) = self.tokens.get(..last).and_then(|ts| ts.iter().rev().find(|t| !t.is_trivia()))
+        if let Some(t) = self
+            .tokens
+            .get(..last)
+            .and_then(|ts| ts.iter().rev().find(|t| !t.is_trivia()))
             && t.end > start
         {
             end = end.min(t.end);
@@ -189,7 +234,10 @@ impl Builder<'_, '_> {
     }
 
     fn ident(&self, pair: &Pair<'_, Rule>) -> Ident {
-        Ident { name: Name::new(pair.as_str()), span: self.span(pair) }
+        Ident {
+            name: Name::new(pair.as_str()),
+            span: self.span(pair),
+        }
     }
 
     // ------------------------------------------------------------ declarations
@@ -214,7 +262,10 @@ impl Builder<'_, '_> {
     fn parse_schema_line(&mut self, pair: Pair<'_, Rule>) -> SchemaLine {
         let span = self.span(&pair);
         let mut role = SchemaRole::Key;
-        let mut field = Ident { name: Name::new(""), span };
+        let mut field = Ident {
+            name: Name::new(""),
+            span,
+        };
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::kw_key => role = SchemaRole::Key,
@@ -231,7 +282,10 @@ impl Builder<'_, '_> {
         let mut decl = EventDecl {
             span,
             profile: None,
-            name: Ident { name: Name::new(""), span },
+            name: Ident {
+                name: Name::new(""),
+                span,
+            },
             keyed_by: None,
             fields: Vec::new(),
         };
@@ -253,8 +307,14 @@ impl Builder<'_, '_> {
 
     fn parse_field_decl(&mut self, pair: Pair<'_, Rule>) -> FieldDecl {
         let span = self.span(&pair);
-        let mut name = Ident { name: Name::new(""), span };
-        let mut ty = TypeExpr { span, kind: TypeKind::Named(name) };
+        let mut name = Ident {
+            name: Name::new(""),
+            span,
+        };
+        let mut ty = TypeExpr {
+            span,
+            kind: TypeKind::Named(name),
+        };
         for p in parts(pair) {
             match p.as_rule() {
                 Rule::field_name => name = self.ident(&p),
@@ -266,12 +326,28 @@ impl Builder<'_, '_> {
 
     fn parse_type_expr(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
         let span = self.span(&pair);
-        let mut ty = TypeExpr { span, kind: TypeKind::Named(Ident { name: Name::new(""), span }) };
+        let mut ty = TypeExpr {
+            span,
+            kind: TypeKind::Named(Ident {
+                name: Name::new(""),
+                span,
+            }),
+        };
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::generic_type => ty = self.parse_generic_type(p),
-                Rule::type_name => ty = TypeExpr { span: self.span(&p), kind: TypeKind::Named(self.ident(&p)) },
-                Rule::question => ty = TypeExpr { span, kind: TypeKind::Optional(Box::new(ty)) },
+                Rule::type_name => {
+                    ty = TypeExpr {
+                        span: self.span(&p),
+                        kind: TypeKind::Named(self.ident(&p)),
+                    }
+                }
+                Rule::question => {
+                    ty = TypeExpr {
+                        span,
+                        kind: TypeKind::Optional(Box::new(ty)),
+                    }
+                }
                 _ => {}
             }
         }
@@ -281,14 +357,24 @@ impl Builder<'_, '_> {
     fn parse_generic_type(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
         let span = self.span(&pair);
         let mut is_set = true;
-        let mut inner = TypeExpr { span, kind: TypeKind::Named(Ident { name: Name::new(""), span }) };
+        let mut inner = TypeExpr {
+            span,
+            kind: TypeKind::Named(Ident {
+                name: Name::new(""),
+                span,
+            }),
+        };
         for p in parts(pair) {
             match p.as_rule() {
                 Rule::generic_kind => is_set = p.as_str() == "set",
                 _ => inner = self.parse_type_expr(p),
             }
         }
-        let kind = if is_set { TypeKind::Set(Box::new(inner)) } else { TypeKind::List(Box::new(inner)) };
+        let kind = if is_set {
+            TypeKind::Set(Box::new(inner))
+        } else {
+            TypeKind::List(Box::new(inner))
+        };
         TypeExpr { span, kind }
     }
 
@@ -296,8 +382,17 @@ impl Builder<'_, '_> {
         let span = self.span(&pair);
         let mut decl = StateDecl {
             span,
-            name: Ident { name: Name::new(""), span },
-            ty: TypeExpr { span, kind: TypeKind::Named(Ident { name: Name::new(""), span }) },
+            name: Ident {
+                name: Name::new(""),
+                span,
+            },
+            ty: TypeExpr {
+                span,
+                kind: TypeKind::Named(Ident {
+                    name: Name::new(""),
+                    span,
+                }),
+            },
             rules: Vec::new(),
         };
         for p in parts(pair) {
@@ -327,12 +422,25 @@ impl Builder<'_, '_> {
                 _ => args.push(self.parse_root_expr(p)),
             }
         }
-        Some(Reducer { span, pattern: pattern?, op: op?, args })
+        Some(Reducer {
+            span,
+            pattern: pattern?,
+            op: op?,
+            args,
+        })
     }
 
     fn parse_pattern(&mut self, pair: Pair<'_, Rule>) -> Pattern {
         let span = self.span(&pair);
-        let mut pattern = Pattern { span, event: Ident { name: Name::new(""), span }, alias: None, filter: None };
+        let mut pattern = Pattern {
+            span,
+            event: Ident {
+                name: Name::new(""),
+                span,
+            },
+            alias: None,
+            filter: None,
+        };
         for p in parts(pair) {
             match p.as_rule() {
                 Rule::event_name => pattern.event = self.ident(&p),
@@ -372,7 +480,15 @@ impl Builder<'_, '_> {
                 _ => {}
             }
         }
-        Some(Trigger { span, name: name?, description, options, start: start?, fan_out, steps })
+        Some(Trigger {
+            span,
+            name: name?,
+            description,
+            options,
+            start: start?,
+            fan_out,
+            steps,
+        })
     }
 
     fn parse_description(&mut self, pair: Pair<'_, Rule>) -> Option<StrLit> {
@@ -424,7 +540,9 @@ impl Builder<'_, '_> {
     }
 
     fn parse_enroll_start(&mut self, pair: Pair<'_, Rule>) -> Start {
-        Start::Enroll { span: self.span(&pair) }
+        Start::Enroll {
+            span: self.span(&pair),
+        }
     }
 
     fn parse_on_start(&mut self, pair: Pair<'_, Rule>) -> Start {
@@ -439,27 +557,45 @@ impl Builder<'_, '_> {
             Some(p) => (self.span(&p), self.parse_time_of_day(p)),
             None => (span, 0),
         };
-        Start::Schedule { span, schedule: Schedule::DailyAt { span: at_span, minute_of_day } }
+        Start::Schedule {
+            span,
+            schedule: Schedule::DailyAt {
+                span: at_span,
+                minute_of_day,
+            },
+        }
     }
 
     fn parse_every_start(&mut self, pair: Pair<'_, Rule>) -> Start {
         let span = self.span(&pair);
         let duration = self.first_duration(pair, span);
-        Start::Schedule { span, schedule: Schedule::Every(duration) }
+        Start::Schedule {
+            span,
+            schedule: Schedule::Every(duration),
+        }
     }
 
     fn parse_cron_start(&mut self, pair: Pair<'_, Rule>) -> Start {
         let span = self.span(&pair);
         let text = match parts(pair).next() {
             Some(p) => self.parse_string(p),
-            None => StrLit { value: String::new(), span },
+            None => StrLit {
+                value: String::new(),
+                span,
+            },
         };
-        Start::Schedule { span, schedule: Schedule::Cron(text) }
+        Start::Schedule {
+            span,
+            schedule: Schedule::Cron(text),
+        }
     }
 
     fn parse_fan_out(&mut self, pair: Pair<'_, Rule>) -> FanOut {
         let span = self.span(&pair);
-        let mut state = Ident { name: Name::new(""), span };
+        let mut state = Ident {
+            name: Name::new(""),
+            span,
+        };
         let mut value = None;
         for p in parts(pair) {
             match p.as_rule() {
@@ -473,7 +609,12 @@ impl Builder<'_, '_> {
 
     fn parse_step(&mut self, pair: Pair<'_, Rule>) -> Step {
         let span = self.span(&pair);
-        let mut step = Step { span, wait: None, guard: None, actions: Vec::new() };
+        let mut step = Step {
+            span,
+            wait: None,
+            guard: None,
+            actions: Vec::new(),
+        };
         for p in parts(pair) {
             match p.as_rule() {
                 Rule::wait_clause => step.wait = Some(self.parse_wait_clause(p)),
@@ -491,7 +632,11 @@ impl Builder<'_, '_> {
 
     fn parse_wait_clause(&mut self, pair: Pair<'_, Rule>) -> Wait {
         let span = self.span(&pair);
-        let mut wait = Wait { span, duration: DurationLit { millis: 0, span }, unless: Vec::new() };
+        let mut wait = Wait {
+            span,
+            duration: DurationLit { millis: 0, span },
+            unless: Vec::new(),
+        };
         for p in parts(pair) {
             match p.as_rule() {
                 Rule::pattern => wait.unless.push(self.parse_pattern(p)),
@@ -507,7 +652,10 @@ impl Builder<'_, '_> {
 
     fn parse_webhook_action(&mut self, pair: Pair<'_, Rule>) -> Action {
         let span = self.span(&pair);
-        let mut url = StrLit { value: String::new(), span };
+        let mut url = StrLit {
+            value: String::new(),
+            span,
+        };
         let mut with = None;
         for p in parts(pair) {
             match p.as_rule() {
@@ -515,12 +663,18 @@ impl Builder<'_, '_> {
                 _ => with = self.parse_with_clause(p),
             }
         }
-        Action { span, kind: ActionKind::Webhook { url, with } }
+        Action {
+            span,
+            kind: ActionKind::Webhook { url, with },
+        }
     }
 
     fn parse_email_action(&mut self, pair: Pair<'_, Rule>) -> Action {
         let span = self.span(&pair);
-        let mut template = StrLit { value: String::new(), span };
+        let mut template = StrLit {
+            value: String::new(),
+            span,
+        };
         let (mut to, mut with) = (None, None);
         for p in parts(pair) {
             match p.as_rule() {
@@ -529,12 +683,18 @@ impl Builder<'_, '_> {
                 _ => with = self.parse_with_clause(p),
             }
         }
-        Action { span, kind: ActionKind::Email { template, to, with } }
+        Action {
+            span,
+            kind: ActionKind::Email { template, to, with },
+        }
     }
 
     fn parse_emit_action(&mut self, pair: Pair<'_, Rule>) -> Action {
         let span = self.span(&pair);
-        let mut name = StrLit { value: String::new(), span };
+        let mut name = StrLit {
+            value: String::new(),
+            span,
+        };
         let mut with = None;
         for p in parts(pair) {
             match p.as_rule() {
@@ -542,12 +702,18 @@ impl Builder<'_, '_> {
                 _ => with = self.parse_with_clause(p),
             }
         }
-        Action { span, kind: ActionKind::Emit { name, with } }
+        Action {
+            span,
+            kind: ActionKind::Emit { name, with },
+        }
     }
 
     fn parse_set_action(&mut self, pair: Pair<'_, Rule>) -> Action {
         let span = self.span(&pair);
-        let mut field = Ident { name: Name::new(""), span };
+        let mut field = Ident {
+            name: Name::new(""),
+            span,
+        };
         let mut value = None;
         for p in parts(pair) {
             match p.as_rule() {
@@ -556,13 +722,25 @@ impl Builder<'_, '_> {
             }
         }
         let value = value.unwrap_or_else(|| self.push_error(span));
-        Action { span, kind: ActionKind::SetProfile { field, value } }
+        Action {
+            span,
+            kind: ActionKind::SetProfile { field, value },
+        }
     }
 
     fn parse_enroll_action(&mut self, pair: Pair<'_, Rule>) -> Action {
         let span = self.span(&pair);
-        let trigger = parts(pair).next().map_or(Ident { name: Name::new(""), span }, |p| self.ident(&p));
-        Action { span, kind: ActionKind::Enroll { trigger } }
+        let trigger = parts(pair).next().map_or(
+            Ident {
+                name: Name::new(""),
+                span,
+            },
+            |p| self.ident(&p),
+        );
+        Action {
+            span,
+            kind: ActionKind::Enroll { trigger },
+        }
     }
 
     fn parse_to_clause(&mut self, pair: Pair<'_, Rule>) -> Option<ExprId> {
@@ -586,8 +764,13 @@ impl Builder<'_, '_> {
             self.ast.exprs.truncate(mark);
             self.depths.truncate(mark);
             // Point at the expression's first token: the whole one can be huge.
-            let first = self.tokens.partition_point(|t| t.end <= span.start as usize);
-            let head = self.tokens.get(first).map_or(span, |t| Span::new(self.file, t.start, t.end));
+            let first = self
+                .tokens
+                .partition_point(|t| t.end <= span.start as usize);
+            let head = self
+                .tokens
+                .get(first)
+                .map_or(span, |t| Span::new(self.file, t.start, t.end));
             self.sink.push(error::too_deep_expr(head));
             return self.push_error(span);
         }
@@ -607,14 +790,24 @@ impl Builder<'_, '_> {
 
     fn parse_prefix(&mut self, op: Pair<'_, Rule>, operand: ExprId) -> ExprId {
         let op_span = self.span(&op);
-        let op = if op.as_rule() == Rule::not_op { UnaryOp::Not } else { UnaryOp::Neg };
+        let op = if op.as_rule() == Rule::not_op {
+            UnaryOp::Not
+        } else {
+            UnaryOp::Neg
+        };
         let span = op_span.to(self.expr_span(operand));
         self.push(ExprKind::Unary { op, operand }, span)
     }
 
     fn parse_field_access(&mut self, base: ExprId, access: Pair<'_, Rule>) -> ExprId {
         let access_span = self.span(&access);
-        let field = parts(access).next().map_or(Ident { name: Name::new(""), span: access_span }, |p| self.ident(&p));
+        let field = parts(access).next().map_or(
+            Ident {
+                name: Name::new(""),
+                span: access_span,
+            },
+            |p| self.ident(&p),
+        );
         let span = self.expr_span(base).to(access_span);
         self.push(ExprKind::Field { base, field }, span)
     }
@@ -656,7 +849,11 @@ impl Builder<'_, '_> {
             Rule::duration | Rule::suffixed_number => {
                 let valid = literal::duration_millis(pair.as_str()).is_ok();
                 let d = self.parse_duration(pair);
-                if valid { self.push(ExprKind::Duration(d.millis), span) } else { self.push_error(span) }
+                if valid {
+                    self.push(ExprKind::Duration(d.millis), span)
+                } else {
+                    self.push_error(span)
+                }
             }
             Rule::float_lit => self.parse_float_lit(pair),
             Rule::int_lit => {
@@ -700,7 +897,9 @@ impl Builder<'_, '_> {
 
     fn parse_object_lit(&mut self, pair: Pair<'_, Rule>) -> ExprId {
         let span = self.span(&pair);
-        let entries = parts(pair).filter_map(|p| self.parse_object_entry(p)).collect();
+        let entries = parts(pair)
+            .filter_map(|p| self.parse_object_entry(p))
+            .collect();
         self.push(ExprKind::Object(entries), span)
     }
 
@@ -712,7 +911,10 @@ impl Builder<'_, '_> {
                 Rule::field_name => key = Some(self.ident(&p)),
                 Rule::string => {
                     let s = self.parse_string(p);
-                    key = Some(Ident { name: Name::new(&s.value), span: s.span });
+                    key = Some(Ident {
+                        name: Name::new(&s.value),
+                        span: s.span,
+                    });
                 }
                 _ => value = Some(self.parse_expr(p)),
             }
@@ -723,7 +925,10 @@ impl Builder<'_, '_> {
     /// A call, or an aggregate when its argument is an `aggregate`.
     fn parse_call(&mut self, pair: Pair<'_, Rule>) -> ExprId {
         let span = self.span(&pair);
-        let mut func = Ident { name: Name::new(""), span };
+        let mut func = Ident {
+            name: Name::new(""),
+            span,
+        };
         let mut args = Vec::new();
         for p in parts(pair) {
             match p.as_rule() {
@@ -748,7 +953,16 @@ impl Builder<'_, '_> {
                 _ => {}
             }
         }
-        self.push(ExprKind::Aggregate { func, event, field, filter, within }, span)
+        self.push(
+            ExprKind::Aggregate {
+                func,
+                event,
+                field,
+                filter,
+                within,
+            },
+            span,
+        )
     }
 
     fn parse_float_lit(&mut self, pair: Pair<'_, Rule>) -> ExprId {
@@ -765,7 +979,9 @@ impl Builder<'_, '_> {
     // ------------------------------------------------------------ literals
 
     fn first_duration(&mut self, pair: Pair<'_, Rule>, span: Span) -> DurationLit {
-        parts(pair).next().map_or(DurationLit { millis: 0, span }, |p| self.parse_duration(p))
+        parts(pair)
+            .next()
+            .map_or(DurationLit { millis: 0, span }, |p| self.parse_duration(p))
     }
 
     /// `duration` and `suffixed_number`; a bad one is reported and reads as 0.
@@ -777,7 +993,8 @@ impl Builder<'_, '_> {
             Err(e) => {
                 let d = match e {
                     DurationError::UnknownUnit { unit, at } => {
-                        let unit_span = Span::new(self.file, span.start as usize + at, span.end as usize);
+                        let unit_span =
+                            Span::new(self.file, span.start as usize + at, span.end as usize);
                         error::unknown_duration_unit(unit_span, text, &unit)
                     }
                     DurationError::Fraction => error::fractional_duration(span, text),
@@ -802,7 +1019,10 @@ impl Builder<'_, '_> {
         let (value, bad) = literal::unescape(pair.as_str());
         for b in bad {
             let at = span.start as usize;
-            self.sink.push(error::bad_escape(Span::new(self.file, at + b.range.start, at + b.range.end), &b.text));
+            self.sink.push(error::bad_escape(
+                Span::new(self.file, at + b.range.start, at + b.range.end),
+                &b.text,
+            ));
         }
         StrLit { value, span }
     }
@@ -818,7 +1038,10 @@ impl Builder<'_, '_> {
     // ------------------------------------------------------------ arena
 
     fn expr_span(&self, id: ExprId) -> Span {
-        self.ast.exprs.get(id.0 as usize).map_or(Span::default(), |e| e.span)
+        self.ast
+            .exprs
+            .get(id.0 as usize)
+            .map_or(Span::default(), |e| e.span)
     }
 
     fn depth(&self, id: ExprId) -> u32 {
@@ -832,7 +1055,11 @@ impl Builder<'_, '_> {
         }
         let children: u32 = match &kind {
             ExprKind::List(items) => items.iter().map(|&i| self.depth(i)).max().unwrap_or(0),
-            ExprKind::Object(entries) => entries.iter().map(|&(_, i)| self.depth(i)).max().unwrap_or(0),
+            ExprKind::Object(entries) => entries
+                .iter()
+                .map(|&(_, i)| self.depth(i))
+                .max()
+                .unwrap_or(0),
             ExprKind::Field { base, .. } => self.depth(*base),
             ExprKind::Call { args, .. } => args.iter().map(|&i| self.depth(i)).max().unwrap_or(0),
             ExprKind::Aggregate { filter, .. } => filter.map_or(0, |f| self.depth(f)),

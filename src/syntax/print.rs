@@ -13,7 +13,10 @@ const MAX_PRINT_DEPTH: usize = 256;
 
 /// The whole AST as text.
 pub fn print_ast(ast: &Ast) -> String {
-    let mut p = Printer { ast, out: String::new() };
+    let mut p = Printer {
+        ast,
+        out: String::new(),
+    };
     for decl in &ast.decls {
         p.decl(decl);
     }
@@ -86,17 +89,27 @@ impl Printer<'_> {
                 }
             }
             Decl::Event(e) => {
-                let kind = if e.profile.is_some() { "profile event" } else { "event" };
+                let kind = if e.profile.is_some() {
+                    "profile event"
+                } else {
+                    "event"
+                };
                 self.line(0, format!("{kind} {} {}", e.name.name, at(e.span)));
                 if let Some(k) = &e.keyed_by {
                     self.line(1, format!("keyed by {} {}", k.name, at(k.span)));
                 }
                 for f in &e.fields {
-                    self.line(1, format!("field {}: {} {}", f.name.name, type_text(&f.ty), at(f.span)));
+                    self.line(
+                        1,
+                        format!("field {}: {} {}", f.name.name, type_text(&f.ty), at(f.span)),
+                    );
                 }
             }
             Decl::State(s) => {
-                self.line(0, format!("state {}: {} {}", s.name.name, type_text(&s.ty), at(s.span)));
+                self.line(
+                    0,
+                    format!("state {}: {} {}", s.name.name, type_text(&s.ty), at(s.span)),
+                );
                 for r in &s.rules {
                     self.line(1, format!("reducer -> {} {}", r.op.name, at(r.span)));
                     self.pattern(2, &r.pattern);
@@ -112,16 +125,35 @@ impl Printer<'_> {
     fn trigger(&mut self, t: &Trigger) {
         self.line(0, format!("trigger {} {}", t.name.name, at(t.span)));
         if let Some(d) = &t.description {
-            self.line(1, format!("description {} {}", quoted(&d.value), at(d.span)));
+            self.line(
+                1,
+                format!("description {} {}", quoted(&d.value), at(d.span)),
+            );
         }
         for o in &t.options {
             match o {
-                TriggerOption::Priority { span, value } => self.line(1, format!("priority {value} {}", at(*span))),
+                TriggerOption::Priority { span, value } => {
+                    self.line(1, format!("priority {value} {}", at(*span)))
+                }
                 TriggerOption::Cooldown { span, duration } => {
-                    self.line(1, format!("cooldown {} {}", format_duration(duration.millis), at(*span)));
+                    self.line(
+                        1,
+                        format!(
+                            "cooldown {} {}",
+                            format_duration(duration.millis),
+                            at(*span)
+                        ),
+                    );
                 }
                 TriggerOption::Limit { span, count, per } => {
-                    self.line(1, format!("limit {count} per {} {}", format_duration(per.millis), at(*span)));
+                    self.line(
+                        1,
+                        format!(
+                            "limit {count} per {} {}",
+                            format_duration(per.millis),
+                            at(*span)
+                        ),
+                    );
                 }
                 TriggerOption::Reentry { span, mode } => {
                     let mode = match mode {
@@ -151,7 +183,11 @@ impl Printer<'_> {
                 let what = match schedule {
                     Schedule::Every(d) => format!("every {}", format_duration(d.millis)),
                     Schedule::DailyAt { minute_of_day, .. } => {
-                        format!("every day at {:02}:{:02}", minute_of_day / 60, minute_of_day % 60)
+                        format!(
+                            "every day at {:02}:{:02}",
+                            minute_of_day / 60,
+                            minute_of_day % 60
+                        )
                     }
                     Schedule::Cron(s) => format!("cron {}", quoted(&s.value)),
                 };
@@ -159,7 +195,14 @@ impl Printer<'_> {
             }
         }
         if let Some(f) = &t.fan_out {
-            self.line(1, format!("for each key where {} contains {}", f.state.name, at(f.span)));
+            self.line(
+                1,
+                format!(
+                    "for each key where {} contains {}",
+                    f.state.name,
+                    at(f.span)
+                ),
+            );
             self.expr(2, f.value, 0);
         }
         for s in &t.steps {
@@ -170,7 +213,10 @@ impl Printer<'_> {
     fn step(&mut self, indent: usize, s: &Step) {
         self.line(indent, format!("step {}", at(s.span)));
         if let Some(w) = &s.wait {
-            self.line(indent + 1, format!("wait {} {}", format_duration(w.duration.millis), at(w.span)));
+            self.line(
+                indent + 1,
+                format!("wait {} {}", format_duration(w.duration.millis), at(w.span)),
+            );
             if !w.unless.is_empty() {
                 self.line(indent + 2, "unless");
                 for p in &w.unless {
@@ -207,7 +253,9 @@ impl Printer<'_> {
                 self.line(indent, format!("set profile.{} {span}", field.name));
                 self.expr(indent + 1, *value, 0);
             }
-            ActionKind::Enroll { trigger } => self.line(indent, format!("enroll {} {span}", trigger.name)),
+            ActionKind::Enroll { trigger } => {
+                self.line(indent, format!("enroll {} {span}", trigger.name))
+            }
         }
     }
 
@@ -219,8 +267,14 @@ impl Printer<'_> {
     }
 
     fn pattern(&mut self, indent: usize, p: &Pattern) {
-        let alias = p.alias.map(|a| format!(" as {}", a.name)).unwrap_or_default();
-        self.line(indent, format!("pattern {}{alias} {}", p.event.name, at(p.span)));
+        let alias = p
+            .alias
+            .map(|a| format!(" as {}", a.name))
+            .unwrap_or_default();
+        self.line(
+            indent,
+            format!("pattern {}{alias} {}", p.event.name, at(p.span)),
+        );
         if let Some(f) = p.filter {
             self.line(indent + 1, "where");
             self.expr(indent + 2, f, 0);
@@ -266,7 +320,13 @@ impl Printer<'_> {
                 _ = write!(text, "call {}", func.name);
                 children.extend(args);
             }
-            ExprKind::Aggregate { func, event, field, filter, within } => {
+            ExprKind::Aggregate {
+                func,
+                event,
+                field,
+                filter,
+                within,
+            } => {
                 let field = field.map(|f| format!(".{}", f.name)).unwrap_or_default();
                 _ = write!(text, "aggregate {}({}{field})", func.name, event.name);
                 if let Some(w) = within {

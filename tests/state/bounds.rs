@@ -85,7 +85,8 @@ fn empty_key_data_allocates_nothing_and_a_cart_customer_stays_small() {
     let per_customer = (live_bytes() - before) as f64 / f64::from(n);
     let total = per_customer + std::mem::size_of::<KeyData>() as f64;
     eprintln!("bytes per customer (10-item cart + 3 windows): {total:.0} ({per_customer:.0} heap)");
-    assert!(total <= 560.0, "{total} bytes per customer");
+    // 324 bytes when written (issue #4 asks for at most 400).
+    assert!(total <= 340.0, "{total} bytes per customer");
 }
 
 /// cart: set<string>; count(ADD_TO_CART within 1h), sum(ADD_TO_CART.price within 1d),

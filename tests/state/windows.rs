@@ -168,3 +168,127 @@ fn expire_drops_only_unreadable_entries_and_empties_idle_keys() {
     w2.keys[1].expire(&only_windows, T0 + DAY);
     assert!(w2.key(1).is_empty(), "{:?}", w2.key(1));
 }
+
+#[test]
+fn min_and_max_of_strings_compare_by_text_not_intern_order() {
+    let mut b = Builder::default();
+    let e = b.event("E", vec![field("s", Ty::Str, false)]);
+    let min_1h = b.agg(AggKind::Min, e, Some(0), None, Some(HOUR));
+    let max_1h = b.agg(AggKind::Max, e, Some(0), None, Some(HOUR));
+    let min_all = b.agg(AggKind::Min, e, Some(0), None, None);
+    let max_all = b.agg(AggKind::Max, e, Some(0), None, None);
+    let mut w = World::new(&b.p);
+    // Interned in an order unlike the alphabet.
+    let (pear, apple, zoo) = (w.s("pear"), w.s("apple"), w.s("zoo"));
+    w.feed(1, e, T0, vec![pear.clone()]);
+    w.feed(1, e, T0 + MIN, vec![zoo.clone()]);
+    w.feed(1, e, T0 + 2 * MIN, vec![apple.clone()]);
+    assert_eq!(w.agg(1, min_1h, T0 + 2 * MIN), apple);
+    assert_eq!(w.agg(1, max_1h, T0 + 2 * MIN), zoo);
+    assert_eq!(w.agg(1, min_all, T0 + 2 * MIN), apple);
+    assert_eq!(w.agg(1, max_all, T0 + 2 * MIN), zoo);
+    // `pear` leaves the window, then `zoo`.
+    assert_eq!(w.agg(1, max_1h, T0 + HOUR), zoo);
+    assert_eq!(w.agg(1, max_1h, T0 + HOUR + MIN), apple);
+    assert_eq!(w.agg(1, min_1h, T0 + HOUR + MIN), apple);
+}
+
+#[test]
+fn a_count_reads_a_longer_sum_over_the_same_event_and_filter() {
+    let mut b = Builder::default();
+    let e = b.event(
+        "E",
+        vec![field("v", Ty::Int, true), field("w", Ty::Int, false)],
+    );
+    let w_field = b.field(e, 1);
+    let zero = b.int(0);
+    let positive = b.binary(BinaryOp::Gt, w_field, zero);
+    let count_1h = b.agg(AggKind::Count, e, None, None, Some(HOUR));
+    let sum_1d = b.agg(AggKind::Sum, e, Some(0), None, Some(DAY));
+    let avg_1d = b.agg(AggKind::Avg, e, Some(0), None, Some(DAY));
+    // Another filter: stores its own times.
+    let count_pos_1h = b.agg(AggKind::Count, e, None, Some(positive), Some(HOUR));
+    let mut w = World::new(&b.p);
+    let events = [
+        (0, Some(5), 1),
+        (10 * MIN, None, -1),
+        (50 * MIN, Some(7), 1),
+        (70 * MIN, None, 1),
+    ];
+    for (t, v, wv) in events {
+        w.feed(
+            1,
+            e,
+            T0 + t,
+            vec![v.map_or(Value::None, Value::Int), Value::Int(wv)],
+        );
+    }
+    let now = T0 + 70 * MIN;
+    // (10min, 70min]: the absent `v` at 70min counts, the one at 10min is out.
+    assert_eq!(w.agg(1, count_1h, now), Value::Int(2));
+    assert_eq!(w.agg(1, count_pos_1h, now), Value::Int(2));
+    assert_eq!(w.agg(1, sum_1d, now), Value::Int(12));
+    assert_eq!(w.agg(1, avg_1d, now), Value::Float(6.0));
+    assert_eq!(w.agg(1, count_1h, T0 + DAY), Value::Int(0));
+    assert_eq!(w.agg(1, sum_1d, T0 + DAY), Value::Int(7));
+    // Expiry by the sum's (longer) window keeps what the count can still read.
+    w.keys[1].expire(&b.p, now);
+    assert_eq!(w.agg(1, count_1h, now), Value::Int(2));
+    w.keys[1].expire(&b.p, T0 + 70 * MIN + DAY);
+    assert!(w.key(1).is_empty());
+    assert_eq!(w.agg(1, count_1h, now + DAY), Value::Int(0));
+}
+
+#[test]
+fn windows_hold_at_the_ends_of_time_and_with_long_windows() {
+    let mut b = Builder::default();
+    let e = b.event("E", vec![field("v", Ty::Int, false)]);
+    let count_1h = b.agg(AggKind::Count, e, None, None, Some(HOUR));
+    let sum_400d = b.agg(AggKind::Sum, e, Some(0), None, Some(400 * DAY));
+    let mut w = World::new(&b.p);
+    let times = [
+        i64::MIN + 1,
+        i64::MIN + 2,
+        -5,
+        0,
+        20 * DAY,
+        400 * DAY,
+        i64::MAX - HOUR,
+        i64::MAX - 1,
+        i64::MAX,
+    ];
+    let mut seen = Vec::new();
+    for (i, &t) in times.iter().enumerate() {
+        w.feed(1, e, t, vec![Value::Int(i as i64 + 1)]);
+        seen.push((t, i as i64 + 1));
+        let count = seen.iter().filter(|s| s.0 > t.saturating_sub(HOUR)).count();
+        let sum: i64 = seen
+            .iter()
+            .filter(|s| s.0 > t.saturating_sub(400 * DAY))
+            .map(|s| s.1)
+            .sum();
+        assert_eq!(w.agg(1, count_1h, t), Value::Int(count as i64), "at {t}");
+        assert_eq!(w.agg(1, sum_400d, t), Value::Int(sum), "at {t}");
+    }
+}
+
+#[test]
+fn distinct_expiry_empties_an_idle_key() {
+    let mut b = Builder::default();
+    let e = b.event("E", vec![field("v", Ty::Int, false)]);
+    let distinct = b.agg(AggKind::Distinct, e, Some(0), None, Some(HOUR));
+    let mut w = World::new(&b.p);
+    for i in 0..1000i64 {
+        w.feed(1, e, T0 + i * 1000, vec![Value::Int(i % 300)]);
+        w.keys[1].expire(&b.p, T0 + i * 1000);
+    }
+    let Value::Set(s) = w.agg(1, distinct, T0 + 999_000) else {
+        panic!()
+    };
+    assert_eq!(s.len(), 300);
+    let last = T0 + 999_000;
+    w.keys[1].expire(&b.p, last + HOUR - 1);
+    assert!(!w.key(1).is_empty());
+    w.keys[1].expire(&b.p, last + HOUR);
+    assert!(w.key(1).is_empty());
+}

@@ -29,7 +29,10 @@ impl Arena {
     }
     fn none(&mut self) -> ExprId {
         // A profile read with nothing set is `none`.
-        self.push(Expr::Profile(ProfileFieldId(0)), Ty::Optional(Box::new(Ty::Bool)))
+        self.push(
+            Expr::Profile(ProfileFieldId(0)),
+            Ty::Optional(Box::new(Ty::Bool)),
+        )
     }
     fn bool(&mut self, b: bool) -> ExprId {
         self.push(Expr::Const(Const::Bool(b)), Ty::Bool)
@@ -44,7 +47,11 @@ struct TestEnv {
 
 impl TestEnv {
     fn new() -> TestEnv {
-        TestEnv { interner: Interner::default(), fields: Vec::new(), state: Value::None }
+        TestEnv {
+            interner: Interner::default(),
+            fields: Vec::new(),
+            state: Value::None,
+        }
     }
 }
 
@@ -105,7 +112,13 @@ fn short_circuit_skips_errors() {
     let f = a.bool(false);
     let and = a.bin(BinaryOp::And, f, cmp);
     assert_eq!(run(&a, and), Ok(Value::Bool(false)));
-    assert_eq!(run(&a, cmp), Err(EvalError { expr: div, kind: EvalErrorKind::DivisionByZero }));
+    assert_eq!(
+        run(&a, cmp),
+        Err(EvalError {
+            expr: div,
+            kind: EvalErrorKind::DivisionByZero
+        })
+    );
 }
 
 #[test]
@@ -113,13 +126,22 @@ fn int_overflow_and_remainder_by_zero_are_errors() {
     let mut a = Arena::default();
     let (max, one, zero) = (a.int(i64::MAX), a.int(1), a.int(0));
     let add = a.bin(BinaryOp::Add, max, one);
-    assert_eq!(run(&a, add).map_err(|e| e.kind), Err(EvalErrorKind::IntegerOverflow));
+    assert_eq!(
+        run(&a, add).map_err(|e| e.kind),
+        Err(EvalErrorKind::IntegerOverflow)
+    );
     let rem = a.bin(BinaryOp::Rem, one, zero);
-    assert_eq!(run(&a, rem).map_err(|e| e.kind), Err(EvalErrorKind::DivisionByZero));
+    assert_eq!(
+        run(&a, rem).map_err(|e| e.kind),
+        Err(EvalErrorKind::DivisionByZero)
+    );
     let min = a.int(i64::MIN);
     let neg_one = a.int(-1);
     let div = a.bin(BinaryOp::Div, min, neg_one);
-    assert_eq!(run(&a, div).map_err(|e| e.kind), Err(EvalErrorKind::IntegerOverflow));
+    assert_eq!(
+        run(&a, div).map_err(|e| e.kind),
+        Err(EvalErrorKind::IntegerOverflow)
+    );
 }
 
 #[test]
@@ -132,7 +154,13 @@ fn none_propagates_and_coalesces() {
     assert_eq!(run(&a, eq), Ok(Value::None));
     let co = a.bin(BinaryOp::Coalesce, n, one);
     assert_eq!(run(&a, co), Ok(Value::Int(1)));
-    let not = a.push(Expr::Unary { op: UnaryOp::Not, operand: n }, Ty::Bool);
+    let not = a.push(
+        Expr::Unary {
+            op: UnaryOp::Not,
+            operand: n,
+        },
+        Ty::Bool,
+    );
     assert_eq!(run(&a, not), Ok(Value::None));
 }
 
@@ -152,7 +180,10 @@ fn time_and_duration_arithmetic() {
     let half = a.push(Expr::Const(Const::Float(0.5)), Ty::Float);
     let scaled = a.bin(BinaryOp::Mul, d, half);
     assert_eq!(run(&a, scaled), Ok(Value::Duration(150)));
-    let start = a.push(Expr::EventTime(Binding::Start), Ty::Optional(Box::new(Ty::Time)));
+    let start = a.push(
+        Expr::EventTime(Binding::Start),
+        Ty::Optional(Box::new(Ty::Time)),
+    );
     let unbound = a.bin(BinaryOp::Sub, t, start);
     assert_eq!(run(&a, unbound), Ok(Value::None));
 }
@@ -166,7 +197,14 @@ fn strings_compare_by_text_and_concatenate() {
     let mut env = TestEnv::new();
     env.interner.intern("b");
     assert_eq!(eval(&a.program, lt, &mut env), Ok(Value::Bool(true)));
-    let cat = a.push(Expr::Binary { op: BinaryOp::Add, lhs: x, rhs: b }, Ty::Str);
+    let cat = a.push(
+        Expr::Binary {
+            op: BinaryOp::Add,
+            lhs: x,
+            rhs: b,
+        },
+        Ty::Str,
+    );
     let got = eval(&a.program, cat, &mut env);
     assert_eq!(got, Ok(Value::Str(env.interner.intern("ab"))));
     let eq = a.bin(BinaryOp::Eq, x, x);
@@ -200,7 +238,10 @@ fn builtins() {
     assert_eq!(eval(&a.program, abs, &mut env), Ok(Value::Int(4)));
     let min = a.int(i64::MIN);
     let abs_min = call(&mut a, Builtin::Abs, vec![min]);
-    assert_eq!(eval(&a.program, abs_min, &mut env).map_err(|e| e.kind), Err(EvalErrorKind::IntegerOverflow));
+    assert_eq!(
+        eval(&a.program, abs_min, &mut env).map_err(|e| e.kind),
+        Err(EvalErrorKind::IntegerOverflow)
+    );
 }
 
 #[test]
@@ -211,7 +252,13 @@ fn membership_in_sets_lists_and_empty() {
     let p2 = a.str("p2");
     let is_in = a.bin(BinaryOp::In, p1, cart);
     let not_in = a.bin(BinaryOp::In, p2, cart);
-    let empty = a.push(Expr::Call { func: Builtin::Empty, args: vec![cart] }, Ty::Bool);
+    let empty = a.push(
+        Expr::Call {
+            func: Builtin::Empty,
+            args: vec![cart],
+        },
+        Ty::Bool,
+    );
     let mut env = TestEnv::new();
     let sym = env.interner.intern("p1");
     env.state = Value::Set(Arc::new(vec![Value::Str(sym)]));
@@ -227,27 +274,51 @@ fn membership_in_sets_lists_and_empty() {
 fn fields_objects_and_stored_events() {
     let mut a = Arena::default();
     let f1 = a.push(
-        Expr::Field { binding: Binding::Current, choices: vec![(EventId(0), FieldIdx(0)), (EventId(1), FieldIdx(1))] },
+        Expr::Field {
+            binding: Binding::Current,
+            choices: vec![(EventId(0), FieldIdx(0)), (EventId(1), FieldIdx(1))],
+        },
         Ty::Int,
     );
-    let far = a.push(Expr::Field { binding: Binding::Current, choices: vec![(EventId(1), FieldIdx(9))] }, Ty::Int);
+    let far = a.push(
+        Expr::Field {
+            binding: Binding::Current,
+            choices: vec![(EventId(1), FieldIdx(9))],
+        },
+        Ty::Int,
+    );
     let obj = a.push(Expr::Object(vec![("n".into(), f1)]), Ty::Object);
     let mut env = TestEnv::new();
     env.fields = vec![Value::Int(1), Value::Int(2)];
     assert_eq!(eval(&a.program, f1, &mut env), Ok(Value::Int(2)));
     assert_eq!(eval(&a.program, far, &mut env), Ok(Value::None));
     let n = env.interner.intern("n");
-    assert_eq!(eval(&a.program, obj, &mut env), Ok(Value::Object(Arc::new(vec![(n, Value::Int(2))]))));
+    assert_eq!(
+        eval(&a.program, obj, &mut env),
+        Ok(Value::Object(Arc::new(vec![(n, Value::Int(2))])))
+    );
 
-    let last = a.push(Expr::Agg(AggId(0)), Ty::Optional(Box::new(Ty::Event(EventId(3)))));
-    let field = a.push(Expr::EventField { base: last, event: EventId(3), field: FieldIdx(0) }, Ty::Int);
+    let last = a.push(
+        Expr::Agg(AggId(0)),
+        Ty::Optional(Box::new(Ty::Event(EventId(3)))),
+    );
+    let field = a.push(
+        Expr::EventField {
+            base: last,
+            event: EventId(3),
+            field: FieldIdx(0),
+        },
+        Ty::Int,
+    );
     let ts = a.push(Expr::StoredEventTime { base: last }, Ty::Time);
     // The test env's aggregate is Int(7), not an event: both reads are none.
     assert_eq!(eval(&a.program, field, &mut env), Ok(Value::None));
     assert_eq!(eval(&a.program, ts, &mut env), Ok(Value::None));
-    let stored = Value::Event(Arc::new(StoredEvent { kind: EventId(3), ts: 42, fields: vec![Value::Int(5)].into() }));
-    let c = a.push(Expr::Const(Const::Int(0)), Ty::Int);
-    let _ = c;
+    let stored = Value::Event(Arc::new(StoredEvent {
+        kind: EventId(3),
+        ts: 42,
+        fields: vec![Value::Int(5)].into(),
+    }));
     // Evaluate against an env whose aggregate returns the stored event.
     struct Stored(TestEnv, Value);
     impl Env for Stored {
