@@ -271,8 +271,8 @@ impl Shop {
             orders: 0,
             campaigns: 0,
             session_gap: SPAN as f64 / (events / EVENTS_PER_SESSION),
-            // About one price change per 300 events.
-            price_gap: SPAN as f64 / (events / 300.0).max(1.0),
+            // About one price change per 1,000 events.
+            price_gap: SPAN as f64 / (events / 1000.0).max(1.0),
             campaign_size: ((config.customers / 10) as usize)
                 .min((events * 0.05 / 7.0) as usize)
                 .max(1),
@@ -617,7 +617,8 @@ impl Shop {
     }
 
     fn price_change(&mut self, now: i64, line: &mut String) {
-        let product = self.product();
+        // Any product, not just popular ones: pricing is the catalogue's business.
+        let product = self.uniform(0, self.prices.len() as i64) as u32;
         let old = self.price(product);
         let list = self
             .list_prices

@@ -75,15 +75,15 @@ pub fn write_record(
     buf.extend_from_slice(b"{\"trigger\":");
     write_str(buf, record.trigger);
     buf.extend_from_slice(b",\"step\":");
-    buf.extend_from_slice(record.step.to_string().as_bytes());
+    write_int(buf, i64::from(record.step));
     buf.extend_from_slice(b",\"action\":");
     write_str(buf, record.body.name());
     buf.extend_from_slice(b",\"key\":");
     write_str(buf, record.key);
-    buf.extend_from_slice(b",\"at\":");
-    write_str(buf, &format_time(record.at));
-    buf.extend_from_slice(b",\"id\":\"");
-    buf.extend_from_slice(format!("{:032x}", record.id).as_bytes());
+    buf.extend_from_slice(b",\"at\":\"");
+    write_time(buf, record.at);
+    buf.extend_from_slice(b"\",\"id\":\"");
+    write_hex128(buf, record.id);
     buf.push(b'"');
     let member = |buf: &mut Vec<u8>, name: &str| {
         buf.push(b',');
@@ -137,10 +137,14 @@ pub fn write_value(buf: &mut Vec<u8>, value: &Value, program: &Program, interner
     match value {
         Value::None => buf.extend_from_slice(b"null"),
         Value::Bool(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Int(i) => buf.extend_from_slice(i.to_string().as_bytes()),
+        Value::Int(i) => write_int(buf, *i),
         Value::Float(f) => write_float(buf, *f),
         Value::Str(s) => write_str(buf, interner.resolve(*s)),
-        Value::Time(t) => write_str(buf, &format_time(*t)),
+        Value::Time(t) => {
+            buf.push(b'"');
+            write_time(buf, *t);
+            buf.push(b'"');
+        }
         Value::Duration(d) => write_str(buf, &format_duration(*d)),
         Value::Set(items) => {
             let mut sorted: Vec<&Value> = items.iter().collect();
@@ -244,13 +248,22 @@ pub fn write_str(buf: &mut Vec<u8>, s: &str) {
 /// record has one; chrono's formatter is several times slower). A time outside
 /// years 0..=9999 is written by chrono, or as its millisecond number beyond its range.
 pub fn format_time(ms: i64) -> String {
+    let mut buf = Vec::with_capacity(24);
+    write_time(&mut buf, ms);
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// [`format_time`] appended to `buf` (no quotes), without an intermediate string.
+pub fn write_time(buf: &mut Vec<u8>, ms: i64) {
     const MAX_MS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
     if !(0..=MAX_MS).contains(&ms) {
-        return match DateTime::from_timestamp_millis(ms) {
+        let text = match DateTime::from_timestamp_millis(ms) {
             Some(t) if ms.rem_euclid(1000) == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
             None => ms.to_string(),
         };
+        buf.extend_from_slice(text.as_bytes());
+        return;
     }
     let (days, rest) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
     let (y, m, d) = civil_from_days(days);
@@ -260,11 +273,65 @@ pub fn format_time(ms: i64) -> String {
         rest / 1000 % 60,
         rest % 1000,
     );
-    if milli == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
+    // Every part is within range here (year 0..=9999), so fixed-width digits.
+    let digit = |v: i64| b'0' + (v % 10) as u8;
+    buf.extend_from_slice(&[
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(d / 10),
+        digit(d),
+        b'T',
+        digit(h / 10),
+        digit(h),
+        b':',
+        digit(min / 10),
+        digit(min),
+        b':',
+        digit(s / 10),
+        digit(s),
+    ]);
+    if milli != 0 {
+        buf.extend_from_slice(&[b'.', digit(milli / 100), digit(milli / 10), digit(milli)]);
     }
+    buf.push(b'Z');
+}
+
+/// A decimal integer, without going through `fmt`.
+fn write_int(buf: &mut Vec<u8>, v: i64) {
+    let mut digits = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        buf.push(b'-');
+    }
+    buf.extend_from_slice(digits.get(at..).unwrap_or_default());
+}
+
+/// 32 lowercase hex digits (`{:032x}`).
+fn write_hex128(buf: &mut Vec<u8>, id: u128) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 32];
+    for (i, c) in text.iter_mut().enumerate() {
+        let nibble = (id >> (124 - 4 * i)) & 0xf;
+        *c = HEX[nibble as usize];
+    }
+    buf.extend_from_slice(&text);
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's
@@ -363,6 +430,26 @@ mod tests {
             String::from_utf8_lossy(&buf),
             r#"{"b":["a\"q","b"],"a\"q":[9,10],"b":null,"b":19.9,"b":"30m","b":null}"#
         );
+    }
+
+    #[test]
+    fn hand_written_numbers_agree_with_fmt() {
+        for v in [0i64, 1, 9, 10, 42, -7, 1_000_000, i64::MAX, i64::MIN] {
+            let mut buf = Vec::new();
+            write_int(&mut buf, v);
+            assert_eq!(String::from_utf8_lossy(&buf), v.to_string());
+        }
+        for id in [
+            0u128,
+            1,
+            0xdead_beef,
+            u128::MAX,
+            0x0123_4567_89ab_cdef_u128 << 60,
+        ] {
+            let mut buf = Vec::new();
+            write_hex128(&mut buf, id);
+            assert_eq!(String::from_utf8_lossy(&buf), format!("{id:032x}"));
+        }
     }
 
     #[test]

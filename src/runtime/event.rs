@@ -17,9 +17,3 @@ pub struct Event {
     /// 1-based input line number, for messages.
     pub line: u64,
 }
-
-impl Default for crate::ir::EventId {
-    fn default() -> Self {
-        crate::ir::EventId(0)
-    }
-}

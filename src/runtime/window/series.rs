@@ -131,35 +131,51 @@ impl<V: Copy> Series<V> {
     /// the same time), dropping entries at or before `newest − within` and, past
     /// [`WINDOW_CAP`], the oldest. Returns whether the cap dropped something.
     pub fn push(&mut self, within: Option<i64>, ts: i64, v: V) -> bool {
-        let newest = self.newest().map_or(ts, |n| n.max(ts));
         if let Some(d) = within {
+            let newest = self.newest().map_or(ts, |n| n.max(ts));
             let cut = newest.saturating_sub(d);
             if ts <= cut {
                 // A late entry that is already out of every window it can be read in.
                 return false;
             }
-            let dead = self.count_at_or_before(cut);
-            self.drain_front(dead);
+            self.prune(cut);
         }
-        if let Series::Narrow { base, q } = self
-            && !fits(*base, q, ts)
-            && !rebase(base, q, ts)
-        {
-            *self = Series::Wide(widen(*base, q));
+        if let Series::Narrow { base, q } = self {
+            // The common case: the offset fits (an empty series re-bases on `ts`).
+            if let Some(off) = offset(*base, ts)
+                && !q.is_empty()
+            {
+                return insert(q, (off, v), |e| e.0);
+            }
+            if !rebase(base, q, ts) {
+                *self = Series::Wide(widen(*base, q));
+            }
         }
         match self {
             Series::Narrow { base, q } => {
-                // `fits`/`rebase` made room for `ts`; fall back to the end otherwise.
+                // `rebase` made room for `ts`; fall back to the end otherwise.
                 let off = offset(*base, ts).unwrap_or(u32::MAX);
                 insert(q, (off, v), |e| e.0)
             }
             Series::Wide(q) => insert(q, (ts, v), |e| e.0),
         }
     }
-}
 
-fn fits<V>(base: i64, q: &VecDeque<(u32, V)>, ts: i64) -> bool {
-    q.is_empty() && ts == base || !q.is_empty() && offset(base, ts).is_some()
+    /// Drops leading entries at or before `cut`: one comparison when there are none.
+    fn prune(&mut self, cut: i64) {
+        match self {
+            Series::Narrow { base, q } => {
+                while q.front().is_some_and(|e| at(*base, e.0) <= cut) {
+                    q.pop_front();
+                }
+            }
+            Series::Wide(q) => {
+                while q.front().is_some_and(|e| e.0 <= cut) {
+                    q.pop_front();
+                }
+            }
+        }
+    }
 }
 
 /// Moves `base` to the oldest of the entries and `ts`; `false` when the spread still
