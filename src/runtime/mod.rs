@@ -45,7 +45,7 @@ use customer::Customers;
 use instance::{Instances, TimerRef};
 use plan::Plan;
 use state::{FanOutIndex, IngestReport, KeyData};
-use timers::{TimerHeap, TimerQueue};
+use timers::{TimerQueue, TimerWheel};
 use watermark::Clock;
 
 use crate::interp::Interner;
@@ -76,7 +76,7 @@ pub struct RuntimeConfig {
 /// is this state; the program and the engine are supplied again on restore).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(bound = "Q: Serialize + DeserializeOwned")]
-pub struct RuntimeState<Q = TimerHeap<TimerRef>> {
+pub struct RuntimeState<Q = TimerWheel<TimerRef>> {
     pub interner: Interner,
     pub customers: Customers,
     pub instances: Instances,
@@ -93,7 +93,7 @@ pub struct RuntimeState<Q = TimerHeap<TimerRef>> {
 }
 
 /// The runtime of one program.
-pub struct Runtime<'p, Q = TimerHeap<TimerRef>> {
+pub struct Runtime<'p, Q = TimerWheel<TimerRef>> {
     program: &'p Program,
     engine: Box<dyn Engine + 'p>,
     plan: Plan,

@@ -43,8 +43,10 @@ where
                 if edef.keyed_by.is_none() {
                     cust.flags |= REAL;
                 }
+                // No `expire` here: every window prunes itself when it takes an
+                // event in, and reads count only live entries, so expiry only frees
+                // memory; `maybe_free` runs it when the key might become empty.
                 let super::customer::Customer { key, data, .. } = cust;
-                data.expire(program, e.ts);
                 let mut filters = IngestEval {
                     cx,
                     interner: &mut st.interner,

@@ -23,7 +23,8 @@
 //! read at a timer's fire time (later than the newest event) is right without any
 //! expiry having run. Entries are never read at a `now` before the newest entry,
 //! except for an event processed late (`--late process`), which then sees the windows
-//! as of the newest event. Entries are pruned when they fall out of the window relative
+//! as of the newest event (a `count` reading a longer aggregate's entries then also
+//! sees entries its own window would have pruned). Entries are pruned when they fall out of the window relative
 //! to the newest entry, and by [`AggSlot::expire`], in time proportional to what it
 //! drops (amortised, for `distinct`); at most [`WINDOW_CAP`] entries are kept per
 //! aggregate and key (the oldest go first), so no input exhausts memory.
