@@ -7,8 +7,8 @@ use crate::ir::{AggDef, AggId, AggKind, Expr, FieldIdx, Ty};
 use crate::syntax::{self as ast, ExprKind};
 
 use super::Checker;
-use super::error::{NameKind, Problem};
-use super::expr::{AGGREGATES, BUILTINS};
+use super::error::Problem;
+use super::expr::BUILTINS;
 use super::scope::{Place, Scope};
 use super::types::{Typed, is_ordered, is_scalar};
 
@@ -49,19 +49,7 @@ impl Checker<'_> {
                         ),
                     });
                 } else {
-                    let known = BUILTINS
-                        .iter()
-                        .map(|b| b.0)
-                        .chain(AGGREGATES.iter().copied())
-                        .map(String::from)
-                        .collect();
-                    self.report(Problem::Unknown {
-                        kind: NameKind::Function,
-                        span: func.span,
-                        name: name.to_owned(),
-                        known,
-                        note: None,
-                    });
+                    self.report_unknown_function(func.span, name);
                 }
                 return self.placeholder(span);
             }

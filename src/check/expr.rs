@@ -28,6 +28,23 @@ pub(super) const AGGREGATES: &[&str] = &[
 ];
 
 impl Checker<'_> {
+    /// `frobnicate(x)`: not a built-in nor an aggregate.
+    pub(super) fn report_unknown_function(&mut self, span: Span, name: &str) {
+        let known = BUILTINS
+            .iter()
+            .map(|b| b.0)
+            .chain(AGGREGATES.iter().copied())
+            .map(String::from)
+            .collect();
+        self.report(Problem::Unknown {
+            kind: NameKind::Function,
+            span,
+            name: name.to_owned(),
+            known,
+            note: None,
+        });
+    }
+
     pub(super) fn ok(&mut self, e: Expr, ty: Ty, span: Span) -> Typed {
         let id = self.push(e, ty.clone(), span);
         Typed { id, ty: Some(ty) }
@@ -138,19 +155,7 @@ impl Checker<'_> {
                     help: Some(format!("e.g. `{name}(VISIT within 1d)`")),
                 });
             } else {
-                let known = BUILTINS
-                    .iter()
-                    .map(|b| b.0)
-                    .chain(AGGREGATES.iter().copied())
-                    .map(String::from)
-                    .collect();
-                self.report(Problem::Unknown {
-                    kind: NameKind::Function,
-                    span: func.span,
-                    name: name.to_owned(),
-                    known,
-                    note: None,
-                });
+                self.report_unknown_function(func.span, name);
             }
             return self.placeholder(span);
         };

@@ -1,0 +1,273 @@
+//! The runtime end to end (issues #3 and #4), side by side in one run:
+//!
+//! - `replay`: the `rules/` examples over 100k generated events (10k customers),
+//!   decoded beforehand, action records written through the NDJSON sink into
+//!   `io::sink()`, once per timer queue (`TimerHeap`, `TimerWheel`).
+//! - `guard`: the same one-step rule on 100k `ADD_TO_CART` events without and with
+//!   `if count(ADD_TO_CART within 10m) >= 2` (dense enough that the guard is almost
+//!   always true, so both produce about the same records): the guard's added cost per
+//!   event is the ratio (target: under 20%).
+//! - `fan_out`: one price drop fanned out to 100k customers who wish for the product,
+//!   including the 100k action records (target: under 50 ms).
+//!
+//! Before the benchmarks, `main` prints the runtime memory per customer holding one
+//! pending timer (target: at most 200 bytes): the RSS growth of a run with 101k
+//! customers over one with 1k, each ending with one `wait 30d` step per customer.
+//!
+//! Run: `cargo bench --bench run`.
+
+use std::io;
+
+use divan::Bencher;
+use divan::counter::ItemsCount;
+use trigc::cli::generate::{GenConfig, write_stream};
+use trigc::interp::Interner;
+use trigc::io::sink::NdjsonSink;
+use trigc::io::{Decoded, Decoder, Lines};
+use trigc::ir::Program;
+use trigc::runtime::instance::TimerRef;
+use trigc::runtime::timers::{TimerHeap, TimerQueue, TimerWheel};
+use trigc::runtime::{ActionRecord, Event, Interp, Notice, Output, Runtime, RuntimeConfig};
+use trigc::syntax::SourceMap;
+
+fn main() {
+    report_memory();
+    divan::main();
+}
+
+/// Records into an NDJSON sink over `io::sink()`: the full formatting cost, no IO.
+struct NullOutput(NdjsonSink<io::Sink>);
+
+impl NullOutput {
+    fn new() -> NullOutput {
+        NullOutput(NdjsonSink::new(io::sink()))
+    }
+}
+
+impl Output for NullOutput {
+    fn action(&mut self, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
+        self.0.write(record, program, interner);
+    }
+    fn notice(&mut self, _: &Notice) {}
+}
+
+fn compile(files: &[(&str, String)]) -> Program {
+    let mut sources = SourceMap::default();
+    for (name, text) in files {
+        sources.add(*name, text.clone());
+    }
+    let compiled = trigc::compile(&sources);
+    match compiled.program {
+        Some(p) => p,
+        None => panic!("bench program does not compile: {:?}", compiled.diagnostics),
+    }
+}
+
+/// Every `.trig` file of `rules/`, as `trigc run rules/` compiles them.
+fn rules_program() -> Program {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "trig"))
+                .map(|p| {
+                    let text = std::fs::read_to_string(&p).unwrap_or_default();
+                    (p.display().to_string(), text)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    compile(&files)
+}
+
+/// A fresh runtime plus `lines` decoded into its interner.
+fn prepared<'p, Q: TimerQueue<TimerRef> + Default>(
+    program: &'p Program,
+    lines: &[u8],
+) -> (Runtime<'p, Q>, Vec<Event>) {
+    let mut rt = Runtime::<Q>::new(program, Box::new(Interp), RuntimeConfig::default());
+    let mut decoder = Decoder::new(program);
+    let mut event = Event::default();
+    let mut events = Vec::new();
+    let mut reader = Lines::new(lines);
+    while let Ok(Some(line)) = reader.next_line() {
+        if let Decoded::Event =
+            decoder.decode(line.bytes, line.number, rt.interner_mut(), &mut event)
+        {
+            events.push(event.clone());
+        }
+    }
+    (rt, events)
+}
+
+fn replay<Q: TimerQueue<TimerRef> + Default>(rt: &mut Runtime<'_, Q>, events: &[Event]) {
+    let mut out = NullOutput::new();
+    for e in events {
+        rt.push(e, &mut out);
+    }
+    rt.finish(&mut out);
+    let _ = out.0.finish();
+}
+
+const REPLAY_EVENTS: u64 = 100_000;
+
+fn generated(events: u64, customers: u32) -> Vec<u8> {
+    let config = GenConfig {
+        events,
+        customers,
+        products: 200,
+        seed: 7,
+        start: 1_767_225_600_000,
+    };
+    let mut out = Vec::new();
+    let _ = write_stream(&config, &mut out);
+    out
+}
+
+#[divan::bench(types = [TimerHeap<TimerRef>, TimerWheel<TimerRef>], sample_count = 5, sample_size = 1)]
+fn replay_rules<Q: TimerQueue<TimerRef> + Default>(bencher: Bencher) {
+    let program = rules_program();
+    let lines = generated(REPLAY_EVENTS, 10_000);
+    bencher
+        .counter(ItemsCount::new(REPLAY_EVENTS))
+        .with_inputs(|| prepared::<Q>(&program, &lines))
+        .bench_local_values(|(mut rt, events)| {
+            replay(&mut rt, &events);
+            rt
+        });
+}
+
+const GUARD_EVENTS: usize = 100_000;
+const GUARD_DECL: &str = "event ADD_TO_CART { product: string }\n";
+
+/// 100 customers in turn, one addition per second: each customer adds every 100 s,
+/// so six additions fall in any 10-minute window and the guard is true from the
+/// second one on.
+fn cart_lines() -> Vec<u8> {
+    let mut text = String::new();
+    for i in 0..GUARD_EVENTS {
+        let ts = 1_767_225_600_000i64 + 1000 * i as i64;
+        text.push_str(&format!(
+            "{{\"type\":\"ADD_TO_CART\",\"user\":\"u{}\",\"ts\":{ts},\"product\":\"p{}\"}}\n",
+            i % 100,
+            i % 7
+        ));
+    }
+    text.into_bytes()
+}
+
+#[divan::bench(args = ["without", "with"], sample_count = 10, sample_size = 1)]
+fn guard(bencher: Bencher, guard: &str) {
+    let rule = match guard {
+        "with" => {
+            "trigger burst on ADD_TO_CART if count(ADD_TO_CART within 10m) >= 2 \
+                   then webhook \"https://x\" with { p: product }\n"
+        }
+        _ => "trigger burst on ADD_TO_CART then webhook \"https://x\" with { p: product }\n",
+    };
+    let program = compile(&[("e.trig", GUARD_DECL.into()), ("r.trig", rule.into())]);
+    let lines = cart_lines();
+    bencher
+        .counter(ItemsCount::new(GUARD_EVENTS))
+        .with_inputs(|| prepared::<TimerWheel<TimerRef>>(&program, &lines))
+        .bench_local_values(|(mut rt, events)| {
+            replay(&mut rt, &events);
+            rt
+        });
+}
+
+const FAN_OUT: usize = 100_000;
+const FAN_OUT_RULES: &str = "\
+event WISHLIST_ADD { product: string }
+event PRICE_CHANGE keyed by product { product: string, old_price: float, new_price: float }
+state wishlist: set<string> { WISHLIST_ADD -> insert(product) }
+trigger price_drop
+  on PRICE_CHANGE where new_price < old_price
+  for each key where wishlist contains product
+  then email \"price-drop\" with { product: product, was: old_price, now: new_price }
+";
+
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn fan_out(bencher: Bencher) {
+    let program = compile(&[("f.trig", FAN_OUT_RULES.into())]);
+    let mut text = String::new();
+    for i in 0..FAN_OUT {
+        text.push_str(&format!(
+            "{{\"type\":\"WISHLIST_ADD\",\"user\":\"c{i}\",\"ts\":1767225600000,\"product\":\"lamp\"}}\n"
+        ));
+    }
+    text.push_str(
+        "{\"type\":\"PRICE_CHANGE\",\"ts\":1767225601000,\"product\":\"lamp\",\"old_price\":20.0,\"new_price\":15.0}\n",
+    );
+    let lines = text.into_bytes();
+    bencher
+        .counter(ItemsCount::new(FAN_OUT))
+        .with_inputs(|| {
+            let (mut rt, mut events) = prepared::<TimerWheel<TimerRef>>(&program, &lines);
+            let drop = events.pop().unwrap_or_default();
+            let mut out = NullOutput::new();
+            for e in &events {
+                rt.push(e, &mut out);
+            }
+            (rt, drop, out)
+        })
+        .bench_local_values(|(mut rt, drop, mut out)| {
+            rt.push(&drop, &mut out);
+            let _ = out.0.finish();
+            assert_eq!(out.0.written(), FAN_OUT as u64);
+            (rt, out)
+        });
+}
+
+/// Resident set size in bytes (Linux; 0 elsewhere).
+fn rss() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+const TIMER_RULES: &str = "\
+event VISIT { page: string? }
+trigger we_miss_you cooldown 30d on VISIT wait 30d then email \"x\"
+";
+
+/// RSS growth of holding `customers` customers with one pending timer each.
+fn pending_timer_rss(program: &Program, customers: usize) -> (u64, usize) {
+    let mut text = String::new();
+    for i in 0..customers {
+        text.push_str(&format!(
+            "{{\"type\":\"VISIT\",\"user\":\"customer-{i}\",\"ts\":{}}}\n",
+            1_767_225_600_000i64 + i as i64
+        ));
+    }
+    let lines = text.into_bytes();
+    let (mut rt, events) = prepared::<TimerWheel<TimerRef>>(program, &lines);
+    let before = rss();
+    let mut out = NullOutput::new();
+    for e in &events {
+        rt.push(e, &mut out);
+    }
+    let after = rss();
+    let pending = rt.pending_timers();
+    drop(events);
+    drop(rt);
+    (after.saturating_sub(before), pending)
+}
+
+fn report_memory() {
+    let program = compile(&[("t.trig", TIMER_RULES.into())]);
+    let (small, n_small) = pending_timer_rss(&program, 1_000);
+    let (large, n_large) = pending_timer_rss(&program, 101_000);
+    let per = large.saturating_sub(small) as f64 / (n_large - n_small).max(1) as f64;
+    println!(
+        "memory: {per:.0} bytes of RSS per customer with one pending timer \
+         ({n_large} vs {n_small} pending; {large} vs {small} bytes of growth)"
+    );
+}
