@@ -1,11 +1,8 @@
 //! Per-key state: ingest cost per event with a cart set and three window aggregates
 //! against a program with no state, the fan-out lookup of a value held by 100,000
-//! customers, and (printed before the timings) the heap bytes per customer holding a
-//! 10-item cart and three windows, measured with a counting global allocator.
+//! customers. (Bytes per customer are printed by `cargo bench --bench memory`, which
+//! runs under dhat's allocator so these timings do not.)
 //! Run: `cargo bench --bench state`.
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use trigc::interp::{EvalError, Interner, Value};
 use trigc::ir::*;
@@ -13,44 +10,10 @@ use trigc::runtime::Event;
 use trigc::runtime::state::{CustomerId, FanOutIndex, FilterEval, IngestReport, KeyData};
 use trigc::syntax::Span;
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
-
 const MIN: i64 = 60_000;
 const T0: i64 = 1_767_571_200_000;
 
 fn main() {
-    let (bytes, heap) = bytes_per_customer(10_000);
-    println!(
-        "state: {bytes:.1} bytes per customer ({heap:.1} heap + {} inline KeyData) for a 10-item cart set + count within 1h + sum within 1d + exists within 7d",
-        std::mem::size_of::<KeyData>()
-    );
     divan::main();
 }
 
@@ -190,29 +153,6 @@ fn add_event(product: Value, ts: i64) -> Event {
         fields: vec![product, Value::Float(9.5)],
         line: 0,
     }
-}
-
-fn bytes_per_customer(n: usize) -> (f64, f64) {
-    let mut w = World::new(program(true, false), n);
-    let mut event = add_event(Value::None, 0);
-    let visit = Event {
-        kind: EventId(1),
-        key: String::new(),
-        ts: T0 + 10 * MIN,
-        fields: vec![Value::None],
-        line: 0,
-    };
-    let before = LIVE.load(Ordering::Relaxed);
-    for c in 0..n {
-        for i in 0..10 {
-            event.ts = T0 + i as i64 * MIN;
-            event.fields[0] = w.products[(c + i) % w.products.len()].clone();
-            w.ingest(c, &event);
-        }
-        w.ingest(c, &visit);
-    }
-    let heap = (LIVE.load(Ordering::Relaxed) - before) as f64 / n as f64;
-    (heap + std::mem::size_of::<KeyData>() as f64, heap)
 }
 
 /// One event per iteration over 1,000 customers round robin, time moving forward a

@@ -10,14 +10,12 @@
 //!   are skipped when popped by comparing a per-customer generation, as the runtime does.
 //! - `insert_1m` / `drain_1m`: the two halves alone.
 //!
-//! Before the benchmarks it prints the live bytes per pending timer of each queue,
-//! measured with a counting allocator.
+//! Their live bytes per pending timer are printed by `cargo bench --bench memory`,
+//! which runs under dhat's allocator so these timings do not.
 //!
 //! Run: `cargo bench --bench timers` (one filter: `cargo bench --bench timers -- steady`).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
@@ -276,64 +274,6 @@ fn drain_1m<Q: TimerQueue<u64> + Default>(bencher: Bencher, delay: Delay) {
         });
 }
 
-/// Counts live heap bytes (all threads; the measurement runs before divan starts).
-struct CountingAlloc;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` unchanged and only adds bookkeeping.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded with our caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded with our caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: forwarded with our caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
-
-/// Live bytes per pending timer after the steady-state run (prefill + 1M events).
-fn steady_bytes<Q: TimerQueue<u64> + Default>(delay: Delay) -> f64 {
-    let w = workload(delay);
-    let before = LIVE.load(Ordering::Relaxed);
-    let mut q = prefilled::<Q>(w);
-    for (i, (ts, due)) in w.events.iter().enumerate() {
-        while q.pop_due(*ts).is_some() {}
-        q.insert(*due, i as Tie, i as u64);
-    }
-    let per = (LIVE.load(Ordering::Relaxed) - before) as f64 / q.len() as f64;
-    drop(q);
-    per
-}
-
 fn main() {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    if filter.is_empty() || filter.iter().any(|f| "memory".contains(f.as_str())) {
-        println!(
-            "live bytes per pending timer, u64 payload (entry = 24 bytes), after 1M steady events:"
-        );
-        for delay in Delay::ALL {
-            let heap = steady_bytes::<TimerHeap<u64>>(delay);
-            let wheel = steady_bytes::<TimerWheel<u64>>(delay);
-            println!("  {delay:?}: heap {heap:.1}  wheel {wheel:.1}");
-        }
-    }
     divan::main();
 }

@@ -1,53 +1,11 @@
 //! The timer queues (`TimerHeap`, `TimerWheel`) against a naive model: random
 //! interleavings of inserts and pops must come out in exactly the model's `(due, tie)`
 //! order, including timers set behind the watermark, far-future and negative times,
-//! and a checkpoint round trip in the middle. Also bounds their bytes per pending timer.
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+//! and a checkpoint round trip in the middle. (Their bytes per pending timer are
+//! bounded in tests/memory.rs, under dhat.)
 
 use proptest::prelude::*;
 use trigc::runtime::timers::{Due, Tie, TimerHeap, TimerQueue, TimerWheel};
-
-/// Counts the bytes live on the current thread, so tests running in parallel do not
-/// disturb each other's measurement.
-struct ThreadCountingAlloc;
-
-thread_local! {
-    static LIVE_BYTES: Cell<isize> = const { Cell::new(0) };
-}
-
-fn count(delta: isize) {
-    // `try_with`: allocations during thread teardown happen after the slot is gone.
-    let _ = LIVE_BYTES.try_with(|live| live.set(live.get() + delta));
-}
-
-// SAFETY: every method forwards to `System` unchanged and only adds bookkeeping
-// (the brief asks for a counting allocator; this is the only `unsafe` in the tests).
-unsafe impl GlobalAlloc for ThreadCountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as isize));
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size as isize - layout.size() as isize);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: ThreadCountingAlloc = ThreadCountingAlloc;
-
-fn live_bytes() -> isize {
-    LIVE_BYTES.with(Cell::get)
-}
 
 /// The obviously-correct queue: a vector searched for its minimum.
 #[derive(Default)]
@@ -340,37 +298,4 @@ fn checkpoint_is_plain_data_and_keeps_order() {
     let mut back: TimerWheel<String> = serde_json::from_value(json).expect("deserialises");
     assert_eq!(back.pop_due(100).map(|d| d.value), Some("y".to_string()));
     assert_eq!(back.pop_due(100).map(|d| d.value), Some("x".to_string()));
-}
-
-/// Live bytes per pending timer after inserting `n` timers spread over 30 days,
-/// for a 16-byte payload (about what the runtime stores: instance and generation).
-fn bytes_per_timer<Q: TimerQueue<[u64; 2]>>(make: impl FnOnce() -> Q, n: usize) -> f64 {
-    let before = live_bytes();
-    let mut q = make();
-    let base = 1_767_225_600_000i64;
-    for i in 0..n {
-        let due = base + (i as i64 * 7_919 * 1_000) % (30 * 86_400_000);
-        q.insert(due, i as Tie, [i as u64, 0]);
-    }
-    // Pop a little so the wheel has cascaded its first slots, as in steady state.
-    for _ in 0..n / 100 {
-        q.pop_due(i64::MAX);
-    }
-    let bytes = live_bytes() - before;
-    let per = bytes as f64 / q.len() as f64;
-    drop(q);
-    per
-}
-
-#[test]
-fn per_timer_memory_is_far_below_the_customer_budget() {
-    let n = 200_000;
-    let heap = bytes_per_timer(TimerHeap::new, n);
-    let wheel = bytes_per_timer(TimerWheel::new, n);
-    eprintln!(
-        "bytes per pending timer (16-byte payload, {n} timers): heap {heap:.1}, wheel {wheel:.1}"
-    );
-    // Entry is 32 bytes; vectors grow by doubling, so at most 2x that plus slack.
-    assert!(heap <= 70.0, "heap {heap}");
-    assert!(wheel <= 70.0, "wheel {wheel}");
 }

@@ -140,7 +140,7 @@ impl Evaluator<'_> {
         match op {
             BinaryOp::And => {
                 let a = self.eval(lhs, env)?;
-                if a == Value::Bool(false) {
+                if matches!(a, Value::Bool(false)) {
                     return Ok(a);
                 }
                 let b = self.eval(rhs, env)?;
@@ -152,7 +152,7 @@ impl Evaluator<'_> {
             }
             BinaryOp::Or => {
                 let a = self.eval(lhs, env)?;
-                if a == Value::Bool(true) {
+                if matches!(a, Value::Bool(true)) {
                     return Ok(a);
                 }
                 let b = self.eval(rhs, env)?;
@@ -164,7 +164,7 @@ impl Evaluator<'_> {
             }
             BinaryOp::Coalesce => {
                 let a = self.eval(lhs, env)?;
-                return if a == Value::None {
+                return if matches!(a, Value::None) {
                     self.eval(rhs, env)
                 } else {
                     Ok(a)
@@ -174,7 +174,7 @@ impl Evaluator<'_> {
         }
         let a = self.eval(lhs, env)?;
         let b = self.eval(rhs, env)?;
-        if a == Value::None || b == Value::None {
+        if matches!(a, Value::None) || matches!(b, Value::None) {
             return Ok(Value::None);
         }
         let overflow = || Self::error(id, EvalErrorKind::IntegerOverflow);

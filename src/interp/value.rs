@@ -4,9 +4,11 @@
 //! strings are arrays of `u32`, and the JIT can pass strings as plain integers. The
 //! [`Interner`] is owned by the runtime and is part of its serialisable state.
 
+use std::hash::Hasher;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ir::EventId;
@@ -17,27 +19,50 @@ pub struct Sym(pub u32);
 
 /// Append-only string table. It grows with the number of distinct string values the
 /// program stores or compares (product ids, campaigns), not with the event count.
+///
+/// The index is a `HashTable` of symbols keyed by the text they resolve to, so each
+/// string is stored once and a lookup hashes the probe once (the decoder interns up
+/// to a few strings per event line, so this is on the hot path).
 #[derive(Default, Clone)]
 pub struct Interner {
-    ids: FxHashMap<Arc<str>, Sym>,
+    ids: HashTable<Sym>,
     strs: Vec<Arc<str>>,
+}
+
+/// The hash of an interned string's text.
+#[inline]
+fn text_hash(s: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(s.as_bytes());
+    hasher.finish()
 }
 
 impl Interner {
     pub fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&sym) = self.ids.get(s) {
+        let hash = text_hash(s);
+        let strs = &self.strs;
+        if let Some(&sym) = self.ids.find(hash, |sym| {
+            strs.get(sym.0 as usize).is_some_and(|t| **t == *s)
+        }) {
             return sym;
         }
         let sym = Sym(u32::try_from(self.strs.len()).unwrap_or(u32::MAX));
-        let s: Arc<str> = Arc::from(s);
-        self.strs.push(s.clone());
-        self.ids.insert(s, sym);
+        self.strs.push(Arc::from(s));
+        let strs = &self.strs;
+        self.ids.insert_unique(hash, sym, |sym| {
+            strs.get(sym.0 as usize).map_or(0, |t| text_hash(t))
+        });
         sym
     }
 
     /// The symbol of `s` if it was ever interned.
     pub fn get(&self, s: &str) -> Option<Sym> {
-        self.ids.get(s).copied()
+        let strs = &self.strs;
+        self.ids
+            .find(text_hash(s), |sym| {
+                strs.get(sym.0 as usize).is_some_and(|t| **t == *s)
+            })
+            .copied()
     }
 
     pub fn resolve(&self, sym: Sym) -> &str {

@@ -34,7 +34,9 @@
 //!
 //! Cost: no allocation per line in the steady state (the token buffer, the member
 //! slots and `out`'s buffers are reused); strings are copied only when they are
-//! interned or have escapes.
+//! interned or have escapes. Flat lines (scalars, no escapes) are scanned in one pass
+//! straight into the member slots ([`json::walk_flat`]); the rest take the general
+//! two-pass path, which alone words errors.
 
 use std::fmt;
 use std::sync::Arc;
@@ -107,11 +109,28 @@ struct EventShape {
 }
 
 /// The member seen for one name on the current line: `line` is the line's generation
-/// (so slots need no clearing between lines), `tok` the value's token index.
-#[derive(Clone, Copy, Debug, Default)]
+/// (so slots need no clearing between lines), `tok` the value's first token and
+/// `index` its index in the token buffer (only meaningful after the general path's
+/// scan; the flat path has no buffer, and no arrays that would need it).
+#[derive(Clone, Copy, Debug)]
 struct Slot {
     line: u32,
-    tok: u32,
+    index: u32,
+    tok: Tok,
+}
+
+impl Default for Slot {
+    fn default() -> Slot {
+        Slot {
+            line: 0,
+            index: 0,
+            tok: Tok {
+                token: Token::Null,
+                start: 0,
+                end: 0,
+            },
+        }
+    }
 }
 
 /// A decoder for one program's events. Reuse it for every line: it keeps its scratch
@@ -240,7 +259,11 @@ impl Decoder {
             ));
         }
         let kind = match type_tok.token {
-            Token::Str => self.kinds.get(type_tok.str_body(text).as_bytes()),
+            Token::Str => self.kinds.get_within(
+                text.as_bytes(),
+                type_tok.start as usize + 1,
+                type_tok.str_body(text).len(),
+            ),
             _ => {
                 self.scratch.clear();
                 json::unescape(type_tok.str_body(text), &mut self.scratch);
@@ -304,12 +327,16 @@ impl Decoder {
         out.ts = read_time(text, time, &mut self.scratch)
             .map_err(|what| format!("field `{}`: {what}", self.time_member))?;
 
+        // Pushed one by one (the buffer's capacity is kept across lines), rather than
+        // filled with `None` first and then overwritten.
         out.fields.clear();
-        out.fields.resize(shape.fields.len(), Value::None);
-        for (field, slot) in shape.fields.iter().zip(out.fields.iter_mut()) {
-            let tok = match self.member_index(field.name_id) {
-                Some(i) if json::kind(&self.toks, i) != Some(Token::Null) => i,
-                _ if field.optional => continue,
+        for field in &shape.fields {
+            let tok = match self.member_slot(field.name_id) {
+                Some(slot) if slot.tok.token != Token::Null => slot,
+                _ if field.optional => {
+                    out.fields.push(Value::None);
+                    continue;
+                }
                 Some(_) => {
                     return Err(format!(
                         "field `{}` of {} is null, but it is required",
@@ -323,27 +350,61 @@ impl Decoder {
                 toks: &self.toks,
                 used: field.used,
             };
-            *slot = reader
-                .read(tok, &field.ty, interner, &mut self.scratch)
+            let value = reader
+                .read(
+                    tok.index as usize,
+                    tok.tok,
+                    &field.ty,
+                    interner,
+                    &mut self.scratch,
+                )
                 .map_err(|what| format!("field `{}` of {}: {what}", field.name, shape.name))?;
+            out.fields.push(value);
         }
         Ok(None)
     }
 
-    /// Scan and walk the line, recording the value of every member the schema knows.
-    fn scan(&mut self, text: &str) -> Result<(), String> {
-        json::lex(text, &mut self.toks).map_err(|e| e.message())?;
+    /// Start a new line's generation of slots.
+    fn next_generation(&mut self) -> u32 {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             // After 2^32 lines, stale slots could look current: clear them once.
             self.slots.iter_mut().for_each(|s| *s = Slot::default());
             self.generation = 1;
         }
-        let generation = self.generation;
+        self.generation
+    }
+
+    /// Scan and walk the line, recording the value of every member the schema knows.
+    /// A flat line (scalars, no escapes) takes one pass with no token buffer; any other
+    /// line, and every malformed one, takes the general two-pass path, which alone
+    /// words errors (so messages do not depend on which path saw the line first).
+    fn scan(&mut self, text: &str) -> Result<(), String> {
+        let generation = self.next_generation();
+        let names = &self.names;
+        let slots = &mut self.slots;
+        let flat = json::walk_flat(text, |start, len, tok| {
+            if let Some(slot) = names
+                .get_within(text.as_bytes(), start, len)
+                .and_then(|id| slots.get_mut(usize::from(id)))
+            {
+                *slot = Slot {
+                    line: generation,
+                    index: 0,
+                    tok,
+                };
+            }
+        });
+        if flat {
+            return Ok(());
+        }
+        json::lex(text, &mut self.toks).map_err(|e| e.message())?;
+        let generation = self.next_generation();
         let names = &self.names;
         let slots = &mut self.slots;
         let scratch = &mut self.scratch;
-        json::walk_object(text, &self.toks, |name, value| {
+        let toks = &self.toks;
+        json::walk_object(text, toks, |name, value| {
             let id = match name.token {
                 Token::Str => {
                     let len = (name.end - name.start).saturating_sub(2) as usize;
@@ -355,26 +416,30 @@ impl Decoder {
                     names.get(scratch.as_bytes())
                 }
             };
-            if let Some(slot) = id.and_then(|id| slots.get_mut(usize::from(id))) {
+            if let (Some(slot), Some(&tok)) = (
+                id.and_then(|id| slots.get_mut(usize::from(id))),
+                toks.get(value),
+            ) {
                 *slot = Slot {
                     line: generation,
-                    tok: u32::try_from(value).unwrap_or(u32::MAX),
+                    index: u32::try_from(value).unwrap_or(u32::MAX),
+                    tok,
                 };
             }
         })
         .map_err(|e| e.message())
     }
 
-    /// The token index of the value of member `name` on this line, if present.
-    fn member_index(&self, name: NameId) -> Option<usize> {
+    /// The value of member `name` on this line, if present.
+    #[inline]
+    fn member_slot(&self, name: NameId) -> Option<Slot> {
         let slot = self.slots.get(usize::from(name))?;
-        (slot.line == self.generation).then_some(slot.tok as usize)
+        (slot.line == self.generation).then_some(*slot)
     }
 
+    #[inline]
     fn member(&self, name: NameId) -> Option<Tok> {
-        self.member_index(name)
-            .and_then(|i| self.toks.get(i))
-            .copied()
+        self.member_slot(name).map(|slot| slot.tok)
     }
 }
 
@@ -440,21 +505,20 @@ struct ValueReader<'a> {
 }
 
 impl ValueReader<'_> {
-    /// The value at token `i` as type `ty`; `Err` completes "field `f` of E: ...".
+    /// The value `tok` (token `i` of the buffer, for arrays) as type `ty`; `Err`
+    /// completes "field `f` of E: ...".
     fn read(
         &self,
         i: usize,
+        tok: Tok,
         ty: &Ty,
         interner: &mut Interner,
         scratch: &mut String,
     ) -> Result<Value, String> {
-        let Some(&tok) = self.toks.get(i) else {
-            return Err("internal: token index out of range".into());
-        };
         let mismatch = || format!("expected {}, found {}", ty_name(ty), tok.token.describe());
         let value = match (ty, tok.token) {
             (Ty::Optional(_), Token::Null) => Value::None,
-            (Ty::Optional(inner), _) => return self.read(i, inner, interner, scratch),
+            (Ty::Optional(inner), _) => return self.read(i, tok, inner, interner, scratch),
             (_, Token::Null) => return Err(mismatch()),
             (Ty::Bool, Token::True) => Value::Bool(true),
             (Ty::Bool, Token::False) => Value::Bool(false),
@@ -534,8 +598,11 @@ impl ValueReader<'_> {
             return Ok(items);
         }
         loop {
+            let Some(&tok) = self.toks.get(i) else {
+                return Err("internal: token index out of range".into());
+            };
             let item = self
-                .read(i, elem, interner, scratch)
+                .read(i, tok, elem, interner, scratch)
                 .map_err(|what| format!("element {}: {what}", items.len() + 1))?;
             items.push(item);
             i = json::value_end(self.toks, i);

@@ -50,7 +50,7 @@ impl Summary {
     /// The summary of `buf[start..start + len]`, reading whole words from `buf` where
     /// it extends far enough past the name (it does for names inside a JSON line),
     /// instead of assembling short names byte by byte.
-    #[inline]
+    #[inline(always)]
     fn of_within(buf: &[u8], start: usize, len: usize) -> Summary {
         if len < 8
             && let Some(word) = buf.get(start..).and_then(<[u8]>::first_chunk::<8>)
@@ -65,7 +65,7 @@ impl Summary {
         Summary::of(buf.get(start..start + len).unwrap_or_default())
     }
 
-    #[inline]
+    #[inline(always)]
     fn hash(self) -> u64 {
         (self.head ^ self.tail.rotate_left(29) ^ self.len as u64)
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -101,7 +101,7 @@ impl<V: Copy> NameTable<V> {
         table
     }
 
-    #[inline]
+    #[inline(always)]
     fn start(&self, summary: Summary) -> usize {
         // The high bits of the product are the well-mixed ones.
         (summary.hash() >> 40) as usize & self.mask
@@ -113,13 +113,13 @@ impl<V: Copy> NameTable<V> {
     }
 
     /// `get(&buf[start..start + len])`, faster for short names inside a longer buffer.
-    #[inline]
+    #[inline(always)]
     pub fn get_within(&self, buf: &[u8], start: usize, len: usize) -> Option<V> {
         let name = buf.get(start..start + len)?;
         self.find(Summary::of_within(buf, start, len), name)
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, summary: Summary, name: &[u8]) -> Option<V> {
         let mut i = self.start(summary);
         loop {

@@ -13,6 +13,8 @@
 //! (the slot's `generation` moves on and the old entry is skipped when it pops); the
 //! runtime compacts the queue when such dead entries pile up.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::interp::Value;
@@ -48,14 +50,21 @@ pub struct Instance {
     /// When the current step is due, and its place among timers due at that instant.
     pub due: i64,
     pub tie: u64,
-    /// The starting event's fields by `FieldIdx`, truncated after the last one read.
-    pub fields: Box<[Value]>,
+    /// The starting event's fields by `FieldIdx`, truncated after the last one read
+    /// and without trailing absent ones (a missing slot reads as absent); `None`
+    /// when that leaves nothing. Shared by the instances of one fan-out.
+    pub fields: Option<Arc<[Value]>>,
 }
 
 impl Instance {
     /// The starting event's type, if it started on an event.
     pub fn start_kind(&self) -> Option<EventId> {
         (self.kind.0 != NIL).then_some(self.kind)
+    }
+
+    /// The kept fields of the starting event (a prefix; see [`Instance::fields`]).
+    pub fn fields(&self) -> &[Value] {
+        self.fields.as_deref().unwrap_or_default()
     }
 
     fn vacant(next: u32) -> Instance {
@@ -72,7 +81,7 @@ impl Instance {
             seq: 0,
             due: 0,
             tie: 0,
-            fields: Box::new([]),
+            fields: None,
         }
     }
 }
@@ -140,7 +149,7 @@ impl Instances {
             inst.trigger = TriggerId(NIL);
             inst.customer = CustomerId(NIL);
             inst.kind = EventId(NIL);
-            inst.fields = Box::new([]);
+            inst.fields = None;
             inst.next = free;
             self.free = slot;
             self.live -= 1;

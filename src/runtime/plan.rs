@@ -3,6 +3,8 @@
 //! fields an instance must keep, which expressions read `key`. Never serialised:
 //! rebuilt from the program on restore.
 
+use std::sync::Arc;
+
 use super::schedule::Schedule;
 use crate::interp::{Interner, Sym};
 use crate::ir::{
@@ -37,6 +39,8 @@ pub struct Plan {
     pub email: Option<ProfileFieldId>,
     /// Per event type: its field names, interned (the default payload's keys).
     pub field_names: Vec<Vec<Sym>>,
+    /// The keys of every action's `with { ... }` object, interned, by expression.
+    object_keys: Vec<(ExprId, Arc<[Sym]>)>,
 }
 
 impl Plan {
@@ -105,6 +109,28 @@ impl Plan {
             .iter()
             .map(|e| e.fields.iter().map(|f| interner.intern(&f.name)).collect())
             .collect();
+        let mut object_keys: Vec<(ExprId, Arc<[Sym]>)> = program
+            .triggers
+            .iter()
+            .flat_map(|def| def.steps.iter().flat_map(|s| s.actions.iter()))
+            .filter_map(|a| match &a.kind {
+                ActionKind::Webhook { payload, .. }
+                | ActionKind::Emit { payload, .. }
+                | ActionKind::Email { payload, .. } => match payload {
+                    Payload::Object(e) => Some(*e),
+                    Payload::StartEvent => None,
+                },
+                _ => None,
+            })
+            .filter_map(|e| match program.exprs.get(e.index()) {
+                Some(Expr::Object(entries)) => {
+                    Some((e, entries.iter().map(|(k, _)| interner.intern(k)).collect()))
+                }
+                _ => None,
+            })
+            .collect();
+        object_keys.sort_by_key(|(e, _)| *e);
+        object_keys.dedup_by_key(|(e, _)| *e);
         Plan {
             order,
             rank,
@@ -114,7 +140,17 @@ impl Plan {
             schedules,
             email,
             field_names,
+            object_keys,
         }
+    }
+
+    /// The interned keys of a payload object `expr`, in entry order.
+    pub fn object_keys(&self, expr: ExprId) -> Option<Arc<[Sym]>> {
+        self.object_keys
+            .binary_search_by_key(&expr, |(e, _)| *e)
+            .ok()
+            .and_then(|i| self.object_keys.get(i))
+            .map(|(_, keys)| Arc::clone(keys))
     }
 
     pub fn reads_key(&self, expr: ExprId) -> bool {

@@ -1,7 +1,7 @@
 //! Runtime unit tests: the two timer queues give the same run, and a key that holds
 //! nothing is freed. Behaviour cases live in `tests/cases/run/`.
 
-use super::timers::TimerWheel;
+use super::timers::{TimerHeap, TimerWheel};
 use super::*;
 use crate::interp::Interner;
 use crate::io::{Decoded, Decoder};

@@ -14,7 +14,7 @@ use super::timers::TimerQueue;
 use super::{ActionBody, ActionRecord, Event, Notice, Output, Recipient, Runtime};
 use crate::interp::eval::is_true;
 use crate::interp::{EvalError, Value};
-use crate::ir::{ActionKind, EventId, Payload, Reentry, StartIr, TriggerId};
+use crate::ir::{ActionKind, EventId, Expr, Payload, Reentry, StartIr, TriggerId};
 
 /// Queue entries beyond twice the live ones (plus this slack) trigger a compaction.
 const COMPACT_SLACK: usize = 4096;
@@ -160,7 +160,7 @@ where
             return;
         }
         match &def.fan_out {
-            None => self.start_instance(t, c, e.ts, Some(e)),
+            None => self.start_instance(t, c, e.ts, Some(StartEvent::new(e))),
             Some(fan) => {
                 let value = match self.eval_event(c, fan.value, e) {
                     Ok(v) => v,
@@ -169,8 +169,15 @@ where
                         return;
                     }
                 };
+                // One copy of the kept fields for every fanned-out instance.
+                let kept = kept_fields(&self.plan, t, e);
+                let shared: Option<Arc<[Value]>> = (!kept.is_empty()).then(|| kept.into());
                 for customer in self.state.fanout.customers(fan.state, &value) {
-                    self.start_instance(t, customer, e.ts, Some(e));
+                    let start = StartEvent {
+                        event: e,
+                        shared: shared.as_ref(),
+                    };
+                    self.start_instance(t, customer, e.ts, Some(start));
                 }
             }
         }
@@ -178,7 +185,13 @@ where
 
     /// Start an instance of `t` for `c` at `at`, per the trigger's `reentry`, and
     /// arm its first step.
-    fn start_instance(&mut self, t: TriggerId, c: CustomerId, at: i64, start: Option<&Event>) {
+    fn start_instance(
+        &mut self,
+        t: TriggerId,
+        c: CustomerId,
+        at: i64,
+        start: Option<StartEvent<'_>>,
+    ) {
         if let Some(slot) = self.begin_instance(t, c, at, start) {
             let wait = self.program.trigger(t).steps.first().map_or(0, |s| s.wait);
             self.arm(slot, at.saturating_add(wait));
@@ -192,7 +205,7 @@ where
         t: TriggerId,
         c: CustomerId,
         at: i64,
-        start: Option<&Event>,
+        start: Option<StartEvent<'_>>,
     ) -> Option<u32> {
         let program = self.program;
         let def = program.trigger(t);
@@ -240,21 +253,16 @@ where
         inst.seq = seq;
         inst.step = 0;
         inst.start_ts = at;
-        inst.kind = start.map_or(EventId(NIL), |e| e.kind);
-        let keep = start
-            .and_then(|e| {
-                self.plan
-                    .keep
-                    .get(t.index())
-                    .and_then(|k| k.get(e.kind.index()))
-            })
-            .copied()
-            .unwrap_or(0);
-        let fields = start.map_or(&[][..], |e| &e.fields[..keep.min(e.fields.len())]);
-        if inst.fields.len() == fields.len() {
-            inst.fields.clone_from_slice(fields);
-        } else {
-            inst.fields = fields.into();
+        inst.kind = start.map_or(EventId(NIL), |s| s.event.kind);
+        let fields = start.map_or(&[][..], |s| kept_fields(&self.plan, t, s.event));
+        match start.and_then(|s| s.shared) {
+            Some(shared) if shared.len() == fields.len() => inst.fields = Some(Arc::clone(shared)),
+            _ if fields.is_empty() => inst.fields = None,
+            _ => match inst.fields.as_mut().and_then(Arc::get_mut) {
+                // A restart reuses the slot: overwrite its own copy in place.
+                Some(own) if own.len() == fields.len() => own.clone_from_slice(fields),
+                _ => inst.fields = Some(fields.into()),
+            },
         }
         Some(slot)
     }
@@ -282,6 +290,7 @@ where
         inst.has_entry = true;
         st.timers
             .insert(due, tie, TimerRef::step(slot, inst.generation));
+        self.quiet_until = self.quiet_until.min(due);
         if st.timers.len() > 2 * (st.instances.live() + self.plan.schedules.len()) + COMPACT_SLACK {
             self.compact_timers();
         }
@@ -289,6 +298,7 @@ where
 
     /// Drop superseded and orphaned queue entries (rebuilding the queue).
     fn compact_timers(&mut self) {
+        self.quiet_until = i64::MIN;
         let st = &mut self.state;
         let mut old = std::mem::take(&mut st.timers);
         while let Some(d) = old.pop_due(i64::MAX) {
@@ -312,6 +322,9 @@ where
 
     /// Fire every timer due at or before `limit`, in (due, tie) order.
     pub(super) fn fire_due(&mut self, limit: i64, out: &mut dyn Output) {
+        if limit < self.quiet_until {
+            return;
+        }
         while let Some(d) = self.state.timers.pop_due(limit) {
             match d.value.target() {
                 TimerTarget::Schedule(t) => self.run_schedule(t, d.due, out),
@@ -331,12 +344,20 @@ where
                         inst.has_entry = true;
                         let (due, tie) = (inst.due, inst.tie);
                         self.state.timers.insert(due, tie, d.value);
+                        self.quiet_until = self.quiet_until.min(due);
                         continue;
                     }
                     self.fire_step(slot, d.due, out);
                 }
             }
         }
+        // Everything due by `limit` has fired (including what firing armed).
+        self.quiet_until = self
+            .state
+            .timers
+            .next_due()
+            .unwrap_or(i64::MAX)
+            .max(limit.saturating_add(1));
     }
 
     /// Queue each scheduled trigger's first instant after `watermark`.
@@ -349,6 +370,7 @@ where
                 let tie = tie(self.plan.rank(*t), self.state.next_timer);
                 self.state.next_timer += 1;
                 self.state.timers.insert(next, tie, TimerRef::schedule(*t));
+                self.quiet_until = self.quiet_until.min(next);
             }
         }
     }
@@ -403,6 +425,7 @@ where
             let tie = tie(self.plan.rank(t), self.state.next_timer);
             self.state.next_timer += 1;
             self.state.timers.insert(next, tie, TimerRef::schedule(t));
+            self.quiet_until = self.quiet_until.min(next);
         }
     }
 
@@ -567,8 +590,23 @@ where
     /// A payload: the `with` object, or the starting event's present fields in
     /// declaration order (`{}` without a starting event).
     fn payload(&mut self, slot: u32, payload: &Payload, at: i64) -> Result<Value, EvalError> {
+        let program = self.program;
         match payload {
-            Payload::Object(e) => self.eval_instance(slot, *e, at, None),
+            Payload::Object(e) => {
+                match (program.exprs.get(e.index()), self.plan.object_keys(*e)) {
+                    // The object built here with its keys interned once (by the plan),
+                    // not on every record; values are evaluated in order as the
+                    // evaluator would, and the first error ends it the same way.
+                    (Some(Expr::Object(entries)), Some(keys)) if keys.len() == entries.len() => {
+                        let mut members = Vec::with_capacity(entries.len());
+                        for ((_, value), key) in entries.iter().zip(keys.iter()) {
+                            members.push((*key, self.eval_instance(slot, *value, at, None)?));
+                        }
+                        Ok(Value::Object(Arc::new(members)))
+                    }
+                    _ => self.eval_instance(slot, *e, at, None),
+                }
+            }
             Payload::StartEvent => {
                 let Some(inst) = self.state.instances.get(slot) else {
                     return Ok(Value::None);
@@ -579,7 +617,7 @@ where
                 let members = match names {
                     Some(names) => names
                         .iter()
-                        .zip(inst.fields.iter())
+                        .zip(inst.fields().iter())
                         .filter(|(_, v)| **v != Value::None)
                         .map(|(n, v)| (*n, v.clone()))
                         .collect(),
@@ -714,9 +752,7 @@ where
             Some(cust) => (&cust.data, cust.key.as_str()),
             None => (&self.empty, ""),
         };
-        let start = inst
-            .start_kind()
-            .map(|k| (k, inst.start_ts, &inst.fields[..]));
+        let start = inst.start_kind().map(|k| (k, inst.start_ts, inst.fields()));
         cx.eval(&mut st.interner, data, key, now, start, current, expr)
     }
 
@@ -759,4 +795,37 @@ where
             at,
         });
     }
+}
+
+/// The event an instance starts on, with the fields it keeps when they are already
+/// shared (a fan-out starts many instances on one event).
+#[derive(Clone, Copy)]
+pub(super) struct StartEvent<'e> {
+    event: &'e Event,
+    shared: Option<&'e Arc<[Value]>>,
+}
+
+impl<'e> StartEvent<'e> {
+    fn new(event: &'e Event) -> StartEvent<'e> {
+        StartEvent {
+            event,
+            shared: None,
+        }
+    }
+}
+
+/// The fields of `e` an instance of `t` keeps: up to the last one read after the
+/// start, without trailing absent ones (a missing slot reads as absent).
+fn kept_fields<'e>(plan: &super::plan::Plan, t: TriggerId, e: &'e Event) -> &'e [Value] {
+    let keep = plan
+        .keep
+        .get(t.index())
+        .and_then(|k| k.get(e.kind.index()))
+        .copied()
+        .unwrap_or(0);
+    let mut fields = e.fields.get(..keep.min(e.fields.len())).unwrap_or_default();
+    while let [rest @ .., Value::None] = fields {
+        fields = rest;
+    }
+    fields
 }

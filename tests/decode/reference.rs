@@ -450,3 +450,61 @@ proptest! {
         prop_assert!(same(&got, &want), "line: {line}\n ours: {got:?}\n  ref: {want:?}");
     }
 }
+
+/// Lines at the edges of the decoder's flat (one-pass) path: it must reach the same
+/// verdict and values as the reference wherever it takes a line or hands it on.
+#[test]
+fn flat_path_edges_agree_with_the_reference() {
+    let lines = [
+        r#"{"type":"VISIT","user":"u","ts":0}"#,
+        r#" { "type" : "VISIT" , "user" :"u",	"ts": 0 , "page" : "/é" } "#,
+        r#"{"type":"VISIT","user":"u","ts":0,"page":null}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"page":true}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"x":false,"y":null,"z":true}"#,
+        r#"{"type":"VISIT","user":12345678901234567890,"ts":0}"#,
+        r#"{"type":"VISIT","user":"u","ts":1e3}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"x":1.5E+3}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"x":1e400}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"x":1.}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"x":1e}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"x":1.5e}"#,
+        r#"{"type":"VISIT","user":"u","ts":01}"#,
+        r#"{"type":"VISIT","user":"u","ts":-}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"x":truex}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"x":nul}"#,
+        r#"{"type":"VISIT","user":"u\n","ts":0}"#,
+        r#"{"type":"VI\u0053IT","user":"u","ts":0}"#,
+        r#"{"ty\u0070e":"VISIT","user":"u","ts":0}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"x":[1,{"a":"b"}]}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"x":{}}"#,
+        r#"{"type":"VISIT","user":"u","ts":0,}"#,
+        r#"{"type":"VISIT","user":"u","ts":0 "x":1}"#,
+        r#"{"type":"VISIT","user":"u","ts":0}}"#,
+        r#"{"type":"VISIT","user":"u","ts":0}x"#,
+        r#"{"type":"VISIT","user":"u","ts":0,"page":"a"b"}"#,
+        r#"{"type":"VISIT","user":"u" "ts":0}"#,
+        r#"{"type":"VISIT","user":"u","ts":"2026-01-05T10:30:00.5Z"}"#,
+        r#"{"type":"VISIT","user":"u","ts":"2026-01-05T11:30:00+01:00"}"#,
+        r#"{"type":"VISIT","user":"u","ts":"2026-01-05T10:30:00.Z"}"#,
+        r#"{"type":"VISIT","user":"u","user":"v","ts":0}"#,
+        r#"{"type":"ADD_TO_CART","user":"u","ts":0,"product":"p","price":3,"qty":2}"#,
+        r#"{"type":"ADD_TO_CART","user":"u","ts":0,"product":"p","price":3.5,"qty":2.0}"#,
+        r#"{"type":"NOPE","user":"u","ts":0}"#,
+        r#"{}"#,
+        r#"{"#,
+        r#"{"type""#,
+        r#"{"type":"#,
+        r#","type":"VISIT"}"#,
+        "{\"type\":\"VISIT\",\"user\":\"a\tb\",\"ts\":0}",
+    ];
+    let program = program();
+    let mut decoder = Decoder::new(&program);
+    for line in lines {
+        let got = ours(&mut decoder, line);
+        let want = reference(&program, line);
+        assert!(
+            same(&got, &want),
+            "line: {line}\n ours: {got:?}\n  ref: {want:?}"
+        );
+    }
+}
