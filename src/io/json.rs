@@ -203,7 +203,7 @@ fn scan_number(line: &[u8], at: usize) -> Option<(Token, usize, bool)> {
     Some((token, i, exponent))
 }
 
-/// Walk a flat line (see [`FlatToken`]) in one pass, calling `member(name_start,
+/// Walk a flat line (see `FlatToken`) in one pass, calling `member(name_start,
 /// name_len, value)` for each member in line order (the name is the byte range of its
 /// text between the quotes). `false`: the line is not flat, and nothing it reported
 /// may be trusted; the caller then takes the general path. Every line this accepts,
