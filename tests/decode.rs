@@ -725,6 +725,42 @@ fn lines_are_numbered_and_blank_ones_counted() {
     );
 }
 
+/// Every line of `input` read through a `BufReader` of `capacity` bytes, so lines
+/// lie whole in its buffer, straddle a refill, or are longer than the buffer.
+fn read_buffered(input: &[u8], capacity: usize) -> (Vec<(u64, Vec<u8>)>, u64, u64) {
+    let reader = std::io::BufReader::with_capacity(capacity, input);
+    let mut lines = Lines::new(reader);
+    let mut got = Vec::new();
+    while let Some(Line { number, bytes }) = lines.next_line().expect("in-memory read") {
+        got.push((number, bytes.to_vec()));
+    }
+    (got, lines.blank(), lines.lines_read())
+}
+
+#[test]
+fn lines_read_the_same_whatever_the_buffer_size() {
+    let input: &[u8] =
+        b"ab\r\n\n  \t\r\n{\"long\":\"0123456789abcdef\"}\nc\r\n\r\n   \n\n\xff\nxyz\r\nlast\r";
+    let lines: Vec<(u64, Vec<u8>)> = vec![
+        (1, b"ab".to_vec()),
+        (4, br#"{"long":"0123456789abcdef"}"#.to_vec()),
+        (5, b"c".to_vec()),
+        (9, b"\xff".to_vec()),
+        (10, b"xyz".to_vec()),
+        // A `\r` is dropped only before a `\n`.
+        (11, b"last\r".to_vec()),
+    ];
+    let want = (lines, 5, 11);
+    assert_eq!(read_all(input), want);
+    for capacity in 1..=input.len() + 1 {
+        assert_eq!(
+            read_buffered(input, capacity),
+            want,
+            "buffer of {capacity} bytes"
+        );
+    }
+}
+
 #[test]
 fn lines_feed_the_decoder() {
     let input = b"{\"type\":\"VISIT\",\"user\":\"u\",\"ts\":0}\r\n\n{\"type\":1}\n";

@@ -18,6 +18,7 @@ mod aggregate;
 mod decl;
 pub mod error;
 mod expr;
+pub mod layout;
 mod lint;
 mod names;
 mod scope;
@@ -55,6 +56,7 @@ pub fn check(ast: &Ast, sources: &SourceMap) -> (Option<Program>, Vec<Diagnostic
     let program = if diags.iter().any(Diagnostic::is_error) {
         None
     } else {
+        layout::assign(&mut c.prog);
         Some(c.prog)
     };
     (program, diags)

@@ -385,6 +385,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
         return fail(&format!("cannot write the rejects file: {e}"));
     }
     let summary = session.summary();
+    // Kept out of `Summary` (whose shape the run snapshots pin): reported on its own.
+    let cap_hits = session.runtime.stats().cap_hits;
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
         (summary.events_read as f64 / secs).round()
@@ -399,10 +401,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 serde_json::json!(elapsed.as_millis() as u64),
             );
             obj.insert("events_per_sec".into(), serde_json::json!(rate as u64));
+            obj.insert("cap_hits".into(), serde_json::json!(cap_hits));
         }
         format!("{value}\n")
     } else {
-        render_summary(&summary, rate, secs)
+        let mut text = render_summary(&summary, rate, secs);
+        text.push_str(&cap_warning(cap_hits));
+        text
     };
     let _ = stderr.write_all(text.as_bytes());
     ExitCode::SUCCESS
@@ -429,6 +434,19 @@ fn render_summary(s: &Summary, rate: f64, secs: f64) -> String {
     text.push_str(&format!("runtime errors: {}\n", s.runtime_errors));
     text.push_str(&format!("{rate:.0} events/s ({secs:.3}s)\n"));
     text
+}
+
+/// The warning for entries dropped at the per-customer caps (empty when none were):
+/// a silently truncated set, list or window changes what rules see.
+fn cap_warning(cap_hits: u64) -> String {
+    if cap_hits == 0 {
+        return String::new();
+    }
+    let entries = if cap_hits == 1 { "entry" } else { "entries" };
+    format!(
+        "warning: {cap_hits} set/list/window {entries} dropped at the per-customer caps \
+         (see docs/LANGUAGE-GUIDE.md)\n"
+    )
 }
 
 /// The input reader, and a progress bar when replaying a large file with stderr on

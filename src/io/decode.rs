@@ -47,7 +47,7 @@ pub use super::json::MAX_DEPTH;
 
 use super::json::{self, Tok, Token};
 use super::name_table::NameTable;
-use super::wire_time::{parse_duration, parse_time};
+use super::wire_time::{DateCache, parse_duration, parse_time_cached};
 use crate::interp::{Interner, Value};
 use crate::ir::{EventId, FieldDef, FieldIdx, Program, Ty};
 use crate::runtime::Event;
@@ -150,6 +150,8 @@ pub struct Decoder {
     slots: Vec<Slot>,
     generation: u32,
     scratch: String,
+    /// The date of the last time-member parsed: consecutive events share a day.
+    dates: DateCache,
 }
 
 impl Decoder {
@@ -203,6 +205,7 @@ impl Decoder {
             slots,
             generation: 0,
             scratch: String::new(),
+            dates: DateCache::default(),
         }
     }
 
@@ -324,7 +327,7 @@ impl Decoder {
         let Some(time) = time else {
             return Err(format!("missing field `{}`", self.time_member));
         };
-        out.ts = read_time(text, time, &mut self.scratch)
+        out.ts = read_time(text, time, &mut self.scratch, &mut self.dates)
             .map_err(|what| format!("field `{}`: {what}", self.time_member))?;
 
         // Pushed one by one (the buffer's capacity is kept across lines), rather than
@@ -471,7 +474,12 @@ fn read_key(text: &str, tok: Tok, key: &mut String) -> Result<(), String> {
     Ok(())
 }
 
-fn read_time(text: &str, tok: Tok, scratch: &mut String) -> Result<i64, String> {
+fn read_time(
+    text: &str,
+    tok: Tok,
+    scratch: &mut String,
+    dates: &mut DateCache,
+) -> Result<i64, String> {
     match tok.token {
         Token::Int => tok.text(text).parse::<i64>().map_err(|_| {
             format!(
@@ -479,11 +487,11 @@ fn read_time(text: &str, tok: Tok, scratch: &mut String) -> Result<i64, String> 
                 json::clip(tok.text(text))
             )
         }),
-        Token::Str => time_text(tok.str_body(text)),
+        Token::Str => time_text(tok.str_body(text), dates),
         Token::StrEscaped => {
             scratch.clear();
             json::unescape(tok.str_body(text), scratch);
-            time_text(scratch)
+            time_text(scratch, dates)
         }
         other => Err(format!(
             "expected a time (RFC 3339 string or epoch milliseconds), found {}",
@@ -492,8 +500,8 @@ fn read_time(text: &str, tok: Tok, scratch: &mut String) -> Result<i64, String> 
     }
 }
 
-fn time_text(s: &str) -> Result<i64, String> {
-    parse_time(s).map_err(|e| format!("unparsable time `{}`: {e}", json::clip(s)))
+fn time_text(s: &str, dates: &mut DateCache) -> Result<i64, String> {
+    parse_time_cached(s, dates).map_err(|e| format!("unparsable time `{}`: {e}", json::clip(s)))
 }
 
 /// Reads one declared field's value out of the token buffer.
@@ -544,9 +552,12 @@ impl ValueReader<'_> {
                 Value::Str(interner.intern(scratch))
             }
             (Ty::Str, Token::Str | Token::StrEscaped) => Value::None,
-            (Ty::Time, Token::Int | Token::Str | Token::StrEscaped) => {
-                Value::Time(read_time(self.text, tok, scratch)?)
-            }
+            (Ty::Time, Token::Int | Token::Str | Token::StrEscaped) => Value::Time(read_time(
+                self.text,
+                tok,
+                scratch,
+                &mut DateCache::default(),
+            )?),
             (Ty::Duration, Token::Int) => {
                 Value::Duration(tok.text(self.text).parse().map_err(|_| {
                     format!("duration out of range: {}", json::clip(tok.text(self.text)))

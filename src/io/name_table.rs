@@ -8,11 +8,23 @@
 //! bytes (nearly all of them) that summary *is* the name, so a hit costs two loads,
 //! a multiply and three integer compares. Longer names also compare their bytes.
 
-/// Open addressing, linear probing, at most half full.
+/// Open addressing, at most half full. Built once per program, so construction
+/// searches for a multiplier under which every name lands in its own slot (a perfect
+/// hash; for a schema's dozen or two names one is found within a few tries): a
+/// lookup is then one summary, one multiply, one slot and one compare, with no probe
+/// loop whose length the branch predictor would have to guess. Should no multiplier
+/// work (names whose summaries collide, or thousands of them), the table falls back
+/// to linear probing.
 #[derive(Clone, Debug)]
 pub struct NameTable<V> {
-    slots: Vec<Option<Entry<V>>>,
+    /// Empty slots hold [`Entry::EMPTY_LEN`] as their length, which no name has.
+    slots: Vec<Entry<V>>,
     mask: usize,
+    /// `64 - log2(slots.len())`: the hash's high bits are the well-mixed ones.
+    shift: u32,
+    seed: u64,
+    /// Every name sits in its home slot (no probing needed).
+    perfect: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -20,7 +32,27 @@ struct Entry<V> {
     summary: Summary,
     /// Only consulted for names longer than 16 bytes.
     bytes: Box<[u8]>,
-    value: V,
+    value: Option<V>,
+}
+
+impl<V> Entry<V> {
+    const EMPTY_LEN: usize = usize::MAX;
+
+    fn empty() -> Entry<V> {
+        Entry {
+            summary: Summary {
+                len: Self::EMPTY_LEN,
+                head: 0,
+                tail: 0,
+            },
+            bytes: Box::default(),
+            value: None,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.summary.len == Self::EMPTY_LEN
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,45 +98,88 @@ impl Summary {
     }
 
     #[inline(always)]
-    fn hash(self) -> u64 {
-        (self.head ^ self.tail.rotate_left(29) ^ self.len as u64)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    fn hash(self, seed: u64) -> u64 {
+        (self.head ^ self.tail.rotate_left(29) ^ self.len as u64).wrapping_mul(seed)
     }
 }
 
 impl<V: Copy> NameTable<V> {
     /// The table of `names`; with a name given twice, the first value is kept.
     pub fn new<'a>(names: impl IntoIterator<Item = (&'a [u8], V)>) -> NameTable<V> {
-        let names: Vec<(&[u8], V)> = names.into_iter().collect();
-        let size = (names.len() * 2).next_power_of_two().max(8);
-        let mut table = NameTable {
-            slots: vec![None; size],
-            mask: size - 1,
-        };
+        let mut unique: Vec<(Summary, &[u8], V)> = Vec::new();
         for (name, value) in names {
-            if table.get(name).is_some() {
-                continue;
-            }
-            let summary = Summary::of(name);
-            let mut i = table.start(summary);
-            while table.slots.get(i).is_some_and(Option::is_some) {
-                i = (i + 1) & table.mask;
-            }
-            if let Some(slot) = table.slots.get_mut(i) {
-                *slot = Some(Entry {
-                    summary,
-                    bytes: name.into(),
-                    value,
-                });
+            if !unique.iter().any(|(_, n, _)| *n == name) {
+                unique.push((Summary::of(name), name, value));
             }
         }
-        table
+        let min_bits = (unique.len() * 2)
+            .next_power_of_two()
+            .max(8)
+            .trailing_zeros();
+        // Deterministic candidate multipliers (odd, from a SplitMix64 sequence).
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next_seed = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) | 1
+        };
+        for bits in min_bits..min_bits + 3 {
+            for _ in 0..64 {
+                let seed = next_seed();
+                if let Some(table) = Self::build(&unique, bits, seed, true) {
+                    return table;
+                }
+            }
+        }
+        Self::build(&unique, min_bits, 0x9E37_79B9_7F4A_7C15, false).unwrap_or_else(|| {
+            // Unreachable: probing always places every name in a half-empty table.
+            NameTable {
+                slots: vec![Entry::empty()],
+                mask: 0,
+                shift: 63,
+                seed: 1,
+                perfect: true,
+            }
+        })
+    }
+
+    /// A table of `2^bits` slots; with `perfect`, `None` if two names share a home slot.
+    fn build(
+        names: &[(Summary, &[u8], V)],
+        bits: u32,
+        seed: u64,
+        perfect: bool,
+    ) -> Option<NameTable<V>> {
+        let size = 1usize << bits;
+        let mut table = NameTable {
+            slots: (0..size).map(|_| Entry::empty()).collect(),
+            mask: size - 1,
+            shift: 64 - bits,
+            seed,
+            perfect,
+        };
+        for &(summary, name, value) in names {
+            let mut i = table.start(summary);
+            while !table.slots.get(i)?.is_empty() {
+                if perfect {
+                    return None;
+                }
+                i = (i + 1) & table.mask;
+            }
+            *table.slots.get_mut(i)? = Entry {
+                summary,
+                bytes: name.into(),
+                value: Some(value),
+            };
+        }
+        Some(table)
     }
 
     #[inline(always)]
     fn start(&self, summary: Summary) -> usize {
-        // The high bits of the product are the well-mixed ones.
-        (summary.hash() >> 40) as usize & self.mask
+        (summary.hash(self.seed) >> self.shift) as usize & self.mask
     }
 
     #[inline]
@@ -123,9 +198,12 @@ impl<V: Copy> NameTable<V> {
     fn find(&self, summary: Summary, name: &[u8]) -> Option<V> {
         let mut i = self.start(summary);
         loop {
-            let entry = self.slots.get(i)?.as_ref()?;
+            let entry = self.slots.get(i)?;
             if entry.summary == summary && (summary.len <= 16 || *entry.bytes == *name) {
-                return Some(entry.value);
+                return entry.value;
+            }
+            if self.perfect || entry.is_empty() {
+                return None;
             }
             i = (i + 1) & self.mask;
         }
@@ -171,5 +249,41 @@ mod tests {
         ] {
             assert_eq!(table.get(miss.as_bytes()), None, "{miss}");
         }
+    }
+
+    #[test]
+    fn a_schema_sized_table_is_perfect_and_colliding_summaries_fall_back_to_probing() {
+        let shop = [
+            "user",
+            "type",
+            "ts",
+            "product",
+            "price",
+            "qty",
+            "order",
+            "amount",
+            "page",
+            "category",
+            "old_price",
+            "new_price",
+            "email",
+            "tier",
+            "campaign",
+        ];
+        let table = NameTable::new(shop.iter().enumerate().map(|(i, n)| (n.as_bytes(), i)));
+        assert!(table.perfect);
+        for (i, n) in shop.iter().enumerate() {
+            assert_eq!(table.get(n.as_bytes()), Some(i), "{n}");
+        }
+        assert_eq!(table.get(b"users"), None);
+
+        // Same length, first 8 and last 8 bytes: one summary, so no perfect hash.
+        let twins = ["aaaaaaaaXbbbbbbbb", "aaaaaaaaYbbbbbbbb", "x"];
+        let table = NameTable::new(twins.iter().enumerate().map(|(i, n)| (n.as_bytes(), i)));
+        assert!(!table.perfect);
+        for (i, n) in twins.iter().enumerate() {
+            assert_eq!(table.get(n.as_bytes()), Some(i), "{n}");
+        }
+        assert_eq!(table.get(b"aaaaaaaaZbbbbbbbb"), None);
     }
 }

@@ -11,6 +11,7 @@
 //! bytes.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use chrono::DateTime;
 
@@ -26,6 +27,11 @@ pub struct NdjsonSink<W: Write> {
     line: Vec<u8>,
     error: Option<io::Error>,
     written: u64,
+    /// The last shared payload object written, with its JSON: the records of one
+    /// fan-out share one payload (the same `Arc`), written once and copied after.
+    /// Holding the value keeps its allocation alive, so a pointer match is the same
+    /// object, which is immutable.
+    last_payload: Option<(Value, Vec<u8>)>,
 }
 
 impl<W: Write> NdjsonSink<W> {
@@ -35,6 +41,7 @@ impl<W: Write> NdjsonSink<W> {
             line: Vec::with_capacity(512),
             error: None,
             written: 0,
+            last_payload: None,
         }
     }
 
@@ -43,7 +50,38 @@ impl<W: Write> NdjsonSink<W> {
             return;
         }
         self.line.clear();
-        write_record(&mut self.line, record, program, interner);
+        let last = &mut self.last_payload;
+        write_record_using(
+            &mut self.line,
+            record,
+            program,
+            interner,
+            &mut |buf, payload| {
+                let Value::Object(members) = payload else {
+                    return write_value(buf, payload, program, interner);
+                };
+                if let Some((Value::Object(seen), json)) = last.as_ref()
+                    && Arc::ptr_eq(seen, members)
+                {
+                    buf.extend_from_slice(json);
+                    return;
+                }
+                let start = buf.len();
+                write_value(buf, payload, program, interner);
+                // Only a payload held elsewhere too can come again.
+                if Arc::strong_count(members) > 1 {
+                    let json = buf.get(start..).unwrap_or_default();
+                    match last {
+                        Some((seen, bytes)) => {
+                            *seen = payload.clone();
+                            bytes.clear();
+                            bytes.extend_from_slice(json);
+                        }
+                        None => *last = Some((payload.clone(), json.to_vec())),
+                    }
+                }
+            },
+        );
         self.line.push(b'\n');
         match self.out.write_all(&self.line) {
             Ok(()) => self.written += 1,
@@ -72,6 +110,19 @@ pub fn write_record(
     program: &Program,
     interner: &Interner,
 ) {
+    write_record_using(buf, record, program, interner, &mut |buf, payload| {
+        write_value(buf, payload, program, interner);
+    });
+}
+
+/// [`write_record`] with the `payload` member written by `write_payload`.
+fn write_record_using(
+    buf: &mut Vec<u8>,
+    record: &ActionRecord<'_>,
+    program: &Program,
+    interner: &Interner,
+    write_payload: &mut dyn FnMut(&mut Vec<u8>, &Value),
+) {
     buf.extend_from_slice(b"{\"trigger\":");
     write_str(buf, record.trigger);
     buf.extend_from_slice(b",\"step\":");
@@ -96,7 +147,7 @@ pub fn write_record(
             member(buf, "url");
             write_str(buf, url);
             member(buf, "payload");
-            write_value(buf, payload, program, interner);
+            write_payload(buf, payload);
         }
         ActionBody::Email {
             template,
@@ -111,13 +162,13 @@ pub fn write_record(
                 Recipient::Key(k) => write_str(buf, k),
             }
             member(buf, "payload");
-            write_value(buf, payload, program, interner);
+            write_payload(buf, payload);
         }
         ActionBody::Emit { name, payload } => {
             member(buf, "name");
             write_str(buf, name);
             member(buf, "payload");
-            write_value(buf, payload, program, interner);
+            write_payload(buf, payload);
         }
         ActionBody::Set { field, value } => {
             member(buf, "field");

@@ -11,7 +11,26 @@ use chrono::DateTime;
 /// Milliseconds since the Unix epoch of an RFC 3339 time. Sub-millisecond digits are
 /// truncated toward the past (as `chrono`'s `timestamp_millis` does).
 pub fn parse_time(s: &str) -> Result<i64, String> {
-    match parse_canonical_utc(s.as_bytes()) {
+    parse_time_cached(s, &mut DateCache::default())
+}
+
+/// The last date `parse_time_cached` parsed in canonical form, and its day number.
+/// Consecutive events nearly always share a day, so the date's checks and its
+/// calendar arithmetic are skipped when its 10 bytes (`YYYY-MM-DD`) are the cached ones.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DateCache {
+    /// `YYYY-MM-` as a little-endian word; 0 (never a valid date's) when empty.
+    year_month: u64,
+    /// `DD` as a little-endian pair of bytes.
+    day: u16,
+    /// Days since 1970-01-01 of that date.
+    days: i64,
+}
+
+/// [`parse_time`], reusing (and updating) `cache`'s date.
+#[inline]
+pub fn parse_time_cached(s: &str, cache: &mut DateCache) -> Result<i64, String> {
+    match parse_canonical_utc(s.as_bytes(), cache) {
         Some(ms) => Ok(ms),
         None => parse_rfc3339(s),
     }
@@ -36,7 +55,7 @@ fn parse_rfc3339(s: &str) -> Result<i64, String> {
 /// three-digit milliseconds (what `trigc` itself and most producers write) skip the
 /// fraction loop.
 #[inline]
-fn parse_canonical_utc(b: &[u8]) -> Option<i64> {
+fn parse_canonical_utc(b: &[u8], cache: &mut DateCache) -> Option<i64> {
     let (head, rest) = b.split_first_chunk::<19>()?;
     let (frac, Some(b'Z')) = (rest.get(..rest.len().saturating_sub(1))?, rest.last()) else {
         return None;
@@ -48,19 +67,33 @@ fn parse_canonical_utc(b: &[u8]) -> Option<i64> {
     let (w1, after) = head.split_first_chunk::<8>()?;
     let w2 = after.first_chunk::<8>()?;
     let w3 = head.last_chunk::<8>()?;
-    let v1 = word_digits(u64::from_le_bytes(*w1), DATE)?;
-    let v2 = word_digits(u64::from_le_bytes(*w2), DAY_TIME)?;
+    let (w1, w2) = (u64::from_le_bytes(*w1), u64::from_le_bytes(*w2));
+    // Checks the day's digits too (the cache compares their bytes only).
+    let v2 = word_digits(w2, DAY_TIME)?;
     let v3 = word_digits(u64::from_le_bytes(*w3), TIME)?;
     let d = |v: u64, i: u32| ((v >> (8 * i)) & 0xFF) as i64;
-    let year = d(v1, 0) * 1000 + d(v1, 1) * 100 + d(v1, 2) * 10 + d(v1, 3);
-    let month = d(v1, 5) * 10 + d(v1, 6);
-    let day = d(v2, 0) * 10 + d(v2, 1);
+    let day_bytes = (w2 & 0xFFFF) as u16;
+    let days = if w1 == cache.year_month && day_bytes == cache.day {
+        cache.days
+    } else {
+        let v1 = word_digits(w1, DATE)?;
+        let year = d(v1, 0) * 1000 + d(v1, 1) * 100 + d(v1, 2) * 10 + d(v1, 3);
+        let month = d(v1, 5) * 10 + d(v1, 6);
+        let day = d(v2, 0) * 10 + d(v2, 1);
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return None;
+        }
+        let days = days_from_civil(year, month, day);
+        *cache = DateCache {
+            year_month: w1,
+            day: day_bytes,
+            days,
+        };
+        days
+    };
     let hour = d(v2, 3) * 10 + d(v2, 4);
     let minute = d(v2, 6) * 10 + d(v2, 7);
     let second = d(v3, 6) * 10 + d(v3, 7);
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
@@ -82,7 +115,6 @@ fn parse_canonical_utc(b: &[u8]) -> Option<i64> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
     Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
 }
 
@@ -187,7 +219,11 @@ mod tests {
             "9999-12-31T23:59:59.9Z",
             "1900-03-01T00:00:00.01Z",
         ] {
-            assert_eq!(parse_canonical_utc(s.as_bytes()), Some(chrono_ms(s)), "{s}");
+            assert_eq!(
+                parse_canonical_utc(s.as_bytes(), &mut DateCache::default()),
+                Some(chrono_ms(s)),
+                "{s}"
+            );
         }
     }
 
@@ -206,7 +242,11 @@ mod tests {
             "2026-01-05T10:30:0aZ",
             "Z",
         ] {
-            assert_eq!(parse_canonical_utc(s.as_bytes()), None, "{s}");
+            assert_eq!(
+                parse_canonical_utc(s.as_bytes(), &mut DateCache::default()),
+                None,
+                "{s}"
+            );
         }
         assert!(parse_time("2026-13-01T00:00:00Z").is_err());
         assert_eq!(
@@ -225,5 +265,35 @@ mod tests {
         assert!(parse_duration("m").is_err());
         assert!(parse_duration("30x").is_err());
         assert!(parse_duration("99999999999999999999w").is_err());
+    }
+
+    #[test]
+    fn cached_dates_give_the_same_times_as_fresh_parses() {
+        let mut cache = DateCache::default();
+        for s in [
+            "2026-01-05T10:30:00Z",
+            "2026-01-05T23:59:59.999Z",
+            "2026-01-05T24:00:00Z",
+            "2026-01-06T00:00:00Z",
+            "2026-01-05T10:30:00Z",
+            "2026-02-05T10:30:00Z",
+            "2025-01-05T10:30:00Z",
+            "2026-02-30T10:30:00Z",
+            "2026-02-30T10:30:00Z",
+            "2026-01-0aT10:30:00Z",
+            "2026-01-05T10:30:00+01:00",
+            "2026-01-05T10:30:00Z",
+        ] {
+            assert_eq!(parse_time_cached(s, &mut cache), parse_time(s), "{s}");
+            assert_eq!(
+                parse_time(s).unwrap_or(i64::MIN),
+                if parse_time(s).is_ok() {
+                    chrono_ms(s)
+                } else {
+                    i64::MIN
+                },
+                "{s}"
+            );
+        }
     }
 }

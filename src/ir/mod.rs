@@ -78,6 +78,56 @@ pub struct Program {
     pub exprs: Vec<Expr>,
     pub expr_types: Vec<Ty>,
     pub expr_spans: Vec<Span>,
+    /// How per-key state is laid out, derived from the tables above by
+    /// `check::layout` after lowering. Empty in a hand-built program (the runtime
+    /// then derives the same answers by scanning; see [`Layout::covers`]).
+    #[serde(default)]
+    pub layout: Layout,
+}
+
+/// Per-key storage decisions the compiler takes once for the whole program, so the
+/// runtime answers "where are this aggregate's entries" and "what does this event
+/// feed" by an index instead of a scan of every aggregate and reducer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    /// Per aggregate (by [`AggId`]): where its entries live.
+    pub storage: Vec<AggStorage>,
+    /// Per event type (by [`EventId`]): the reducer rules and aggregates it feeds,
+    /// states by id and their rules in source order, then aggregates by id.
+    pub feeds: Vec<Vec<Feed>>,
+}
+
+impl Layout {
+    /// Whether this layout was derived for `program`'s tables (a hand-built program
+    /// may leave it empty).
+    pub fn covers(&self, program_aggregates: usize, program_events: usize) -> bool {
+        self.storage.len() == program_aggregates && self.feeds.len() == program_events
+    }
+}
+
+/// Where one aggregate's per-key entries live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AggStorage {
+    /// In its own slot.
+    Own,
+    /// A windowed `count` that counts the entries of another windowed `count`/`sum`
+    /// over the same event and filter with a window at least as long: it stores
+    /// nothing itself.
+    ReadsFrom(AggId),
+    /// A windowed `sum` whose entries windowed `count`s read: it keeps an entry for
+    /// every matching event, valued 0 when the field is absent.
+    Hosts,
+}
+
+/// One thing an event of some type feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Feed {
+    /// Rule number `rule` (source order) of state `state`.
+    Rule { state: StateId, rule: u32 },
+    /// An aggregate. A [`AggStorage::ReadsFrom`] one is listed only when it has a
+    /// filter: the filter is still evaluated (its errors are reported) though the
+    /// host takes the event in.
+    Agg(AggId),
 }
 
 impl Program {

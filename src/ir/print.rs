@@ -10,8 +10,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    ActionKind, AggDef, AggKind, Binding, Builtin, Const, Expr, ExprId, PatternIr, Payload,
-    Program, ReducerOp, Reentry, ScheduleIr, StartIr, Ty,
+    ActionKind, AggDef, AggKind, AggStorage, Binding, Builtin, Const, Expr, ExprId, PatternIr,
+    Payload, Program, ReducerOp, Reentry, ScheduleIr, StartIr, Ty,
 };
 
 /// The whole program as text.
@@ -30,9 +30,16 @@ pub fn print(program: &Program) -> String {
     if !program.aggregates.is_empty() {
         out.push('\n');
         for (i, agg) in program.aggregates.iter().enumerate() {
+            // The storage decided by `check::layout` (absent in hand-built programs).
+            let storage = match program.layout.storage.get(i) {
+                Some(AggStorage::Own) => "  storage own".to_owned(),
+                Some(AggStorage::Hosts) => "  storage hosts".to_owned(),
+                Some(AggStorage::ReadsFrom(h)) => format!("  storage reads a{}", h.index()),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "aggregate a{i} {}: {}",
+                "aggregate a{i} {}: {}{storage}",
                 aggregate(program, agg),
                 ty(program, &agg.ty)
             );

@@ -7,11 +7,15 @@
 //! acyclic); operand types of operators agree (with the `time`/`duration`
 //! exceptions); `int` meets `float` only through `ToFloat`; guards and filters are
 //! `bool`/`bool?`; [`Binding::Current`] is read only in pattern, reducer and aggregate
-//! filters, [`Binding::Start`] only in triggers that start on events.
+//! filters, [`Binding::Start`] only in triggers that start on events; the
+//! [`super::Layout`] covers every aggregate and event, a `count` reads only a
+//! longer-or-equal windowed `count`/`sum` host over the same event and filter, a
+//! hosting `sum` is read by some `count`, and every reducer rule and storing
+//! aggregate is fed by exactly its own event type.
 
 use super::{
-    ActionKind, BinaryOp, Binding, Builtin, Expr, ExprId, PatternIr, Payload, Program, ReducerOp,
-    StartIr, Ty,
+    ActionKind, AggKind, AggStorage, BinaryOp, Binding, Builtin, Expr, ExprId, Feed, PatternIr,
+    Payload, Program, ReducerOp, StartIr, Ty,
 };
 
 /// Every violated invariant, as text.
@@ -23,6 +27,7 @@ pub fn verify(program: &Program) -> Vec<String> {
     v.tables();
     v.exprs();
     v.decls();
+    v.layout();
     v.errors
 }
 
@@ -361,5 +366,98 @@ fn operands(e: &Expr) -> Vec<ExprId> {
         | Expr::State(_)
         | Expr::Profile(_)
         | Expr::Agg(_) => Vec::new(),
+    }
+}
+
+impl Verifier<'_> {
+    /// The storage layout against the tables it was derived from.
+    fn layout(&mut self) {
+        let p = self.p;
+        let l = &p.layout;
+        if !l.covers(p.aggregates.len(), p.events.len()) {
+            self.err(format!(
+                "layout: {} storages for {} aggregates, {} feed lists for {} events",
+                l.storage.len(),
+                p.aggregates.len(),
+                l.feeds.len(),
+                p.events.len()
+            ));
+            return;
+        }
+        let windowed =
+            |k: AggKind, w: Option<i64>| w.is_some() && matches!(k, AggKind::Count | AggKind::Sum);
+        for (i, (a, s)) in p.aggregates.iter().zip(&l.storage).enumerate() {
+            match *s {
+                AggStorage::Own => {}
+                AggStorage::ReadsFrom(h) => {
+                    let ok = h.index() != i
+                        && a.kind == AggKind::Count
+                        && a.within.is_some()
+                        && p.aggregates.get(h.index()).is_some_and(|host| {
+                            windowed(host.kind, host.within)
+                                && host.event == a.event
+                                && host.filter == a.filter
+                                && host.within >= a.within
+                                && !matches!(
+                                    l.storage.get(h.index()),
+                                    Some(AggStorage::ReadsFrom(_))
+                                )
+                        });
+                    if !ok {
+                        self.err(format!("a{i}: bad storage: reads a{}", h.index()));
+                    }
+                }
+                AggStorage::Hosts => {
+                    let read = l
+                        .storage
+                        .iter()
+                        .any(|t| matches!(t, AggStorage::ReadsFrom(h) if h.index() == i));
+                    if a.kind != AggKind::Sum || a.within.is_none() || !read {
+                        self.err(format!("a{i}: bad storage: hosts"));
+                    }
+                }
+            }
+        }
+        let mut rules_seen = 0usize;
+        let mut aggs_seen = vec![false; p.aggregates.len()];
+        for (e, list) in l.feeds.iter().enumerate() {
+            for f in list {
+                match *f {
+                    Feed::Rule { state, rule } => {
+                        let r = p
+                            .states
+                            .get(state.index())
+                            .and_then(|s| s.rules.get(rule as usize));
+                        if r.is_none_or(|r| r.event.index() != e) {
+                            self.err(format!("feed of event {e}: bad rule {state}.{rule}"));
+                        }
+                        rules_seen += 1;
+                    }
+                    Feed::Agg(a) => {
+                        if p.aggregates
+                            .get(a.index())
+                            .is_none_or(|x| x.event.index() != e)
+                        {
+                            self.err(format!("feed of event {e}: bad aggregate a{}", a.index()));
+                        }
+                        if let Some(seen) = aggs_seen.get_mut(a.index()) {
+                            *seen = true;
+                        }
+                    }
+                }
+            }
+        }
+        let rules: usize = p.states.iter().map(|s| s.rules.len()).sum();
+        if rules_seen != rules {
+            self.err(format!(
+                "feeds: {rules_seen} rules listed, {rules} declared"
+            ));
+        }
+        for (i, (a, s)) in p.aggregates.iter().zip(&l.storage).enumerate() {
+            let stores = !matches!(s, AggStorage::ReadsFrom(_));
+            if (stores || a.filter.is_some()) && !aggs_seen.get(i).copied().unwrap_or(false) {
+                self.err(format!("a{i}: fed by no event"));
+            }
+        }
     }
 }

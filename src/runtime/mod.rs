@@ -116,6 +116,9 @@ pub struct Runtime<'p, Q = DefaultTimers> {
     /// twice per event when nothing is due. Not serialised: `i64::MIN` (unknown)
     /// after a restore.
     quiet_until: i64,
+    /// During a fan-out that fires at once: the payloads built so far that do not
+    /// read the customer, by payload expression (`usize::MAX`: the starting event).
+    shared_payloads: Option<Vec<(usize, crate::interp::Value)>>,
 }
 
 impl<'p, Q> Runtime<'p, Q>
@@ -164,6 +167,7 @@ where
             report: IngestReport::default(),
             scratch: Event::default(),
             quiet_until: i64::MIN,
+            shared_payloads: None,
         }
     }
 

@@ -33,6 +33,10 @@ pub struct Plan {
     pub keep: Vec<Vec<usize>>,
     /// Per expression: whether evaluating it may read `key` (which is then interned).
     reads_key: Vec<bool>,
+    /// Per expression: whether it may read the customer (`key`, a state, a profile
+    /// attribute or an aggregate). One that does not gives the same value for every
+    /// customer of a fan-out, so its value is computed once per fan-out.
+    reads_customer: Vec<bool>,
     /// Scheduled triggers with their parsed schedules.
     pub schedules: Vec<(TriggerId, Schedule)>,
     /// `profile.email`, the default recipient of an email without `to`.
@@ -91,7 +95,13 @@ impl Plan {
             .iter()
             .map(|def| keep_fields(program, def))
             .collect();
-        let reads_key = reads_key(program);
+        let reads_key = reads(program, |e| matches!(e, Expr::Key));
+        let reads_customer = reads(program, |e| {
+            matches!(
+                e,
+                Expr::Key | Expr::State(_) | Expr::Profile(_) | Expr::Agg(_)
+            )
+        });
         let schedules = order
             .iter()
             .filter_map(|&t| match &program.trigger(t).start {
@@ -137,6 +147,7 @@ impl Plan {
             by_event,
             keep,
             reads_key,
+            reads_customer,
             schedules,
             email,
             field_names,
@@ -155,6 +166,13 @@ impl Plan {
 
     pub fn reads_key(&self, expr: ExprId) -> bool {
         self.reads_key.get(expr.index()).copied().unwrap_or(true)
+    }
+
+    pub fn reads_customer(&self, expr: ExprId) -> bool {
+        self.reads_customer
+            .get(expr.index())
+            .copied()
+            .unwrap_or(true)
     }
 
     pub fn rank(&self, t: TriggerId) -> u32 {
@@ -263,8 +281,8 @@ fn push_payload(roots: &mut Vec<ExprId>, payload: &Payload) -> bool {
     }
 }
 
-/// For every expression, whether it or an operand is `key`.
-fn reads_key(program: &Program) -> Vec<bool> {
+/// For every expression, whether it or an operand is one `leaf` picks out.
+fn reads(program: &Program, leaf: impl Fn(&Expr) -> bool) -> Vec<bool> {
     // 0 = unknown, 1 = in progress, 2 = no, 3 = yes. Iterative post-order, so a
     // deep expression cannot overflow the stack.
     let mut state = vec![0u8; program.exprs.len()];
@@ -276,7 +294,7 @@ fn reads_key(program: &Program) -> Vec<bool> {
                 continue;
             };
             if expanded {
-                let yes = matches!(expr, Expr::Key)
+                let yes = leaf(expr)
                     || children(expr)
                         .iter()
                         .any(|c| state.get(c.index()) == Some(&3));

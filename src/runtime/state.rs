@@ -22,7 +22,8 @@ use super::member::{self, ScalarKind};
 use super::window::{AggShape, AggSlot, Input, Storage};
 use crate::interp::{EvalError, EvalErrorKind, Interner, Sym, Value};
 use crate::ir::{
-    AggDef, AggId, ExprId, ProfileFieldId, Program, ReducerOp, ReducerRule, StateDef, StateId, Ty,
+    AggDef, AggId, EventId, ExprId, Feed, ProfileFieldId, Program, ReducerOp, ReducerRule,
+    StateDef, StateId, Ty,
 };
 use crate::runtime::Event;
 
@@ -46,12 +47,38 @@ pub struct CustomerId(pub u32);
 
 /// Everything the program derives for one key. Empty (and allocation-free) until
 /// the key's first event that a state, aggregate or profile cares about.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct KeyData {
     /// Sorted by [`Slot::key`]: states away from their initial value, aggregates
     /// that took at least one event in (and still hold something), profile
     /// attributes that are set.
     slots: Box<[Slot]>,
+    /// No [`KeyData::expire`] before this time can drop anything: a lower bound of
+    /// every windowed slot's [`AggSlot::expires_at`], so that the common call (at
+    /// every event of a key without pending work) is one comparison. A cache: not
+    /// serialised (a restored key rescans once) and not compared.
+    #[serde(skip, default = "expire_now")]
+    quiet_until: i64,
+}
+
+/// A [`KeyData::quiet_until`] that promises nothing.
+fn expire_now() -> i64 {
+    i64::MIN
+}
+
+impl Default for KeyData {
+    fn default() -> KeyData {
+        KeyData {
+            slots: Box::default(),
+            quiet_until: expire_now(),
+        }
+    }
+}
+
+impl PartialEq for KeyData {
+    fn eq(&self, other: &KeyData) -> bool {
+        self.slots == other.slots
+    }
 }
 
 /// One entry of [`KeyData`]. The id sits in each variant (not in a wrapper struct)
@@ -126,69 +153,34 @@ pub struct IngestReport {
     /// Errors of filters and reducer arguments (the rule is then skipped), and
     /// integer overflow of `add(x)` (pointing at `x`; the state is left unchanged).
     pub filter_errors: Vec<EvalError>,
+    /// Reused from event to event by [`KeyData::ingest`] (the outcome of each
+    /// target's filter and argument, held until the event is applied), so that
+    /// ingesting allocates nothing in the steady state.
+    decisions: Vec<Option<Value>>,
 }
 
-/// A reducer rule or aggregate the ingested event feeds.
-#[derive(Clone, Copy)]
-enum Target<'p> {
-    Rule(StateId, &'p StateDef, &'p ReducerRule),
-    Agg(AggId, &'p AggDef),
-}
-
-/// Everything `event` feeds, in a fixed order (states by id and their rules in
-/// source order, then aggregates by id); walked once to evaluate, once to apply.
-fn targets<'p>(program: &'p Program, event: &Event) -> impl Iterator<Item = Target<'p>> + use<'p> {
-    let kind = event.kind;
-    let rules = program.states.iter().enumerate().flat_map(move |(i, def)| {
-        def.rules
-            .iter()
-            .filter(move |r| r.event == kind)
-            .map(move |r| Target::Rule(StateId::from_index(i), def, r))
-    });
-    let aggs = program
-        .aggregates
-        .iter()
-        .enumerate()
-        .filter(move |(_, a)| a.event == kind)
-        .map(|(i, a)| Target::Agg(AggId::from_index(i), a));
-    rules.chain(aggs)
-}
-
-/// The outcome of evaluating one target: `None` skips it, `Some(arg)` applies it
-/// (`arg` is `Value::None` when the target has no argument). Sixteen fit without
-/// allocating.
-struct Pending {
-    inline: [Option<Value>; 16],
-    len: usize,
-    spill: Vec<Option<Value>>,
-}
-
-impl Pending {
-    fn new() -> Pending {
-        Pending {
-            inline: [const { None }; 16],
-            len: 0,
-            spill: Vec::new(),
+/// Everything an event of type `kind` feeds, for a program without a derived
+/// [`crate::ir::Layout`] (hand-built in tests): what `check::layout` would list.
+fn scan_feeds(program: &Program, kind: EventId) -> Vec<Feed> {
+    let mut feeds = Vec::new();
+    for (i, def) in program.states.iter().enumerate() {
+        for (r, rule) in def.rules.iter().enumerate() {
+            if let (true, Ok(rule)) = (rule.event == kind, u32::try_from(r)) {
+                feeds.push(Feed::Rule {
+                    state: StateId::from_index(i),
+                    rule,
+                });
+            }
         }
     }
-
-    fn push(&mut self, x: Option<Value>) {
-        match self.inline.get_mut(self.len) {
-            Some(slot) => *slot = x,
-            None => self.spill.push(x),
-        }
-        self.len += 1;
-    }
-
-    fn take(&mut self, i: usize) -> Option<Value> {
-        match self.inline.get_mut(i) {
-            Some(slot) => slot.take(),
-            None => self
-                .spill
-                .get_mut(i - self.inline.len())
-                .and_then(Option::take),
+    for (i, agg) in program.aggregates.iter().enumerate() {
+        let id = AggId::from_index(i);
+        let storage = crate::check::layout::storage(program, id);
+        if agg.event == kind && crate::check::layout::is_fed(agg, Some(storage)) {
+            feeds.push(Feed::Agg(id));
         }
     }
+    feeds
 }
 
 static EMPTY_COLLECTION: LazyLock<Arc<Vec<Value>>> = LazyLock::new(|| Arc::new(Vec::new()));
@@ -264,31 +256,106 @@ impl KeyData {
         eval: &mut dyn FilterEval,
         report: &mut IngestReport,
     ) {
-        let mut pending = Pending::new();
-        for target in targets(program, event) {
-            let decision = match target {
-                Target::Rule(_, _, rule) => self.evaluate_rule(rule, event, eval, report),
-                Target::Agg(_, agg) => self
-                    .passes(agg.filter, event, eval, report)
-                    .then_some(Value::None),
-            };
-            pending.push(decision);
-        }
-
-        self.merge_profile(program, event);
-
-        for (i, target) in targets(program, event).enumerate() {
-            let Some(arg) = pending.take(i) else { continue };
-            match target {
-                Target::Rule(id, def, rule) => {
-                    let mut change = Change {
-                        customer,
-                        index,
-                        report,
-                    };
-                    self.apply_rule(id, def, rule, arg, &mut change);
+        let layout = &program.layout;
+        let scanned;
+        let feeds: &[Feed] = if layout.covers(program.aggregates.len(), program.events.len()) {
+            layout
+                .feeds
+                .get(event.kind.index())
+                .map_or(&[], Vec::as_slice)
+        } else {
+            scanned = scan_feeds(program, event.kind);
+            &scanned
+        };
+        match feeds {
+            [] => self.merge_profile(program, event),
+            // One target: nothing else can change the data between its evaluation
+            // and its application, so no decision is held.
+            [feed] => {
+                let decision = self.evaluate(program, *feed, event, eval, report);
+                self.merge_profile(program, event);
+                if let Some(arg) = decision {
+                    self.apply(program, *feed, arg, customer, event, index, eval, report);
                 }
-                Target::Agg(id, agg) => {
+            }
+            _ => {
+                let mut decisions = std::mem::take(&mut report.decisions);
+                decisions.clear();
+                for feed in feeds {
+                    let decision = self.evaluate(program, *feed, event, eval, report);
+                    decisions.push(decision);
+                }
+                self.merge_profile(program, event);
+                for (feed, decision) in feeds.iter().zip(decisions.drain(..)) {
+                    if let Some(arg) = decision {
+                        self.apply(program, *feed, arg, customer, event, index, eval, report);
+                    }
+                }
+                report.decisions = decisions;
+            }
+        }
+    }
+
+    /// Evaluate one target's filter and argument against the data as it is: `None`
+    /// skips it, `Some(arg)` applies it (`arg` is `Value::None` when the target has
+    /// no argument).
+    fn evaluate(
+        &self,
+        program: &Program,
+        feed: Feed,
+        event: &Event,
+        eval: &mut dyn FilterEval,
+        report: &mut IngestReport,
+    ) -> Option<Value> {
+        match feed {
+            Feed::Rule { state, rule } => {
+                let rule = program
+                    .states
+                    .get(state.index())?
+                    .rules
+                    .get(rule as usize)?;
+                self.evaluate_rule(rule, event, eval, report)
+            }
+            Feed::Agg(id) => {
+                let agg = program.aggregates.get(id.index())?;
+                self.passes(agg.filter, event, eval, report)
+                    .then_some(Value::None)
+            }
+        }
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the ingest context, passed through once per target"
+    )]
+    fn apply(
+        &mut self,
+        program: &Program,
+        feed: Feed,
+        arg: Value,
+        customer: CustomerId,
+        event: &Event,
+        index: &mut FanOutIndex,
+        eval: &mut dyn FilterEval,
+        report: &mut IngestReport,
+    ) {
+        match feed {
+            Feed::Rule { state, rule } => {
+                let Some(def) = program.states.get(state.index()) else {
+                    return;
+                };
+                let Some(rule) = def.rules.get(rule as usize) else {
+                    return;
+                };
+                let mut change = Change {
+                    customer,
+                    index,
+                    report,
+                };
+                self.apply_rule(state, def, rule, arg, &mut change);
+            }
+            Feed::Agg(id) => {
+                if let Some(agg) = program.aggregates.get(id.index()) {
                     self.take_in(program, id, agg, event, eval.interner(), report);
                 }
             }
@@ -506,6 +573,12 @@ impl KeyData {
                 });
             }
         }
+        // The new entry can expire first (a late event, or a new slot); a push never
+        // makes an older entry's expiry earlier, and a distinct set's scan time only
+        // changes in `expire`.
+        if let Some(d) = shape.within {
+            self.quiet_until = self.quiet_until.min(event.ts.saturating_add(d));
+        }
     }
 
     /// A state's current value. Sets come out as `Value::Set` with members in
@@ -572,14 +645,24 @@ impl KeyData {
     /// a look at each aggregate slot plus time proportional to what is dropped
     /// (amortised; see [`AggSlot::expire`]).
     pub fn expire(&mut self, program: &Program, now: i64) {
+        if now < self.quiet_until {
+            return;
+        }
         let mut emptied = false;
+        let mut quiet_until = i64::MAX;
         for slot in self.slots.iter_mut() {
             let Slot::Agg(id, agg_slot) = slot else {
                 continue;
             };
             let keep = match program.aggregates.get(id.index()) {
                 Some(agg) if agg.within.is_none() => true,
-                Some(agg) => agg_slot.expire(&AggShape::stored(program, agg), now),
+                Some(agg) => {
+                    let keep = agg_slot.expire(&AggShape::stored(program, agg), now);
+                    if let Some(t) = agg_slot.expires_at(agg.within) {
+                        quiet_until = quiet_until.min(t);
+                    }
+                    keep
+                }
                 None => false,
             };
             if !keep {
@@ -588,6 +671,7 @@ impl KeyData {
                 emptied = true;
             }
         }
+        self.quiet_until = quiet_until;
         if emptied {
             let mut v = std::mem::take(&mut self.slots).into_vec();
             v.retain(|s| !matches!(s, Slot::Agg(_, AggSlot::Count(0))));

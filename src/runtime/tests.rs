@@ -132,3 +132,81 @@ fn keys_holding_nothing_are_freed() {
     );
     assert_eq!(runtime.pending_timers(), 0);
 }
+
+/// A fan-out whose payload does not read the customer shares one payload object
+/// among its records; the NDJSON sink writes it once and copies it after. The bytes
+/// are those of writing every record on its own, and a payload that reads the
+/// customer (`key`) is still built per record.
+#[test]
+fn shared_fan_out_payloads_write_the_same_bytes() {
+    const FAN: &str = "event WISH { product: string }\n\
+        event PRICE keyed by product { product: string, old: float, new: float }\n\
+        state wishlist: set<string> { WISH -> insert(product) }\n\
+        trigger drop cooldown 1h on PRICE where new < old \
+        for each key where wishlist contains product \
+        then email \"d\" with { product: product, now: new } \
+        and webhook \"https://x\" with { who: key, now: new } \
+        and emit \"e\"\n";
+    let mut sources = crate::syntax::SourceMap::default();
+    sources.add("f.trig", FAN);
+    let compiled = crate::compile(&sources);
+    assert!(compiled.program.is_some(), "{:?}", compiled.diagnostics);
+    let program = compiled.program.unwrap_or_default();
+    let mut text = Vec::new();
+    for i in 0..5 {
+        text.push(format!(
+            r#"{{"type":"WISH","user":"c{i}","ts":{},"product":"lamp"}}"#,
+            1_000 + i
+        ));
+    }
+    for (ts, new) in [(2_000, 15.5), (3_000, 12.0), (4_000_000, 11.0)] {
+        text.push(format!(
+            r#"{{"type":"PRICE","ts":{ts},"product":"lamp","old":20.0,"new":{new}}}"#
+        ));
+    }
+
+    struct Sink<'b>(crate::io::sink::NdjsonSink<&'b mut Vec<u8>>);
+    impl Output for Sink<'_> {
+        fn action(&mut self, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
+            self.0.write(record, program, interner);
+        }
+        fn notice(&mut self, _: &Notice) {}
+    }
+
+    let run = |out: &mut dyn Output| {
+        let mut rt =
+            Runtime::<DefaultTimers>::new(&program, Box::new(Interp), RuntimeConfig::default());
+        let mut decoder = Decoder::new(&program);
+        let mut event = Event::default();
+        for (n, line) in text.iter().enumerate() {
+            if let Decoded::Event =
+                decoder.decode(line.as_bytes(), n as u64 + 1, rt.interner_mut(), &mut event)
+            {
+                rt.push(&event, out);
+            }
+        }
+        rt.finish(out);
+    };
+    let mut each = Lines(Vec::new());
+    run(&mut each);
+    let mut bytes = Vec::new();
+    let mut sink = Sink(crate::io::sink::NdjsonSink::new(&mut bytes));
+    run(&mut sink);
+    assert!(sink.0.finish().is_ok());
+    drop(sink);
+    let written: Vec<String> = String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    // Two price drops reach 5 customers with 3 actions each; the third is past
+    // the cooldown again.
+    assert_eq!(each.0.len(), 3 * 5 * 2, "{:#?}", each.0);
+    assert_eq!(written, each.0);
+    assert!(
+        each.0
+            .iter()
+            .any(|l| l.contains(r#""who":"c3","now":11.0"#)),
+        "{:#?}",
+        each.0
+    );
+}

@@ -2,6 +2,7 @@
 //! (ingest, end, start), what a due timer does (guard, cooldown/limit, actions, next
 //! step), schedules, fan-out and enrollment, and freeing keys that hold nothing.
 
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use super::customer::{GATED, REAL, gate_key};
@@ -172,15 +173,68 @@ where
                 // One copy of the kept fields for every fanned-out instance.
                 let kept = kept_fields(&self.plan, t, e);
                 let shared: Option<Arc<[Value]>> = (!kept.is_empty()).then(|| kept.into());
-                for customer in self.state.fanout.customers(fan.state, &value) {
-                    let start = StartEvent {
-                        event: e,
-                        shared: shared.as_ref(),
-                    };
-                    self.start_instance(t, customer, e.ts, Some(start));
+                let customers = self.state.fanout.customers(fan.state, &value);
+                if self.fans_out_at_once(t, c, e.ts, &customers) {
+                    // Payloads that do not read the customer are built once and
+                    // shared by every record of this fan-out.
+                    self.shared_payloads = Some(Vec::new());
+                    for customer in customers {
+                        let start = StartEvent {
+                            event: e,
+                            shared: shared.as_ref(),
+                        };
+                        if let Some(slot) = self.begin_instance(t, customer, e.ts, Some(start)) {
+                            self.fire_step(slot, e.ts, out);
+                        }
+                    }
+                    self.shared_payloads = None;
+                } else {
+                    for customer in customers {
+                        let start = StartEvent {
+                            event: e,
+                            shared: shared.as_ref(),
+                        };
+                        self.start_instance(t, customer, e.ts, Some(start));
+                    }
                 }
             }
         }
+    }
+
+    /// Whether the instances a fan-out of `t` at `at` starts (from an event of the
+    /// key `c`, for `customers`) may fire right away instead of through the queue.
+    ///
+    /// They would all be due at `at`, and fire in step (3) one after the other in
+    /// fan-out order. Firing them during step (2) gives the same output when nothing
+    /// else can come between or before them: no queued timer is due by `at` (so no
+    /// trigger firing earlier in this instant has armed one), the trigger has one
+    /// step without `wait` whose actions only hand out records (no `set profile`, no
+    /// `enroll`: nothing the triggers after it in step (2) could see), and the
+    /// event's own key is not among the customers (its entry is still in use).
+    fn fans_out_at_once(
+        &self,
+        t: TriggerId,
+        c: CustomerId,
+        at: i64,
+        customers: &[CustomerId],
+    ) -> bool {
+        let one_step = match self.program.trigger(t).steps.as_slice() {
+            [step] => {
+                step.wait == 0
+                    && step.actions.iter().all(|a| {
+                        matches!(
+                            a.kind,
+                            ActionKind::Webhook { .. }
+                                | ActionKind::Email { .. }
+                                | ActionKind::Emit { .. }
+                        )
+                    })
+            }
+            _ => false,
+        };
+        one_step
+            && self.state.timers.next_due().is_none_or(|due| due > at)
+            && !customers.contains(&c)
     }
 
     /// Start an instance of `t` for `c` at `at`, per the trigger's `reentry`, and
@@ -459,23 +513,17 @@ where
         }
         if def.cooldown.is_some() || def.limit.is_some() {
             let st = &mut self.state;
-            let key = gate_key(c, t);
-            if st
-                .customers
-                .gates
-                .get(&key)
-                .is_some_and(|g| g.suppresses(def.cooldown, def.limit, at))
-            {
-                st.stats.suppressed += 1;
-                self.end_instance(slot);
-                self.maybe_free(c, at);
-                return;
+            // One hash lookup: a gate that does not exist yet suppresses nothing.
+            match st.customers.gates.entry(gate_key(c, t)) {
+                Entry::Occupied(gate) if gate.get().suppresses(def.cooldown, def.limit, at) => {
+                    st.stats.suppressed += 1;
+                    self.end_instance(slot);
+                    self.maybe_free(c, at);
+                    return;
+                }
+                Entry::Occupied(mut gate) => gate.get_mut().record(def.limit, at),
+                Entry::Vacant(gate) => gate.insert(Default::default()).record(def.limit, at),
             }
-            st.customers
-                .gates
-                .entry(key)
-                .or_default()
-                .record(def.limit, at);
             if let Some(cust) = st.customers.get_mut(c) {
                 cust.flags |= GATED;
             }
@@ -590,6 +638,27 @@ where
     /// A payload: the `with` object, or the starting event's present fields in
     /// declaration order (`{}` without a starting event).
     fn payload(&mut self, slot: u32, payload: &Payload, at: i64) -> Result<Value, EvalError> {
+        // Within a fan-out, a payload that does not read the customer is the same
+        // for every record: built by the first, shared (one `Arc`) by the rest. An
+        // error is not kept: each record meets it again, as without sharing.
+        let shared_as = match payload {
+            Payload::Object(e) if !self.plan.reads_customer(*e) => Some(e.index()),
+            Payload::Object(_) => None,
+            Payload::StartEvent => Some(usize::MAX),
+        };
+        if let (Some(id), Some(shared)) = (shared_as, &self.shared_payloads)
+            && let Some((_, v)) = shared.iter().find(|(x, _)| *x == id)
+        {
+            return Ok(v.clone());
+        }
+        let value = self.build_payload(slot, payload, at)?;
+        if let (Some(id), Some(shared)) = (shared_as, &mut self.shared_payloads) {
+            shared.push((id, value.clone()));
+        }
+        Ok(value)
+    }
+
+    fn build_payload(&mut self, slot: u32, payload: &Payload, at: i64) -> Result<Value, EvalError> {
         let program = self.program;
         match payload {
             Payload::Object(e) => {

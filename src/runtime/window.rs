@@ -34,7 +34,6 @@
 
 mod series;
 
-use std::cmp::Reverse;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -89,17 +88,9 @@ pub struct DistinctSet {
     entries: Vec<(i64, i64)>,
 }
 
-/// Where an aggregate's entries live.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Storage {
-    /// In its own slot.
-    Own,
-    /// A windowed `count` counting the entries of another aggregate's slot.
-    ReadsFrom(AggId),
-    /// A windowed `sum` whose entries windowed `count`s read: it keeps an entry for
-    /// every matching event, valued 0 when the field is absent.
-    Hosts,
-}
+/// Where an aggregate's entries live: decided once per program by
+/// `check::layout` (see [`crate::ir::AggStorage`]).
+pub use crate::ir::AggStorage as Storage;
 
 /// What the slot of one [`AggDef`] looks like: derived from the program on use.
 #[derive(Clone, Copy, Debug)]
@@ -112,10 +103,21 @@ pub struct AggShape {
 }
 
 impl AggShape {
-    /// The shape of aggregate `id`, with where its entries live.
+    /// The shape of aggregate `id`, with where its entries live: read from the
+    /// program's layout, or (a hand-built program without one) found by a scan.
     pub fn of(program: &Program, id: AggId, agg: &AggDef) -> AggShape {
+        let layout = &program.layout;
+        let storage = if layout.covers(program.aggregates.len(), program.events.len()) {
+            layout
+                .storage
+                .get(id.index())
+                .copied()
+                .unwrap_or(Storage::Own)
+        } else {
+            crate::check::layout::storage(program, id)
+        };
         AggShape {
-            storage: storage(program, id, agg),
+            storage,
             ..AggShape::stored(program, agg)
         }
     }
@@ -150,42 +152,6 @@ impl AggShape {
     /// Is `max`-like: a larger value is better.
     fn prefers_larger(&self) -> bool {
         self.kind == AggKind::Max
-    }
-}
-
-/// The sharing group of windowed `count`/`sum` over one event and filter: the one
-/// with the longest window (a `sum` on a tie, then the lowest id) stores entries
-/// every windowed `count` of the group can count. A scan of the program's aggregates
-/// with integer comparisons only.
-fn storage(program: &Program, id: AggId, agg: &AggDef) -> Storage {
-    let grouped = |a: &AggDef| {
-        a.event == agg.event
-            && a.filter == agg.filter
-            && a.within.is_some()
-            && matches!(a.kind, AggKind::Count | AggKind::Sum)
-    };
-    if !grouped(agg) {
-        return Storage::Own;
-    }
-    let mut host = None;
-    let mut counts = 0usize;
-    for (i, a) in program.aggregates.iter().enumerate() {
-        if !grouped(a) {
-            continue;
-        }
-        counts += usize::from(a.kind == AggKind::Count);
-        let rank = (a.within, a.kind == AggKind::Sum, Reverse(i));
-        if host.as_ref().is_none_or(|(r, _)| rank > *r) {
-            host = Some((rank, i));
-        }
-    }
-    match host {
-        Some((_, h)) if h != id.index() => match agg.kind {
-            AggKind::Count => Storage::ReadsFrom(AggId::from_index(h)),
-            _ => Storage::Own,
-        },
-        Some(_) if agg.kind == AggKind::Sum && counts > 0 => Storage::Hosts,
-        _ => Storage::Own,
     }
 }
 
@@ -228,6 +194,19 @@ fn stored(event: &Event) -> Arc<StoredEvent> {
         ts: event.ts,
         fields: event.fields.clone().into_boxed_slice(),
     })
+}
+
+/// Replace the stored event by `event`, in place when no one else holds it (a
+/// `last` over a frequent event would otherwise allocate and free at each one).
+fn restore(e: &mut Arc<StoredEvent>, event: &Event) {
+    match Arc::get_mut(e) {
+        Some(s) if s.fields.len() == event.fields.len() => {
+            s.kind = event.kind;
+            s.ts = event.ts;
+            s.fields.clone_from_slice(&event.fields);
+        }
+        _ => *e = stored(event),
+    }
 }
 
 /// Float sums are kept as `f64` bits; other numbers as saturating integers.
@@ -393,7 +372,7 @@ impl AggSlot {
                     _ => ts >= e.ts,
                 };
                 if replace {
-                    *e = stored(input.event);
+                    restore(e, input.event);
                 }
                 false
             }
@@ -490,6 +469,27 @@ impl AggSlot {
             AggSlot::Event(e) => e.ts > cut,
             AggSlot::Count(_) | AggSlot::Running { .. } | AggSlot::Extreme(_) => true,
         }
+    }
+}
+
+impl AggSlot {
+    /// The earliest `now` at which [`AggSlot::expire`] with window `within` can drop
+    /// anything (or change anything); `None` when it never will.
+    pub fn expires_at(&self, within: Option<i64>) -> Option<i64> {
+        let d = within?;
+        let oldest = match self {
+            AggSlot::Times(s) => s.oldest(),
+            AggSlot::Pairs(s) => s.oldest(),
+            AggSlot::Extremes(q) => q.front().map(|e| e.0),
+            AggSlot::Events(q) => q.front().map(|e| e.ts),
+            // A scan runs once `now − D` reaches `scan_at`.
+            AggSlot::Distinct(set) => Some(set.scan_at),
+            AggSlot::Latest(t) => Some(*t),
+            AggSlot::Event(e) => Some(e.ts),
+            AggSlot::Count(_) | AggSlot::Running { .. } | AggSlot::Extreme(_) => None,
+        };
+        // An empty slot is freed by the next expiry.
+        Some(oldest.map_or(i64::MIN, |t| t.saturating_add(d)))
     }
 }
 

@@ -88,6 +88,14 @@ impl<V: Copy> Series<V> {
         }
     }
 
+    /// The oldest entry's time.
+    pub fn oldest(&self) -> Option<i64> {
+        match self {
+            Series::Narrow { base, q } => q.front().map(|e| at(*base, e.0)),
+            Series::Wide(q) => q.front().map(|e| e.0),
+        }
+    }
+
     /// How many leading entries have `ts <= cut`.
     pub fn count_at_or_before(&self, cut: i64) -> usize {
         match self {
