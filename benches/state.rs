@@ -1,5 +1,6 @@
 //! Per-key state: ingest cost per event with a cart set and three window aggregates
-//! against a program with no state, the fan-out lookup of a value held by 100,000
+//! against a program with no state (programs carry the layout `check::layout`
+//! derives, as compiled ones do), the fan-out lookup of a value held by 100,000
 //! customers. (Bytes per customer are printed by `cargo bench --bench memory`, which
 //! runs under dhat's allocator so these timings do not.)
 //! Run: `cargo bench --bench state`.
@@ -87,6 +88,8 @@ fn program(state: bool, indexed: bool) -> Program {
             span: Span::default(),
         });
     }
+    // As the checker leaves it: storage and per-event feeds decided once.
+    trigc::check::layout::assign(&mut p);
     p
 }
 

@@ -33,10 +33,10 @@ pub fn derive(program: &Program) -> Layout {
     }
     for (i, agg) in program.aggregates.iter().enumerate() {
         let id = AggId::from_index(i);
-        if is_fed(agg, storage.get(i).copied()) {
-            if let Some(list) = feeds.get_mut(agg.event.index()) {
-                list.push(Feed::Agg(id));
-            }
+        if is_fed(agg, storage.get(i).copied())
+            && let Some(list) = feeds.get_mut(agg.event.index())
+        {
+            list.push(Feed::Agg(id));
         }
     }
     Layout { storage, feeds }

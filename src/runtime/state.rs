@@ -656,13 +656,21 @@ impl KeyData {
             };
             let keep = match program.aggregates.get(id.index()) {
                 Some(agg) if agg.within.is_none() => true,
-                Some(agg) => {
-                    let keep = agg_slot.expire(&AggShape::stored(program, agg), now);
-                    if let Some(t) = agg_slot.expires_at(agg.within) {
+                // A slot whose oldest entry is still live (pushes prune windows
+                // themselves) is skipped without building its shape.
+                Some(agg) => match agg_slot.expires_at(agg.within) {
+                    Some(t) if now < t => {
                         quiet_until = quiet_until.min(t);
+                        true
                     }
-                    keep
-                }
+                    _ => {
+                        let keep = agg_slot.expire(&AggShape::stored(program, agg), now);
+                        if let Some(t) = agg_slot.expires_at(agg.within) {
+                            quiet_until = quiet_until.min(t);
+                        }
+                        keep
+                    }
+                },
                 None => false,
             };
             if !keep {

@@ -265,6 +265,9 @@ where
         let def = program.trigger(t);
         let st = &mut self.state;
         let cust = st.customers.get(c)?;
+        // Only `parallel` needs the count: `restart` and `skip` stop at the first
+        // instance of `t` (the tail is needed only when a new slot is linked in).
+        let counts = matches!(def.reentry, Reentry::Parallel);
         let (mut count, mut first, mut last) = (0usize, NIL, NIL);
         let mut cur = cust.instances;
         while let Some(inst) = st.instances.get(cur) {
@@ -272,6 +275,9 @@ where
                 count += 1;
                 if first == NIL {
                     first = cur;
+                    if !counts {
+                        break;
+                    }
                 }
             }
             last = cur;
