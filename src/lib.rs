@@ -12,14 +12,14 @@
 //! assert!(compiled.program.is_some(), "{:?}", compiled.diagnostics);
 //! ```
 
-pub mod syntax;
 pub mod check;
-pub mod ir;
-pub mod interp;
-pub mod runtime;
-pub mod io;
-pub mod diag;
 pub mod cli;
+pub mod diag;
+pub mod interp;
+pub mod io;
+pub mod ir;
+pub mod runtime;
+pub mod syntax;
 
 use diag::Diagnostic;
 
@@ -38,5 +38,9 @@ pub fn compile(sources: &syntax::SourceMap) -> Compiled {
     diagnostics.extend(check_diags);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.span.end));
-    Compiled { ast, program: if has_errors { None } else { program }, diagnostics }
+    Compiled {
+        ast,
+        program: if has_errors { None } else { program },
+        diagnostics,
+    }
 }

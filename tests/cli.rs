@@ -38,8 +38,15 @@ trigger hello\n  cooldown 1d\n  on VISIT\n  then webhook \"https://h.example/x\"
 fn check_clean_rules_exits_0() {
     let out = trigc(&["check", "rules/"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
-    assert!(out.stdout.is_empty(), "check prints nothing on stdout in text mode");
-    assert!(text(&out.stderr).contains("0 errors, 0 warnings"), "{}", text(&out.stderr));
+    assert!(
+        out.stdout.is_empty(),
+        "check prints nothing on stdout in text mode"
+    );
+    assert!(
+        text(&out.stderr).contains("0 errors, 0 warnings"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -58,34 +65,58 @@ trigger b\n  priority 500\n  cooldown 1d\n  on VISIT\n  then webhook \"u\"\n",
     assert!(err.contains("trig::unknown-event"), "{err}");
     assert!(err.contains("VISIT"), "did-you-mean names the event: {err}");
     assert!(err.contains("trig::priority-out-of-range"), "{err}");
-    assert!(err.contains("bad.trig:4:"), "errors name file:line:col: {err}");
+    assert!(
+        err.contains("bad.trig:4:"),
+        "errors name file:line:col: {err}"
+    );
     assert!(err.contains("2 errors"), "{err}");
 }
 
 #[test]
 fn check_json_format_is_machine_readable() {
     let dir = temp_dir("json");
-    let file = write(&dir, "bad.trig", b"event VISIT { page: string? }\ntrigger a cooldown 1d on VISTI then emit \"x\"\n");
+    let file = write(
+        &dir,
+        "bad.trig",
+        b"event VISIT { page: string? }\ntrigger a cooldown 1d on VISTI then emit \"x\"\n",
+    );
     let out = trigc(&["check", "--format", "json", &file]);
     assert_eq!(out.status.code(), Some(1));
     let diags: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     let all = diags.as_array().expect("an array");
-    let first = all.iter().find(|d| d["code"] == "trig::unknown-event").expect("the unknown event");
+    let first = all
+        .iter()
+        .find(|d| d["code"] == "trig::unknown-event")
+        .expect("the unknown event");
     assert_eq!(first["severity"], "error");
     assert_eq!(first["line"], 2);
     assert_eq!(first["column"], 26);
     assert_eq!(first["end_column"], 31);
     // The misspelt event's declaration is then unused: a warning, reported too.
-    assert!(all.iter().any(|d| d["code"] == "trig::unused-event" && d["severity"] == "warning"));
-    assert!(first["file"].as_str().is_some_and(|f| f.ends_with("bad.trig")));
-    assert!(first["help"].as_str().is_some_and(|h| h.contains("VISIT")), "{first}");
+    assert!(
+        all.iter()
+            .any(|d| d["code"] == "trig::unused-event" && d["severity"] == "warning")
+    );
+    assert!(
+        first["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("bad.trig"))
+    );
+    assert!(
+        first["help"].as_str().is_some_and(|h| h.contains("VISIT")),
+        "{first}"
+    );
 }
 
 #[test]
 fn warnings_pass_unless_denied() {
     let dir = temp_dir("warn");
     // A messaging trigger with neither cooldown nor limit warns (notification fatigue).
-    let file = write(&dir, "warn.trig", b"event VISIT { page: string? }\ntrigger a on VISIT then webhook \"u\"\n");
+    let file = write(
+        &dir,
+        "warn.trig",
+        b"event VISIT { page: string? }\ntrigger a on VISIT then webhook \"u\"\n",
+    );
     let out = trigc(&["check", &file]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("trig::no-frequency-cap"));
@@ -96,19 +127,33 @@ fn warnings_pass_unless_denied() {
 #[test]
 fn usage_and_io_errors_exit_2() {
     assert_eq!(trigc(&["check"]).status.code(), Some(2));
-    assert_eq!(trigc(&["check", "/nonexistent/rules.trig"]).status.code(), Some(2));
+    assert_eq!(
+        trigc(&["check", "/nonexistent/rules.trig"]).status.code(),
+        Some(2)
+    );
     assert_eq!(trigc(&["frobnicate"]).status.code(), Some(2));
     let dir = temp_dir("empty");
-    assert_eq!(trigc(&["check", &dir.display().to_string()]).status.code(), Some(2));
+    assert_eq!(
+        trigc(&["check", &dir.display().to_string()]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
 fn invalid_utf8_is_a_diagnostic_not_a_crash() {
     let dir = temp_dir("utf8");
-    let file = write(&dir, "bin.trig", b"event VISIT { page: string? }\n\xff\xfe\x00trigger\n");
+    let file = write(
+        &dir,
+        "bin.trig",
+        b"event VISIT { page: string? }\n\xff\xfe\x00trigger\n",
+    );
     let out = trigc(&["check", &file]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("trig::invalid-utf8"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("trig::invalid-utf8"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -132,7 +177,10 @@ fn explain_knows_every_code() {
     assert!(text(&out.stdout).contains("trig::unknown-event"));
     let list = trigc(&["explain"]);
     for code in trigc::diag::Code::ALL {
-        assert!(text(&list.stdout).contains(&code.to_string()), "{code} missing from `trigc explain`");
+        assert!(
+            text(&list.stdout).contains(&code.to_string()),
+            "{code} missing from `trigc explain`"
+        );
     }
     assert_eq!(trigc(&["explain", "no-such-code"]).status.code(), Some(2));
 }

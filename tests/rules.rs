@@ -19,8 +19,11 @@ fn load_all() -> SourceMap {
 fn rules_check_without_errors_or_warnings() {
     let sources = load_all();
     let compiled = trigc::compile(&sources);
-    let rendered: Vec<String> =
-        compiled.diagnostics.iter().map(|d| trigc::diag::render::render_text(&sources, d)).collect();
+    let rendered: Vec<String> = compiled
+        .diagnostics
+        .iter()
+        .map(|d| trigc::diag::render::render_text(&sources, d))
+        .collect();
     assert!(rendered.is_empty(), "{}", rendered.join("\n"));
     assert!(compiled.program.is_some());
 }
@@ -39,7 +42,12 @@ fn rules_ast() {
     insta::glob!("../rules", "*.trig", |path| {
         let text = std::fs::read_to_string(path).expect("read rule file");
         let mut sources = SourceMap::default();
-        sources.add(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), text);
+        sources.add(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            text,
+        );
         let (ast, diags) = trigc::syntax::parse(&sources);
         assert!(diags.is_empty(), "{diags:?}");
         insta::assert_snapshot!(trigc::syntax::print::print_ast(&ast));

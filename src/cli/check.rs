@@ -80,7 +80,11 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             );
         }
     }
-    if errors > 0 || (args.deny_warnings && warnings > 0) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if errors > 0 || (args.deny_warnings && warnings > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 pub fn compile(args: &CompileArgs) -> ExitCode {
@@ -100,7 +104,11 @@ pub fn compile(args: &CompileArgs) -> ExitCode {
         (Emit::Ir, None) => return ExitCode::from(1),
     };
     let mut out = std::io::stdout().lock();
-    if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
         return ExitCode::from(2);
     }
     ExitCode::SUCCESS
@@ -127,7 +135,9 @@ pub fn explain(args: &ExplainArgs) -> ExitCode {
             let hint = crate::diag::did_you_mean(name, Code::ALL.iter().map(|c| c.name()))
                 .map(|c| format!(" (did you mean `{c}`?)"))
                 .unwrap_or_default();
-            usage_error(&format!("unknown diagnostic code `{wanted}`{hint}; `trigc explain` lists them"))
+            usage_error(&format!(
+                "unknown diagnostic code `{wanted}`{hint}; `trigc explain` lists them"
+            ))
         }
     }
 }
@@ -137,7 +147,10 @@ pub fn explain(args: &ExplainArgs) -> ExitCode {
 pub fn report(sources: &SourceMap, diags: &[Diagnostic]) {
     let stderr = std::io::stderr();
     let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100);
     let mut err = stderr.lock();
     for d in diags {
         let _ = write!(err, "{}", render(sources, d, RenderConfig { color, width }));

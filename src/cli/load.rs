@@ -28,13 +28,18 @@ pub fn load_rules(paths: &[PathBuf]) -> Result<(SourceMap, Vec<Diagnostic>), Loa
     }
     if files.is_empty() {
         let path = paths.first().cloned().unwrap_or_default();
-        return Err(LoadError { path, reason: "no `.trig` files found".into() });
+        return Err(LoadError {
+            path,
+            reason: "no `.trig` files found".into(),
+        });
     }
     let mut sources = SourceMap::default();
     let mut diags = Vec::new();
     for file in files {
-        let bytes = std::fs::read(&file)
-            .map_err(|e| LoadError { path: file.clone(), reason: e.to_string() })?;
+        let bytes = std::fs::read(&file).map_err(|e| LoadError {
+            path: file.clone(),
+            reason: e.to_string(),
+        })?;
         let name = file.display().to_string();
         match String::from_utf8(bytes) {
             Ok(text) => {
@@ -57,14 +62,18 @@ pub fn load_rules(paths: &[PathBuf]) -> Result<(SourceMap, Vec<Diagnostic>), Loa
 }
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| LoadError { path: path.to_path_buf(), reason: e.to_string() })?;
+    let meta = std::fs::metadata(path).map_err(|e| LoadError {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     if !meta.is_dir() {
         out.push(path.to_path_buf());
         return Ok(());
     }
-    let entries = std::fs::read_dir(path)
-        .map_err(|e| LoadError { path: path.to_path_buf(), reason: e.to_string() })?;
+    let entries = std::fs::read_dir(path).map_err(|e| LoadError {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     children.sort();
     for child in children {

@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "trigc", version, about = "Compiler and runtime for Trig behavioral triggers")]
+#[command(
+    name = "trigc",
+    version,
+    about = "Compiler and runtime for Trig behavioral triggers"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -37,7 +41,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match &cli.command {

@@ -22,7 +22,10 @@ pub struct RenderConfig {
 impl Default for RenderConfig {
     /// No colour, 80 columns: what tests and snapshots use.
     fn default() -> Self {
-        RenderConfig { color: false, width: 80 }
+        RenderConfig {
+            color: false,
+            width: 80,
+        }
     }
 }
 
@@ -33,8 +36,14 @@ pub fn render_text(sources: &SourceMap, d: &Diagnostic) -> String {
 
 /// Render one diagnostic as miette's graphical report.
 pub fn render(sources: &SourceMap, d: &Diagnostic, config: RenderConfig) -> String {
-    let theme = if config.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(config.width).with_links(false);
+    let theme = if config.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(config.width)
+        .with_links(false);
     let report = Report::new(sources, d);
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
@@ -47,7 +56,10 @@ pub fn render(sources: &SourceMap, d: &Diagnostic, config: RenderConfig) -> Stri
 
 /// Render a list of diagnostics as one JSON array (`--format json`).
 pub fn render_json(sources: &SourceMap, diags: &[Diagnostic]) -> String {
-    let items: Vec<JsonDiagnostic> = diags.iter().map(|d| JsonDiagnostic::new(sources, d)).collect();
+    let items: Vec<JsonDiagnostic> = diags
+        .iter()
+        .map(|d| JsonDiagnostic::new(sources, d))
+        .collect();
     serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_string())
 }
 
@@ -121,13 +133,19 @@ struct Report<'a> {
 impl<'a> Report<'a> {
     fn new(sources: &'a SourceMap, d: &'a Diagnostic) -> Self {
         let file = sources.file(d.span.file);
-        let source = NamedText { name: &file.name, text: &file.text };
+        let source = NamedText {
+            name: &file.name,
+            text: &file.text,
+        };
         let label = (!d.label.is_empty()).then(|| d.label.clone());
         let mut labels = vec![LabeledSpan::new_primary_with_span(label, to_miette(d.span))];
         let mut notes = Vec::new();
         for (span, text) in &d.related {
             if span.file == d.span.file {
-                labels.push(LabeledSpan::new_with_span(Some(text.clone()), to_miette(*span)));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(text.clone()),
+                    to_miette(*span),
+                ));
             } else {
                 // miette draws one file per report: name the other place instead.
                 notes.push(format!("{text}: {}", sources.location(*span)));
@@ -142,7 +160,12 @@ impl<'a> Report<'a> {
                 Some(all.join("\n"))
             }
         };
-        Report { d, source, labels, help }
+        Report {
+            d,
+            source,
+            labels,
+            help,
+        }
     }
 }
 
@@ -177,7 +200,9 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {

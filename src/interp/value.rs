@@ -168,7 +168,9 @@ pub enum Value {
 
 impl std::fmt::Debug for Interner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Interner").field("len", &self.strs.len()).finish()
+        f.debug_struct("Interner")
+            .field("len", &self.strs.len())
+            .finish()
     }
 }
 

@@ -153,10 +153,16 @@ impl Program {
         self.expr_spans[id.index()]
     }
     pub fn event_by_name(&self, name: &str) -> Option<EventId> {
-        self.events.iter().position(|e| e.name == name).map(EventId::from_index)
+        self.events
+            .iter()
+            .position(|e| e.name == name)
+            .map(EventId::from_index)
     }
     pub fn trigger_by_name(&self, name: &str) -> Option<TriggerId> {
-        self.triggers.iter().position(|t| t.name == name).map(TriggerId::from_index)
+        self.triggers
+            .iter()
+            .position(|t| t.name == name)
+            .map(TriggerId::from_index)
     }
 }
 
@@ -170,7 +176,11 @@ pub struct WireSchema {
 
 impl Default for WireSchema {
     fn default() -> Self {
-        WireSchema { key: "user".into(), type_: "type".into(), time: "ts".into() }
+        WireSchema {
+            key: "user".into(),
+            type_: "type".into(),
+            time: "ts".into(),
+        }
     }
 }
 
@@ -195,7 +205,10 @@ impl EventDef {
         &self.fields[idx.index()]
     }
     pub fn field_by_name(&self, name: &str) -> Option<FieldIdx> {
-        self.fields.iter().position(|f| f.name == name).map(FieldIdx::from_index)
+        self.fields
+            .iter()
+            .position(|f| f.name == name)
+            .map(FieldIdx::from_index)
     }
 }
 
@@ -374,11 +387,26 @@ pub struct ActionIr {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ActionKind {
-    Webhook { url: String, payload: Payload },
-    Email { template: String, to: Option<ExprId>, payload: Payload },
-    Emit { name: String, payload: Payload },
-    SetProfile { field: ProfileFieldId, value: ExprId },
-    Enroll { trigger: TriggerId },
+    Webhook {
+        url: String,
+        payload: Payload,
+    },
+    Email {
+        template: String,
+        to: Option<ExprId>,
+        payload: Payload,
+    },
+    Emit {
+        name: String,
+        payload: Payload,
+    },
+    SetProfile {
+        field: ProfileFieldId,
+        value: ExprId,
+    },
+    Enroll {
+        trigger: TriggerId,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -472,7 +500,10 @@ pub enum Expr {
     /// `product`, `sent.campaign`: a field of a bound event. `choices` lists, per
     /// possible event type of that binding, where the field is; when the bound event
     /// is of a type not listed (or the field is absent on the wire) the value is none.
-    Field { binding: Binding, choices: Vec<(EventId, FieldIdx)> },
+    Field {
+        binding: Binding,
+        choices: Vec<(EventId, FieldIdx)>,
+    },
     /// `ts` (or `alias.ts`): the bound event's time.
     EventTime(Binding),
     /// `key`: the customer id.
@@ -486,12 +517,53 @@ pub enum Expr {
     /// `count(...)`, `sum(...)`, `last(E)`: an aggregate's value at `now`.
     Agg(AggId),
     /// `last(E).f`: a field of a stored event (`base` has type `Optional(Event(E))`).
-    EventField { base: ExprId, event: EventId, field: FieldIdx },
+    EventField {
+        base: ExprId,
+        event: EventId,
+        field: FieldIdx,
+    },
     /// `last(E).ts`
-    StoredEventTime { base: ExprId },
+    StoredEventTime {
+        base: ExprId,
+    },
     /// An `int` operand promoted to `float`.
     ToFloat(ExprId),
-    Unary { op: UnaryOp, operand: ExprId },
-    Binary { op: BinaryOp, lhs: ExprId, rhs: ExprId },
-    Call { func: Builtin, args: Vec<ExprId> },
+    Unary {
+        op: UnaryOp,
+        operand: ExprId,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: ExprId,
+        rhs: ExprId,
+    },
+    Call {
+        func: Builtin,
+        args: Vec<ExprId>,
+    },
+}
+
+impl Expr {
+    /// The expressions this one reads directly, in source order.
+    pub fn operands(&self) -> Vec<ExprId> {
+        match self {
+            Expr::List(items) | Expr::Call { args: items, .. } => items.clone(),
+            Expr::Object(entries) => entries.iter().map(|(_, e)| *e).collect(),
+            Expr::EventField { base, .. }
+            | Expr::StoredEventTime { base }
+            | Expr::ToFloat(base) => {
+                vec![*base]
+            }
+            Expr::Unary { operand, .. } => vec![*operand],
+            Expr::Binary { lhs, rhs, .. } => vec![*lhs, *rhs],
+            Expr::Const(_)
+            | Expr::Field { .. }
+            | Expr::EventTime(_)
+            | Expr::Key
+            | Expr::Now
+            | Expr::State(_)
+            | Expr::Profile(_)
+            | Expr::Agg(_) => Vec::new(),
+        }
+    }
 }

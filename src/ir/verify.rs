@@ -79,7 +79,7 @@ impl Verifier<'_> {
     fn exprs(&mut self) {
         for (i, e) in self.p.exprs.iter().enumerate() {
             let me = ExprId::from_index(i);
-            for op in operands(e) {
+            for op in e.operands() {
                 if op.index() >= i {
                     self.err(format!("{me}: operand {op} does not come before it"));
                 }
@@ -345,27 +345,8 @@ impl Verifier<'_> {
                 }
                 _ => {}
             }
-            stack.extend(operands(e));
+            stack.extend(e.operands());
         }
-    }
-}
-
-/// The expressions `e` reads directly.
-fn operands(e: &Expr) -> Vec<ExprId> {
-    match e {
-        Expr::List(xs) | Expr::Call { args: xs, .. } => xs.clone(),
-        Expr::Object(fields) => fields.iter().map(|(_, x)| *x).collect(),
-        Expr::EventField { base, .. } | Expr::StoredEventTime { base } => vec![*base],
-        Expr::ToFloat(x) | Expr::Unary { operand: x, .. } => vec![*x],
-        Expr::Binary { lhs, rhs, .. } => vec![*lhs, *rhs],
-        Expr::Const(_)
-        | Expr::Field { .. }
-        | Expr::EventTime(_)
-        | Expr::Key
-        | Expr::Now
-        | Expr::State(_)
-        | Expr::Profile(_)
-        | Expr::Agg(_) => Vec::new(),
     }
 }
 

@@ -186,28 +186,6 @@ fn mark(roles: &mut [u8], p: &PatternIr, role: u8) {
     }
 }
 
-/// The operands of an expression.
-pub fn children(expr: &Expr) -> Vec<ExprId> {
-    match expr {
-        Expr::List(items) => items.clone(),
-        Expr::Object(entries) => entries.iter().map(|(_, e)| *e).collect(),
-        Expr::EventField { base, .. } | Expr::StoredEventTime { base } | Expr::ToFloat(base) => {
-            vec![*base]
-        }
-        Expr::Unary { operand, .. } => vec![*operand],
-        Expr::Binary { lhs, rhs, .. } => vec![*lhs, *rhs],
-        Expr::Call { args, .. } => args.clone(),
-        Expr::Const(_)
-        | Expr::Field { .. }
-        | Expr::EventTime(_)
-        | Expr::Key
-        | Expr::Now
-        | Expr::State(_)
-        | Expr::Profile(_)
-        | Expr::Agg(_) => Vec::new(),
-    }
-}
-
 /// Per event type, the number of leading fields of a starting event the trigger
 /// reads after its start: in guards, payloads, recipients, `set` values, and the
 /// filters of `unless` / `exit on` (through `Binding::Start`). A default payload
@@ -266,7 +244,7 @@ fn keep_fields(program: &Program, def: &crate::ir::TriggerDef) -> Vec<usize> {
                 }
             }
         }
-        roots.extend(children(expr));
+        roots.extend(expr.operands());
     }
     keep
 }
@@ -295,7 +273,8 @@ fn reads(program: &Program, leaf: impl Fn(&Expr) -> bool) -> Vec<bool> {
             };
             if expanded {
                 let yes = leaf(expr)
-                    || children(expr)
+                    || expr
+                        .operands()
                         .iter()
                         .any(|c| state.get(c.index()) == Some(&3));
                 if let Some(s) = state.get_mut(i) {
@@ -310,7 +289,7 @@ fn reads(program: &Program, leaf: impl Fn(&Expr) -> bool) -> Vec<bool> {
                 *s = 1;
             }
             stack.push((id, true));
-            for c in children(expr) {
+            for c in expr.operands() {
                 if state.get(c.index()) == Some(&0) {
                     stack.push((c, false));
                 }
