@@ -282,11 +282,11 @@ fn times_are_rfc3339_with_any_offset_or_epoch_millis() {
     assert_eq!(at(&mut f, "-1"), -1);
     assert_eq!(
         f.reject(r#"{"type":"VISIT","user":"u","ts":"2026-13-01T00:00:00Z"}"#),
-        "field `ts`: unparsable time `2026-13-01T00:00:00Z`: input is out of range"
+        "field `ts`: unparsable time `2026-13-01T00:00:00Z`: input is out of range (expected RFC 3339 like `2026-01-05T10:00:00Z`, or epoch milliseconds)"
     );
     assert_eq!(
         f.reject(r#"{"type":"VISIT","user":"u","ts":"2026-01-05"}"#),
-        "field `ts`: unparsable time `2026-01-05`: premature end of input"
+        "field `ts`: unparsable time `2026-01-05`: premature end of input (expected RFC 3339 like `2026-01-05T10:00:00Z`, or epoch milliseconds)"
     );
     assert!(
         f.reject(r#"{"type":"VISIT","user":"u","ts":"2026-02-30T00:00:00Z"}"#)

@@ -501,7 +501,12 @@ fn read_time(
 }
 
 fn time_text(s: &str, dates: &mut DateCache) -> Result<i64, String> {
-    parse_time_cached(s, dates).map_err(|e| format!("unparsable time `{}`: {e}", json::clip(s)))
+    parse_time_cached(s, dates).map_err(|e| {
+        format!(
+            "unparsable time `{}`: {e} (expected RFC 3339 like `2026-01-05T10:00:00Z`, or epoch milliseconds)",
+            json::clip(s)
+        )
+    })
 }
 
 /// Reads one declared field's value out of the token buffer.
