@@ -8,12 +8,17 @@
 //!
 //! Run: `cargo bench --bench memory`.
 
-use trigc::interp::{EvalError, Interner, Value};
-use trigc::ir::*;
+#[path = "fixtures/cart.rs"]
+mod cart;
+#[path = "fixtures/timer_workload.rs"]
+mod timer_workload;
+
+use cart::{ADD, Fields, MINUTE, VISIT, cart_program};
+use timer_workload::{Delay, EVENTS, PENDING, T0, Workload, workload};
+use trigc::interp::{Interner, Value};
 use trigc::runtime::Event;
-use trigc::runtime::state::{CustomerId, FanOutIndex, FilterEval, IngestReport, KeyData};
+use trigc::runtime::state::{CustomerId, FanOutIndex, IngestReport, KeyData};
 use trigc::runtime::timers::{Tie, TimerHeap, TimerQueue, TimerWheel};
-use trigc::syntax::Span;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -50,103 +55,6 @@ fn main() {
 // ---------------------------------------------------------------------------
 // Timers: the steady-state workload of benches/timers.rs.
 
-/// Pending timers at the start of the run.
-const PENDING: usize = 1_000_000;
-/// Events processed after the prefill, each popping what is due and setting a timer.
-const EVENTS: usize = 1_000_000;
-/// 2026-01-01T00:00:00Z.
-const T0: i64 = 1_767_225_600_000;
-const MINUTE: i64 = 60_000;
-const HOUR: i64 = 60 * MINUTE;
-const DAY: i64 = 24 * HOUR;
-
-/// How long the timers wait, i.e. which trigger sets them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Delay {
-    /// `wait 30m` (abandoned cart).
-    M30,
-    /// `wait 48h` (email follow-up).
-    H48,
-    /// `wait 30d` (reactivation).
-    D30,
-    /// All three triggers at once, equally many events each.
-    Mixed,
-}
-
-impl Delay {
-    const ALL: [Delay; 4] = [Delay::M30, Delay::H48, Delay::D30, Delay::Mixed];
-
-    fn choices(self) -> &'static [i64] {
-        match self {
-            Delay::M30 => &[30 * MINUTE],
-            Delay::H48 => &[48 * HOUR],
-            Delay::D30 => &[30 * DAY],
-            Delay::Mixed => &[30 * MINUTE, 48 * HOUR, 30 * DAY],
-        }
-    }
-
-    /// Mean gap between events that keeps `PENDING` timers pending: rate × mean delay.
-    fn mean_gap(self) -> f64 {
-        let c = self.choices();
-        c.iter().sum::<i64>() as f64 / c.len() as f64 / PENDING as f64
-    }
-}
-
-/// xorshift64*: deterministic, dependency-free, good enough for workloads.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick(&mut self, xs: &[i64]) -> i64 {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
-
-/// Timers pending at `T0` (due uniform over each delay's window, weighted by the
-/// delay: longer waits have more timers outstanding) and the events that follow.
-struct Workload {
-    pending: Vec<i64>,
-    /// `(event time, due time of the timer it sets)`, times increasing.
-    events: Vec<(i64, i64)>,
-}
-
-/// The same seeds as benches/timers.rs, so the figures describe the timed runs.
-fn workload(delay: Delay) -> Workload {
-    let slot = Delay::ALL.iter().position(|d| *d == delay).unwrap_or(0);
-    let mut rng = Rng(0x5EED ^ (slot as u64 + 1));
-    let choices = delay.choices();
-    let total: i64 = choices.iter().sum();
-    let pending = (0..PENDING)
-        .map(|_| {
-            // Pick a delay with probability proportional to its length.
-            let mut r = rng.below(total as u64) as i64;
-            let d = choices.iter().copied().find(|d| {
-                r -= d;
-                r < 0
-            });
-            T0 + 1 + rng.below(d.unwrap_or(total) as u64) as i64
-        })
-        .collect();
-    // Event gaps uniform in [0, 2 × mean): ms-level jitter on event times.
-    let max_gap = (2.0 * delay.mean_gap()) as u64;
-    let mut ts = T0;
-    let events = (0..EVENTS)
-        .map(|_| {
-            ts += rng.below(max_gap + 1) as i64;
-            (ts, ts + rng.pick(choices))
-        })
-        .collect();
-    Workload { pending, events }
-}
-
 /// Live bytes per pending timer after the steady-state run (prefill + 1M events),
 /// the queue's cursor starting at `T0` as in a running runtime.
 fn steady_bytes<Q: TimerQueue<u64> + Default>(w: &Workload) -> f64 {
@@ -168,93 +76,6 @@ fn steady_bytes<Q: TimerQueue<u64> + Default>(w: &Workload) -> f64 {
 
 // ---------------------------------------------------------------------------
 // Per-customer state: the shape of benches/state.rs.
-
-const ADD: EventId = EventId(0);
-const VISIT: EventId = EventId(1);
-
-fn field(name: &str, ty: Ty, optional: bool) -> FieldDef {
-    FieldDef {
-        name: name.into(),
-        span: Span::default(),
-        ty,
-        optional,
-        used: true,
-    }
-}
-
-/// `ADD_TO_CART { product, price }`, `VISIT { page? }`; `cart: set<string>` (not
-/// indexed), `count(ADD_TO_CART within 1h)`, `sum(ADD_TO_CART.price within 1d)`,
-/// `exists(VISIT within 7d)`.
-fn cart_program() -> Program {
-    let mut p = Program::default();
-    for (name, fields) in [
-        (
-            "ADD_TO_CART",
-            vec![
-                field("product", Ty::Str, false),
-                field("price", Ty::Float, false),
-            ],
-        ),
-        ("VISIT", vec![field("page", Ty::Str, true)]),
-    ] {
-        p.events.push(EventDef {
-            name: name.into(),
-            span: Span::default(),
-            profile: false,
-            keyed_by: None,
-            fields,
-            profile_fields: Vec::new(),
-        });
-    }
-    p.exprs.push(Expr::Field {
-        binding: Binding::Current,
-        choices: vec![(ADD, FieldIdx(0))],
-    });
-    p.expr_types.push(Ty::Str);
-    p.expr_spans.push(Span::default());
-    p.states.push(StateDef {
-        name: "cart".into(),
-        span: Span::default(),
-        ty: Ty::Set(Box::new(Ty::Str)),
-        rules: vec![ReducerRule {
-            event: ADD,
-            filter: None,
-            op: ReducerOp::Insert(ExprId(0)),
-            span: Span::default(),
-        }],
-        indexed: false,
-    });
-    for (kind, event, field, within) in [
-        (AggKind::Count, ADD, None, HOUR),
-        (AggKind::Sum, ADD, Some(FieldIdx(1)), DAY),
-        (AggKind::Exists, VISIT, None, 7 * DAY),
-    ] {
-        p.aggregates.push(AggDef {
-            kind,
-            event,
-            field,
-            filter: None,
-            within: Some(within),
-            ty: Ty::Int,
-            span: Span::default(),
-        });
-    }
-    p
-}
-
-/// Evaluates the program's only expression, `product` of the ingested event.
-struct Fields {
-    interner: Interner,
-}
-
-impl FilterEval for Fields {
-    fn eval_filter(&mut self, _: ExprId, event: &Event, _: &KeyData) -> Result<Value, EvalError> {
-        Ok(event.fields.first().cloned().unwrap_or(Value::None))
-    }
-    fn interner(&mut self) -> &mut Interner {
-        &mut self.interner
-    }
-}
 
 /// `(total, heap)` bytes per customer after `n` customers each add ten of 1,000
 /// products a minute apart and then visit.

@@ -21,103 +21,16 @@ use divan::Bencher;
 use divan::counter::ItemsCount;
 use trigc::runtime::timers::{Tie, TimerHeap, TimerQueue, TimerWheel};
 
-/// Pending timers kept by every benchmark.
-const PENDING: usize = 1_000_000;
-/// Events processed per sample.
-const EVENTS: usize = 1_000_000;
-/// 2026-01-01T00:00:00Z.
-const T0: i64 = 1_767_225_600_000;
-const MINUTE: i64 = 60_000;
-const HOUR: i64 = 60 * MINUTE;
-const DAY: i64 = 24 * HOUR;
+#[path = "fixtures/timer_workload.rs"]
+mod timer_workload;
 
-/// How long the timers wait, i.e. which trigger sets them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Delay {
-    /// `wait 30m` (abandoned cart).
-    M30,
-    /// `wait 48h` (email follow-up).
-    H48,
-    /// `wait 30d` (reactivation).
-    D30,
-    /// All three triggers at once, equally many events each.
-    Mixed,
-}
+use timer_workload::{Delay, EVENTS, HOUR, MINUTE, PENDING, Rng, T0, Workload};
 
-impl Delay {
-    const ALL: [Delay; 4] = [Delay::M30, Delay::H48, Delay::D30, Delay::Mixed];
-
-    fn choices(self) -> &'static [i64] {
-        match self {
-            Delay::M30 => &[30 * MINUTE],
-            Delay::H48 => &[48 * HOUR],
-            Delay::D30 => &[30 * DAY],
-            Delay::Mixed => &[30 * MINUTE, 48 * HOUR, 30 * DAY],
-        }
-    }
-
-    /// Mean gap between events that keeps `PENDING` timers pending: rate × mean delay.
-    fn mean_gap(self) -> f64 {
-        let c = self.choices();
-        c.iter().sum::<i64>() as f64 / c.len() as f64 / PENDING as f64
-    }
-}
-
-/// xorshift64*: deterministic, dependency-free, good enough for workloads.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick(&mut self, xs: &[i64]) -> i64 {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
-
-/// Timers pending at `T0` (due uniform over each delay's window, weighted by the
-/// delay: longer waits have more timers outstanding) and the events that follow.
-struct Workload {
-    pending: Vec<i64>,
-    /// `(event time, due time of the timer it sets)`, times increasing.
-    events: Vec<(i64, i64)>,
-}
-
+/// The shared workload of `delay`, built once per process.
 fn workload(delay: Delay) -> &'static Workload {
     static CACHE: [OnceLock<Workload>; 4] = [const { OnceLock::new() }; 4];
     let slot = Delay::ALL.iter().position(|d| *d == delay).unwrap_or(0);
-    CACHE[slot].get_or_init(|| {
-        let mut rng = Rng(0x5EED ^ (slot as u64 + 1));
-        let choices = delay.choices();
-        let total: i64 = choices.iter().sum();
-        let pending = (0..PENDING)
-            .map(|_| {
-                // Pick a delay with probability proportional to its length.
-                let mut r = rng.below(total as u64) as i64;
-                let d = choices.iter().copied().find(|d| {
-                    r -= d;
-                    r < 0
-                });
-                T0 + 1 + rng.below(d.unwrap_or(total) as u64) as i64
-            })
-            .collect();
-        // Event gaps uniform in [0, 2 × mean): ms-level jitter on event times.
-        let max_gap = (2.0 * delay.mean_gap()) as u64;
-        let mut ts = T0;
-        let events = (0..EVENTS)
-            .map(|_| {
-                ts += rng.below(max_gap + 1) as i64;
-                (ts, ts + rng.pick(choices))
-            })
-            .collect();
-        Workload { pending, events }
-    })
+    CACHE[slot].get_or_init(|| timer_workload::workload(delay))
 }
 
 /// A queue holding the workload's pending timers, its cursor at `T0` as in a running

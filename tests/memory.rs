@@ -5,12 +5,15 @@
 //! `#[test]` runs the measurements one after another, so nothing else allocates
 //! while one is taken. Figures are printed: `cargo test --test memory -- --nocapture`.
 
-use trigc::interp::{EvalError, Interner, Value};
+#[path = "../benches/fixtures/cart.rs"]
+mod cart;
+
+use cart::{ADD, Fields, VISIT, cart_program};
+use trigc::interp::{Interner, Value};
 use trigc::ir::*;
 use trigc::runtime::Event;
-use trigc::runtime::state::{CustomerId, FanOutIndex, FilterEval, IngestReport, KeyData};
+use trigc::runtime::state::{CustomerId, FanOutIndex, IngestReport, KeyData};
 use trigc::runtime::timers::{Tie, TimerHeap, TimerQueue, TimerWheel};
-use trigc::syntax::Span;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -66,8 +69,6 @@ fn per_timer_memory_is_far_below_the_customer_budget() {
 // Per-customer state.
 
 const MIN: i64 = 60_000;
-const HOUR: i64 = 60 * MIN;
-const DAY: i64 = 24 * HOUR;
 /// 2026-01-05T00:00:00Z
 const T0: i64 = 1_767_571_200_000;
 
@@ -131,9 +132,6 @@ fn empty_key_data_allocates_nothing_and_a_cart_customer_stays_small() {
     drop(keys);
 }
 
-const ADD: EventId = EventId(0);
-const VISIT: EventId = EventId(1);
-
 fn event(kind: EventId, ts: i64, fields: Vec<Value>) -> Event {
     Event {
         kind,
@@ -141,90 +139,5 @@ fn event(kind: EventId, ts: i64, fields: Vec<Value>) -> Event {
         ts,
         fields,
         line: 0,
-    }
-}
-
-fn field(name: &str, ty: Ty, optional: bool) -> FieldDef {
-    FieldDef {
-        name: name.into(),
-        span: Span::default(),
-        ty,
-        optional,
-        used: true,
-    }
-}
-
-/// `ADD_TO_CART { product, price }`, `VISIT { page? }`; `cart: set<string>` fed by
-/// `ADD_TO_CART -> insert(product)`; `count(ADD_TO_CART within 1h)`,
-/// `sum(ADD_TO_CART.price within 1d)`, `exists(VISIT within 7d)`. Not indexed (the
-/// fan-out index is measured apart).
-fn cart_program() -> Program {
-    let mut p = Program::default();
-    for (name, fields) in [
-        (
-            "ADD_TO_CART",
-            vec![
-                field("product", Ty::Str, false),
-                field("price", Ty::Float, false),
-            ],
-        ),
-        ("VISIT", vec![field("page", Ty::Str, true)]),
-    ] {
-        p.events.push(EventDef {
-            name: name.into(),
-            span: Span::default(),
-            profile: false,
-            keyed_by: None,
-            fields,
-            profile_fields: Vec::new(),
-        });
-    }
-    p.exprs.push(Expr::Field {
-        binding: Binding::Current,
-        choices: vec![(ADD, FieldIdx(0))],
-    });
-    p.expr_types.push(Ty::Str);
-    p.expr_spans.push(Span::default());
-    p.states.push(StateDef {
-        name: "cart".into(),
-        span: Span::default(),
-        ty: Ty::Set(Box::new(Ty::Str)),
-        rules: vec![ReducerRule {
-            event: ADD,
-            filter: None,
-            op: ReducerOp::Insert(ExprId(0)),
-            span: Span::default(),
-        }],
-        indexed: false,
-    });
-    for (kind, event, field, within) in [
-        (AggKind::Count, ADD, None, HOUR),
-        (AggKind::Sum, ADD, Some(FieldIdx(1)), DAY),
-        (AggKind::Exists, VISIT, None, 7 * DAY),
-    ] {
-        p.aggregates.push(AggDef {
-            kind,
-            event,
-            field,
-            filter: None,
-            within: Some(within),
-            ty: Ty::Int,
-            span: Span::default(),
-        });
-    }
-    p
-}
-
-/// Evaluates the program's only expression, `product` of the ingested event.
-struct Fields {
-    interner: Interner,
-}
-
-impl FilterEval for Fields {
-    fn eval_filter(&mut self, _: ExprId, event: &Event, _: &KeyData) -> Result<Value, EvalError> {
-        Ok(event.fields.first().cloned().unwrap_or(Value::None))
-    }
-    fn interner(&mut self) -> &mut Interner {
-        &mut self.interner
     }
 }
