@@ -170,10 +170,52 @@ impl Evaluator<'_> {
                     Ok(a)
                 };
             }
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge => {
+                // The common guard shape `count(..) >= 2`: an integer against an integer
+                // literal compares directly, without evaluating the literal or going
+                // through `equal`/`compare` (which give the same answer for two ints).
+                if let Some(Expr::Const(Const::Int(k))) = self.program.exprs.get(rhs.index()) {
+                    let k = *k;
+                    // An aggregate operand is read directly: a recursive `eval` call
+                    // costs more than the read itself.
+                    let a = match self.program.exprs.get(lhs.index()) {
+                        Some(Expr::Agg(agg)) => env.aggregate(*agg),
+                        _ => self.eval(lhs, env)?,
+                    };
+                    if let Value::Int(x) = a {
+                        return Ok(Value::Bool(match op {
+                            BinaryOp::Eq => x == k,
+                            BinaryOp::Ne => x != k,
+                            BinaryOp::Lt => x < k,
+                            BinaryOp::Le => x <= k,
+                            BinaryOp::Gt => x > k,
+                            _ => x >= k,
+                        }));
+                    }
+                    return self.finish_binary(id, op, a, Value::Int(k), env);
+                }
+            }
             _ => {}
         }
         let a = self.eval(lhs, env)?;
         let b = self.eval(rhs, env)?;
+        self.finish_binary(id, op, a, b, env)
+    }
+
+    /// A non-short-circuit operator applied to its evaluated operands.
+    fn finish_binary(
+        &self,
+        id: ExprId,
+        op: BinaryOp,
+        a: Value,
+        b: Value,
+        env: &mut dyn Env,
+    ) -> Result<Value, EvalError> {
         if matches!(a, Value::None) || matches!(b, Value::None) {
             return Ok(Value::None);
         }

@@ -269,6 +269,19 @@ impl KeyData {
         };
         match feeds {
             [] => self.merge_profile(program, event),
+            // An unfiltered aggregate (`count(X within 10m)`): nothing to evaluate, so
+            // take the event in directly rather than through a held decision.
+            [Feed::Agg(id)]
+                if program
+                    .aggregates
+                    .get(id.index())
+                    .is_some_and(|agg| agg.filter.is_none()) =>
+            {
+                self.merge_profile(program, event);
+                if let Some(agg) = program.aggregates.get(id.index()) {
+                    self.take_in(program, *id, agg, event, eval.interner(), report);
+                }
+            }
             // One target: nothing else can change the data between its evaluation
             // and its application, so no decision is held.
             [feed] => {
