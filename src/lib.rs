@@ -31,6 +31,19 @@ pub struct Compiled {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+impl Compiled {
+    /// Every error, rendered without colour, one after another (empty when there are
+    /// none): for tests and tools that want one message to show.
+    pub fn errors_text(&self, sources: &syntax::SourceMap) -> String {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| diag::render::render_text(sources, d))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
 /// Parse and check all files of `sources` as one program.
 pub fn compile(sources: &syntax::SourceMap) -> Compiled {
     let (ast, mut diagnostics) = syntax::parse(sources);

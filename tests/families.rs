@@ -42,17 +42,8 @@ fn declared_triggers() -> BTreeSet<String> {
         "rules/ does not load cleanly: {load_diags:?}"
     );
     let compiled = trigc::compile(&sources);
-    let errors: Vec<String> = compiled
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| trigc::diag::render::render_text(&sources, d))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "rules/ does not compile:\n{}",
-        errors.join("\n")
-    );
+    let errors = compiled.errors_text(&sources);
+    assert!(errors.is_empty(), "rules/ does not compile:\n{errors}");
     let program = compiled.program.expect("no errors means a program");
     program.triggers.iter().map(|t| t.name.clone()).collect()
 }

@@ -60,17 +60,11 @@ fn load(dir: &Path) -> Case {
     let mut sources = SourceMap::default();
     sources.add("rules.trig", rules);
     let compiled = trigc::compile(&sources);
-    let errors: Vec<String> = compiled
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| trigc::diag::render::render_text(&sources, d))
-        .collect();
+    let errors = compiled.errors_text(&sources);
     assert!(
         errors.is_empty(),
-        "{}: rules do not compile:\n{}",
-        dir.display(),
-        errors.join("\n")
+        "{}: rules do not compile:\n{errors}",
+        dir.display()
     );
     let program = compiled.program.expect("no errors means a program");
     let args_text = std::fs::read_to_string(dir.join("args.txt")).unwrap_or_default();

@@ -13,13 +13,8 @@ fn every_spec_form_checks_clean() {
     let mut sources = SourceMap::default();
     sources.add("spec_every_form.trig", PROGRAM);
     let compiled = trigc::compile(&sources);
-    let errors: Vec<String> = compiled
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| trigc::diag::render::render_text(&sources, d))
-        .collect();
-    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let errors = compiled.errors_text(&sources);
+    assert!(errors.is_empty(), "{errors}");
     let program = compiled
         .program
         .expect("a program when there are no errors");

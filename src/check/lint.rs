@@ -137,30 +137,19 @@ impl Checker<'_> {
                 operand,
             } => self.const_bool(*operand, depth + 1).map(|b| !b),
             Expr::Binary {
-                op: BinaryOp::And,
+                op: op @ (BinaryOp::And | BinaryOp::Or),
                 lhs,
                 rhs,
             } => {
+                // `and` is decided by one false operand, `or` by one true operand;
+                // otherwise both operands must be known.
+                let decisive = *op == BinaryOp::Or;
                 match (
                     self.const_bool(*lhs, depth + 1),
                     self.const_bool(*rhs, depth + 1),
                 ) {
-                    (Some(false), _) | (_, Some(false)) => Some(false),
-                    (Some(true), Some(true)) => Some(true),
-                    _ => None,
-                }
-            }
-            Expr::Binary {
-                op: BinaryOp::Or,
-                lhs,
-                rhs,
-            } => {
-                match (
-                    self.const_bool(*lhs, depth + 1),
-                    self.const_bool(*rhs, depth + 1),
-                ) {
-                    (Some(true), _) | (_, Some(true)) => Some(true),
-                    (Some(false), Some(false)) => Some(false),
+                    (Some(b), _) | (_, Some(b)) if b == decisive => Some(decisive),
+                    (Some(_), Some(_)) => Some(!decisive),
                     _ => None,
                 }
             }
