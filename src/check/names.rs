@@ -67,7 +67,14 @@ impl Checker<'_> {
 
     fn event_time(&mut self, scope: &Scope, span: Span) -> Typed {
         if scope.current.is_some() {
-            return self.ok(Expr::EventTime(Binding::Current), Ty::Time, span);
+            return self.ok(
+                Expr::EventTime {
+                    binding: Binding::Current,
+                    of: None,
+                },
+                Ty::Time,
+                span,
+            );
         }
         if let Some(how) = scope.missing_start() {
             self.report(Problem::NoStartEvent {
@@ -78,7 +85,14 @@ impl Checker<'_> {
             return self.placeholder(span);
         }
         if scope.start_visible() {
-            return self.ok(Expr::EventTime(Binding::Start), Ty::Time, span);
+            return self.ok(
+                Expr::EventTime {
+                    binding: Binding::Start,
+                    of: None,
+                },
+                Ty::Time,
+                span,
+            );
         }
         // An unknown pattern event left nothing bound; that was reported.
         self.placeholder(span)
@@ -337,7 +351,16 @@ impl Checker<'_> {
             return self.placeholder(span);
         };
         if field.name.as_str() == "ts" {
-            return self.ok(Expr::EventTime(hit.binding), Ty::Time, span);
+            // On one of several start alternatives the alias may be unbound.
+            let (of, ty) = match hit.optional {
+                true => (Some(event), Ty::Time.optional()),
+                false => (None, Ty::Time),
+            };
+            let time = Expr::EventTime {
+                binding: hit.binding,
+                of,
+            };
+            return self.ok(time, ty, span);
         }
         let def = self.prog.event(event);
         let Some(idx) = def.field_by_name(field.name.as_str()) else {

@@ -78,9 +78,9 @@ impl Evaluator<'_> {
                     .unwrap_or(Value::None),
                 None => Value::None,
             },
-            Expr::EventTime(binding) => match env.event(*binding) {
-                Some((_, ts, _)) => Value::Time(ts),
-                None => Value::None,
+            Expr::EventTime { binding, of } => match env.event(*binding) {
+                Some((kind, ts, _)) if of.is_none_or(|e| e == kind) => Value::Time(ts),
+                _ => Value::None,
             },
             Expr::Key => Value::Str(env.key()),
             Expr::Now => Value::Time(env.now()),

@@ -504,8 +504,13 @@ pub enum Expr {
         binding: Binding,
         choices: Vec<(EventId, FieldIdx)>,
     },
-    /// `ts` (or `alias.ts`): the bound event's time.
-    EventTime(Binding),
+    /// `ts` (or `alias.ts`): the bound event's time. With `of`, only when the bound
+    /// event is of that type, else none: an alias on one of several start
+    /// alternatives (`on A as a or B`) is unbound when `B` started the instance.
+    EventTime {
+        binding: Binding,
+        of: Option<EventId>,
+    },
     /// `key`: the customer id.
     Key,
     /// `now`: the current event time, or the fire time in a step.
@@ -558,7 +563,7 @@ impl Expr {
             Expr::Binary { lhs, rhs, .. } => vec![*lhs, *rhs],
             Expr::Const(_)
             | Expr::Field { .. }
-            | Expr::EventTime(_)
+            | Expr::EventTime { .. }
             | Expr::Key
             | Expr::Now
             | Expr::State(_)

@@ -369,7 +369,10 @@ pub fn expr(program: &Program, id: ExprId) -> String {
                 format!("{}.{name}<{}>", binding(*b), evs.join("|"))
             }
         }
-        Expr::EventTime(b) => format!("{}.ts", binding(*b)),
+        Expr::EventTime { binding: b, of } => match of {
+            None => format!("{}.ts", binding(*b)),
+            Some(e) => format!("{}.ts<{e}>", binding(*b)),
+        },
         Expr::Key => "key".into(),
         Expr::Now => "now".into(),
         Expr::State(s) => program

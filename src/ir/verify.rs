@@ -333,7 +333,7 @@ impl Verifier<'_> {
                 continue;
             };
             let binding = match e {
-                Expr::Field { binding, .. } | Expr::EventTime(binding) => Some(*binding),
+                Expr::Field { binding, .. } | Expr::EventTime { binding, .. } => Some(*binding),
                 _ => None,
             };
             match binding {

@@ -171,7 +171,13 @@ fn time_and_duration_arithmetic() {
     let d = a.push(Expr::Const(Const::Duration(300)), Ty::Duration);
     let plus = a.bin(BinaryOp::Add, t, d);
     assert_eq!(run(&a, plus), Ok(Value::Time(1_300)));
-    let ts = a.push(Expr::EventTime(Binding::Current), Ty::Time);
+    let ts = a.push(
+        Expr::EventTime {
+            binding: Binding::Current,
+            of: None,
+        },
+        Ty::Time,
+    );
     let diff = a.bin(BinaryOp::Sub, t, ts);
     assert_eq!(run(&a, diff), Ok(Value::Duration(500)));
     let two = a.int(2);
@@ -181,7 +187,10 @@ fn time_and_duration_arithmetic() {
     let scaled = a.bin(BinaryOp::Mul, d, half);
     assert_eq!(run(&a, scaled), Ok(Value::Duration(150)));
     let start = a.push(
-        Expr::EventTime(Binding::Start),
+        Expr::EventTime {
+            binding: Binding::Start,
+            of: None,
+        },
         Ty::Optional(Box::new(Ty::Time)),
     );
     let unbound = a.bin(BinaryOp::Sub, t, start);
