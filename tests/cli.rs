@@ -184,3 +184,92 @@ fn explain_knows_every_code() {
     }
     assert_eq!(trigc(&["explain", "no-such-code"]).status.code(), Some(2));
 }
+
+#[test]
+fn each_rule_file_loads_once_through_repeats_and_symlink_cycles() {
+    let dir = temp_dir("links");
+    let sub = dir.join("sub");
+    std::fs::create_dir_all(&sub).expect("sub dir");
+    let file = write(&sub, "hello.trig", CLEAN.as_bytes());
+    let root = dir.display().to_string();
+    // The same file named twice, and next to its own directory.
+    let out = trigc(&["check", &file, &file, &root]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("checked 1 file:"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A symlink to a directory above, and one to itself: the walk still ends.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("..", sub.join("up")).expect("symlink");
+        std::os::unix::fs::symlink(&sub, sub.join("self")).expect("symlink");
+        let out = trigc(&["check", &root]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("checked 1 file:"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn rejects_may_not_overwrite_the_input_or_a_rule_file() {
+    let dir = temp_dir("rejects-clash");
+    let rules = write(&dir, "r.trig", CLEAN.as_bytes());
+    let line = "{\"type\":\"VISIT\",\"user\":\"a\",\"ts\":0}\n";
+    let input = write(&dir, "in.ndjson", line.as_bytes());
+    for target in [&input, &rules] {
+        let out = trigc(&["run", &rules, "--input", &input, "--rejects", target]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("would overwrite"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&input).ok().as_deref(), Some(line));
+    assert_eq!(std::fs::read_to_string(&rules).ok().as_deref(), Some(CLEAN));
+}
+
+#[test]
+fn a_byte_order_mark_starts_neither_a_rule_file_nor_the_input() {
+    let dir = temp_dir("bom");
+    let rules = write(&dir, "r.trig", format!("\u{feff}{CLEAN}").as_bytes());
+    let input = write(
+        &dir,
+        "in.ndjson",
+        "\u{feff}{\"type\":\"VISIT\",\"user\":\"a\",\"ts\":0}\n".as_bytes(),
+    );
+    let out = trigc(&["run", &rules, "--input", &input]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("rejected: 0"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("\"trigger\":\"hello\""),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn text_and_json_diagnostics_agree_on_columns_after_non_ascii_text() {
+    let dir = temp_dir("columns");
+    let file = write(
+        &dir,
+        "uni.trig",
+        "event P { order: string, amount: float }\n\
+trigger h cooldown 1d on P where order == \"café\" and amout > 1 then emit \"x\"\n"
+            .as_bytes(),
+    );
+    let text_out = text(&trigc(&["check", &file]).stderr);
+    let json_out = text(&trigc(&["check", "--format", "json", &file]).stdout);
+    // `amout` is the 54th character of line 2 (the 55th byte: `é` is two bytes).
+    assert!(text_out.contains("uni.trig:2:54]"), "{text_out}");
+    assert!(json_out.contains("\"column\": 54"), "{json_out}");
+}

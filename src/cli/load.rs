@@ -3,85 +3,95 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Code, Diagnostic};
-use crate::syntax::{SourceMap, Span};
+use crate::diag::Diagnostic;
+use crate::syntax::SourceMap;
 
-/// A rule path that could not be read (an IO error: exit code 2).
+/// Why the rule paths gave no program to check (exit code 2).
 #[derive(Debug)]
-pub struct LoadError {
-    pub path: PathBuf,
-    pub reason: String,
+pub enum LoadError {
+    /// A path that could not be read.
+    Read { path: PathBuf, reason: String },
+    /// The paths hold no `.trig` file.
+    NoRuleFiles { path: PathBuf },
 }
 
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot read `{}`: {}", self.path.display(), self.reason)
+        match self {
+            LoadError::Read { path, reason } => {
+                write!(f, "cannot read `{}`: {reason}", path.display())
+            }
+            LoadError::NoRuleFiles { path } => {
+                write!(f, "no `.trig` files in `{}`", path.display())
+            }
+        }
     }
 }
 
 /// Read every rule file under `paths`. Files that are not UTF-8 are decoded lossily
-/// and reported as diagnostics, so they still parse and show every other problem.
+/// and reported as diagnostics ([`SourceMap::add_bytes`]), so they still parse and
+/// show every other problem.
+///
+/// Each file is loaded once, however many times it is named or reached (a file
+/// given next to its directory, a symlink to a directory above): files and visited
+/// directories are told apart by their canonical paths, so a symlink cycle ends.
 pub fn load_rules(paths: &[PathBuf]) -> Result<(SourceMap, Vec<Diagnostic>), LoadError> {
-    let mut files = Vec::new();
+    let mut walk = Walk::default();
     for path in paths {
-        collect(path, &mut files)?;
+        walk.collect(path, true)?;
     }
+    let files = walk.files;
     if files.is_empty() {
         let path = paths.first().cloned().unwrap_or_default();
-        return Err(LoadError {
-            path,
-            reason: "no `.trig` files found".into(),
-        });
+        return Err(LoadError::NoRuleFiles { path });
     }
     let mut sources = SourceMap::default();
     let mut diags = Vec::new();
     for file in files {
-        let bytes = std::fs::read(&file).map_err(|e| LoadError {
+        let bytes = std::fs::read(&file).map_err(|e| LoadError::Read {
             path: file.clone(),
             reason: e.to_string(),
         })?;
-        let name = file.display().to_string();
-        match String::from_utf8(bytes) {
-            Ok(text) => {
-                sources.add(name, text);
-            }
-            Err(e) => {
-                let valid_up_to = e.utf8_error().valid_up_to();
-                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let id = sources.add(name, text);
-                let span = Span::new(id, valid_up_to, valid_up_to + 1);
-                diags.push(
-                    Diagnostic::new(Code::InvalidUtf8, span, "file is not valid UTF-8")
-                        .label("invalid byte here")
-                        .help("save the file as UTF-8"),
-                );
-            }
-        }
+        let (_, invalid_utf8) = sources.add_bytes(file.display().to_string(), &bytes);
+        diags.extend(invalid_utf8);
     }
     Ok((sources, diags))
 }
 
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let meta = std::fs::metadata(path).map_err(|e| LoadError {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    if !meta.is_dir() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    let entries = std::fs::read_dir(path).map_err(|e| LoadError {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    children.sort();
-    for child in children {
-        if child.is_dir() {
-            collect(&child, out)?;
-        } else if child.extension().is_some_and(|e| e == "trig") {
-            out.push(child);
+/// The rule files found so far, and the canonical paths already taken.
+#[derive(Default)]
+struct Walk {
+    files: Vec<PathBuf>,
+    seen: std::collections::HashSet<PathBuf>,
+}
+
+impl Walk {
+    /// Take `path`: a file (named on the command line: whatever its extension), or a
+    /// directory whose `*.trig` files are taken recursively in sorted order.
+    fn collect(&mut self, path: &Path, named: bool) -> Result<(), LoadError> {
+        let error = |e: std::io::Error| LoadError::Read {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        let meta = std::fs::metadata(path).map_err(error)?;
+        let canonical = std::fs::canonicalize(path).map_err(error)?;
+        if !self.seen.insert(canonical) {
+            return Ok(());
         }
+        if !meta.is_dir() {
+            if named || path.extension().is_some_and(|e| e == "trig") {
+                self.files.push(path.to_path_buf());
+            }
+            return Ok(());
+        }
+        let entries = std::fs::read_dir(path).map_err(error)?;
+        let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        children.sort();
+        for child in children {
+            if child.is_dir() || child.extension().is_some_and(|e| e == "trig") {
+                self.collect(&child, false)?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }

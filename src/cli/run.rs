@@ -327,6 +327,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot read `{}`: {e}", args.input.display())),
     };
+    if let Some(path) = &args.rejects
+        && let Some(clash) = rejects_clash(path, &args.input, &sources)
+    {
+        return fail(&format!(
+            "`--rejects {}` would overwrite {clash}: give another path",
+            path.display()
+        ));
+    }
     let mut rejects = match &args.rejects {
         Some(path) => match File::create(path) {
             Ok(f) => Some(io::BufWriter::new(f)),
@@ -351,7 +359,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
             Ok(None) => break,
             Err(e) => {
                 let _ = out.sink.finish();
-                return fail(&format!("cannot read the input: {e}"));
+                let input = args.input.display();
+                return fail(&format!("cannot read the input `{input}`: {e}"));
             }
         };
         if let LineOutcome::Rejected(reject) = session.line(line, &mut out) {
@@ -455,6 +464,25 @@ fn cap_warning(cap_hits: u64) -> String {
 
 /// The input reader, and a progress bar when replaying a large file with stderr on
 /// a terminal (a bar drawn into a pipe or a log file would only be noise).
+/// What an existing `--rejects` file is, if it is the input or a rule file:
+/// creating it would truncate it before it is read (or after it was compiled).
+fn rejects_clash(
+    rejects: &std::path::Path,
+    input: &std::path::Path,
+    sources: &crate::syntax::SourceMap,
+) -> Option<String> {
+    let target = std::fs::canonicalize(rejects).ok()?;
+    let same = |path: &std::path::Path| std::fs::canonicalize(path).is_ok_and(|p| p == target);
+    if input.as_os_str() != "-" && same(input) {
+        return Some("the input file".into());
+    }
+    sources
+        .files
+        .iter()
+        .find(|f| same(std::path::Path::new(&f.name)))
+        .map(|f| format!("the rule file `{}`", f.name))
+}
+
 fn open_input(path: &PathBuf) -> io::Result<(Box<dyn BufRead>, Option<indicatif::ProgressBar>)> {
     /// Files smaller than this replay in a second or two: no bar.
     const PROGRESS_MIN_BYTES: u64 = 64 << 20;

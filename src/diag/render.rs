@@ -111,12 +111,20 @@ impl SourceCode for NamedText<'_> {
         after: usize,
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
         let inner = self.text.read_span(span, before, after)?;
+        // miette counts the column in bytes; `file:line:col` headers then disagree
+        // with the JSON format (and editors) on any line with non-ASCII text before
+        // the span. Counted in characters here, as `SourceMap::line_col` does.
+        let line_start = span.offset().saturating_sub(inner.column());
+        let column = self
+            .text
+            .get(line_start..span.offset())
+            .map_or(inner.column(), |s| s.chars().count());
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.to_string(),
             inner.data(),
             *inner.span(),
             inner.line(),
-            inner.column(),
+            column,
             inner.line_count(),
         )))
     }

@@ -27,7 +27,13 @@ pub struct Lines<R> {
     pending: usize,
     line_no: u64,
     blank: u64,
+    /// Whether a leading byte-order mark has been looked for.
+    started: bool,
 }
+
+/// The UTF-8 byte-order mark some Windows tools put before the first line: not part
+/// of it (the line would otherwise be rejected as not starting with `{`).
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One line, without its terminator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,11 +62,25 @@ impl<R: BufRead> Lines<R> {
             pending: 0,
             line_no: 0,
             blank: 0,
+            started: false,
         }
     }
 
     /// The next non-blank line, or `None` at the end of the input.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        if !self.started {
+            let available = loop {
+                match self.reader.fill_buf() {
+                    Ok(available) => break available,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            if available.starts_with(BOM) {
+                self.reader.consume(BOM.len());
+            }
+            self.started = true;
+        }
         loop {
             self.reader.consume(std::mem::take(&mut self.pending));
             let available = match self.reader.fill_buf() {

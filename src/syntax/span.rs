@@ -78,11 +78,14 @@ impl SourceMap {
 
     /// Add a file read as bytes. Invalid UTF-8 is decoded lossily (U+FFFD) and
     /// reported as `invalid-utf8` at the first bad byte, so later phases still run.
+    /// A leading UTF-8 byte-order mark is dropped: it is not text, and editors do
+    /// not count it in columns.
     pub fn add_bytes(
         &mut self,
         name: impl Into<String>,
         bytes: &[u8],
     ) -> (FileId, Option<crate::diag::Diagnostic>) {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         match std::str::from_utf8(bytes) {
             Ok(text) => (self.add(name, text), None),
             Err(e) => {
