@@ -122,6 +122,11 @@ fn warnings_pass_unless_denied() {
     assert!(text(&out.stderr).contains("trig::no-frequency-cap"));
     let denied = trigc(&["check", "--deny-warnings", &file]);
     assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        text(&denied.stderr).contains("warnings are denied (--deny-warnings)"),
+        "{}",
+        text(&denied.stderr)
+    );
 }
 
 #[test]
@@ -272,4 +277,36 @@ trigger h cooldown 1d on P where order == \"café\" and amout > 1 then emit \"x\
     // `amout` is the 54th character of line 2 (the 55th byte: `é` is two bytes).
     assert!(text_out.contains("uni.trig:2:54]"), "{text_out}");
     assert!(json_out.contains("\"column\": 54"), "{json_out}");
+}
+
+#[test]
+fn run_stops_quietly_when_the_output_reader_goes_away() {
+    use std::io::BufRead;
+    let dir = temp_dir("pipe");
+    let rules = write(&dir, "r.trig", CLEAN.as_bytes());
+    // Every line fires (a new customer each): far more output than a pipe buffers.
+    let lines: String = (0..200_000)
+        .map(|i| format!("{{\"type\":\"VISIT\",\"user\":\"c{i}\",\"ts\":{i}}}\n"))
+        .collect();
+    let input = write(&dir, "in.ndjson", lines.as_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trigc"))
+        .args(["run", &rules, "--input", &input])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the trigc binary runs");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut first = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("one record");
+    assert!(first.contains("\"trigger\":\"hello\""), "{first}");
+    // The reader is dropped here, like `| head -1`.
+    let out = child.wait_with_output().expect("trigc ends");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("error"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -80,7 +80,12 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             );
         }
     }
-    if errors > 0 || (args.deny_warnings && warnings > 0) {
+    if errors > 0 {
+        ExitCode::from(1)
+    } else if args.deny_warnings && warnings > 0 {
+        if args.format == Format::Text {
+            eprintln!("error: warnings are denied (--deny-warnings)");
+        }
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

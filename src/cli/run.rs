@@ -373,8 +373,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 return fail(&format!("cannot write the rejects file: {e}"));
             }
         }
+        if out.sink.reader_gone() {
+            break;
+        }
     }
     session.input.blank = lines.blank();
+    if out.sink.reader_gone() {
+        // Like `head` closing its input: the reader has what it wanted. Not an
+        // error, and nothing to summarise for it.
+        return ExitCode::SUCCESS;
+    }
     session.finish(&mut out);
     if let Some(pb) = progress {
         pb.finish_and_clear();
@@ -442,6 +450,12 @@ fn render_summary(s: &Summary, rate: f64, secs: f64) -> String {
         text.push_str(&format!("actions: {total}\n"));
     } else {
         text.push_str(&format!("actions: {total} ({})\n", by_trigger.join(", ")));
+    }
+    if s.suppressed + s.skipped + s.parallel_dropped > 0 {
+        text.push_str(&format!(
+            "not fired: {} suppressed (cooldown or limit), {} skipped (reentry skip), {} dropped (parallel bound)\n",
+            s.suppressed, s.skipped, s.parallel_dropped
+        ));
     }
     text.push_str(&format!("timers pending: {}\n", s.timers_pending));
     text.push_str(&format!("runtime errors: {}\n", s.runtime_errors));

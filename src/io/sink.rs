@@ -89,6 +89,14 @@ impl<W: Write> NdjsonSink<W> {
         }
     }
 
+    /// Whether the reader of the output has gone (`trigc run ... | head`): nothing
+    /// more can be written, so the run may stop.
+    pub fn reader_gone(&self) -> bool {
+        self.error
+            .as_ref()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    }
+
     /// Records written so far.
     pub fn written(&self) -> u64 {
         self.written
