@@ -6,15 +6,19 @@
 //! Each benchmark decodes the same batch of 1,000 lines; divan prints the time per
 //! batch (so ns/line = the time in µs) and the throughput in lines/s and bytes/s.
 
+#[path = "fixtures/schema.rs"]
+mod schema;
+#[path = "fixtures/shop.rs"]
+mod shop;
+
 use std::io::Cursor;
 
 use divan::counter::{BytesCount, ItemsCount};
 use trigc::cli::generate::{GenConfig, write_stream};
 use trigc::interp::Interner;
 use trigc::io::{Decoded, Decoder, Lines};
-use trigc::ir::{EventDef, FieldDef, FieldIdx, Program, Ty};
+use trigc::ir::Program;
 use trigc::runtime::Event;
-use trigc::syntax::Span;
 
 fn main() {
     divan::main();
@@ -25,64 +29,20 @@ const LINES: usize = 1000;
 /// The declarations of `rules/events.trig`, every field read by some rule (the
 /// decoder's most expensive case: every string is interned).
 fn shop_program() -> Program {
-    let f = |name: &str, ty: Ty, optional: bool| FieldDef {
-        name: name.into(),
-        span: Span::default(),
-        ty,
-        optional,
-        used: true,
-    };
-    let e = |name: &str, fields: Vec<FieldDef>| EventDef {
-        name: name.into(),
-        span: Span::default(),
-        profile: false,
-        keyed_by: None,
-        fields,
-        profile_fields: Vec::new(),
-    };
-    let mut price_change = e(
+    let events = [
+        "ADD_TO_CART",
+        "REMOVE_FROM_CART",
+        "PURCHASE",
+        "VISIT",
+        "VIEW",
+        "WISHLIST_ADD",
+        "EMAIL_SENT",
+        "EMAIL_CLICK",
         "PRICE_CHANGE",
-        vec![
-            f("product", Ty::Str, false),
-            f("old_price", Ty::Float, false),
-            f("new_price", Ty::Float, false),
-        ],
-    );
-    price_change.keyed_by = Some(FieldIdx(0));
-    let events = vec![
-        e(
-            "ADD_TO_CART",
-            vec![
-                f("product", Ty::Str, false),
-                f("price", Ty::Float, false),
-                f("qty", Ty::Int, true),
-            ],
-        ),
-        e("REMOVE_FROM_CART", vec![f("product", Ty::Str, false)]),
-        e(
-            "PURCHASE",
-            vec![f("order", Ty::Str, false), f("amount", Ty::Float, false)],
-        ),
-        e("VISIT", vec![f("page", Ty::Str, true)]),
-        e(
-            "VIEW",
-            vec![
-                f("product", Ty::Str, false),
-                f("category", Ty::Str, true),
-                f("price", Ty::Float, true),
-            ],
-        ),
-        e("WISHLIST_ADD", vec![f("product", Ty::Str, false)]),
-        e("EMAIL_SENT", vec![f("campaign", Ty::Str, false)]),
-        e("EMAIL_CLICK", vec![f("campaign", Ty::Str, false)]),
-        price_change,
-        e(
-            "PROFILE_UPDATE",
-            vec![f("email", Ty::Str, true), f("tier", Ty::Str, true)],
-        ),
+        "PROFILE_UPDATE",
     ];
     Program {
-        events,
+        events: events.into_iter().map(shop::shop_event).collect(),
         ..Program::default()
     }
 }

@@ -10,14 +10,15 @@
 
 #[path = "fixtures/cart.rs"]
 mod cart;
+#[path = "fixtures/schema.rs"]
+mod schema;
 #[path = "fixtures/timer_workload.rs"]
 mod timer_workload;
 
-use cart::{ADD, Fields, MINUTE, VISIT, cart_program};
+use cart::{Customers, MINUTE, VISIT, add_to_cart, cart_program, event};
 use timer_workload::{Delay, EVENTS, PENDING, T0, Workload, workload};
-use trigc::interp::{Interner, Value};
-use trigc::runtime::Event;
-use trigc::runtime::state::{CustomerId, FanOutIndex, IngestReport, KeyData};
+use trigc::interp::Value;
+use trigc::runtime::state::KeyData;
 use trigc::runtime::timers::{Tie, TimerHeap, TimerQueue, TimerWheel};
 
 #[global_allocator]
@@ -80,54 +81,19 @@ fn steady_bytes<Q: TimerQueue<u64> + Default>(w: &Workload) -> f64 {
 /// `(total, heap)` bytes per customer after `n` customers each add ten of 1,000
 /// products a minute apart and then visit.
 fn bytes_per_customer(n: usize) -> (f64, f64) {
-    let program = cart_program();
-    let mut interner = Interner::default();
-    interner.intern("");
-    let products: Vec<Value> = (0..1000)
-        .map(|i| Value::Str(interner.intern(&format!("product-{i}"))))
-        .collect();
-    let mut fields = Fields { interner };
-    let mut keys: Vec<KeyData> = (0..n).map(|_| KeyData::default()).collect();
-    let mut index = FanOutIndex::default();
-    let mut report = IngestReport::default();
-    let mut add = Event {
-        kind: ADD,
-        key: String::new(),
-        ts: 0,
-        fields: vec![Value::None, Value::Float(9.5)],
-        line: 0,
-    };
-    let visit = Event {
-        kind: VISIT,
-        key: String::new(),
-        ts: T0 + 10 * MINUTE,
-        fields: vec![Value::None],
-        line: 0,
-    };
+    let mut customers = Customers::new(cart_program(), n, 1000);
+    let mut add = add_to_cart(Value::None, 0);
+    let visit = event(VISIT, T0 + 10 * MINUTE, vec![Value::None]);
     let before = live_bytes();
-    for (c, data) in (0u32..).zip(keys.iter_mut()) {
+    for c in 0..n {
         for i in 0..10 {
             add.ts = T0 + i as i64 * MINUTE;
-            add.fields[0] = products[(c as usize + i) % products.len()].clone();
-            data.ingest(
-                &program,
-                CustomerId(c),
-                &add,
-                &mut index,
-                &mut fields,
-                &mut report,
-            );
+            add.fields[0] = customers.products[(c + i) % customers.products.len()].clone();
+            customers.ingest(c, &add);
         }
-        data.ingest(
-            &program,
-            CustomerId(c),
-            &visit,
-            &mut index,
-            &mut fields,
-            &mut report,
-        );
+        customers.ingest(c, &visit);
     }
     let heap = (live_bytes() - before) as f64 / n as f64;
-    drop(keys);
+    drop(customers);
     (heap + std::mem::size_of::<KeyData>() as f64, heap)
 }

@@ -4,24 +4,15 @@
 //! snapshot is every one of them, rendered as users see them. Every check code has at
 //! least one `err` case.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use common::{SYNTAX_CODES, err_case_inputs};
 use trigc::diag::render::render_text;
 use trigc::diag::{Code, Diagnostic};
 use trigc::syntax::SourceMap;
-
-/// Codes the parser reports; the checker's own codes must all have an `err` case.
-const SYNTAX_CODES: &[Code] = &[
-    Code::InvalidUtf8,
-    Code::SyntaxError,
-    Code::UnterminatedString,
-    Code::BadEscape,
-    Code::BadDuration,
-    Code::BadNumber,
-    Code::BadTimeOfDay,
-    Code::TooDeep,
-];
 
 fn load(path: &Path) -> SourceMap {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -98,14 +89,10 @@ fn err_cases() {
 /// Every code the checker can report is shown by some `err` case.
 #[test]
 fn every_check_code_has_an_err_case() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/check/err");
     let mut seen = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).expect("tests/cases/check/err exists") {
-        let path = entry.expect("readable dir").path().join("input.trig");
-        if path.exists() {
-            let compiled = trigc::compile(&load(&path));
-            seen.extend(compiled.diagnostics.iter().map(|d| d.code));
-        }
+    for path in err_case_inputs("check") {
+        let compiled = trigc::compile(&load(&path));
+        seen.extend(compiled.diagnostics.iter().map(|d| d.code));
     }
     let missing: Vec<&str> = Code::ALL
         .iter()

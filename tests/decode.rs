@@ -4,43 +4,27 @@
 
 #[path = "decode/reference.rs"]
 mod reference;
+#[path = "../benches/fixtures/schema.rs"]
+mod schema;
+#[path = "../benches/fixtures/shop.rs"]
+mod shop;
 
-use std::io::Cursor;
+use std::io::{BufRead, Cursor};
 
+use schema::{event, field};
+use shop::shop_event;
 use trigc::interp::{Interner, Value};
 use trigc::io::lines::Line;
 use trigc::io::{Decoded, Decoder, Lines, Reject};
-use trigc::ir::{EventDef, EventId, FieldDef, FieldIdx, Program, Ty, WireSchema};
+use trigc::ir::{EventId, FieldDef, Program, Ty, WireSchema};
 use trigc::runtime::Event;
-use trigc::syntax::Span;
 
 // ---------------------------------------------------------------------------------
 // The test program, built by hand (it is plain data).
 
-fn field(name: &str, ty: Ty, optional: bool) -> FieldDef {
-    FieldDef {
-        name: name.into(),
-        span: Span::default(),
-        ty,
-        optional,
-        used: true,
-    }
-}
-
 fn unused(mut f: FieldDef) -> FieldDef {
     f.used = false;
     f
-}
-
-fn event(name: &str, fields: Vec<FieldDef>) -> EventDef {
-    EventDef {
-        name: name.into(),
-        span: Span::default(),
-        profile: false,
-        keyed_by: None,
-        fields,
-        profile_fields: Vec::new(),
-    }
 }
 
 fn set(t: Ty) -> Ty {
@@ -53,28 +37,12 @@ fn list(t: Ty) -> Ty {
 
 /// The example shop schema plus one event with every wire type.
 fn program() -> Program {
-    let mut price_change = event(
-        "PRICE_CHANGE",
-        vec![
-            field("product", Ty::Str, false),
-            field("old_price", Ty::Float, false),
-            field("new_price", Ty::Float, false),
-        ],
-    );
-    price_change.keyed_by = Some(FieldIdx(0));
     Program {
         schema: WireSchema::default(),
         events: vec![
-            event(
-                "ADD_TO_CART",
-                vec![
-                    field("product", Ty::Str, false),
-                    field("price", Ty::Float, false),
-                    field("qty", Ty::Int, true),
-                ],
-            ),
-            price_change,
-            event("VISIT", vec![field("page", Ty::Str, true)]),
+            shop_event("ADD_TO_CART"),
+            shop_event("PRICE_CHANGE"),
+            shop_event("VISIT"),
             event(
                 "RICH",
                 vec![
@@ -694,13 +662,17 @@ fn reject_displays_with_its_line_number() {
 // ---------------------------------------------------------------------------------
 // The line reader.
 
-fn read_all(input: &[u8]) -> (Vec<(u64, Vec<u8>)>, u64, u64) {
-    let mut lines = Lines::new(Cursor::new(input.to_vec()));
+/// Every line `lines` reads, with its number; then the blank lines and all lines read.
+fn read_lines(mut lines: Lines<impl BufRead>) -> (Vec<(u64, Vec<u8>)>, u64, u64) {
     let mut got = Vec::new();
     while let Some(Line { number, bytes }) = lines.next_line().expect("in-memory read") {
         got.push((number, bytes.to_vec()));
     }
     (got, lines.blank(), lines.lines_read())
+}
+
+fn read_all(input: &[u8]) -> (Vec<(u64, Vec<u8>)>, u64, u64) {
+    read_lines(Lines::new(Cursor::new(input.to_vec())))
 }
 
 #[test]
@@ -728,13 +700,9 @@ fn lines_are_numbered_and_blank_ones_counted() {
 /// Every line of `input` read through a `BufReader` of `capacity` bytes, so lines
 /// lie whole in its buffer, straddle a refill, or are longer than the buffer.
 fn read_buffered(input: &[u8], capacity: usize) -> (Vec<(u64, Vec<u8>)>, u64, u64) {
-    let reader = std::io::BufReader::with_capacity(capacity, input);
-    let mut lines = Lines::new(reader);
-    let mut got = Vec::new();
-    while let Some(Line { number, bytes }) = lines.next_line().expect("in-memory read") {
-        got.push((number, bytes.to_vec()));
-    }
-    (got, lines.blank(), lines.lines_read())
+    read_lines(Lines::new(std::io::BufReader::with_capacity(
+        capacity, input,
+    )))
 }
 
 #[test]

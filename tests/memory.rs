@@ -7,12 +7,12 @@
 
 #[path = "../benches/fixtures/cart.rs"]
 mod cart;
+#[path = "../benches/fixtures/schema.rs"]
+mod schema;
 
-use cart::{ADD, Fields, VISIT, cart_program};
-use trigc::interp::{Interner, Value};
-use trigc::ir::*;
-use trigc::runtime::Event;
-use trigc::runtime::state::{CustomerId, FanOutIndex, IngestReport, KeyData};
+use cart::{Customers, MINUTE, VISIT, add_to_cart, cart_program, event};
+use trigc::interp::Value;
+use trigc::runtime::state::KeyData;
 use trigc::runtime::timers::{Tie, TimerHeap, TimerQueue, TimerWheel};
 
 #[global_allocator]
@@ -68,7 +68,6 @@ fn per_timer_memory_is_far_below_the_customer_budget() {
 // ---------------------------------------------------------------------------
 // Per-customer state.
 
-const MIN: i64 = 60_000;
 /// 2026-01-05T00:00:00Z
 const T0: i64 = 1_767_571_200_000;
 
@@ -79,48 +78,25 @@ fn empty_key_data_allocates_nothing_and_a_cart_customer_stays_small() {
     assert_eq!(live_bytes(), before);
     assert!(std::mem::size_of::<KeyData>() <= 48);
 
-    let program = cart_program();
-    let mut interner = Interner::default();
-    interner.intern(""); // the runtime's convention: `""` is Sym(0)
-    let products: Vec<Value> = (0..10)
-        .map(|i| Value::Str(interner.intern(&format!("product-{i}"))))
-        .collect();
-    let mut fields = Fields { interner };
-    let mut index = FanOutIndex::default();
-    let mut report = IngestReport::default();
-    let n = 200u32;
-    let mut keys: Vec<KeyData> = Vec::with_capacity(n as usize);
-    report.filter_errors.reserve(16);
+    let n = 200;
+    let mut customers = Customers::new(cart_program(), n, 10);
+    customers.report.filter_errors.reserve(16);
+    let products = std::mem::take(&mut customers.products);
 
     let before = live_bytes();
     for c in 0..n {
-        let mut data = KeyData::default();
         // Ten adds of distinct products a minute apart, then one visit.
         for (i, product) in (0i64..).zip(&products) {
-            let add = event(ADD, T0 + i * MIN, vec![product.clone(), Value::Float(9.5)]);
-            data.ingest(
-                &program,
-                CustomerId(c),
-                &add,
-                &mut index,
-                &mut fields,
-                &mut report,
-            );
+            let add = add_to_cart(product.clone(), T0 + i * MINUTE);
+            customers.ingest(c, &add);
         }
-        let visit = event(VISIT, T0 + 10 * MIN, vec![Value::None]);
-        data.ingest(
-            &program,
-            CustomerId(c),
-            &visit,
-            &mut index,
-            &mut fields,
-            &mut report,
-        );
-        keys.push(data);
+        let visit = event(VISIT, T0 + 10 * MINUTE, vec![Value::None]);
+        customers.ingest(c, &visit);
     }
-    let per_customer = (live_bytes() - before) as f64 / f64::from(n);
+    let per_customer = (live_bytes() - before) as f64 / n as f64;
     let total = per_customer + std::mem::size_of::<KeyData>() as f64;
     eprintln!("bytes per customer (10-item cart + 3 windows): {total:.0} ({per_customer:.0} heap)");
+    let report = &customers.report;
     assert!(
         report.filter_errors.is_empty(),
         "{:?}",
@@ -129,15 +105,5 @@ fn empty_key_data_allocates_nothing_and_a_cart_customer_stays_small() {
     assert_eq!(report.cap_hits, 0);
     // 324 bytes when written (issue #4 asks for at most 400).
     assert!(total <= 340.0, "{total} bytes per customer");
-    drop(keys);
-}
-
-fn event(kind: EventId, ts: i64, fields: Vec<Value>) -> Event {
-    Event {
-        kind,
-        key: String::new(),
-        ts,
-        fields,
-        line: 0,
-    }
+    drop(customers);
 }

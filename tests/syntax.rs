@@ -4,10 +4,13 @@
 //! is snapshotted as its rendered diagnostics (`diagnostics.snap`). Inputs are read as
 //! bytes through `SourceMap::add_bytes`, so a case can hold invalid UTF-8.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use trigc::diag::{Code, Diagnostic, render};
+use common::{SYNTAX_CODES, err_case_inputs};
+use trigc::diag::{Diagnostic, render};
 use trigc::syntax::{self, Ast, SourceMap};
 
 /// Load one case file and parse it; the loader's diagnostic comes first.
@@ -105,31 +108,14 @@ fn err_cases() {
 /// Every code the parser can report has at least one `err/` case.
 #[test]
 fn every_syntax_code_has_an_err_case() {
-    let syntax_codes = [
-        Code::InvalidUtf8,
-        Code::SyntaxError,
-        Code::UnterminatedString,
-        Code::BadEscape,
-        Code::BadDuration,
-        Code::BadNumber,
-        Code::BadTimeOfDay,
-        Code::TooDeep,
-    ];
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/syntax/err");
     let mut seen = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).expect("tests/cases/syntax/err exists") {
-        let input = entry
-            .expect("readable directory entry")
-            .path()
-            .join("input.trig");
-        if input.exists() {
-            let (_, _, diags) = parse_case(&input);
-            seen.extend(diags.iter().map(|d| d.code));
-        }
+    for input in err_case_inputs("syntax") {
+        let (_, _, diags) = parse_case(&input);
+        seen.extend(diags.iter().map(|d| d.code));
     }
-    for code in syntax_codes {
+    for code in SYNTAX_CODES {
         assert!(
-            seen.contains(&code),
+            seen.contains(code),
             "no tests/cases/syntax/err case reports {code}"
         );
     }

@@ -11,6 +11,11 @@ mod reducers;
 mod schedules;
 mod windows;
 
+#[path = "../../benches/fixtures/schema.rs"]
+mod schema;
+#[path = "../../benches/fixtures/shop.rs"]
+mod shop;
+
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -23,6 +28,9 @@ use trigc::runtime::state::{
 };
 use trigc::runtime::window::WINDOW_CAP;
 use trigc::syntax::Span;
+
+use schema::field;
+use shop::shop_event;
 
 // ---------------------------------------------------------------------------
 // Building programs.
@@ -38,26 +46,13 @@ struct Builder {
     p: Program,
 }
 
-fn field(name: &str, ty: Ty, optional: bool) -> FieldDef {
-    FieldDef {
-        name: name.into(),
-        span: Span::default(),
-        ty,
-        optional,
-        used: true,
-    }
-}
-
 impl Builder {
     fn event(&mut self, name: &str, fields: Vec<FieldDef>) -> EventId {
-        self.p.events.push(EventDef {
-            name: name.into(),
-            span: Span::default(),
-            profile: false,
-            keyed_by: None,
-            fields,
-            profile_fields: Vec::new(),
-        });
+        self.declare(schema::event(name, fields))
+    }
+
+    fn declare(&mut self, def: EventDef) -> EventId {
+        self.p.events.push(def);
         EventId::from_index(self.p.events.len() - 1)
     }
 
@@ -170,27 +165,11 @@ struct Shop {
 
 fn shop() -> Shop {
     let mut b = Builder::default();
-    let add = b.event(
-        "ADD_TO_CART",
-        vec![
-            field("product", Ty::Str, false),
-            field("price", Ty::Float, false),
-            field("qty", Ty::Int, true),
-        ],
-    );
-    let remove = b.event("REMOVE_FROM_CART", vec![field("product", Ty::Str, false)]);
-    let purchase = b.event(
-        "PURCHASE",
-        vec![
-            field("order", Ty::Str, false),
-            field("amount", Ty::Float, false),
-        ],
-    );
-    let visit = b.event("VISIT", vec![field("page", Ty::Str, true)]);
-    let profile_update = b.event(
-        "PROFILE_UPDATE",
-        vec![field("email", Ty::Str, true), field("tier", Ty::Str, true)],
-    );
+    let add = b.declare(shop_event("ADD_TO_CART"));
+    let remove = b.declare(shop_event("REMOVE_FROM_CART"));
+    let purchase = b.declare(shop_event("PURCHASE"));
+    let visit = b.declare(shop_event("VISIT"));
+    let profile_update = b.declare(shop_event("PROFILE_UPDATE"));
     b.p.events[profile_update.index()].profile = true;
     b.p.events[profile_update.index()].profile_fields = vec![ProfileFieldId(0), ProfileFieldId(1)];
     b.p.profile = vec![
