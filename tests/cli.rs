@@ -310,3 +310,35 @@ fn run_stops_quietly_when_the_output_reader_goes_away() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_crash_for_any_subcommand() {
+    for args in [
+        &["explain"][..],
+        &["explain", "unused-event"],
+        &["compile", "--emit", "ast", "rules/"],
+        &["check", "--format", "json", "rules/"],
+        &["gen", "--events", "100000"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trigc"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the trigc binary runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("trigc ends");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            !text(&out.stderr).contains("panicked"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}

@@ -260,6 +260,15 @@ fn times_are_rfc3339_with_any_offset_or_epoch_millis() {
         f.reject(r#"{"type":"VISIT","user":"u","ts":"2026-02-30T00:00:00Z"}"#)
             .contains("unparsable time")
     );
+    // The two usual producer mistakes are named.
+    assert!(
+        f.reject(r#"{"type":"VISIT","user":"u","ts":"1767607200000"}"#)
+            .contains("epoch milliseconds must be a JSON number, not a string")
+    );
+    assert!(
+        f.reject(r#"{"type":"VISIT","user":"u","ts":"2026-01-05T10:00:00.250"}"#)
+            .contains("no UTC offset (add `Z` for UTC")
+    );
     assert!(
         f.reject(r#"{"type":"VISIT","user":"u","ts":"yesterday"}"#)
             .contains("unparsable time `yesterday`")

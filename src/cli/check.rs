@@ -66,7 +66,12 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     match args.format {
-        Format::Json => println!("{}", render_json(&sources, &diags)),
+        Format::Json => {
+            if let Some(code) = super::write_stdout(&format!("{}\n", render_json(&sources, &diags)))
+            {
+                return code;
+            }
+        }
         Format::Text => {
             report(&sources, &diags);
             eprintln!(
@@ -108,33 +113,31 @@ pub fn compile(args: &CompileArgs) -> ExitCode {
         (Emit::Ir, Some(program)) => crate::ir::print::print(program),
         (Emit::Ir, None) => return ExitCode::from(1),
     };
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
-        return ExitCode::from(2);
-    }
-    ExitCode::SUCCESS
+    super::write_stdout(&text).unwrap_or(ExitCode::SUCCESS)
 }
 
 pub fn explain(args: &ExplainArgs) -> ExitCode {
+    let severity = |code: &Code| match code.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
     let Some(wanted) = &args.code else {
-        for code in Code::ALL {
-            let sev = match code.severity() {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
-            println!("{:<28} {sev}", code.to_string());
-        }
-        return ExitCode::SUCCESS;
+        // Errors first, then warnings; each group in the table's order.
+        let (errors, warnings): (Vec<&Code>, Vec<&Code>) = Code::ALL
+            .iter()
+            .partition(|c| c.severity() == Severity::Error);
+        let list: String = errors
+            .into_iter()
+            .chain(warnings)
+            .map(|code| format!("{:<28} {}\n", code.to_string(), severity(code)))
+            .collect();
+        return super::write_stdout(&list).unwrap_or(ExitCode::SUCCESS);
     };
     let name = wanted.strip_prefix("trig::").unwrap_or(wanted);
     match Code::ALL.iter().find(|c| c.name() == name) {
         Some(code) => {
-            println!("{code} ({:?})\n\n{}", code.severity(), code.doc());
-            ExitCode::SUCCESS
+            let text = format!("{code} ({})\n\n{}\n", severity(code), code.doc());
+            super::write_stdout(&text).unwrap_or(ExitCode::SUCCESS)
         }
         None => {
             let hint = crate::diag::did_you_mean(name, Code::ALL.iter().map(|c| c.name()))

@@ -48,10 +48,10 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 1000)]
     pub events: u64,
     /// How many distinct customers (`u1` .. `uN`, `u1` the most active).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub customers: u32,
     /// How many distinct products (`p1` .. `pN`, `p1` the most popular).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     pub products: u32,
     /// The random seed: the same seed gives byte-identical output.
     #[arg(long, default_value_t = 1)]

@@ -56,3 +56,18 @@ pub fn main() -> ExitCode {
         Command::Gen(args) => generate::generate(args),
     }
 }
+
+/// Write a command's whole output to stdout. A reader that went away (`| head`) is
+/// not an error (exit 0, like `gen` and `run`); any other write error is (exit 2).
+fn write_stdout(text: &str) -> Option<ExitCode> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Some(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
+            Some(ExitCode::from(2))
+        }
+    }
+}

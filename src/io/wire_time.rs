@@ -43,7 +43,17 @@ pub fn parse_time_cached(s: &str, cache: &mut DateCache) -> Result<i64, String> 
 fn parse_rfc3339(s: &str) -> Result<i64, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_millis())
-        .map_err(|e| e.to_string())
+        .map_err(|e| {
+            // chrono's words ("premature end of input") for the two mistakes
+            // producers actually make.
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                "epoch milliseconds must be a JSON number, not a string".to_owned()
+            } else if DateTime::parse_from_rfc3339(&format!("{s}Z")).is_ok() {
+                "no UTC offset (add `Z` for UTC, or an offset like `+02:00`)".to_owned()
+            } else {
+                e.to_string()
+            }
+        })
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` with every part in range, else `None` (the caller

@@ -37,10 +37,14 @@ impl Found {
             Found::EndOfInput => "the end of the file".to_owned(),
             Found::Text(t) => format!("`{}`", shorten(t)),
             Found::Stray(t) if t.starts_with('\0') => "a NUL byte".to_owned(),
-            Found::Stray(t) => format!(
-                "the character `{}`",
-                t.chars().next().unwrap_or('?').escape_debug()
-            ),
+            Found::Stray(t) => {
+                let c = t.chars().next().unwrap_or('?');
+                // Escaped only when invisible: `'` reads better than `\'`.
+                match c.is_control() || c.is_whitespace() {
+                    true => format!("the character `{}`", c.escape_debug()),
+                    false => format!("the character `{c}`"),
+                }
+            }
         }
     }
 
@@ -142,6 +146,9 @@ fn has(facts: &SyntaxFacts<'_>, rule: Rule) -> bool {
 }
 
 fn syntax_help(facts: &SyntaxFacts<'_>) -> Option<String> {
+    if matches!(&facts.found, Found::Stray(t) if t.starts_with('\'')) {
+        return Some("Trig strings are in double quotes: `\"text\"`".to_owned());
+    }
     let found = facts.found.text();
     let is_number = found.bytes().next().is_some_and(|b| b.is_ascii_digit());
     if has(facts, Rule::duration) && is_number {
