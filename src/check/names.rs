@@ -325,9 +325,27 @@ impl Checker<'_> {
                 }
                 if !self.is_value_name(scope, n) {
                     if !scope.partial {
-                        let known = self.aliases.iter().map(|a| a.name.to_string()).collect();
+                        // `carts.empty` is a misspelled state more often than an
+                        // alias: states are candidates too, and the message names
+                        // what was meant when that is what is close.
+                        let aliases: Vec<String> =
+                            self.aliases.iter().map(|a| a.name.to_string()).collect();
+                        let states: Vec<String> =
+                            self.prog.states.iter().map(|s| s.name.clone()).collect();
+                        let means_state =
+                            crate::diag::did_you_mean(nm, states.iter().map(String::as_str))
+                                .is_some()
+                                && crate::diag::did_you_mean(
+                                    nm,
+                                    aliases.iter().map(String::as_str),
+                                )
+                                .is_none();
+                        let (kind, known) = match means_state {
+                            true => (NameKind::Name, states),
+                            false => (NameKind::Alias, aliases),
+                        };
                         self.report(Problem::Unknown {
-                            kind: NameKind::Alias,
+                            kind,
                             span: n.span,
                             name: nm.to_owned(),
                             known,
