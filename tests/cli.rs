@@ -342,3 +342,36 @@ fn a_closed_stdout_is_not_a_crash_for_any_subcommand() {
         );
     }
 }
+
+#[test]
+fn action_ids_do_not_depend_on_other_customers_events() {
+    let dir = temp_dir("ids");
+    let u1 = "{\"type\":\"ADD_TO_CART\",\"user\":\"u1\",\"ts\":\"2026-01-05T10:00:00Z\",\"product\":\"p1\",\"price\":5}\n\
+{\"type\":\"EMAIL_SENT\",\"user\":\"u1\",\"ts\":\"2026-01-05T10:01:00Z\",\"campaign\":\"c1\"}\n";
+    let other = "{\"type\":\"ADD_TO_CART\",\"user\":\"zz\",\"ts\":\"2026-01-05T09:00:00Z\",\"product\":\"p2\",\"price\":7}\n\
+{\"type\":\"EMAIL_SENT\",\"user\":\"zz\",\"ts\":\"2026-01-05T09:30:00Z\",\"campaign\":\"c1\"}\n";
+    let alone = write(&dir, "alone.ndjson", u1.as_bytes());
+    let mixed = write(&dir, "mixed.ndjson", format!("{other}{u1}").as_bytes());
+    let ids_of_u1 = |input: &str| -> Vec<String> {
+        let out = trigc(&[
+            "run",
+            "rules/",
+            "--input",
+            input,
+            "--until",
+            "2026-01-08T00:00:00Z",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("\"key\":\"u1\""))
+            .filter_map(|l| l.split("\"id\":\"").nth(1).map(|r| r[..32].to_owned()))
+            .collect()
+    };
+    let alone_ids = ids_of_u1(&alone);
+    assert!(
+        alone_ids.len() >= 2,
+        "u1 fires cart and email triggers: {alone_ids:?}"
+    );
+    assert_eq!(alone_ids, ids_of_u1(&mixed));
+}

@@ -222,6 +222,7 @@ impl Decoder {
         match self.decode_line(line, interner, out) {
             Ok(None) => {
                 out.line = line_no;
+                out.origin = xxhash_rust::xxh3::xxh3_64(line);
                 Decoded::Event
             }
             Ok(Some(event_type)) => Decoded::Ignored { event_type },

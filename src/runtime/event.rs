@@ -16,4 +16,8 @@ pub struct Event {
     pub fields: Vec<Value>,
     /// 1-based input line number, for messages.
     pub line: u64,
+    /// What identifies this event among all inputs (the decoder: a hash of the line's
+    /// bytes). It goes into the ids of the actions of instances it starts, so that
+    /// ids do not depend on other customers' events (see `runtime::ids`).
+    pub origin: u64,
 }

@@ -1,8 +1,13 @@
 //! Action ids: the idempotency key of each output record. An id is the xxh3-128
-//! hash of (trigger name, key, instance start time, instance sequence number, step,
-//! action index). Every part is derived from the input alone (the sequence number
-//! counts instance starts in processing order), so the same input gives the same ids
-//! on every run and with either engine, and distinct actions get distinct ids.
+//! hash of (trigger name, key, instance start time, instance origin, step, action
+//! index). The origin is what started the instance: a hash of the starting event's
+//! input line, the enrolling action's id, or nothing for a schedule instant. So the
+//! same input gives the same ids on every run and with either engine, and an
+//! action's id depends only on its own customer's events: a replay or backfill with
+//! other customers' events added keeps every id (a counter of instance starts across
+//! all customers, the first recipe, did not). Two instances get the same ids only if
+//! they start at the same time from byte-identical lines, i.e. a duplicated input
+//! line, which an idempotency key should indeed fold into one delivery.
 
 use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 
@@ -12,7 +17,8 @@ pub struct ActionIdParts<'a> {
     pub trigger: &'a str,
     pub key: &'a str,
     pub start_ts: i64,
-    pub seq: u64,
+    /// What started the instance (see the module docs).
+    pub origin: u64,
     /// 1-based step number.
     pub step: u32,
     /// 0-based index of the action within the step.
@@ -37,7 +43,7 @@ pub fn action_id(parts: ActionIdParts<'_>) -> u128 {
             &(k.len() as u64).to_le_bytes()[..],
             k,
             &parts.start_ts.to_le_bytes()[..],
-            &parts.seq.to_le_bytes()[..],
+            &parts.origin.to_le_bytes()[..],
             &parts.step.to_le_bytes()[..],
             &parts.action.to_le_bytes()[..],
         ] {
@@ -59,7 +65,7 @@ fn streamed(parts: ActionIdParts<'_>) -> u128 {
     h.update(&(parts.key.len() as u64).to_le_bytes());
     h.update(parts.key.as_bytes());
     h.update(&parts.start_ts.to_le_bytes());
-    h.update(&parts.seq.to_le_bytes());
+    h.update(&parts.origin.to_le_bytes());
     h.update(&parts.step.to_le_bytes());
     h.update(&parts.action.to_le_bytes());
     h.digest128()
@@ -75,7 +81,7 @@ mod tests {
             trigger: "t",
             key: "u1",
             start_ts: 5,
-            seq: 1,
+            origin: 1,
             step: 1,
             action: 0,
         };

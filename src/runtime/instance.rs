@@ -23,7 +23,7 @@ use crate::runtime::state::CustomerId;
 
 /// "No slot" in the slab's intrusive lists.
 pub const NIL: u32 = u32::MAX;
-/// One trigger instance. 72 bytes; the starting event's fields are kept only up to
+/// One trigger instance. 80 bytes; the starting event's fields are kept only up to
 /// the last one the trigger reads after the start (often none).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Instance {
@@ -40,13 +40,19 @@ pub struct Instance {
     /// `(due, tie)`. It survives the slot being vacated: the next occupant adopts it.
     pub has_entry: bool,
     /// The starting event's type; `EventId(NIL)` for schedule and enroll starts
-    /// (see [`Instance::start_kind`]; a plain id keeps the slot at 72 bytes).
+    /// (see [`Instance::start_kind`]; a plain id keeps the slot small).
     pub kind: EventId,
     /// Instance start time (the starting event's time, the schedule instant, or the
     /// enroll instant).
     pub start_ts: i64,
-    /// Instance sequence number, in input order: part of every action id.
+    /// Instance sequence number, in input order (same-instant order; tells a
+    /// restarted instance from the one before).
     pub seq: u64,
+    /// What started the instance, for its action ids: the starting event's
+    /// [`Event::origin`](crate::runtime::Event::origin), the enrolling action's id
+    /// (folded to 64 bits), or 0 for a schedule instant.
+    #[serde(default)]
+    pub origin: u64,
     /// When the current step is due, and its place among timers due at that instant.
     pub due: i64,
     pub tie: u64,
@@ -79,6 +85,7 @@ impl Instance {
             kind: EventId(NIL),
             start_ts: 0,
             seq: 0,
+            origin: 0,
             due: 0,
             tie: 0,
             fields: None,
@@ -250,8 +257,9 @@ mod tests {
 
     #[test]
     fn instance_stays_compact() {
+        // 72 before `origin` (8 bytes for ids that do not depend on other customers).
         assert!(
-            std::mem::size_of::<Instance>() <= 72,
+            std::mem::size_of::<Instance>() <= 80,
             "{}",
             std::mem::size_of::<Instance>()
         );

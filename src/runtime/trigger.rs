@@ -161,7 +161,7 @@ where
             return;
         }
         match &def.fan_out {
-            None => self.start_instance(t, c, e.ts, Some(StartEvent::new(e))),
+            None => self.start_instance(t, c, e.ts, Start::Event(StartEvent::new(e))),
             Some(fan) => {
                 let value = match self.eval_event(c, fan.value, e) {
                     Ok(v) => v,
@@ -183,7 +183,9 @@ where
                             event: e,
                             shared: shared.as_ref(),
                         };
-                        if let Some(slot) = self.begin_instance(t, customer, e.ts, Some(start)) {
+                        if let Some(slot) =
+                            self.begin_instance(t, customer, e.ts, Start::Event(start))
+                        {
                             self.fire_step(slot, e.ts, out);
                         }
                     }
@@ -194,7 +196,7 @@ where
                             event: e,
                             shared: shared.as_ref(),
                         };
-                        self.start_instance(t, customer, e.ts, Some(start));
+                        self.start_instance(t, customer, e.ts, Start::Event(start));
                     }
                 }
             }
@@ -239,13 +241,7 @@ where
 
     /// Start an instance of `t` for `c` at `at`, per the trigger's `reentry`, and
     /// arm its first step.
-    fn start_instance(
-        &mut self,
-        t: TriggerId,
-        c: CustomerId,
-        at: i64,
-        start: Option<StartEvent<'_>>,
-    ) {
+    fn start_instance(&mut self, t: TriggerId, c: CustomerId, at: i64, start: Start<'_>) {
         if let Some(slot) = self.begin_instance(t, c, at, start) {
             let wait = self.program.trigger(t).steps.first().map_or(0, |s| s.wait);
             self.arm(slot, at.saturating_add(wait));
@@ -259,7 +255,7 @@ where
         t: TriggerId,
         c: CustomerId,
         at: i64,
-        start: Option<StartEvent<'_>>,
+        start: Start<'_>,
     ) -> Option<u32> {
         let program = self.program;
         let def = program.trigger(t);
@@ -313,6 +309,11 @@ where
         inst.seq = seq;
         inst.step = 0;
         inst.start_ts = at;
+        inst.origin = start.origin();
+        let start = match start {
+            Start::Event(s) => Some(s),
+            Start::Schedule | Start::Enroll { .. } => None,
+        };
         inst.kind = start.map_or(EventId(NIL), |s| s.event.kind);
         let fields = start.map_or(&[][..], |s| kept_fields(&self.plan, t, s.event));
         match start.and_then(|s| s.shared) {
@@ -468,11 +469,11 @@ where
             .collect();
         for c in customers {
             if at_once {
-                if let Some(slot) = self.begin_instance(t, c, at, None) {
+                if let Some(slot) = self.begin_instance(t, c, at, Start::Schedule) {
                     self.fire_step(slot, at, out);
                 }
             } else {
-                self.start_instance(t, c, at, None);
+                self.start_instance(t, c, at, Start::Schedule);
             }
         }
         let next = self
@@ -629,14 +630,14 @@ where
                     .map_or("", |d| &d.name),
             },
         };
-        self.emit(slot, step_ix, index, at, body, out);
+        let id = self.emit(slot, step_ix, index, at, body, out);
         if let ActionKind::Enroll { trigger } = action
             && matches!(
                 program.triggers.get(trigger.index()).map(|d| &d.start),
                 Some(StartIr::Enroll)
             )
         {
-            self.start_instance(*trigger, c, at, None);
+            self.start_instance(*trigger, c, at, Start::Enroll { by: id });
         }
         Ok(())
     }
@@ -703,7 +704,7 @@ where
         }
     }
 
-    /// Hand one record to `out` and count it.
+    /// Hand one record to `out` and count it; its id.
     fn emit(
         &mut self,
         slot: u32,
@@ -712,11 +713,11 @@ where
         at: i64,
         body: ActionBody<'_>,
         out: &mut dyn Output,
-    ) {
+    ) -> u128 {
         let program = self.program;
         let st = &mut self.state;
         let Some(inst) = st.instances.get(slot) else {
-            return;
+            return 0;
         };
         let t = inst.trigger;
         let key = st.customers.key(inst.customer);
@@ -726,7 +727,7 @@ where
             trigger: name,
             key,
             start_ts: inst.start_ts,
-            seq: inst.seq,
+            origin: inst.origin,
             step,
             action: u32::try_from(index).unwrap_or(u32::MAX),
         });
@@ -754,6 +755,7 @@ where
         if let Some(n) = st.stats.actions.get_mut(t.index()) {
             *n += 1;
         }
+        id
     }
 
     /// Unlink the instance in `slot` from its customer and vacate the slot.
@@ -885,6 +887,29 @@ impl<'e> StartEvent<'e> {
         StartEvent {
             event,
             shared: None,
+        }
+    }
+}
+
+/// What starts an instance.
+#[derive(Clone, Copy)]
+pub(super) enum Start<'e> {
+    Event(StartEvent<'e>),
+    /// A schedule instant (`every`, `cron`): no starting event.
+    Schedule,
+    /// `enroll`, by the action with id `by`.
+    Enroll {
+        by: u128,
+    },
+}
+
+impl Start<'_> {
+    /// The instance's [`Instance::origin`](super::instance::Instance::origin).
+    fn origin(self) -> u64 {
+        match self {
+            Start::Event(s) => s.event.origin,
+            Start::Schedule => 0,
+            Start::Enroll { by } => (by as u64) ^ ((by >> 64) as u64),
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct HeldEvent {
     pub ts: i64,
     pub fields: Vec<Value>,
     pub line: u64,
+    #[serde(default)]
+    pub origin: u64,
 }
 
 impl HeldEvent {
@@ -34,6 +36,7 @@ impl HeldEvent {
             ts: event.ts,
             fields: event.fields.clone(),
             line: event.line,
+            origin: event.origin,
         }
     }
 
@@ -46,6 +49,7 @@ impl HeldEvent {
         out.fields.clear();
         out.fields.extend_from_slice(&self.fields);
         out.line = self.line;
+        out.origin = self.origin;
     }
 }
 

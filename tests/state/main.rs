@@ -402,6 +402,7 @@ impl<'p> World<'p> {
             ts,
             fields,
             line: 0,
+            origin: 0,
         };
         self.keys[c].ingest(
             self.program,
