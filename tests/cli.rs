@@ -375,3 +375,41 @@ fn action_ids_do_not_depend_on_other_customers_events() {
     );
     assert_eq!(alone_ids, ids_of_u1(&mixed));
 }
+
+#[test]
+fn an_events_file_given_as_rules_points_at_input() {
+    let out = trigc(&["run", "rules/", "rules/sample-events.ndjson"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("looks like events, not rules: give it with `--input`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_until_before_the_last_event_is_pointed_out() {
+    let dir = temp_dir("until");
+    let rules = write(&dir, "r.trig", CLEAN.as_bytes());
+    let input = write(
+        &dir,
+        "in.ndjson",
+        b"{\"type\":\"VISIT\",\"user\":\"a\",\"ts\":\"2026-01-05T00:00:00Z\"}\n",
+    );
+    let out = trigc(&[
+        "run",
+        &rules,
+        "--input",
+        &input,
+        "--until",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "warning: --until 2026-01-01T00:00:00Z is before the last event (2026-01-05T00:00:00Z)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -13,6 +13,8 @@ pub enum LoadError {
     Read { path: PathBuf, reason: String },
     /// The paths hold no `.trig` file.
     NoRuleFiles { path: PathBuf },
+    /// An events file given where rule files go.
+    EventsFile { path: PathBuf },
 }
 
 impl std::fmt::Display for LoadError {
@@ -24,6 +26,11 @@ impl std::fmt::Display for LoadError {
             LoadError::NoRuleFiles { path } => {
                 write!(f, "no `.trig` files in `{}`", path.display())
             }
+            LoadError::EventsFile { path } => write!(
+                f,
+                "`{}` looks like events, not rules: give it with `--input`",
+                path.display()
+            ),
         }
     }
 }
@@ -79,6 +86,15 @@ impl Walk {
             return Ok(());
         }
         if !meta.is_dir() {
+            let events = ["ndjson", "jsonl", "json"];
+            if path
+                .extension()
+                .is_some_and(|e| events.iter().any(|x| e == *x))
+            {
+                return Err(LoadError::EventsFile {
+                    path: path.to_path_buf(),
+                });
+            }
             if named || path.extension().is_some_and(|e| e == "trig") {
                 self.files.push(path.to_path_buf());
             }

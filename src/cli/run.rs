@@ -424,11 +424,20 @@ pub fn run(args: &RunArgs) -> ExitCode {
     } else {
         let mut text = render_summary(&summary, rate, secs);
         text.push_str(&cap_warning(cap_hits));
+        if let (Some(until), Some(last)) = (args.until, session.runtime.state().clock.max_ts)
+            && until < last
+        {
+            text.push_str(&format!(
+                "warning: --until {} is before the last event ({}): it moved nothing\n",
+                crate::io::sink::format_time(until),
+                crate::io::sink::format_time(last)
+            ));
+        }
         text
     };
     let _ = stderr.write_all(text.as_bytes());
     // The process ends here: freeing every customer's state one allocation at a
-    // time would only cost (a tenth of the cache misses of a 300k-event run, by
+    // time would only cost (a quarter of the L2 misses of a 300k-event run, by
     // callgrind), so the session is left to the operating system.
     std::mem::forget(session);
     ExitCode::SUCCESS
