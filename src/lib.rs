@@ -50,7 +50,7 @@ pub fn compile(sources: &syntax::SourceMap) -> Compiled {
     let (program, check_diags) = check::check(&ast, sources);
     diagnostics.extend(check_diags);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
-    diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.span.end));
+    diag::sort(&mut diagnostics);
     Compiled {
         ast,
         program: if has_errors { None } else { program },

@@ -63,6 +63,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     };
     let compiled = crate::compile(&sources);
     diags.extend(compiled.diagnostics);
+    crate::diag::sort(&mut diags);
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     match args.format {
@@ -104,6 +105,7 @@ pub fn compile(args: &CompileArgs) -> ExitCode {
     };
     let compiled = crate::compile(&sources);
     diags.extend(compiled.diagnostics);
+    crate::diag::sort(&mut diags);
     report(&sources, &diags);
     if diags.iter().any(Diagnostic::is_error) {
         return ExitCode::from(1);

@@ -317,6 +317,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     let compiled = crate::compile(&sources);
     diags.extend(compiled.diagnostics);
+    crate::diag::sort(&mut diags);
     report(&sources, &diags);
     let program = match compiled.program {
         Some(p) if !diags.iter().any(|d| d.is_error()) => p,

@@ -69,6 +69,13 @@ impl Diagnostic {
 }
 
 /// The closest of `candidates` to `name`, if close enough to suggest.
+/// Put diagnostics in reading order: by file, then position (stable, so at one
+/// position the order they were found in stays). Every list shown to a user is in
+/// this order, whichever phase found each diagnostic.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by_key(|d| (d.span.file, d.span.start, d.span.end));
+}
+
 pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
