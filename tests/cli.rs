@@ -413,3 +413,39 @@ fn an_until_before_the_last_event_is_pointed_out() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn an_enroll_cycle_without_wait_is_cut_not_endless() {
+    let dir = temp_dir("enroll-cycle");
+    let rules = write(
+        &dir,
+        "r.trig",
+        b"event VISIT { page: string? }\n\
+trigger starter\n  on VISIT\n  then enroll ping\n\
+trigger ping\n  on enroll\n  then emit \"ping\" and enroll pong\n\
+trigger pong\n  on enroll\n  then emit \"pong\" and enroll ping\n",
+    );
+    let input = write(
+        &dir,
+        "in.ndjson",
+        b"{\"type\":\"VISIT\",\"user\":\"a\",\"ts\":\"2026-01-05T10:00:00Z\"}\n\
+{\"type\":\"VISIT\",\"user\":\"b\",\"ts\":\"2026-01-05T10:00:00Z\"}\n",
+    );
+    let out = trigc(&["run", &rules, "--input", &input]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Per customer: 100 enrolls admitted (the starter's and 99 in the cycle), 100
+    // emits; the 101st enroll is dropped.
+    let records = text(&out.stdout);
+    for key in ["a", "b"] {
+        let n = records
+            .lines()
+            .filter(|l| l.contains(&format!("\"key\":\"{key}\"")))
+            .count();
+        assert_eq!(n, 200, "{key}");
+    }
+    assert!(
+        text(&out.stderr).contains("warning: 2 `enroll` actions dropped"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -405,6 +405,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let summary = session.summary();
     // Kept out of `Summary` (whose shape the run snapshots pin): reported on its own.
     let cap_hits = session.runtime.stats().cap_hits;
+    let enrolls_dropped = session.runtime.stats().enrolls_dropped;
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
         (summary.events_read as f64 / secs).round()
@@ -420,11 +421,23 @@ pub fn run(args: &RunArgs) -> ExitCode {
             );
             obj.insert("events_per_sec".into(), serde_json::json!(rate as u64));
             obj.insert("cap_hits".into(), serde_json::json!(cap_hits));
+            obj.insert("enrolls_dropped".into(), serde_json::json!(enrolls_dropped));
         }
         format!("{value}\n")
     } else {
         let mut text = render_summary(&summary, rate, secs);
         text.push_str(&cap_warning(cap_hits));
+        if enrolls_dropped > 0 {
+            let actions = if enrolls_dropped == 1 {
+                "action"
+            } else {
+                "actions"
+            };
+            text.push_str(&format!(
+                "warning: {enrolls_dropped} `enroll` {actions} dropped: a customer passed {} enrolls at one instant (`on enroll` triggers that enroll each other without a `wait`)\n",
+                crate::runtime::ENROLL_BOUND
+            ));
+        }
         if let (Some(until), Some(last)) = (args.until, session.runtime.state().clock.max_ts)
             && until < last
         {

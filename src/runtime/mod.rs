@@ -96,7 +96,41 @@ pub struct RuntimeState<Q = DefaultTimers> {
     pub next_timer: u64,
     /// Whether schedule instants have been queued (from the first watermark on).
     pub schedules_started: bool,
+    /// `enroll` starts per customer at the current instant (see
+    /// [`ENROLL_BOUND`]).
+    #[serde(default)]
+    pub enrolls: EnrollCount,
     pub stats: RunStats,
+}
+
+/// The most `enroll` starts one customer may make at one instant. `on enroll`
+/// triggers that enroll each other (or themselves) without a `wait` would otherwise
+/// loop forever at that instant; past the bound the `enroll` action is dropped
+/// (no record, no start), counted and reported.
+pub const ENROLL_BOUND: u32 = 100;
+
+/// `enroll` starts by customer key at one instant (by key, not `CustomerId`: an id
+/// freed at this instant may be reused by another customer).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollCount {
+    pub at: i64,
+    pub by_key: std::collections::BTreeMap<String, u32>,
+}
+
+impl EnrollCount {
+    /// Count one more enroll of customer `key` at `at`; `false` past the bound.
+    pub fn admit(&mut self, key: &str, at: i64) -> bool {
+        if at != self.at {
+            self.at = at;
+            self.by_key.clear();
+        }
+        let n = match self.by_key.get_mut(key) {
+            Some(n) => n,
+            None => self.by_key.entry(key.to_owned()).or_insert(0),
+        };
+        *n += 1;
+        *n <= ENROLL_BOUND
+    }
 }
 
 /// The runtime of one program.
@@ -139,6 +173,7 @@ where
             next_instance: 0,
             next_timer: 0,
             schedules_started: false,
+            enrolls: EnrollCount::default(),
             stats: RunStats {
                 actions: vec![0; program.triggers.len()],
                 ..RunStats::default()

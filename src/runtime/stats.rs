@@ -26,6 +26,9 @@ pub struct RunStats {
     pub runtime_errors: u64,
     /// Set inserts or list entries dropped at the per-key caps.
     pub cap_hits: u64,
+    /// `enroll` actions dropped past `ENROLL_BOUND` starts per customer and instant.
+    #[serde(default)]
+    pub enrolls_dropped: u64,
 }
 
 impl RunStats {

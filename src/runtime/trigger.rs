@@ -623,12 +623,19 @@ where
                     .map_or("", |f| f.name.as_str());
                 ActionBody::Set { field: name, value }
             }
-            ActionKind::Enroll { trigger } => ActionBody::Enroll {
-                trigger_started: program
-                    .triggers
-                    .get(trigger.index())
-                    .map_or("", |d| &d.name),
-            },
+            ActionKind::Enroll { trigger } => {
+                let st = &mut self.state;
+                if !st.enrolls.admit(st.customers.key(c), at) {
+                    st.stats.enrolls_dropped += 1;
+                    return Ok(());
+                }
+                ActionBody::Enroll {
+                    trigger_started: program
+                        .triggers
+                        .get(trigger.index())
+                        .map_or("", |d| &d.name),
+                }
+            }
         };
         let id = self.emit(slot, step_ix, index, at, body, out);
         if let ActionKind::Enroll { trigger } = action
