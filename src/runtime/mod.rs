@@ -2,12 +2,14 @@
 //! It is engine-agnostic: expressions are evaluated through one seam ([`Engine`]),
 //! and all per-key state is plain data that serialises (for checkpoints).
 //!
-//! One event, in order (TEAM.md "Processing order"): fire every timer due at or
-//! before the event's time (a timer due at `t` fires before an event at `t`: the wait
-//! window is half-open); (1) the key's profile, states and aggregates take the event
-//! in; (2) for every trigger concerned, by descending priority then name, end the
-//! instances whose `exit on` or current `unless` matches, then start per `reentry`;
-//! (3) fire the timers due at or before that time again (steps without `wait`).
+//! One event, in order (docs/LANGUAGE-GUIDE.md "Order of processing"): fire every
+//! timer due at or before the event's time (a timer due at `t` fires before an event
+//! at `t`: the wait window is half-open); (1) the key's profile, states and
+//! aggregates take the event in; (2) for every trigger concerned, by descending
+//! priority then name, fire the steps without `wait` that the triggers before it
+//! started, then end the instances whose `exit on` or current `unless` matches, then
+//! start per `reentry`; (3) fire the timers due at or before that time again (the
+//! remaining steps without `wait`).
 //! Timers fire in (due, priority desc, trigger name, creation sequence) order.
 //!
 //! **Architecture invariant:** the runtime does no IO and reads no clock: events and
@@ -150,6 +152,9 @@ pub struct Runtime<'p, Q = DefaultTimers> {
     /// twice per event when nothing is due. Not serialised: `i64::MIN` (unknown)
     /// after a restore.
     quiet_until: i64,
+    /// The customer whose event step (2) is handling: not freed until it is done
+    /// (a step fired between two triggers may leave it empty for a moment).
+    in_process: state::CustomerId,
     /// During a fan-out that fires at once: the payloads built so far that do not
     /// read the customer, by payload expression (`usize::MAX`: the starting event).
     shared_payloads: Option<Vec<(usize, crate::interp::Value)>>,
@@ -202,6 +207,7 @@ where
             report: IngestReport::default(),
             scratch: Event::default(),
             quiet_until: i64::MIN,
+            in_process: state::CustomerId(instance::NIL),
             shared_payloads: None,
         }
     }

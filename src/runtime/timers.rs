@@ -25,6 +25,10 @@ pub trait TimerQueue<T> {
     fn insert(&mut self, due: i64, tie: Tie, value: T);
     /// The earliest pending timer if it is due at or before `watermark`.
     fn pop_due(&mut self, watermark: i64) -> Option<Due<T>>;
+    /// The earliest pending timer if it is due before `watermark`, or at it with a
+    /// tie below `before` (the timers of triggers that come before a given one at
+    /// that instant).
+    fn pop_due_before(&mut self, watermark: i64, before: Tie) -> Option<Due<T>>;
     /// Earliest due time, if any.
     fn next_due(&self) -> Option<i64>;
     fn len(&self) -> usize;
@@ -72,6 +76,14 @@ impl<T> TimerQueue<T> for TimerHeap<T> {
         }
         let std::cmp::Reverse((due, tie, Entry(value))) = self.heap.pop()?;
         Some(Due { due, tie, value })
+    }
+
+    fn pop_due_before(&mut self, watermark: i64, before: Tie) -> Option<Due<T>> {
+        let std::cmp::Reverse((due, tie, _)) = self.heap.peek()?;
+        if *due > watermark || (*due == watermark && *tie >= before) {
+            return None;
+        }
+        self.pop_due(watermark)
     }
 
     fn next_due(&self) -> Option<i64> {
@@ -268,12 +280,16 @@ impl<T> TimerQueue<T> for TimerWheel<T> {
     }
 
     fn pop_due(&mut self, watermark: i64) -> Option<Due<T>> {
+        self.pop_due_before(watermark, Tie::MAX)
+    }
+
+    fn pop_due_before(&mut self, watermark: i64, before: Tie) -> Option<Due<T>> {
         let limit = key_of(watermark);
         loop {
             // `ready` holds keys <= cursor < every key in the wheel: its minimum is
             // the global minimum.
-            if let Some(std::cmp::Reverse((due, _, _))) = self.ready.peek() {
-                if *due > watermark {
+            if let Some(std::cmp::Reverse((due, tie, _))) = self.ready.peek() {
+                if *due > watermark || (*due == watermark && *tie >= before) {
                     return None;
                 }
                 let std::cmp::Reverse((due, tie, Entry(value))) = self.ready.pop()?;

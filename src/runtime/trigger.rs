@@ -11,7 +11,7 @@ use super::instance::{NIL, TimerRef, TimerTarget, next_generation, tie};
 use super::plan::{ENDS, PARALLEL_BOUND, STARTS};
 use super::scope::{Bound, Context, IngestEval};
 use super::state::CustomerId;
-use super::timers::TimerQueue;
+use super::timers::{Tie, TimerQueue};
 use super::{ActionBody, ActionRecord, Event, Notice, Output, Recipient, Runtime};
 use crate::interp::eval::is_true;
 use crate::interp::{EvalError, Value};
@@ -71,6 +71,7 @@ where
         }
 
         // (2) every trigger concerned, in firing order: ends, then starts.
+        self.in_process = c;
         let n = self.plan.by_event.get(e.kind.index()).map_or(0, Vec::len);
         for i in 0..n {
             let Some(&(t, roles)) = self
@@ -81,6 +82,12 @@ where
             else {
                 break;
             };
+            // What triggers before `t` at this instant started without a `wait`
+            // fires before `t` matches (LANGUAGE.md §5: the same instant runs by
+            // priority, then name), so `t`'s patterns see their actions.
+            if self.quiet_until <= e.ts {
+                self.fire_queued(e.ts, tie(self.plan.rank(t), 0), out);
+            }
             if roles & ENDS != 0 {
                 self.end_matching(t, c, e, out);
             }
@@ -88,6 +95,7 @@ where
                 self.start_on_event(t, c, e, out);
             }
         }
+        self.in_process = CustomerId(NIL);
         self.maybe_free(c, e.ts);
     }
 
@@ -386,7 +394,20 @@ where
         if limit < self.quiet_until {
             return;
         }
-        while let Some(d) = self.state.timers.pop_due(limit) {
+        self.fire_queued(limit, Tie::MAX, out);
+        // Everything due by `limit` has fired (including what firing armed).
+        self.quiet_until = self
+            .state
+            .timers
+            .next_due()
+            .unwrap_or(i64::MAX)
+            .max(limit.saturating_add(1));
+    }
+
+    /// Fire, in (due, tie) order, the timers due before `limit` or at it with a tie
+    /// below `before`.
+    fn fire_queued(&mut self, limit: i64, before: Tie, out: &mut dyn Output) {
+        while let Some(d) = self.state.timers.pop_due_before(limit, before) {
             match d.value.target() {
                 TimerTarget::Schedule(t) => self.run_schedule(t, d.due, out),
                 TimerTarget::Step { slot, generation } => {
@@ -412,13 +433,6 @@ where
                 }
             }
         }
-        // Everything due by `limit` has fired (including what firing armed).
-        self.quiet_until = self
-            .state
-            .timers
-            .next_due()
-            .unwrap_or(i64::MAX)
-            .max(limit.saturating_add(1));
     }
 
     /// Queue each scheduled trigger's first instant after `watermark`.
@@ -796,6 +810,10 @@ where
     /// pending work and no state costs no memory). With schedules, real customers
     /// are kept: a schedule visits every customer seen so far.
     fn maybe_free(&mut self, c: CustomerId, now: i64) {
+        if c == self.in_process {
+            // Its event is still being handled; `process_event` frees it at the end.
+            return;
+        }
         let program = self.program;
         let keep_real = !self.plan.schedules.is_empty();
         let st = &mut self.state;
