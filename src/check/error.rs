@@ -125,9 +125,10 @@ pub enum Problem {
         span: Span,
         what: &'static str,
     },
-    /// `every 0s`.
+    /// `every 0s`, `every 10s` (under a minute).
     BadSchedule {
         span: Span,
+        zero: bool,
     },
     /// `cron "61 * * * *"`.
     BadCron {
@@ -358,9 +359,12 @@ impl Problem {
                     .label("must be above zero")
                     .help("use a duration above zero, or leave it out")
             }
-            P::BadSchedule { span } => Diagnostic::new(Code::BadSchedule, span, "schedule interval is zero")
-                .label("`every` needs a duration above zero")
+            P::BadSchedule { span, zero: true } => Diagnostic::new(Code::BadSchedule, span, "schedule interval is zero")
+                .label("`every` needs a duration of at least a minute")
                 .help("e.g. `every 15m`"),
+            P::BadSchedule { span, zero: false } => Diagnostic::new(Code::BadSchedule, span, "schedule interval under a minute")
+                .label("`every` needs a duration of at least a minute")
+                .help("each tick visits every customer seen so far; for reactions within seconds, start the trigger `on` an event and `wait`"),
             P::BadCron { span, reason } => Diagnostic::new(Code::BadCron, span, "invalid cron expression")
                 .label(reason)
                 .help("five fields, UTC: minute hour day-of-month month day-of-week, e.g. `cron \"0 2 * * *\"`"),

@@ -399,8 +399,14 @@ impl Checker<'_> {
     fn schedule(&mut self, s: &ast::Schedule) -> ScheduleIr {
         match s {
             ast::Schedule::Every(d) => {
-                if d.millis <= 0 {
-                    self.report(Problem::BadSchedule { span: d.span });
+                // Every instant visits every customer seen so far: below a minute
+                // (cron's resolution too) a gap in the input of days would take
+                // millions of instants, i.e. a run that does not end.
+                if d.millis < 60_000 {
+                    self.report(Problem::BadSchedule {
+                        span: d.span,
+                        zero: d.millis <= 0,
+                    });
                 }
                 ScheduleIr::Every(d.millis)
             }

@@ -84,7 +84,7 @@ codes! {
     BadCron = "bad-cron", Error,
         "A `cron \"...\"` schedule is not a valid 5-field cron expression (minute hour day-of-month month day-of-week, UTC).";
     BadSchedule = "bad-schedule", Error,
-        "`every D` needs a duration above zero that divides into whole milliseconds.";
+        "`every D` needs a duration of at least a minute (cron's resolution too): every tick visits every customer seen so far, so a shorter one makes a gap of days in the input cost millions of ticks. For reactions within seconds, start the trigger `on` an event and `wait`.";
     ReservedName = "reserved-name", Error,
         "An event field uses a name the envelope or the language already owns (the schema's key/type/time fields, `ts`).";
     // Structure.
