@@ -235,6 +235,11 @@ pub enum Problem {
     GuardAlwaysFalse {
         span: Span,
     },
+    /// `enroll B` that comes back to its own trigger with nothing in between.
+    EnrollCycle {
+        span: Span,
+        target: String,
+    },
 }
 
 fn suggest(name: &str, known: &[String]) -> Option<String> {
@@ -462,6 +467,9 @@ impl Problem {
             P::GuardAlwaysFalse { span } => Diagnostic::new(Code::GuardAlwaysFalse, span, "guard is always false")
                 .label("this step never fires")
                 .help("remove the step, or fix the condition"),
+            P::EnrollCycle { span, target } => Diagnostic::new(Code::EnrollCycle, span, "enroll loop at one instant")
+                .label(format!("`{target}` enrolls this trigger back with no `wait` in between"))
+                .help("add a `wait`, a guard, a `cooldown`/`limit` or `reentry skip` to one of them; `trigc run` stops the loop at 100 enrolls per customer and instant"),
         }
     }
 }

@@ -42,6 +42,64 @@ impl Checker<'_> {
                 self.report(p);
             }
         }
+        self.warn_enroll_cycles();
+    }
+
+    /// `enroll-cycle`: an `enroll` edge between `on enroll` triggers that nothing
+    /// stops (no wait, guard, cooldown, limit or `reentry skip` before it) and whose
+    /// target comes back to its trigger the same way.
+    fn warn_enroll_cycles(&mut self) {
+        let triggers = &self.prog.triggers;
+        // For each trigger, the unstoppable enrolls of its first steps.
+        let edges: Vec<Vec<(usize, crate::syntax::Span)>> = triggers
+            .iter()
+            .map(|t| {
+                let unstoppable = matches!(t.start, StartIr::Enroll)
+                    && t.cooldown.is_none()
+                    && t.limit.is_none()
+                    && t.reentry != Reentry::Skip;
+                if !unstoppable {
+                    return Vec::new();
+                }
+                t.steps
+                    .iter()
+                    .take_while(|s| s.wait == 0 && s.guard.is_none())
+                    .flat_map(|s| s.actions.iter())
+                    .filter_map(|a| match a.kind {
+                        ActionKind::Enroll { trigger } => Some((trigger.index(), a.span)),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        let reaches = |from: usize, to: usize| -> bool {
+            let mut seen = vec![false; edges.len()];
+            let mut stack = vec![from];
+            while let Some(n) = stack.pop() {
+                if n == to {
+                    return true;
+                }
+                if let Some(s) = seen.get_mut(n)
+                    && !*s
+                {
+                    *s = true;
+                    stack.extend(edges.get(n).into_iter().flatten().map(|(m, _)| *m));
+                }
+            }
+            false
+        };
+        let mut found = Vec::new();
+        for (from, out) in edges.iter().enumerate() {
+            for &(to, span) in out {
+                if reaches(to, from) {
+                    let target = triggers.get(to).map_or(String::new(), |t| t.name.clone());
+                    found.push(Problem::EnrollCycle { span, target });
+                }
+            }
+        }
+        for p in found {
+            self.report(p);
+        }
     }
 
     /// `unused-alias` for the aliases of the trigger or reducer just checked.

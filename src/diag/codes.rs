@@ -121,6 +121,8 @@ codes! {
         "A step follows one whose guard is always false, so it can never run.";
     GuardAlwaysFalse = "guard-always-false", Warning,
         "A guard is the constant `false`, so the step never fires.";
+    EnrollCycle = "enroll-cycle", Warning,
+        "`on enroll` triggers enroll one another (or themselves) with no `wait`, guard, `cooldown`, `limit` or `reentry skip` on the way, so one enroll repeats forever at the same instant. `trigc run` cuts such a chain at 100 enrolls per customer and instant, dropping the rest; add a `wait`, a guard or a frequency cap to end the loop.";
     // Added by check.
     ZeroDuration = "zero-duration", Error,
         "A duration that must be above zero is zero: `cooldown 0s`, `count(E within 0s)` (an empty window).";
