@@ -138,6 +138,11 @@ fn run(ops: &[Op], start: i64) -> Result<(), TestCaseError> {
         prop_assert_eq!(wheel.len(), model.timers.len());
         prop_assert_eq!(heap.next_due(), model.next_due());
         prop_assert_eq!(wheel.next_due(), model.next_due());
+        // The wheel's cheap bound never promises more than the truth.
+        match (wheel.due_lower_bound(), wheel.next_due()) {
+            (Some(bound), Some(due)) => prop_assert!(bound <= due, "{bound} > {due}"),
+            (bound, due) => prop_assert_eq!(bound.is_some(), due.is_some()),
+        }
     }
     // Drain everything at the end of input.
     while pop(i64::MAX, &mut model, &mut heap, &mut wheel)? {}

@@ -31,6 +31,12 @@ pub trait TimerQueue<T> {
     fn pop_due_before(&mut self, watermark: i64, before: Tie) -> Option<Due<T>>;
     /// Earliest due time, if any.
     fn next_due(&self) -> Option<i64>;
+    /// A time no pending timer is due before (`None`: none pending), for skipping
+    /// the queue when nothing can be due. Exact for the heap; O(1) for the wheel
+    /// (the start of its earliest non-empty slot).
+    fn due_lower_bound(&self) -> Option<i64> {
+        self.next_due()
+    }
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -304,6 +310,15 @@ impl<T> TimerQueue<T> for TimerWheel<T> {
                 return None;
             }
         }
+    }
+
+    fn due_lower_bound(&self) -> Option<i64> {
+        if let Some(std::cmp::Reverse((due, _, _))) = self.ready.peek() {
+            return Some(*due);
+        }
+        let (level, slot) = self.first_slot()?;
+        let start = prefix_above(self.cursor, level) | (slot as u64) << (level as u32 * SLOT_BITS);
+        Some(due_of(start))
     }
 
     /// O(1) unless the earliest timer sits in a coarse slot, which is then scanned.

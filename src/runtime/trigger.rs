@@ -243,7 +243,11 @@ where
             _ => false,
         };
         one_step
-            && self.state.timers.next_due().is_none_or(|due| due > at)
+            && self
+                .state
+                .timers
+                .due_lower_bound()
+                .is_none_or(|due| due > at)
             && !customers.contains(&c)
     }
 
@@ -399,7 +403,7 @@ where
         self.quiet_until = self
             .state
             .timers
-            .next_due()
+            .due_lower_bound()
             .unwrap_or(i64::MAX)
             .max(limit.saturating_add(1));
     }
