@@ -31,6 +31,11 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `out`'s stderr contains `needle` (the whole stderr is the failure message).
+fn assert_stderr_has(out: &Output, needle: &str) {
+    assert!(text(&out.stderr).contains(needle), "{}", text(&out.stderr));
+}
+
 const CLEAN: &str = "event VISIT { page: string? }\n\
 trigger hello\n  cooldown 1d\n  on VISIT\n  then webhook \"https://h.example/x\"\n";
 
@@ -42,11 +47,7 @@ fn check_clean_rules_exits_0() {
         out.stdout.is_empty(),
         "check prints nothing on stdout in text mode"
     );
-    assert!(
-        text(&out.stderr).contains("0 errors, 0 warnings"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "0 errors, 0 warnings");
 }
 
 #[test]
@@ -122,11 +123,7 @@ fn warnings_pass_unless_denied() {
     assert!(text(&out.stderr).contains("trig::no-frequency-cap"));
     let denied = trigc(&["check", "--deny-warnings", &file]);
     assert_eq!(denied.status.code(), Some(1));
-    assert!(
-        text(&denied.stderr).contains("warnings are denied (--deny-warnings)"),
-        "{}",
-        text(&denied.stderr)
-    );
+    assert_stderr_has(&denied, "warnings are denied (--deny-warnings)");
 }
 
 #[test]
@@ -154,11 +151,7 @@ fn invalid_utf8_is_a_diagnostic_not_a_crash() {
     );
     let out = trigc(&["check", &file]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("trig::invalid-utf8"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "trig::invalid-utf8");
 }
 
 #[test]
@@ -200,11 +193,7 @@ fn each_rule_file_loads_once_through_repeats_and_symlink_cycles() {
     // The same file named twice, and next to its own directory.
     let out = trigc(&["check", &file, &file, &root]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("checked 1 file:"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "checked 1 file:");
     // A symlink to a directory above, and one to itself: the walk still ends.
     #[cfg(unix)]
     {
@@ -212,11 +201,7 @@ fn each_rule_file_loads_once_through_repeats_and_symlink_cycles() {
         std::os::unix::fs::symlink(&sub, sub.join("self")).expect("symlink");
         let out = trigc(&["check", &root]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        assert!(
-            text(&out.stderr).contains("checked 1 file:"),
-            "{}",
-            text(&out.stderr)
-        );
+        assert_stderr_has(&out, "checked 1 file:");
     }
 }
 
@@ -229,11 +214,7 @@ fn rejects_may_not_overwrite_the_input_or_a_rule_file() {
     for target in [&input, &rules] {
         let out = trigc(&["run", &rules, "--input", &input, "--rejects", target]);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-        assert!(
-            text(&out.stderr).contains("would overwrite"),
-            "{}",
-            text(&out.stderr)
-        );
+        assert_stderr_has(&out, "would overwrite");
     }
     assert_eq!(std::fs::read_to_string(&input).ok().as_deref(), Some(line));
     assert_eq!(std::fs::read_to_string(&rules).ok().as_deref(), Some(CLEAN));
@@ -250,11 +231,7 @@ fn a_byte_order_mark_starts_neither_a_rule_file_nor_the_input() {
     );
     let out = trigc(&["run", &rules, "--input", &input]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("rejected: 0"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "rejected: 0");
     assert!(
         text(&out.stdout).contains("\"trigger\":\"hello\""),
         "{}",
@@ -380,11 +357,7 @@ fn action_ids_do_not_depend_on_other_customers_events() {
 fn an_events_file_given_as_rules_points_at_input() {
     let out = trigc(&["run", "rules/", "rules/sample-events.ndjson"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("looks like events, not rules: give it with `--input`"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "looks like events, not rules: give it with `--input`");
 }
 
 #[test]
@@ -405,12 +378,9 @@ fn an_until_before_the_last_event_is_pointed_out() {
         "2026-01-01T00:00:00Z",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains(
-            "warning: --until 2026-01-01T00:00:00Z is before the last event (2026-01-05T00:00:00Z)"
-        ),
-        "{}",
-        text(&out.stderr)
+    assert_stderr_has(
+        &out,
+        "warning: --until 2026-01-01T00:00:00Z is before the last event (2026-01-05T00:00:00Z)",
     );
 }
 
@@ -443,9 +413,5 @@ trigger pong\n  on enroll\n  then emit \"pong\" and enroll ping\n",
             .count();
         assert_eq!(n, 200, "{key}");
     }
-    assert!(
-        text(&out.stderr).contains("warning: 2 `enroll` actions dropped"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "warning: 2 `enroll` actions dropped");
 }
