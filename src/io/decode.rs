@@ -146,6 +146,9 @@ pub struct Decoder {
     time_member: String,
     kinds: NameTable<EventId>,
     events: Vec<EventShape>,
+    /// By event type: whether some trigger starts on it, i.e. whether its
+    /// [`Event::origin`] (a hash of the whole line) is ever read.
+    starts: Vec<bool>,
     toks: Vec<Tok>,
     slots: Vec<Slot>,
     generation: u32,
@@ -191,6 +194,16 @@ impl Decoder {
                 .map(|(i, e)| (e.name.as_bytes(), EventId::from_index(i))),
         );
         let slots = vec![Slot::default(); names.len()];
+        let mut starts = vec![false; program.events.len()];
+        for t in &program.triggers {
+            if let crate::ir::StartIr::On(patterns) = &t.start {
+                for p in patterns {
+                    if let Some(s) = starts.get_mut(p.event.index()) {
+                        *s = true;
+                    }
+                }
+            }
+        }
         Decoder {
             names: NameTable::new(names.iter().map(|(name, &id)| (name.as_bytes(), id))),
             key_name,
@@ -201,6 +214,7 @@ impl Decoder {
             time_member: program.schema.time.clone(),
             kinds,
             events,
+            starts,
             toks: Vec::with_capacity(64),
             slots,
             generation: 0,
@@ -222,7 +236,10 @@ impl Decoder {
         match self.decode_line(line, interner, out) {
             Ok(None) => {
                 out.line = line_no;
-                out.origin = xxhash_rust::xxh3::xxh3_64(line);
+                out.origin = match self.starts.get(out.kind.index()) {
+                    Some(true) => xxhash_rust::xxh3::xxh3_64(line),
+                    _ => 0,
+                };
                 Decoded::Event
             }
             Ok(Some(event_type)) => Decoded::Ignored { event_type },
