@@ -415,3 +415,65 @@ trigger pong\n  on enroll\n  then emit \"pong\" and enroll ping\n",
     }
     assert_stderr_has(&out, "warning: 2 `enroll` actions dropped");
 }
+
+#[test]
+fn a_run_split_by_checkpoint_and_resume_equals_one_run() {
+    let dir = temp_dir("checkpoint");
+    let stream = trigc(&[
+        "gen",
+        "--events",
+        "20000",
+        "--customers",
+        "500",
+        "--seed",
+        "7",
+    ]);
+    assert_eq!(stream.status.code(), Some(0), "{}", text(&stream.stderr));
+    let all = text(&stream.stdout);
+    let lines: Vec<&str> = all.lines().collect();
+    let (first, second) = lines.split_at(11_000);
+    let whole = write(&dir, "whole.ndjson", all.as_bytes());
+    let a = write(&dir, "a.ndjson", (first.join("\n") + "\n").as_bytes());
+    let b = write(&dir, "b.ndjson", (second.join("\n") + "\n").as_bytes());
+    let state = dir.join("state.json").display().to_string();
+    for lateness in ["0s", "5m"] {
+        let one = trigc(&["run", "rules/", "--input", &whole, "--lateness", lateness]);
+        assert_eq!(one.status.code(), Some(0), "{}", text(&one.stderr));
+        let part_a = trigc(&[
+            "run",
+            "rules/",
+            "--input",
+            &a,
+            "--lateness",
+            lateness,
+            "--checkpoint",
+            &state,
+        ]);
+        assert_eq!(part_a.status.code(), Some(0), "{}", text(&part_a.stderr));
+        let part_b = trigc(&[
+            "run",
+            "rules/",
+            "--input",
+            &b,
+            "--lateness",
+            lateness,
+            "--resume",
+            &state,
+        ]);
+        assert_eq!(part_b.status.code(), Some(0), "{}", text(&part_b.stderr));
+        let split = format!("{}{}", text(&part_a.stdout), text(&part_b.stdout));
+        assert!(
+            split.lines().count() > 1000,
+            "the rules fire: {}",
+            split.lines().count()
+        );
+        assert_eq!(text(&one.stdout), split, "lateness {lateness}");
+        // The summary of the resumed run counts both parts.
+        assert_stderr_has(&part_b, "events read: 20000,");
+    }
+    // Other rules refuse the checkpoint instead of misreading it.
+    let other = write(&dir, "other.trig", CLEAN.as_bytes());
+    let out = trigc(&["run", &other, "--input", &b, "--resume", &state]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_stderr_has(&out, "was written by different rules");
+}

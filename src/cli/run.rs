@@ -76,6 +76,15 @@ pub struct RunArgs {
     /// Print the end-of-run summary as one JSON object on stderr.
     #[arg(long)]
     pub stats: bool,
+    /// At the end of the input, save the whole runtime state to this file (JSON)
+    /// instead of applying the end-of-input rule: pending timers, held events and
+    /// per-customer state carry over to a later `--resume`.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Start from a `--checkpoint` file of the same rules: the output is the same as
+    /// one run over both inputs.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -133,11 +142,22 @@ pub struct Summary {
     pub customers: u64,
 }
 
-/// A checkpoint of a [`Session`]: runtime state plus input counts.
+/// A checkpoint of a [`Session`]: runtime state plus input counts, and which program
+/// wrote it.
 #[derive(Serialize, Deserialize)]
 pub struct Checkpoint {
+    /// [`program_fingerprint`] of the program: a checkpoint resumes only with the
+    /// same rules (comments and layout may differ).
+    #[serde(default)]
+    pub program: u64,
     pub runtime: RuntimeState,
     pub input: InputStats,
+}
+
+/// What identifies a program's meaning: a hash of its IR as `--emit ir` prints it
+/// (names, types, triggers, expressions; no source positions).
+pub fn program_fingerprint(program: &Program) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(crate::ir::print::print(program).as_bytes())
 }
 
 /// What became of one input line.
@@ -187,6 +207,7 @@ impl<'p> Session<'p> {
 
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
+            program: program_fingerprint(self.program),
             runtime: self.runtime.state().clone(),
             input: self.input.clone(),
         }
@@ -344,9 +365,25 @@ pub fn run(args: &RunArgs) -> ExitCode {
         None => None,
     };
 
+    for (flag, path) in [("--checkpoint", &args.checkpoint)] {
+        if let Some(path) = path
+            && let Some(clash) = rejects_clash(path, &args.input, &sources)
+        {
+            return fail(&format!(
+                "`{flag} {}` would overwrite {clash}: give another path",
+                path.display()
+            ));
+        }
+    }
     let config = args.config();
     let started = Instant::now();
-    let mut session = Session::new(&program, config);
+    let mut session = match &args.resume {
+        None => Session::new(&program, config),
+        Some(path) => match read_checkpoint(path, &program) {
+            Ok(checkpoint) => Session::resume(&program, config, checkpoint),
+            Err(message) => return fail(&message),
+        },
+    };
     let mut out = CliOutput {
         sink: NdjsonSink::new(io::stdout().lock()),
         program: &program,
@@ -378,13 +415,25 @@ pub fn run(args: &RunArgs) -> ExitCode {
             break;
         }
     }
-    session.input.blank = lines.blank();
+    session.input.blank += lines.blank();
     if out.sink.reader_gone() {
         // Like `head` closing its input: the reader has what it wanted. Not an
         // error, and nothing to summarise for it.
         return ExitCode::SUCCESS;
     }
-    session.finish(&mut out);
+    match &args.checkpoint {
+        // To be continued: no end-of-input rule.
+        Some(path) => {
+            if let Err(e) = write_checkpoint(path, &session.checkpoint()) {
+                let _ = out.sink.finish();
+                return fail(&format!(
+                    "cannot write the checkpoint `{}`: {e}",
+                    path.display()
+                ));
+            }
+        }
+        None => session.finish(&mut out),
+    }
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
@@ -501,6 +550,34 @@ fn cap_warning(cap_hits: u64) -> String {
 
 /// The input reader, and a progress bar when replaying a large file with stderr on
 /// a terminal (a bar drawn into a pipe or a log file would only be noise).
+/// A `--checkpoint` file, if it was written by the same program.
+fn read_checkpoint(path: &std::path::Path, program: &Program) -> Result<Checkpoint, String> {
+    let shown = path.display();
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let checkpoint: Checkpoint = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("`{shown}` is not a trigc checkpoint: {e}"))?;
+    if checkpoint.program != program_fingerprint(program) {
+        return Err(format!(
+            "`{shown}` was written by different rules: resume with the rules that wrote it"
+        ));
+    }
+    Ok(checkpoint)
+}
+
+/// Write `checkpoint` to `path` whole or not at all: to a temporary file beside it,
+/// then renamed over it, so a crash never leaves half a checkpoint.
+fn write_checkpoint(path: &std::path::Path, checkpoint: &Checkpoint) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let file = File::create(&tmp)?;
+    let mut w = io::BufWriter::new(file);
+    serde_json::to_writer(&mut w, checkpoint)?;
+    w.flush()?;
+    w.get_ref().sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
 /// What an existing `--rejects` file is, if it is the input or a rule file:
 /// creating it would truncate it before it is read (or after it was compiled).
 fn rejects_clash(
