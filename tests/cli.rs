@@ -476,4 +476,10 @@ fn a_run_split_by_checkpoint_and_resume_equals_one_run() {
     let out = trigc(&["run", &other, "--input", &b, "--resume", &state]);
     assert_eq!(out.status.code(), Some(2));
     assert_stderr_has(&out, "was written by different rules");
+    // An unwritable checkpoint path fails before any input is read.
+    let nowhere = dir.join("no/such/dir/state.json").display().to_string();
+    let out = trigc(&["run", "rules/", "--input", &whole, "--checkpoint", &nowhere]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert_stderr_has(&out, "cannot write the checkpoint");
 }

@@ -375,6 +375,19 @@ pub fn run(args: &RunArgs) -> ExitCode {
             ));
         }
     }
+    // Opened now, so that an unwritable path fails before the input is read.
+    let checkpoint_file = match &args.checkpoint {
+        Some(path) => match PendingCheckpoint::create(path) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                return fail(&format!(
+                    "cannot write the checkpoint `{}`: {e}",
+                    path.display()
+                ));
+            }
+        },
+        None => None,
+    };
     let config = args.config();
     let started = Instant::now();
     let mut session = match &args.resume {
@@ -421,15 +434,13 @@ pub fn run(args: &RunArgs) -> ExitCode {
         // error, and nothing to summarise for it.
         return ExitCode::SUCCESS;
     }
-    match &args.checkpoint {
+    match checkpoint_file {
         // To be continued: no end-of-input rule.
-        Some(path) => {
-            if let Err(e) = write_checkpoint(path, &session.checkpoint()) {
+        Some(file) => {
+            let path = file.path.display().to_string();
+            if let Err(e) = file.commit(&session.checkpoint()) {
                 let _ = out.sink.finish();
-                return fail(&format!(
-                    "cannot write the checkpoint `{}`: {e}",
-                    path.display()
-                ));
+                return fail(&format!("cannot write the checkpoint `{path}`: {e}"));
             }
         }
         None => session.finish(&mut out),
@@ -564,18 +575,34 @@ fn read_checkpoint(path: &std::path::Path, program: &Program) -> Result<Checkpoi
     Ok(checkpoint)
 }
 
-/// Write `checkpoint` to `path` whole or not at all: to a temporary file beside it,
-/// then renamed over it, so a crash never leaves half a checkpoint.
-fn write_checkpoint(path: &std::path::Path, checkpoint: &Checkpoint) -> io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let file = File::create(&tmp)?;
-    let mut w = io::BufWriter::new(file);
-    serde_json::to_writer(&mut w, checkpoint)?;
-    w.flush()?;
-    w.get_ref().sync_all()?;
-    std::fs::rename(&tmp, path)
+/// A checkpoint being written whole or not at all: to a temporary file beside its
+/// path, renamed over it once complete, so a crash never leaves half a checkpoint.
+struct PendingCheckpoint {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: File,
+}
+
+impl PendingCheckpoint {
+    fn create(path: &std::path::Path) -> io::Result<PendingCheckpoint> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let file = File::create(&tmp)?;
+        Ok(PendingCheckpoint {
+            path: path.to_path_buf(),
+            tmp,
+            file,
+        })
+    }
+
+    fn commit(self, checkpoint: &Checkpoint) -> io::Result<()> {
+        let mut w = io::BufWriter::new(self.file);
+        serde_json::to_writer(&mut w, checkpoint)?;
+        w.flush()?;
+        w.get_ref().sync_all()?;
+        std::fs::rename(&self.tmp, &self.path)
+    }
 }
 
 /// What an existing `--rejects` file is, if it is the input or a rule file:
