@@ -403,15 +403,15 @@ trigger pong\n  on enroll\n  then emit \"pong\" and enroll ping\n",
     );
     let out = trigc(&["run", &rules, "--input", &input]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    // Per customer: 100 enrolls admitted (the starter's and 99 in the cycle), 100
-    // emits; the 101st enroll is dropped.
+    // Per customer: the starter's enroll (not chained), then 100 chained enrolls
+    // admitted, so 101 instances each emit once: 202 records; the next is dropped.
     let records = text(&out.stdout);
     for key in ["a", "b"] {
         let n = records
             .lines()
             .filter(|l| l.contains(&format!("\"key\":\"{key}\"")))
             .count();
-        assert_eq!(n, 200, "{key}");
+        assert_eq!(n, 202, "{key}");
     }
     assert_stderr_has(&out, "warning: 2 `enroll` actions dropped");
 }
@@ -482,4 +482,64 @@ fn a_run_split_by_checkpoint_and_resume_equals_one_run() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
     assert_stderr_has(&out, "cannot write the checkpoint");
+}
+
+#[test]
+fn many_enrolls_from_events_at_one_instant_are_not_a_loop() {
+    let dir = temp_dir("enroll-backfill");
+    let rules = write(
+        &dir,
+        "r.trig",
+        b"event PURCHASE { order: string }\n\
+trigger purchase_entry on PURCHASE then enroll review_request\n\
+trigger review_request\n  reentry parallel\n  limit 1000 per 1d\n  on enroll\n  wait 3d\n  then emit \"review\"\n",
+    );
+    let lines: String = (0..120)
+        .map(|i| format!("{{\"type\":\"PURCHASE\",\"user\":\"acme\",\"ts\":\"2026-01-05T00:00:00Z\",\"order\":\"o{i}\"}}\n"))
+        .collect();
+    let input = write(&dir, "in.ndjson", lines.as_bytes());
+    let out = trigc(&["run", &rules, "--input", &input]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let enrolls = text(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("\"enroll\""))
+        .count();
+    assert_eq!(enrolls, 120);
+    assert!(
+        !text(&out.stderr).contains("`enroll` action"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_journey_is_not_ended_by_the_event_that_enrolled_it() {
+    let dir = temp_dir("enroll-exit");
+    // `zz_journey` comes after `buy_entry` in firing order (by name), so its `exit on
+    // PURCHASE` is matched after `buy_entry` enrolled it on that very PURCHASE.
+    let rules = write(
+        &dir,
+        "r.trig",
+        b"event PURCHASE { amount: float }\n\
+trigger buy_entry cooldown 1d on PURCHASE then enroll zz_journey and enroll aa_journey\n\
+trigger zz_journey cooldown 1d exit on PURCHASE on enroll wait 1h then emit \"zz\"\n\
+trigger aa_journey cooldown 1d exit on PURCHASE on enroll wait 1h then emit \"aa\"\n",
+    );
+    let input = write(
+        &dir,
+        "in.ndjson",
+        b"{\"type\":\"PURCHASE\",\"user\":\"u1\",\"ts\":\"2026-01-01T00:10:00Z\",\"amount\":5}\n",
+    );
+    let out = trigc(&[
+        "run",
+        &rules,
+        "--input",
+        &input,
+        "--until",
+        "2026-01-02T00:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("\"name\":\"zz\""), "{stdout}");
+    assert!(stdout.contains("\"name\":\"aa\""), "{stdout}");
 }

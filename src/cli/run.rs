@@ -494,7 +494,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 "actions"
             };
             text.push_str(&format!(
-                "warning: {enrolls_dropped} `enroll` {actions} dropped: a customer passed {} enrolls at one instant (`on enroll` triggers that enroll each other without a `wait`)\n",
+                "warning: {enrolls_dropped} `enroll` {actions} dropped: a customer passed {} chained enrolls at one instant (`on enroll` triggers that enroll each other without a `wait`)\n",
                 crate::runtime::ENROLL_BOUND
             ));
         }

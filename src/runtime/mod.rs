@@ -107,31 +107,33 @@ pub struct RuntimeState<Q = DefaultTimers> {
     pub stats: RunStats,
 }
 
-/// The most `enroll` starts one customer may make at one instant. `on enroll`
-/// triggers that enroll each other (or themselves) without a `wait` would otherwise
-/// loop forever at that instant; past the bound the `enroll` action is dropped
-/// (no record, no start), counted and reported.
+/// The most chained `enroll`s one customer may make at one instant: enrolls by
+/// instances that an `enroll` (or a schedule) started at that same instant. `on
+/// enroll` triggers that enroll each other (or themselves) without a `wait` would
+/// otherwise loop forever there; past the bound the `enroll` action is dropped (no
+/// record, no start), counted and reported. Enrolls by event-started instances (a
+/// backfill of many purchases at one instant) are not chained and never counted.
 pub const ENROLL_BOUND: u32 = 100;
 
-/// `enroll` starts by customer key at one instant (by key, not `CustomerId`: an id
-/// freed at this instant may be reused by another customer).
+/// Chained `enroll`s by (instant, customer key): by key, not `CustomerId`, as an id
+/// freed at an instant may be reused by another customer; by instant, so that a late
+/// event's instant has counts of its own.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrollCount {
+    /// The latest instant counted; older entries are dropped when it moves on.
     pub at: i64,
-    pub by_key: std::collections::BTreeMap<String, u32>,
+    pub by_key: std::collections::BTreeMap<(i64, String), u32>,
 }
 
 impl EnrollCount {
-    /// Count one more enroll of customer `key` at `at`; `false` past the bound.
+    /// Count one more chained enroll of customer `key` at `at`; `false` past the
+    /// bound.
     pub fn admit(&mut self, key: &str, at: i64) -> bool {
-        if at != self.at {
+        if at > self.at {
             self.at = at;
             self.by_key.clear();
         }
-        let n = match self.by_key.get_mut(key) {
-            Some(n) => n,
-            None => self.by_key.entry(key.to_owned()).or_insert(0),
-        };
+        let n = self.by_key.entry((at, key.to_owned())).or_insert(0);
         *n += 1;
         *n <= ENROLL_BOUND
     }
@@ -157,6 +159,9 @@ pub struct Runtime<'p, Q = DefaultTimers> {
     /// The customer whose event step (2) is handling: not freed until it is done
     /// (a step fired between two triggers may leave it empty for a moment).
     in_process: state::CustomerId,
+    /// The first instance sequence number handed out while step (2) handles the
+    /// current event: instances from it on were started by the event itself.
+    event_first_seq: u64,
     /// During a fan-out that fires at once: the payloads built so far that do not
     /// read the customer, by payload expression (`usize::MAX`: the starting event).
     shared_payloads: Option<Vec<(usize, crate::interp::Value)>>,
@@ -210,6 +215,7 @@ where
             scratch: Event::default(),
             quiet_until: i64::MIN,
             in_process: state::CustomerId(instance::NIL),
+            event_first_seq: u64::MAX,
             shared_payloads: None,
         }
     }
@@ -296,9 +302,12 @@ where
     pub fn finish(&mut self, out: &mut dyn Output) {
         let clock = &self.state.clock;
         let current = clock.watermark;
-        let final_wm = match (self.config.until, clock.max_ts) {
-            (Some(until), _) => Some(current.map_or(until, |w| w.max(until))),
-            (None, max) => max.or(current),
+        // The largest event time (lateness holds nothing back once the input has
+        // ended), or `--until` when that is later.
+        let last = clock.max_ts.or(current);
+        let final_wm = match (self.config.until, last) {
+            (Some(until), last) => Some(last.map_or(until, |l| l.max(until))),
+            (None, last) => last,
         };
         let Some(final_wm) = final_wm else { return };
         while let Some(held) = self.state.clock.held.pop_front() {

@@ -72,6 +72,7 @@ where
 
         // (2) every trigger concerned, in firing order: ends, then starts.
         self.in_process = c;
+        self.event_first_seq = self.state.next_instance;
         let n = self.plan.by_event.get(e.kind.index()).map_or(0, Vec::len);
         for i in 0..n {
             let Some(&(t, roles)) = self
@@ -110,7 +111,9 @@ where
                 break;
             };
             let (next, trigger, step) = (inst.next, inst.trigger, inst.step as usize);
-            if trigger == t {
+            // An instance this very event started (an `enroll` fired by a trigger
+            // before `t`) is not ended by it: the event is its cause, not news.
+            if trigger == t && inst.seq < self.event_first_seq {
                 let unless = def
                     .steps
                     .get(step)
@@ -643,7 +646,11 @@ where
             }
             ActionKind::Enroll { trigger } => {
                 let st = &mut self.state;
-                if !st.enrolls.admit(st.customers.key(c), at) {
+                let chained = st
+                    .instances
+                    .get(slot)
+                    .is_some_and(|i| i.start_kind().is_none() && i.start_ts == at);
+                if chained && !st.enrolls.admit(st.customers.key(c), at) {
                     st.stats.enrolls_dropped += 1;
                     return Ok(());
                 }
