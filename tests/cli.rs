@@ -266,26 +266,42 @@ fn run_stops_quietly_when_the_output_reader_goes_away() {
         .map(|i| format!("{{\"type\":\"VISIT\",\"user\":\"c{i}\",\"ts\":{i}}}\n"))
         .collect();
     let input = write(&dir, "in.ndjson", lines.as_bytes());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trigc"))
-        .args(["run", &rules, "--input", &input])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the trigc binary runs");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut first = String::new();
-    std::io::BufReader::new(stdout)
-        .read_line(&mut first)
-        .expect("one record");
-    assert!(first.contains("\"trigger\":\"hello\""), "{first}");
-    // The reader is dropped here, like `| head -1`.
-    let out = child.wait_with_output().expect("trigc ends");
+    // Read one record, then drop the reader, like `| head -1`.
+    let first_record_then_close = |extra: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trigc"))
+            .args(
+                [
+                    &["run", rules.as_str(), "--input", input.as_str()][..],
+                    extra,
+                ]
+                .concat(),
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the trigc binary runs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut first = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("one record");
+        assert!(first.contains("\"trigger\":\"hello\""), "{first}");
+        child.wait_with_output().expect("trigc ends")
+    };
+    let out = first_record_then_close(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         !text(&out.stderr).contains("error"),
         "{}",
         text(&out.stderr)
     );
+    // With --checkpoint, the unread rest of the input would be lost: an error, and
+    // no checkpoint (nor temporary file) is left.
+    let state = dir.join("state.json");
+    let out = first_record_then_close(&["--checkpoint", &state.display().to_string()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_stderr_has(&out, "no checkpoint written");
+    assert!(!state.exists() && !dir.join("state.json.tmp").exists());
 }
 
 #[test]
@@ -542,4 +558,61 @@ trigger aa_journey cooldown 1d exit on PURCHASE on enroll wait 1h then emit \"aa
     let stdout = text(&out.stdout);
     assert!(stdout.contains("\"name\":\"zz\""), "{stdout}");
     assert!(stdout.contains("\"name\":\"aa\""), "{stdout}");
+}
+
+#[test]
+fn checkpoint_misuse_fails_early_and_leaves_nothing_behind() {
+    let dir = temp_dir("checkpoint-misuse");
+    let rules = write(&dir, "r.trig", CLEAN.as_bytes());
+    let input = write(
+        &dir,
+        "in.ndjson",
+        b"{\"type\":\"VISIT\",\"user\":\"a\",\"ts\":\"2026-01-05T00:00:00Z\"}\n",
+    );
+    let state = dir.join("state.json").display().to_string();
+    let tmp_left = || dir.join("state.json.tmp").exists();
+    let refused = |args: &[&str], says: &str| {
+        let out = trigc(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{args:?} wrote records");
+        assert_stderr_has(&out, says);
+    };
+    let base = ["run", &rules, "--input", &input];
+    refused(
+        &[
+            &base[..],
+            &["--checkpoint", &state, "--until", "2026-01-06T00:00:00Z"],
+        ]
+        .concat(),
+        "`--until` ends a run and `--checkpoint` continues it",
+    );
+    refused(
+        &[&base[..], &["--checkpoint", &state, "--rejects", &state]].concat(),
+        "name the same file",
+    );
+    let dir_path = dir.display().to_string();
+    refused(
+        &[&base[..], &["--checkpoint", &dir_path]].concat(),
+        "is a directory",
+    );
+    // A refused resume leaves no temporary checkpoint file.
+    let bad = write(&dir, "bad.json", b"{}");
+    refused(
+        &[&base[..], &["--resume", &bad, "--checkpoint", &state]].concat(),
+        "is not a trigc checkpoint",
+    );
+    assert!(!tmp_left());
+    // Resuming needs the same --lateness/--late as the run that wrote it.
+    let ok = trigc(&[&base[..], &["--checkpoint", &state, "--lateness", "5m"]].concat());
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(!tmp_left());
+    refused(
+        &[&base[..], &["--resume", &state]].concat(),
+        "was written with other `--lateness`/`--late`",
+    );
 }

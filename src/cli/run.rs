@@ -150,6 +150,10 @@ pub struct Checkpoint {
     /// same rules (comments and layout may differ).
     #[serde(default)]
     pub program: u64,
+    /// The time options of the run that wrote it (`--lateness` and `--late` must
+    /// match on resume; `--until` is never part of a checkpointed run).
+    #[serde(default)]
+    pub config: Option<RuntimeConfig>,
     pub runtime: RuntimeState,
     pub input: InputStats,
 }
@@ -208,6 +212,7 @@ impl<'p> Session<'p> {
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             program: program_fingerprint(self.program),
+            config: Some(*self.runtime.config()),
             runtime: self.runtime.state().clone(),
             input: self.input.clone(),
         }
@@ -357,6 +362,33 @@ pub fn run(args: &RunArgs) -> ExitCode {
             path.display()
         ));
     }
+
+    if let Some(path) = &args.checkpoint {
+        if let Some(clash) = rejects_clash(path, &args.input, &sources) {
+            return fail(&format!(
+                "`--checkpoint {}` would overwrite {clash}: give another path",
+                path.display()
+            ));
+        }
+        if args.rejects.as_ref().is_some_and(|r| r == path) {
+            return fail("`--checkpoint` and `--rejects` name the same file");
+        }
+        if args.until.is_some() {
+            return fail(
+                "`--until` ends a run and `--checkpoint` continues it: give `--until` to the last part",
+            );
+        }
+        if path.is_dir() {
+            return fail(&format!("`--checkpoint {}` is a directory", path.display()));
+        }
+    }
+    let resumed = match &args.resume {
+        None => None,
+        Some(path) => match read_checkpoint(path, &program, &args.config()) {
+            Ok(checkpoint) => Some(checkpoint),
+            Err(message) => return fail(&message),
+        },
+    };
     let mut rejects = match &args.rejects {
         Some(path) => match File::create(path) {
             Ok(f) => Some(io::BufWriter::new(f)),
@@ -364,17 +396,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
         },
         None => None,
     };
-
-    for (flag, path) in [("--checkpoint", &args.checkpoint)] {
-        if let Some(path) = path
-            && let Some(clash) = rejects_clash(path, &args.input, &sources)
-        {
-            return fail(&format!(
-                "`{flag} {}` would overwrite {clash}: give another path",
-                path.display()
-            ));
-        }
-    }
     // Opened now, so that an unwritable path fails before the input is read.
     let checkpoint_file = match &args.checkpoint {
         Some(path) => match PendingCheckpoint::create(path) {
@@ -390,12 +411,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     let config = args.config();
     let started = Instant::now();
-    let mut session = match &args.resume {
+    let mut session = match resumed {
         None => Session::new(&program, config),
-        Some(path) => match read_checkpoint(path, &program) {
-            Ok(checkpoint) => Session::resume(&program, config, checkpoint),
-            Err(message) => return fail(&message),
-        },
+        Some(checkpoint) => Session::resume(&program, config, checkpoint),
     };
     let mut out = CliOutput {
         sink: NdjsonSink::new(io::stdout().lock()),
@@ -430,6 +448,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     session.input.blank += lines.blank();
     if out.sink.reader_gone() {
+        if checkpoint_file.is_some() {
+            // The rest of the input was not read: a checkpoint now would skip it.
+            return fail(
+                "the output was closed before the end of the input: no checkpoint written",
+            );
+        }
         // Like `head` closing its input: the reader has what it wanted. Not an
         // error, and nothing to summarise for it.
         return ExitCode::SUCCESS;
@@ -562,7 +586,11 @@ fn cap_warning(cap_hits: u64) -> String {
 /// The input reader, and a progress bar when replaying a large file with stderr on
 /// a terminal (a bar drawn into a pipe or a log file would only be noise).
 /// A `--checkpoint` file, if it was written by the same program.
-fn read_checkpoint(path: &std::path::Path, program: &Program) -> Result<Checkpoint, String> {
+fn read_checkpoint(
+    path: &std::path::Path,
+    program: &Program,
+    config: &RuntimeConfig,
+) -> Result<Checkpoint, String> {
     let shown = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
     let checkpoint: Checkpoint = serde_json::from_slice(&bytes)
@@ -570,6 +598,13 @@ fn read_checkpoint(path: &std::path::Path, program: &Program) -> Result<Checkpoi
     if checkpoint.program != program_fingerprint(program) {
         return Err(format!(
             "`{shown}` was written by different rules: resume with the rules that wrote it"
+        ));
+    }
+    if let Some(was) = &checkpoint.config
+        && (was.lateness, was.late) != (config.lateness, config.late)
+    {
+        return Err(format!(
+            "`{shown}` was written with other `--lateness`/`--late`: resume with the same ones"
         ));
     }
     Ok(checkpoint)
@@ -580,7 +615,16 @@ fn read_checkpoint(path: &std::path::Path, program: &Program) -> Result<Checkpoi
 struct PendingCheckpoint {
     path: PathBuf,
     tmp: PathBuf,
-    file: File,
+    file: Option<File>,
+}
+
+impl Drop for PendingCheckpoint {
+    /// A checkpoint not committed (the run failed) leaves no temporary file.
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 impl PendingCheckpoint {
@@ -592,16 +636,25 @@ impl PendingCheckpoint {
         Ok(PendingCheckpoint {
             path: path.to_path_buf(),
             tmp,
-            file,
+            file: Some(file),
         })
     }
 
-    fn commit(self, checkpoint: &Checkpoint) -> io::Result<()> {
-        let mut w = io::BufWriter::new(self.file);
-        serde_json::to_writer(&mut w, checkpoint)?;
-        w.flush()?;
-        w.get_ref().sync_all()?;
-        std::fs::rename(&self.tmp, &self.path)
+    fn commit(mut self, checkpoint: &Checkpoint) -> io::Result<()> {
+        let Some(file) = self.file.take() else {
+            return Err(io::Error::other("checkpoint already written"));
+        };
+        let written = (|| {
+            let mut w = io::BufWriter::new(file);
+            serde_json::to_writer(&mut w, checkpoint)?;
+            w.flush()?;
+            w.get_ref().sync_all()?;
+            std::fs::rename(&self.tmp, &self.path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        written
     }
 }
 
