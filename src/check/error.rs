@@ -467,9 +467,9 @@ impl Problem {
             P::GuardAlwaysFalse { span } => Diagnostic::new(Code::GuardAlwaysFalse, span, "guard is always false")
                 .label("this step never fires")
                 .help("remove the step, or fix the condition"),
-            P::EnrollCycle { span, target } => Diagnostic::new(Code::EnrollCycle, span, "enroll loop at one instant")
-                .label(format!("`{target}` enrolls this trigger back with no `wait` in between"))
-                .help("add a `wait`, a guard, a `cooldown`/`limit` or `reentry skip` to one of them; `trigc run` stops the loop at 100 enrolls per customer and instant"),
+            P::EnrollCycle { span, target } => Diagnostic::new(Code::EnrollCycle, span, "endless enroll loop")
+                .label(format!("`{target}` enrolls this trigger back with no `wait` of a minute or more in between"))
+                .help("add a `wait` of a minute or more, a guard, a `cooldown`/`limit` or `reentry skip` to one of them; without any `wait`, `trigc run` stops the loop at 100 chained enrolls per customer and instant"),
         }
     }
 }

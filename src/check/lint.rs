@@ -61,9 +61,17 @@ impl Checker<'_> {
                 if !unstoppable {
                     return Vec::new();
                 }
+                // A loop waiting less than a minute per turn is cut at 100 turns
+                // only when it waits not at all; with `wait 1ms` it runs a day's
+                // gap in input as 86M turns, so it is flagged the same way (as
+                // `every` under a minute is refused).
+                let mut waited = 0i64;
                 t.steps
                     .iter()
-                    .take_while(|s| s.wait == 0 && s.guard.is_none())
+                    .take_while(|s| {
+                        waited = waited.saturating_add(s.wait);
+                        waited < 60_000 && s.guard.is_none()
+                    })
                     .flat_map(|s| s.actions.iter())
                     .filter_map(|a| match a.kind {
                         ActionKind::Enroll { trigger } => Some((trigger.index(), a.span)),

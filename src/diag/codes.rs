@@ -122,7 +122,7 @@ codes! {
     GuardAlwaysFalse = "guard-always-false", Warning,
         "A guard is the constant `false`, so the step never fires.";
     EnrollCycle = "enroll-cycle", Warning,
-        "`on enroll` triggers enroll one another (or themselves) with no `wait`, guard, `cooldown`, `limit` or `reentry skip` on the way, so one enroll repeats forever at the same instant. `trigc run` cuts such a chain at 100 enrolls per customer and instant, dropping the rest; add a `wait`, a guard or a frequency cap to end the loop.";
+        "`on enroll` triggers enroll one another (or themselves) with no `wait` of a minute or more, and no guard, `cooldown`, `limit` or `reentry skip`, on the way. Without any `wait` one enroll repeats forever at one instant (`trigc run` cuts such a chain at 100 chained enrolls per customer and instant, dropping the rest); with a short `wait` it repeats at that pace for as long as the input lasts. Add a longer `wait`, a guard or a frequency cap to end the loop.";
     // Added by check.
     ZeroDuration = "zero-duration", Error,
         "A duration that must be above zero is zero: `cooldown 0s`, `count(E within 0s)` (an empty window).";
