@@ -31,6 +31,16 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `out` ended with exit code `code` (its stderr is the failure message).
+fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(out.status.code(), Some(code), "{}", text(&out.stderr));
+}
+
+/// `out`'s stderr does not contain `needle`.
+fn assert_stderr_lacks(out: &Output, needle: &str) {
+    assert!(!text(&out.stderr).contains(needle), "{}", text(&out.stderr));
+}
+
 /// `out`'s stderr contains `needle` (the whole stderr is the failure message).
 fn assert_stderr_has(out: &Output, needle: &str) {
     assert!(text(&out.stderr).contains(needle), "{}", text(&out.stderr));
@@ -119,7 +129,7 @@ fn warnings_pass_unless_denied() {
         b"event VISIT { page: string? }\ntrigger a on VISIT then webhook \"u\"\n",
     );
     let out = trigc(&["check", &file]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     assert!(text(&out.stderr).contains("trig::no-frequency-cap"));
     let denied = trigc(&["check", "--deny-warnings", &file]);
     assert_eq!(denied.status.code(), Some(1));
@@ -159,7 +169,7 @@ fn compile_emits_ast_and_ir() {
     let dir = temp_dir("emit");
     let file = write(&dir, "ok.trig", CLEAN.as_bytes());
     let ir = trigc(&["compile", "--emit", "ir", &file]);
-    assert_eq!(ir.status.code(), Some(0), "{}", text(&ir.stderr));
+    assert_exit(&ir, 0);
     assert!(text(&ir.stdout).contains("hello"));
     let ast = trigc(&["compile", "--emit", "ast", &file]);
     assert_eq!(ast.status.code(), Some(0));
@@ -192,7 +202,7 @@ fn each_rule_file_loads_once_through_repeats_and_symlink_cycles() {
     let root = dir.display().to_string();
     // The same file named twice, and next to its own directory.
     let out = trigc(&["check", &file, &file, &root]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     assert_stderr_has(&out, "checked 1 file:");
     // A symlink to a directory above, and one to itself: the walk still ends.
     #[cfg(unix)]
@@ -200,7 +210,7 @@ fn each_rule_file_loads_once_through_repeats_and_symlink_cycles() {
         std::os::unix::fs::symlink("..", sub.join("up")).expect("symlink");
         std::os::unix::fs::symlink(&sub, sub.join("self")).expect("symlink");
         let out = trigc(&["check", &root]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_exit(&out, 0);
         assert_stderr_has(&out, "checked 1 file:");
     }
 }
@@ -213,7 +223,7 @@ fn rejects_may_not_overwrite_the_input_or_a_rule_file() {
     let input = write(&dir, "in.ndjson", line.as_bytes());
     for target in [&input, &rules] {
         let out = trigc(&["run", &rules, "--input", &input, "--rejects", target]);
-        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert_exit(&out, 2);
         assert_stderr_has(&out, "would overwrite");
     }
     assert_eq!(std::fs::read_to_string(&input).ok().as_deref(), Some(line));
@@ -230,7 +240,7 @@ fn a_byte_order_mark_starts_neither_a_rule_file_nor_the_input() {
         "\u{feff}{\"type\":\"VISIT\",\"user\":\"a\",\"ts\":0}\n".as_bytes(),
     );
     let out = trigc(&["run", &rules, "--input", &input]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     assert_stderr_has(&out, "rejected: 0");
     assert!(
         text(&out.stdout).contains("\"trigger\":\"hello\""),
@@ -289,17 +299,13 @@ fn run_stops_quietly_when_the_output_reader_goes_away() {
         child.wait_with_output().expect("trigc ends")
     };
     let out = first_record_then_close(&[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        !text(&out.stderr).contains("error"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
+    assert_stderr_lacks(&out, "error");
     // With --checkpoint, the unread rest of the input would be lost: an error, and
     // no checkpoint (nor temporary file) is left.
     let state = dir.join("state.json");
     let out = first_record_then_close(&["--checkpoint", &state.display().to_string()]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_exit(&out, 2);
     assert_stderr_has(&out, "no checkpoint written");
     assert!(!state.exists() && !dir.join("state.json.tmp").exists());
 }
@@ -354,7 +360,7 @@ fn action_ids_do_not_depend_on_other_customers_events() {
             "--until",
             "2026-01-08T00:00:00Z",
         ]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_exit(&out, 0);
         text(&out.stdout)
             .lines()
             .filter(|l| l.contains("\"key\":\"u1\""))
@@ -372,7 +378,7 @@ fn action_ids_do_not_depend_on_other_customers_events() {
 #[test]
 fn an_events_file_given_as_rules_points_at_input() {
     let out = trigc(&["run", "rules/", "rules/sample-events.ndjson"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_exit(&out, 2);
     assert_stderr_has(&out, "looks like events, not rules: give it with `--input`");
 }
 
@@ -393,7 +399,7 @@ fn an_until_before_the_last_event_is_pointed_out() {
         "--until",
         "2026-01-01T00:00:00Z",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     assert_stderr_has(
         &out,
         "warning: --until 2026-01-01T00:00:00Z is before the last event (2026-01-05T00:00:00Z)",
@@ -418,7 +424,7 @@ trigger pong\n  on enroll\n  then emit \"pong\" and enroll ping\n",
 {\"type\":\"VISIT\",\"user\":\"b\",\"ts\":\"2026-01-05T10:00:00Z\"}\n",
     );
     let out = trigc(&["run", &rules, "--input", &input]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     // Per customer: the starter's enroll (not chained), then 100 chained enrolls
     // admitted, so 101 instances each emit once: 202 records; the next is dropped.
     let records = text(&out.stdout);
@@ -444,7 +450,7 @@ fn a_run_split_by_checkpoint_and_resume_equals_one_run() {
         "--seed",
         "7",
     ]);
-    assert_eq!(stream.status.code(), Some(0), "{}", text(&stream.stderr));
+    assert_exit(&stream, 0);
     let all = text(&stream.stdout);
     let lines: Vec<&str> = all.lines().collect();
     let (first, second) = lines.split_at(11_000);
@@ -454,7 +460,7 @@ fn a_run_split_by_checkpoint_and_resume_equals_one_run() {
     let state = dir.join("state.json").display().to_string();
     for lateness in ["0s", "5m"] {
         let one = trigc(&["run", "rules/", "--input", &whole, "--lateness", lateness]);
-        assert_eq!(one.status.code(), Some(0), "{}", text(&one.stderr));
+        assert_exit(&one, 0);
         let part_a = trigc(&[
             "run",
             "rules/",
@@ -465,7 +471,7 @@ fn a_run_split_by_checkpoint_and_resume_equals_one_run() {
             "--checkpoint",
             &state,
         ]);
-        assert_eq!(part_a.status.code(), Some(0), "{}", text(&part_a.stderr));
+        assert_exit(&part_a, 0);
         let part_b = trigc(&[
             "run",
             "rules/",
@@ -476,7 +482,7 @@ fn a_run_split_by_checkpoint_and_resume_equals_one_run() {
             "--resume",
             &state,
         ]);
-        assert_eq!(part_b.status.code(), Some(0), "{}", text(&part_b.stderr));
+        assert_exit(&part_b, 0);
         let split = format!("{}{}", text(&part_a.stdout), text(&part_b.stdout));
         assert!(
             split.lines().count() > 1000,
@@ -515,17 +521,13 @@ trigger review_request\n  reentry parallel\n  limit 1000 per 1d\n  on enroll\n  
         .collect();
     let input = write(&dir, "in.ndjson", lines.as_bytes());
     let out = trigc(&["run", &rules, "--input", &input]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let enrolls = text(&out.stdout)
         .lines()
         .filter(|l| l.contains("\"enroll\""))
         .count();
     assert_eq!(enrolls, 120);
-    assert!(
-        !text(&out.stderr).contains("`enroll` action"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_lacks(&out, "`enroll` action");
 }
 
 #[test]
@@ -554,7 +556,7 @@ trigger aa_journey cooldown 1d exit on PURCHASE on enroll wait 1h then emit \"aa
         "--until",
         "2026-01-02T00:00:00Z",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("\"name\":\"zz\""), "{stdout}");
     assert!(stdout.contains("\"name\":\"aa\""), "{stdout}");
@@ -609,7 +611,7 @@ fn checkpoint_misuse_fails_early_and_leaves_nothing_behind() {
     assert!(!tmp_left());
     // Resuming needs the same --lateness/--late as the run that wrote it.
     let ok = trigc(&[&base[..], &["--checkpoint", &state, "--lateness", "5m"]].concat());
-    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert_exit(&ok, 0);
     assert!(!tmp_left());
     refused(
         &[&base[..], &["--resume", &state]].concat(),
