@@ -79,95 +79,6 @@ impl Token {
     }
 }
 
-/// The tokens of a *flat* line, for the fast path ([`walk_flat`]): one JSON object
-/// whose member values are scalars and whose strings have no escapes, which is nearly
-/// every real event line. A whole member, from the `{` or `,` before its name to the
-/// end of its value, is ONE token: the automaton matches `,"` and [`flat_member`]
-/// reads the rest, strings eight bytes at a time. Measured (callgrind, simulated
-/// branches) this halves the scanner's mispredicted jumps against one token per
-/// name and per value, and costs fewer instructions than the automaton's
-/// byte-by-byte string states. Anything else (escapes, arrays, nested objects,
-/// errors) is not a token here, and the caller falls back to [`lex`] +
-/// [`walk_object`], which accept a superset of these lines and word every error.
-#[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
-#[logos(skip r"[ \t\r\n]+")]
-enum FlatToken {
-    /// `{"name":value` or `,"name":value` (whitespace allowed between the parts).
-    #[regex(r#"[{,][ \t\r\n]*""#, flat_member)]
-    Member(FlatMember),
-    #[token("}")]
-    ObjClose,
-}
-
-/// Where the parts of a [`FlatToken::Member`] are on the line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct FlatMember {
-    name_start: u32,
-    name_len: u32,
-    value: Tok,
-}
-
-/// After `{"` or `,"`: the member name, `:` and a scalar value, exactly as [`Token`]
-/// would scan them (the same string and number grammar, longest match), or `None`
-/// for anything else. Called by the automaton; it reads bytes itself because for
-/// these few, known shapes that is cheaper than more automaton states.
-fn flat_member(lex: &mut logos::Lexer<'_, FlatToken>) -> Option<FlatMember> {
-    let line = lex.source().as_bytes();
-    let name_start = lex.span().end;
-    let close = find_special(line, name_start).filter(|&at| line.get(at) == Some(&b'"'))?;
-    let mut at = close + 1;
-    if line.get(at) == Some(&b':') {
-        at += 1;
-    } else {
-        at = skip_space(line, at);
-        if line.get(at) != Some(&b':') {
-            return None;
-        }
-        at = skip_space(line, at + 1);
-    }
-    if matches!(line.get(at), Some(b' ' | b'\t' | b'\r' | b'\n')) {
-        at = skip_space(line, at);
-    }
-    let value_start = at;
-    let (token, end) = match line.get(at)? {
-        b'"' => {
-            let close = find_special(line, at + 1).filter(|&end| line.get(end) == Some(&b'"'))?;
-            (Token::Str, close + 1)
-        }
-        b'-' | b'0'..=b'9' => {
-            let (token, end, exponent) = scan_number(line, at)?;
-            // Out of range (`1e400`): the general path words the error. As in
-            // [`number_in_range`], only long numbers or exponents can be.
-            if exponent || end - at >= 300 {
-                let number = lex.source().get(at..end)?;
-                number_in_range(number).then_some(())?;
-            }
-            (token, end)
-        }
-        b't' if line.get(at..at + 4) == Some(b"true") => (Token::True, at + 4),
-        b'f' if line.get(at..at + 5) == Some(b"false") => (Token::False, at + 5),
-        b'n' if line.get(at..at + 4) == Some(b"null") => (Token::Null, at + 4),
-        _ => return None,
-    };
-    lex.bump(end - name_start);
-    Some(FlatMember {
-        name_start: offset(name_start),
-        name_len: offset(close - name_start),
-        value: Tok {
-            token,
-            start: offset(value_start),
-            end: offset(end),
-        },
-    })
-}
-
-fn skip_space(line: &[u8], mut at: usize) -> usize {
-    while let Some(b' ' | b'\t' | b'\r' | b'\n') = line.get(at) {
-        at += 1;
-    }
-    at
-}
-
 /// The longest JSON number at `at`, as [`Token::Int`] / [`Token::Float`] match it:
 /// `-?(0|[1-9][0-9]*)`, then a fraction only if a digit follows the `.`, then an
 /// exponent only if a digit follows the `e` (and its sign). Returns the token, its
@@ -203,29 +114,92 @@ fn scan_number(line: &[u8], at: usize) -> Option<(Token, usize, bool)> {
     Some((token, i, exponent))
 }
 
-/// Walk a flat line (see `FlatToken`) in one pass, calling `member(name_start,
-/// name_len, value)` for each member in line order (the name is the byte range of its
-/// text between the quotes). `false`: the line is not flat, and nothing it reported
-/// may be trusted; the caller then takes the general path. Every line this accepts,
-/// [`lex`] + [`walk_object`] accept too, with the same members and value tokens.
-#[inline]
+/// Walk a *flat* line in one pass: one JSON object whose member values are scalars and
+/// whose strings have no escapes or control bytes, which is nearly every real event
+/// line (spaces around the punctuation are fine). Calls `member(name_start, name_len,
+/// value)` for each member in line order (the name is the byte range of its text
+/// between the quotes). `false`: the line is not flat, and nothing it reported may be
+/// trusted; the caller then takes the general path ([`lex`] + [`walk_object`]), which
+/// alone words errors. Every line this accepts, the general path accepts too, with the
+/// same members and value tokens (`tests::flat_path_agrees_with_general_path`).
+///
+/// Why not logos here: between the strings (found eight bytes at a time by
+/// [`find_special`]) a flat line's structure is a handful of byte comparisons, and
+/// that is ~2× fewer instructions per line than one logos token per member with the
+/// same string scan in its callback (callgrind, `trigc gen` lines). The general path,
+/// which sees every unusual and every malformed line, is the logos scanner [`Token`].
 pub fn walk_flat(line: &str, mut member: impl FnMut(usize, usize, Tok)) -> bool {
-    let mut lexer = FlatToken::lexer(line);
-    let mut first = true;
+    let b = line.as_bytes();
+    // The closing quote of the string whose body starts at `from`: the first special
+    // byte there must be a quote (a backslash or a control byte is not flat).
+    let close = |from: usize| find_special(b, from).filter(|&at| b.get(at) == Some(&b'"'));
+    let spaces = |mut at: usize| {
+        while b.get(at) == Some(&b' ') {
+            at += 1;
+        }
+        at
+    };
+    let mut at = spaces(0);
+    if b.get(at) != Some(&b'{') {
+        return false;
+    }
+    at += 1;
     loop {
-        let m = match lexer.next() {
-            Some(Ok(FlatToken::Member(m))) => m,
-            Some(Ok(FlatToken::ObjClose)) if !first => break,
-            _ => return false,
-        };
-        // `{` opens the line's object, `,` separates members: one each way round.
-        if (line.as_bytes().get(lexer.span().start) == Some(&b'{')) != first {
+        at = spaces(at);
+        if b.get(at) != Some(&b'"') {
             return false;
         }
-        first = false;
-        member(m.name_start as usize, m.name_len as usize, m.value);
+        let name_start = at + 1;
+        let Some(name_end) = close(name_start) else {
+            return false;
+        };
+        at = spaces(name_end + 1);
+        if b.get(at) != Some(&b':') {
+            return false;
+        }
+        at = spaces(at + 1);
+        let Some(&first) = b.get(at) else {
+            return false;
+        };
+        let (token, end) = match first {
+            b'"' => match close(at + 1) {
+                Some(close) => (Token::Str, close + 1),
+                None => return false,
+            },
+            b'-' | b'0'..=b'9' => match scan_number(b, at) {
+                Some((token, end, exponent)) => {
+                    // Out of range (`1e400`): the general path words the error. As in
+                    // [`number_in_range`], only long numbers or exponents can be.
+                    if (exponent || end - at >= 300)
+                        && !line.get(at..end).is_some_and(number_in_range)
+                    {
+                        return false;
+                    }
+                    (token, end)
+                }
+                None => return false,
+            },
+            b't' if b.get(at..at + 4) == Some(b"true") => (Token::True, at + 4),
+            b'f' if b.get(at..at + 5) == Some(b"false") => (Token::False, at + 5),
+            b'n' if b.get(at..at + 4) == Some(b"null") => (Token::Null, at + 4),
+            _ => return false,
+        };
+        member(
+            name_start,
+            name_end - name_start,
+            Tok {
+                token,
+                start: offset(at),
+                end: offset(end),
+            },
+        );
+        at = spaces(end);
+        match b.get(at) {
+            Some(b',') => at += 1,
+            Some(b'}') => return spaces(at + 1) == b.len(),
+            _ => return false,
+        }
     }
-    lexer.next().is_none()
 }
 
 /// A token and where it is on the line (byte offsets; lines are capped below 4 GiB).
@@ -552,32 +526,36 @@ fn lex_string(lex: &mut logos::Lexer<'_, Token>) -> Result<Token, ()> {
     }
 }
 
-/// The index of the first `"`, `\\` or control byte at or after `from`. Eight bytes
-/// at a time: in each word, flag bytes equal to `"`, equal to `\\` or below 0x20 (the
-/// classic zero-byte tricks; only the lowest flag of each test is exact, which is
-/// the one `trailing_zeros` picks).
+/// The index of the first `"`, `\\` or control byte at or after `from`, or an index
+/// at or past the end of `b` when there is none there (callers look the byte up, so
+/// both read as "no closing quote"). Eight bytes at a time, the last few padded with
+/// quotes: in each word, flag bytes equal to `"`, equal to `\\` or below 0x20 (the
+/// classic zero-byte tricks; only the lowest flag of each test is exact, which is the
+/// one `trailing_zeros` picks).
 #[inline(always)]
 fn find_special(b: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut i = from;
-    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let w = u64::from_le_bytes(*chunk);
+    let first = |w: u64| {
         let quote = w ^ (ONES * u64::from(b'"'));
         let backslash = w ^ (ONES * u64::from(b'\\'));
         let flags = (quote.wrapping_sub(ONES) & !quote)
             | (backslash.wrapping_sub(ONES) & !backslash)
             | (w.wrapping_sub(ONES * 0x20) & !w);
         let flags = flags & HIGHS;
-        if flags != 0 {
-            return Some(i + (flags.trailing_zeros() / 8) as usize);
+        (flags != 0).then_some((flags.trailing_zeros() / 8) as usize)
+    };
+    let mut i = from;
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        if let Some(at) = first(u64::from_le_bytes(*chunk)) {
+            return Some(i + at);
         }
         i += 8;
     }
-    let tail = b.get(i..)?;
-    tail.iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .map(|p| i + p)
+    let tail = b.get(i..).filter(|tail| !tail.is_empty())?;
+    let mut word = [b'"'; 8];
+    word.get_mut(..tail.len())?.copy_from_slice(tail);
+    first(u64::from_le_bytes(word)).map(|at| i + at)
 }
 
 /// The length of the escape starting with the `\\` at `at`, if it is valid: `\n`
@@ -647,4 +625,142 @@ pub fn unescape(body: &str, out: &mut String) {
         plain_from = i;
     }
     out.push_str(body.get(plain_from.min(body.len())..).unwrap_or(""));
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The members the general path finds: (name range, value token), or `None` when
+    /// it rejects the line.
+    fn general(line: &str) -> Option<Vec<(usize, usize, Tok)>> {
+        let mut toks = Vec::new();
+        lex(line, &mut toks).ok()?;
+        let mut members = Vec::new();
+        walk_object(line, &toks, |name, value| {
+            let value = toks.get(value).copied().filter(|t| {
+                !matches!(t.token, Token::ObjOpen | Token::ArrOpen | Token::StrEscaped)
+            });
+            members.push((name, value));
+        })
+        .ok()?;
+        members
+            .into_iter()
+            .map(|(name, value)| {
+                (name.token == Token::Str).then_some(())?;
+                Some((
+                    name.start as usize + 1,
+                    (name.end - name.start) as usize - 2,
+                    value?,
+                ))
+            })
+            .collect()
+    }
+
+    fn flat(line: &str) -> Option<Vec<(usize, usize, Tok)>> {
+        let mut members = Vec::new();
+        walk_flat(line, |start, len, tok| members.push((start, len, tok))).then_some(members)
+    }
+
+    /// Pieces of JSON, glued at random: mostly near-misses of flat lines.
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "{",
+            "}",
+            "[",
+            "]",
+            "\"",
+            ",",
+            ":",
+            " ",
+            "  ",
+            "\t",
+            "\r",
+            "\\",
+            "\"\\n\"",
+            "\"a\"",
+            "\"ts\"",
+            "\"é\"",
+            "\"\u{1}\"",
+            "0",
+            "1",
+            "-",
+            "01",
+            "1.5",
+            "-0.5e3",
+            "1e400",
+            "2.",
+            ".5",
+            "1E+2",
+            "true",
+            "false",
+            "null",
+            "nul",
+            "x",
+            "\"a b\"",
+        ])
+    }
+
+    /// A flat line with random members and spacing.
+    fn flat_line() -> impl Strategy<Value = String> {
+        let value = prop::sample::select(vec![
+            "\"VIEW\"",
+            "\"2026-01-05T00:00:40.410Z\"",
+            "\"\"",
+            "12",
+            "-3",
+            "9.99",
+            "1e3",
+            "true",
+            "false",
+            "null",
+            "\"a long string of more than sixteen bytes\"",
+        ]);
+        let member = ("[a-z_]{0,12}", value, "[ ]{0,2}", "[ ]{0,2}");
+        prop::collection::vec(member, 1..8).prop_map(|members| {
+            let body: Vec<String> = members
+                .iter()
+                .map(|(name, value, s1, s2)| format!("{s1}\"{name}\"{s2}:{s1}{value}{s2}"))
+                .collect();
+            format!("{{{}}}", body.join(","))
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn flat_path_agrees_with_general_path(pieces in prop::collection::vec(piece(), 0..24)) {
+            let line = pieces.concat();
+            if let Some(members) = flat(&line) {
+                prop_assert_eq!(Some(members), general(&line), "line {:?}", line);
+            }
+        }
+
+        #[test]
+        fn flat_lines_take_the_flat_path(line in flat_line()) {
+            let members = flat(&line);
+            prop_assert!(members.is_some(), "declined {:?}", line);
+            prop_assert_eq!(members, general(&line));
+        }
+    }
+
+    #[test]
+    fn lines_that_are_not_flat_are_declined() {
+        for line in [
+            r#"{}"#,
+            r#"{"a":"b\n"}"#,
+            r#"{"a":[1]}"#,
+            r#"{"a":{"b":1}}"#,
+            "{\"a\":\t1}",
+            r#"{"a":1,}"#,
+            r#"{"a":1}x"#,
+            r#"{"a":1e400}"#,
+            r#"{"a":"unterminated}"#,
+            r#"{"a":01}"#,
+        ] {
+            assert!(flat(line).is_none(), "{line}");
+        }
+        assert!(flat(r#"{"a":"é","b":1.5e3}"#).is_some());
+    }
 }
