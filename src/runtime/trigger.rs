@@ -488,8 +488,21 @@ where
                     .is_some_and(|x| x.flags & REAL != 0)
             })
             .collect();
+        let guard = def.steps.first().and_then(|s| s.guard).filter(|_| at_once);
         for c in customers {
             if at_once {
+                // Most customers fail a schedule's guard (`nightly_win_back` visits
+                // everyone every night): then the instance would only be set up to be
+                // dropped again, so skip it. An error goes the full way, which
+                // reports it.
+                if let Some(guard) = guard
+                    && self
+                        .eval_scheduled(c, guard, at)
+                        .is_ok_and(|v| !is_true(&v))
+                {
+                    self.state.stats.instances_started += 1;
+                    continue;
+                }
                 if let Some(slot) = self.begin_instance(t, c, at, Start::Schedule) {
                     self.fire_step(slot, at, out);
                 }
@@ -869,12 +882,35 @@ where
         cx.eval(&mut st.interner, data, key, now, start, current, expr)
     }
 
+    /// Evaluate `expr` for `c` as an instance a schedule starts at `at` would (no
+    /// starting event, `now` = `at`), without setting the instance up.
+    fn eval_scheduled(
+        &mut self,
+        c: CustomerId,
+        expr: crate::ir::ExprId,
+        at: i64,
+    ) -> Result<Value, EvalError> {
+        self.eval_for(c, expr, at, None)
+    }
+
     /// Evaluate `expr` with `e` bound both as the matched and the starting event.
     fn eval_event(
         &mut self,
         c: CustomerId,
         expr: crate::ir::ExprId,
         e: &Event,
+    ) -> Result<Value, EvalError> {
+        self.eval_for(c, expr, e.ts, Some((e.kind, e.ts, &e.fields[..])))
+    }
+
+    /// Evaluate `expr` for `c` at `now`, `bound` being both the starting and the
+    /// matched event.
+    fn eval_for(
+        &mut self,
+        c: CustomerId,
+        expr: crate::ir::ExprId,
+        now: i64,
+        bound: Bound<'_>,
     ) -> Result<Value, EvalError> {
         let cx = Context {
             program: self.program,
@@ -886,8 +922,7 @@ where
             Some(cust) => (&cust.data, cust.key.as_str()),
             None => (&self.empty, ""),
         };
-        let bound = Some((e.kind, e.ts, &e.fields[..]));
-        cx.eval(&mut st.interner, data, key, e.ts, bound, bound, expr)
+        cx.eval(&mut st.interner, data, key, now, bound, bound, expr)
     }
 
     fn report_error(
