@@ -139,26 +139,36 @@ pub fn walk_flat(line: &str, mut member: impl FnMut(usize, usize, Tok)) -> bool 
         }
         at
     };
-    let mut at = spaces(0);
-    if b.get(at) != Some(&b'{') {
+    // The first byte at or after `at` that is not a space, and where it is. Compact
+    // lines have no spaces at all, so one load and compare decides.
+    let next = |at: usize| match b.get(at) {
+        Some(b' ') => {
+            let at = spaces(at);
+            (at, b.get(at).copied())
+        }
+        other => (at, other.copied()),
+    };
+    let (open, c) = next(0);
+    if c != Some(b'{') {
         return false;
     }
-    at += 1;
+    let mut at = open + 1;
     loop {
-        at = spaces(at);
-        if b.get(at) != Some(&b'"') {
+        let (quote, c) = next(at);
+        if c != Some(b'"') {
             return false;
         }
-        let name_start = at + 1;
+        let name_start = quote + 1;
         let Some(name_end) = close(name_start) else {
             return false;
         };
-        at = spaces(name_end + 1);
-        if b.get(at) != Some(&b':') {
+        let (colon, c) = next(name_end + 1);
+        if c != Some(b':') {
             return false;
         }
-        at = spaces(at + 1);
-        let Some(&first) = b.get(at) else {
+        let (value_start, first) = next(colon + 1);
+        at = value_start;
+        let Some(first) = first else {
             return false;
         };
         let (token, end) = match first {
@@ -193,10 +203,9 @@ pub fn walk_flat(line: &str, mut member: impl FnMut(usize, usize, Tok)) -> bool 
                 end: offset(end),
             },
         );
-        at = spaces(end);
-        match b.get(at) {
-            Some(b',') => at += 1,
-            Some(b'}') => return spaces(at + 1) == b.len(),
+        match next(end) {
+            (comma, Some(b',')) => at = comma + 1,
+            (brace, Some(b'}')) => return spaces(brace + 1) == b.len(),
             _ => return false,
         }
     }
