@@ -15,7 +15,7 @@ use hashbrown::HashTable;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::{Deserialize, Serialize};
 
-use super::instance::NIL;
+use super::instance::{Instances, NIL};
 use super::state::{CustomerId, KeyData};
 use crate::ir::{Program, TriggerId};
 
@@ -27,6 +27,34 @@ pub struct Customer {
     /// Head of this customer's instance list (slab slots linked by `next`), or `NIL`.
     pub instances: u32,
     pub flags: u8,
+    /// Which triggers may have an instance in the list: bit `t` for trigger `t`
+    /// (every trigger from 64 on counts as maybe). A clear bit means none, so starting
+    /// or ending on a trigger the customer is not in walks no list. Exact for
+    /// `restart` and `skip` triggers; a `parallel` trigger's bit stays set. Not
+    /// serialised: [`Customers::rebuild_active`] derives it on restore.
+    #[serde(skip)]
+    pub active: u64,
+}
+
+impl Customer {
+    /// Whether the instance list may hold an instance of `t` (false: it does not).
+    #[inline]
+    pub fn may_have(&self, t: TriggerId) -> bool {
+        1u64.checked_shl(t.0)
+            .is_none_or(|bit| self.active & bit != 0)
+    }
+
+    /// Note an instance of `t` in the list.
+    #[inline]
+    pub fn note_active(&mut self, t: TriggerId) {
+        self.active |= 1u64.checked_shl(t.0).unwrap_or(0);
+    }
+
+    /// Note that the list holds no instance of `t` any more.
+    #[inline]
+    pub fn note_inactive(&mut self, t: TriggerId) {
+        self.active &= !1u64.checked_shl(t.0).unwrap_or(0);
+    }
 }
 
 /// The entry is in use.
@@ -169,6 +197,7 @@ impl Customers {
             data: KeyData::default(),
             instances: NIL,
             flags: OCCUPIED,
+            active: 0,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -232,6 +261,19 @@ impl Customers {
             }
         }
         self.index = index;
+    }
+
+    /// Derive every customer's [`Customer::active`] from the instance slab (after
+    /// deserialising).
+    pub fn rebuild_active(&mut self, instances: &Instances) {
+        for c in &mut self.slots {
+            c.active = 0;
+        }
+        for inst in instances.slots().iter().filter(|i| i.live) {
+            if let Some(c) = self.slots.get_mut(inst.customer.0 as usize) {
+                c.note_active(inst.trigger);
+            }
+        }
     }
 
     /// Drop `id`'s gates that can no longer suppress anything at `now`; returns

@@ -202,6 +202,7 @@ where
         mut state: RuntimeState<Q>,
     ) -> Self {
         state.customers.rebuild_index();
+        state.customers.rebuild_active(&state.instances);
         state.stats.actions.resize(program.triggers.len(), 0);
         let plan = Plan::new(program, &mut state.interner);
         Runtime {

@@ -210,3 +210,45 @@ fn shared_fan_out_payloads_write_the_same_bytes() {
         each.0
     );
 }
+
+/// `Customer::active` after every event: a live instance's trigger is always
+/// marked, and a `restart` trigger's mark means an instance is there.
+#[test]
+fn active_marks_match_the_instance_lists() {
+    let program = program();
+    let mut runtime: Runtime<'_> =
+        Runtime::new(&program, Box::new(Interp), RuntimeConfig::default());
+    let mut decoder = Decoder::new(&program);
+    let mut event = Event::default();
+    let mut out = Lines(Vec::new());
+    let mut checked = 0;
+    for (n, line) in input().iter().enumerate() {
+        let decoded = decoder.decode(
+            line.as_bytes(),
+            n as u64 + 1,
+            runtime.interner_mut(),
+            &mut event,
+        );
+        assert_eq!(decoded, Decoded::Event);
+        runtime.push(&event, &mut out);
+        let state = runtime.state();
+        let live: Vec<_> = state.instances.slots().iter().filter(|i| i.live).collect();
+        for inst in &live {
+            let customer = state.customers.get(inst.customer);
+            assert!(
+                customer.is_some_and(|c| c.may_have(inst.trigger)),
+                "line {n}"
+            );
+        }
+        for id in state.customers.ids() {
+            for t in 0..program.triggers.len() {
+                let t = crate::ir::TriggerId::from_index(t);
+                let marked = state.customers.get(id).is_some_and(|c| c.may_have(t));
+                let has = live.iter().any(|i| i.customer == id && i.trigger == t);
+                assert_eq!(marked, has, "line {n}: customer {id:?}, trigger {t:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+}

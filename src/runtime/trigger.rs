@@ -105,7 +105,10 @@ where
         let program = self.program;
         let def = program.trigger(t);
         let current = Some((e.kind, e.ts, &e.fields[..]));
-        let mut cur = self.state.customers.get(c).map_or(NIL, |x| x.instances);
+        let mut cur = match self.state.customers.get(c) {
+            Some(x) if x.may_have(t) => x.instances,
+            _ => NIL,
+        };
         while cur != NIL {
             let Some(inst) = self.state.instances.get(cur) else {
                 break;
@@ -280,7 +283,12 @@ where
         // instance of `t` (the tail is needed only when a new slot is linked in).
         let counts = matches!(def.reentry, Reentry::Parallel);
         let (mut count, mut first, mut last) = (0usize, NIL, NIL);
-        let mut cur = cust.instances;
+        // Not in `t` yet (the common start): no walk, and the new instance goes first
+        // in the list. Only the order among one trigger's instances means anything
+        // (`parallel` ones end in creation order), and that is kept: later ones of
+        // `t` are appended behind it.
+        let at_head = !cust.may_have(t);
+        let mut cur = if at_head { NIL } else { cust.instances };
         while let Some(inst) = st.instances.get(cur) {
             if inst.trigger == t {
                 count += 1;
@@ -306,13 +314,15 @@ where
             }
             _ => {
                 let slot = st.instances.alloc(t, c);
-                match st.instances.get_mut(last) {
-                    Some(prev) => prev.next = slot,
-                    None => {
-                        if let Some(cust) = st.customers.get_mut(c) {
-                            cust.instances = slot;
-                        }
+                let cust = st.customers.get_mut(c)?;
+                cust.note_active(t);
+                if at_head || last == NIL {
+                    let head = std::mem::replace(&mut cust.instances, slot);
+                    if let Some(inst) = st.instances.get_mut(slot) {
+                        inst.next = head;
                     }
+                } else if let Some(prev) = st.instances.get_mut(last) {
+                    prev.next = slot;
                 }
                 slot
             }
@@ -812,8 +822,12 @@ where
         if !inst.live {
             return;
         }
-        let (c, next) = (inst.customer, inst.next);
+        let (c, next, t) = (inst.customer, inst.next, inst.trigger);
+        let parallel = matches!(self.program.trigger(t).reentry, Reentry::Parallel);
         if let Some(cust) = st.customers.get_mut(c) {
+            if !parallel {
+                cust.note_inactive(t);
+            }
             if cust.instances == slot {
                 cust.instances = next;
             } else {
