@@ -15,18 +15,28 @@ use std::sync::Arc;
 
 use chrono::DateTime;
 
+use rustc_hash::FxHashMap;
+
 use crate::interp::eval::compare;
 use crate::interp::{Interner, Value};
-use crate::ir::Program;
+use crate::ir::{Program, TriggerId};
 use crate::runtime::{ActionBody, ActionRecord, Recipient};
+
+/// Records are handed to `W` in blocks of about this many bytes.
+const FLUSH_AT: usize = 1 << 16;
 
 /// Writes records to `W` through a buffer. IO errors are kept (the first one) and
 /// stop further writes; the caller checks [`NdjsonSink::finish`].
 pub struct NdjsonSink<W: Write> {
-    out: io::BufWriter<W>,
-    line: Vec<u8>,
+    out: W,
+    /// Whole records not yet handed to `out`. Records are formatted straight into it
+    /// (no per-record line copied into a `BufWriter`).
+    pending: Vec<u8>,
     error: Option<io::Error>,
     written: u64,
+    /// Per action (trigger, step, index within the step): the constant parts of its
+    /// records, formatted by its first record.
+    templates: FxHashMap<(TriggerId, u32, u32), RecordTemplate>,
     /// The last shared payload object written, with its JSON: the records of one
     /// fan-out share one payload (the same `Arc`), written once and copied after.
     /// Holding the value keeps its allocation alive, so a pointer match is the same
@@ -34,13 +44,37 @@ pub struct NdjsonSink<W: Write> {
     last_payload: Option<(Value, Vec<u8>)>,
 }
 
+/// The members of a record that are the same for every record of its action (see
+/// [`ActionRecord::action_index`]): everything before the key's value, and the
+/// action's constant member after the id up to the name of its first value member.
+struct RecordTemplate {
+    /// `{"trigger":…,"step":…,"action":…,"key":`
+    head: Box<[u8]>,
+    /// `,"url":"…","payload":` and the like.
+    tail: Box<[u8]>,
+}
+
+impl RecordTemplate {
+    fn of(record: &ActionRecord<'_>) -> RecordTemplate {
+        let mut head = Vec::new();
+        write_head(&mut head, record);
+        let mut tail = Vec::new();
+        write_constant_member(&mut tail, &record.body);
+        RecordTemplate {
+            head: head.into(),
+            tail: tail.into(),
+        }
+    }
+}
+
 impl<W: Write> NdjsonSink<W> {
     pub fn new(out: W) -> NdjsonSink<W> {
         NdjsonSink {
-            out: io::BufWriter::with_capacity(1 << 16, out),
-            line: Vec::with_capacity(512),
+            out,
+            pending: Vec::with_capacity(FLUSH_AT + 4096),
             error: None,
             written: 0,
+            templates: FxHashMap::default(),
             last_payload: None,
         }
     }
@@ -49,44 +83,53 @@ impl<W: Write> NdjsonSink<W> {
         if self.error.is_some() {
             return;
         }
-        self.line.clear();
+        let buf = &mut self.pending;
+        let template = self
+            .templates
+            .entry((record.trigger_id, record.step, record.action_index))
+            .or_insert_with(|| RecordTemplate::of(record));
+        buf.extend_from_slice(&template.head);
+        write_instance_members(buf, record);
+        buf.extend_from_slice(&template.tail);
         let last = &mut self.last_payload;
-        write_record_using(
-            &mut self.line,
-            record,
-            program,
-            interner,
-            &mut |buf, payload| {
-                let Value::Object(members) = payload else {
-                    return write_value(buf, payload, program, interner);
-                };
-                if let Some((Value::Object(seen), json)) = last.as_ref()
-                    && Arc::ptr_eq(seen, members)
-                {
-                    buf.extend_from_slice(json);
-                    return;
-                }
-                let start = buf.len();
-                write_value(buf, payload, program, interner);
-                // Only a payload held elsewhere too can come again.
-                if Arc::strong_count(members) > 1 {
-                    let json = buf.get(start..).unwrap_or_default();
-                    match last {
-                        Some((seen, bytes)) => {
-                            *seen = payload.clone();
-                            bytes.clear();
-                            bytes.extend_from_slice(json);
-                        }
-                        None => *last = Some((payload.clone(), json.to_vec())),
+        write_value_members(buf, &record.body, program, interner, &mut |buf, payload| {
+            let Value::Object(members) = payload else {
+                return write_value(buf, payload, program, interner);
+            };
+            if let Some((Value::Object(seen), json)) = last.as_ref()
+                && Arc::ptr_eq(seen, members)
+            {
+                buf.extend_from_slice(json);
+                return;
+            }
+            let start = buf.len();
+            write_value(buf, payload, program, interner);
+            // Only a payload held elsewhere too can come again.
+            if Arc::strong_count(members) > 1 {
+                let json = buf.get(start..).unwrap_or_default();
+                match last {
+                    Some((seen, bytes)) => {
+                        *seen = payload.clone();
+                        bytes.clear();
+                        bytes.extend_from_slice(json);
                     }
+                    None => *last = Some((payload.clone(), json.to_vec())),
                 }
-            },
-        );
-        self.line.push(b'\n');
-        match self.out.write_all(&self.line) {
-            Ok(()) => self.written += 1,
-            Err(e) => self.error = Some(e),
+            }
+        });
+        buf.extend_from_slice(b"}\n");
+        self.written += 1;
+        if buf.len() >= FLUSH_AT {
+            self.flush_pending();
         }
+    }
+
+    /// Hand the pending records to `out`; keep the first error.
+    fn flush_pending(&mut self) {
+        if let Err(e) = self.out.write_all(&self.pending) {
+            self.error = Some(e);
+        }
+        self.pending.clear();
     }
 
     /// Whether the reader of the output has gone (`trigc run ... | head`): nothing
@@ -104,10 +147,23 @@ impl<W: Write> NdjsonSink<W> {
 
     /// Flush; the first IO error of the run, if any.
     pub fn finish(&mut self) -> io::Result<()> {
+        if self.error.is_none() && !self.pending.is_empty() {
+            self.flush_pending();
+        }
         if let Some(e) = self.error.take() {
             return Err(e);
         }
         self.out.flush()
+    }
+}
+
+impl<W: Write> Drop for NdjsonSink<W> {
+    /// Pending records are written (errors ignored) as a `BufWriter` would: a sink
+    /// dropped without [`NdjsonSink::finish`] still delivers what it accepted.
+    fn drop(&mut self) {
+        if self.error.is_none() && !self.pending.is_empty() {
+            let _ = self.out.write_all(&self.pending);
+        }
     }
 }
 
@@ -118,19 +174,21 @@ pub fn write_record(
     program: &Program,
     interner: &Interner,
 ) {
-    write_record_using(buf, record, program, interner, &mut |buf, payload| {
+    write_head(buf, record);
+    write_instance_members(buf, record);
+    write_constant_member(buf, &record.body);
+    write_value_members(buf, &record.body, program, interner, &mut |buf, payload| {
         write_value(buf, payload, program, interner);
     });
+    buf.push(b'}');
 }
 
-/// [`write_record`] with the `payload` member written by `write_payload`.
-fn write_record_using(
-    buf: &mut Vec<u8>,
-    record: &ActionRecord<'_>,
-    program: &Program,
-    interner: &Interner,
-    write_payload: &mut dyn FnMut(&mut Vec<u8>, &Value),
-) {
+// A record in four parts (LANGUAGE.md §8): the head and the constant member are the
+// same for every record of an action, so `NdjsonSink` formats them once
+// (`RecordTemplate`); the instance members and the value members vary.
+
+/// `{"trigger":…,"step":…,"action":…,"key":`
+fn write_head(buf: &mut Vec<u8>, record: &ActionRecord<'_>) {
     buf.extend_from_slice(b"{\"trigger\":");
     write_str(buf, record.trigger);
     buf.extend_from_slice(b",\"step\":");
@@ -138,58 +196,65 @@ fn write_record_using(
     buf.extend_from_slice(b",\"action\":");
     write_str(buf, record.body.name());
     buf.extend_from_slice(b",\"key\":");
+}
+
+/// The key's value, `at` and `id`.
+fn write_instance_members(buf: &mut Vec<u8>, record: &ActionRecord<'_>) {
     write_str(buf, record.key);
     buf.extend_from_slice(b",\"at\":\"");
     write_time(buf, record.at);
     buf.extend_from_slice(b"\",\"id\":\"");
     write_hex128(buf, record.id);
     buf.push(b'"');
-    // Member names are fixed and need no escaping: written as they are.
-    let member = |buf: &mut Vec<u8>, name: &str| {
-        buf.extend_from_slice(b",\"");
-        buf.extend_from_slice(name.as_bytes());
-        buf.extend_from_slice(b"\":");
+}
+
+/// The action's constant member, up to the name of the first value member:
+/// `,"url":"…","payload":`, `,"template":"…","to":`, `,"name":"…","payload":`,
+/// `,"field":"…","value":` or `,"trigger_started":"…"`.
+fn write_constant_member(buf: &mut Vec<u8>, body: &ActionBody<'_>) {
+    let (name, text, next) = match body {
+        ActionBody::Webhook { url, .. } => ("url", *url, "payload"),
+        ActionBody::Email { template, .. } => ("template", *template, "to"),
+        ActionBody::Emit { name, .. } => ("name", *name, "payload"),
+        ActionBody::Set { field, .. } => ("field", *field, "value"),
+        ActionBody::Enroll { trigger_started } => ("trigger_started", *trigger_started, ""),
     };
-    match &record.body {
-        ActionBody::Webhook { url, payload } => {
-            member(buf, "url");
-            write_str(buf, url);
-            member(buf, "payload");
+    // Member names are fixed and need no escaping: written as they are.
+    buf.extend_from_slice(b",\"");
+    buf.extend_from_slice(name.as_bytes());
+    buf.extend_from_slice(b"\":");
+    write_str(buf, text);
+    if !next.is_empty() {
+        buf.extend_from_slice(b",\"");
+        buf.extend_from_slice(next.as_bytes());
+        buf.extend_from_slice(b"\":");
+    }
+}
+
+/// The values after [`write_constant_member`], with the `payload` member written by
+/// `write_payload`.
+fn write_value_members(
+    buf: &mut Vec<u8>,
+    body: &ActionBody<'_>,
+    program: &Program,
+    interner: &Interner,
+    write_payload: &mut dyn FnMut(&mut Vec<u8>, &Value),
+) {
+    match body {
+        ActionBody::Webhook { payload, .. } | ActionBody::Emit { payload, .. } => {
             write_payload(buf, payload);
         }
-        ActionBody::Email {
-            template,
-            to,
-            payload,
-        } => {
-            member(buf, "template");
-            write_str(buf, template);
-            member(buf, "to");
+        ActionBody::Email { to, payload, .. } => {
             match to {
                 Recipient::Value(v) => write_value(buf, v, program, interner),
                 Recipient::Key(k) => write_str(buf, k),
             }
-            member(buf, "payload");
+            buf.extend_from_slice(b",\"payload\":");
             write_payload(buf, payload);
         }
-        ActionBody::Emit { name, payload } => {
-            member(buf, "name");
-            write_str(buf, name);
-            member(buf, "payload");
-            write_payload(buf, payload);
-        }
-        ActionBody::Set { field, value } => {
-            member(buf, "field");
-            write_str(buf, field);
-            member(buf, "value");
-            write_value(buf, value, program, interner);
-        }
-        ActionBody::Enroll { trigger_started } => {
-            member(buf, "trigger_started");
-            write_str(buf, trigger_started);
-        }
+        ActionBody::Set { value, .. } => write_value(buf, value, program, interner),
+        ActionBody::Enroll { .. } => {}
     }
-    buf.push(b'}');
 }
 
 /// A value as JSON.

@@ -11,6 +11,12 @@ pub struct ActionRecord<'a> {
     pub trigger: &'a str,
     /// 1-based step number.
     pub step: u32,
+    /// Which action of the program this is: `trigger_id`, `step` and the action's
+    /// 0-based index within its step. Every record of one action has the same
+    /// trigger, step, action name and constant body member (url, template, emitted
+    /// name, field or enrolled trigger), so a writer may format those once.
+    pub trigger_id: TriggerId,
+    pub action_index: u32,
     pub key: &'a str,
     /// Fire time, ms since epoch.
     pub at: i64,

@@ -778,13 +778,14 @@ where
         let key = st.customers.key(inst.customer);
         let name = program.trigger(t).name.as_str();
         let step = u32::try_from(step_ix + 1).unwrap_or(u32::MAX);
+        let action_index = u32::try_from(index).unwrap_or(u32::MAX);
         let id = action_id(ActionIdParts {
             trigger: name,
             key,
             start_ts: inst.start_ts,
             origin: inst.origin,
             step,
-            action: u32::try_from(index).unwrap_or(u32::MAX),
+            action: action_index,
         });
         let body = match body {
             ActionBody::Email {
@@ -801,6 +802,8 @@ where
         let record = ActionRecord {
             trigger: name,
             step,
+            trigger_id: t,
+            action_index,
             key,
             at,
             id,
