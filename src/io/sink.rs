@@ -272,9 +272,27 @@ pub fn write_value(buf: &mut Vec<u8>, value: &Value, program: &Program, interner
         }
         Value::Duration(d) => write_str(buf, &format_duration(*d)),
         Value::Set(items) => {
-            let mut sorted: Vec<&Value> = items.iter().collect();
-            sorted.sort_by(|a, b| compare(a, b, interner).unwrap_or(std::cmp::Ordering::Equal));
-            write_array(buf, sorted.into_iter(), program, interner);
+            let by_value = |a: &&Value, b: &&Value| {
+                compare(a, b, interner).unwrap_or(std::cmp::Ordering::Equal)
+            };
+            // Sets are usually small: sorted on the stack, without an allocation.
+            const ON_STACK: usize = 16;
+            match items.first() {
+                Some(first) if items.len() <= ON_STACK => {
+                    let mut on_stack = [first; ON_STACK];
+                    let sorted = on_stack.get_mut(..items.len()).unwrap_or_default();
+                    for (slot, item) in sorted.iter_mut().zip(items.iter()) {
+                        *slot = item;
+                    }
+                    sorted.sort_by(by_value);
+                    write_array(buf, sorted.iter().copied(), program, interner);
+                }
+                _ => {
+                    let mut sorted: Vec<&Value> = items.iter().collect();
+                    sorted.sort_by(by_value);
+                    write_array(buf, sorted.into_iter(), program, interner);
+                }
+            }
         }
         Value::List(items) => write_array(buf, items.iter(), program, interner),
         Value::Object(members) => {
@@ -378,25 +396,29 @@ pub fn write_str(buf: &mut Vec<u8>, s: &str) {
 
 /// Whether any byte is a control character, `"` or `\\`: eight bytes at a time (the
 /// classic "has a zero byte" bit trick: exact as a yes/no answer for the whole word).
+/// Words may overlap (a byte checked twice gives the same answer), so a string of
+/// four bytes or more needs no byte-at-a-time tail.
 fn needs_escape(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        if below(x, 0x20)
+    let special = |x: u64| {
+        below(x, 0x20)
             | below(x ^ (ONES * u64::from(b'"')), 1)
             | below(x ^ (ONES * u64::from(b'\\')), 1)
             != 0
-        {
-            return true;
-        }
+    };
+    if let Some(last) = bytes.last_chunk::<8>() {
+        let (words, _) = bytes.as_chunks::<8>();
+        return words.iter().any(|w| special(u64::from_le_bytes(*w)))
+            || special(u64::from_le_bytes(*last));
     }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        return special(
+            u64::from(u32::from_le_bytes(*first)) | u64::from(u32::from_le_bytes(*last)) << 32,
+        );
+    }
+    bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// RFC 3339 UTC with `Z`, milliseconds only when not zero. Written by hand (every
@@ -420,7 +442,8 @@ pub fn write_time(buf: &mut Vec<u8>, ms: i64) {
         buf.extend_from_slice(text.as_bytes());
         return;
     }
-    let (days, rest) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    // In range: every part is non-negative, fits a `u32` and has a fixed width.
+    let (days, rest) = ((ms / 86_400_000) as u32, (ms % 86_400_000) as u32);
     let (y, m, d) = civil_from_days(days);
     let (h, min, s, milli) = (
         rest / 3_600_000,
@@ -428,33 +451,18 @@ pub fn write_time(buf: &mut Vec<u8>, ms: i64) {
         rest / 1000 % 60,
         rest % 1000,
     );
-    // Every part is within range here (year 0..=9999), so fixed-width digits.
-    let digit = |v: i64| b'0' + (v % 10) as u8;
+    let pair = |v: u32| DIGIT_PAIRS[(v % 100) as usize];
+    let ([y0, y1], [y2, y3], [m0, m1], [d0, d1]) = (pair(y / 100), pair(y), pair(m), pair(d));
+    let ([h0, h1], [min0, min1], [s0, s1]) = (pair(h), pair(min), pair(s));
     buf.extend_from_slice(&[
-        digit(y / 1000),
-        digit(y / 100),
-        digit(y / 10),
-        digit(y),
-        b'-',
-        digit(m / 10),
-        digit(m),
-        b'-',
-        digit(d / 10),
-        digit(d),
-        b'T',
-        digit(h / 10),
-        digit(h),
-        b':',
-        digit(min / 10),
-        digit(min),
-        b':',
-        digit(s / 10),
-        digit(s),
+        y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', min0, min1, b':', s0, s1,
     ]);
     if milli != 0 {
-        buf.extend_from_slice(&[b'.', digit(milli / 100), digit(milli / 10), digit(milli)]);
+        let [ms0, ms1] = pair(milli / 10);
+        buf.extend_from_slice(&[b'.', ms0, ms1, b'0' + (milli % 10) as u8, b'Z']);
+    } else {
+        buf.push(b'Z');
     }
-    buf.push(b'Z');
 }
 
 /// A decimal integer, without going through `fmt`.
@@ -478,29 +486,50 @@ fn write_int(buf: &mut Vec<u8>, v: i64) {
     buf.extend_from_slice(digits.get(at..).unwrap_or_default());
 }
 
-/// 32 lowercase hex digits (`{:032x}`).
-fn write_hex128(buf: &mut Vec<u8>, id: u128) {
+/// `HEX_PAIRS[b]`: the two lowercase hex digits of the byte `b`.
+const HEX_PAIRS: [[u8; 2]; 256] = {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = [0u8; 32];
-    for (i, c) in text.iter_mut().enumerate() {
-        let nibble = (id >> (124 - 4 * i)) & 0xf;
-        *c = HEX[nibble as usize];
+    let mut pairs = [[0; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        pairs[b] = [HEX[b >> 4], HEX[b & 0xf]];
+        b += 1;
     }
-    buf.extend_from_slice(&text);
+    pairs
+};
+
+/// `DIGIT_PAIRS[n]`: the two decimal digits of `n` (0..100).
+const DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0; 2]; 100];
+    let mut n = 0;
+    while n < 100 {
+        pairs[n] = [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+        n += 1;
+    }
+    pairs
+};
+
+/// 32 lowercase hex digits (`{:032x}`), a byte at a time.
+fn write_hex128(buf: &mut Vec<u8>, id: u128) {
+    let mut text = [[0u8; 2]; 16];
+    for (pair, byte) in text.iter_mut().zip(id.to_be_bytes()) {
+        *pair = HEX_PAIRS[usize::from(byte)];
+    }
+    buf.extend_from_slice(text.as_flattened());
 }
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
+/// Days since 1970-01-01 (not before it) → (year, month, day), proleptic Gregorian
+/// (H. Hinnant's `civil_from_days`, in unsigned arithmetic).
+fn civil_from_days(days: u32) -> (u32, u32, u32) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let y = yoe + era * 400 + u32::from(m <= 2);
     (y, m, d)
 }
 
@@ -611,13 +640,15 @@ mod tests {
     fn control_characters_are_escaped() {
         // The word-at-a-time check agrees with a byte-by-byte one, wherever the byte is.
         for special in [0u8, 0x1f, b'"', b'\\', 0x7f, 0xc3, b' '] {
-            for at in 0..19 {
-                let mut bytes = vec![b'a'; 19];
-                if let Some(b) = bytes.get_mut(at) {
-                    *b = special;
+            for len in 0..20 {
+                for at in 0..=len {
+                    let mut bytes = vec![b'a'; len];
+                    if let Some(b) = bytes.get_mut(at) {
+                        *b = special;
+                    }
+                    let slow = bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+                    assert_eq!(needs_escape(&bytes), slow, "{special:#x} at {at} of {len}");
                 }
-                let slow = bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
-                assert_eq!(needs_escape(&bytes), slow, "{special:#x} at {at}");
             }
         }
         let mut buf = Vec::new();
