@@ -271,29 +271,7 @@ pub fn write_value(buf: &mut Vec<u8>, value: &Value, program: &Program, interner
             buf.push(b'"');
         }
         Value::Duration(d) => write_str(buf, &format_duration(*d)),
-        Value::Set(items) => {
-            let by_value = |a: &&Value, b: &&Value| {
-                compare(a, b, interner).unwrap_or(std::cmp::Ordering::Equal)
-            };
-            // Sets are usually small: sorted on the stack, without an allocation.
-            const ON_STACK: usize = 16;
-            match items.first() {
-                Some(first) if items.len() <= ON_STACK => {
-                    let mut on_stack = [first; ON_STACK];
-                    let sorted = on_stack.get_mut(..items.len()).unwrap_or_default();
-                    for (slot, item) in sorted.iter_mut().zip(items.iter()) {
-                        *slot = item;
-                    }
-                    sorted.sort_by(by_value);
-                    write_array(buf, sorted.iter().copied(), program, interner);
-                }
-                _ => {
-                    let mut sorted: Vec<&Value> = items.iter().collect();
-                    sorted.sort_by(by_value);
-                    write_array(buf, sorted.into_iter(), program, interner);
-                }
-            }
-        }
+        Value::Set(items) => write_set(buf, items, program, interner),
         Value::List(items) => write_array(buf, items.iter(), program, interner),
         Value::Object(members) => {
             buf.push(b'{');
@@ -331,6 +309,40 @@ pub fn write_value(buf: &mut Vec<u8>, value: &Value, program: &Program, interner
     }
 }
 
+/// A set as an array sorted by [`compare`] (strings by text, numbers numerically).
+fn write_set(buf: &mut Vec<u8>, items: &[Value], program: &Program, interner: &Interner) {
+    // Sets are usually a few strings: their texts sorted on the stack. Equal texts
+    // are the same bytes, so an unstable sort writes what the stable one would.
+    const ON_STACK: usize = 16;
+    if items.len() <= ON_STACK {
+        let mut on_stack = [""; ON_STACK];
+        let texts = on_stack.get_mut(..items.len()).unwrap_or_default();
+        let mut all_strings = true;
+        for (text, item) in texts.iter_mut().zip(items) {
+            let Value::Str(s) = item else {
+                all_strings = false;
+                break;
+            };
+            *text = interner.resolve(*s);
+        }
+        if all_strings {
+            texts.sort_unstable();
+            buf.push(b'[');
+            for (i, text) in texts.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                write_str(buf, text);
+            }
+            buf.push(b']');
+            return;
+        }
+    }
+    let mut sorted: Vec<&Value> = items.iter().collect();
+    sorted.sort_by(|a, b| compare(a, b, interner).unwrap_or(std::cmp::Ordering::Equal));
+    write_array(buf, sorted.into_iter(), program, interner);
+}
+
 fn write_array<'v>(
     buf: &mut Vec<u8>,
     items: impl Iterator<Item = &'v Value>,
@@ -360,15 +372,21 @@ fn write_float(buf: &mut Vec<u8>, f: f64) {
 
 /// A JSON string literal.
 pub fn write_str(buf: &mut Vec<u8>, s: &str) {
-    buf.push(b'"');
     let bytes = s.as_bytes();
-    // Most strings (names, keys, templates, URLs) need no escape: one pass to check,
-    // one copy.
-    if !needs_escape(bytes) {
-        buf.extend_from_slice(bytes);
-        buf.push(b'"');
-        return;
+    // Most strings (names, keys, templates, URLs) need no escape: one check, one copy.
+    if needs_escape(bytes) {
+        return write_escaped(buf, bytes);
     }
+    buf.push(b'"');
+    buf.extend_from_slice(bytes);
+    buf.push(b'"');
+}
+
+/// [`write_str`] of a string that needs escapes (kept out of line: rare).
+#[cold]
+#[inline(never)]
+fn write_escaped(buf: &mut Vec<u8>, bytes: &[u8]) {
+    buf.push(b'"');
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {
