@@ -37,6 +37,8 @@ pub struct NdjsonSink<W: Write> {
     /// Per action (trigger, step, index within the step): the constant parts of its
     /// records, formatted by its first record.
     templates: FxHashMap<(TriggerId, u32, u32), RecordTemplate>,
+    /// The date of the last record's `at`.
+    last_date: Option<DateText>,
     /// The last shared payload object written, with its JSON: the records of one
     /// fan-out share one payload (the same `Arc`), written once and copied after.
     /// Holding the value keeps its allocation alive, so a pointer match is the same
@@ -75,6 +77,7 @@ impl<W: Write> NdjsonSink<W> {
             error: None,
             written: 0,
             templates: FxHashMap::default(),
+            last_date: None,
             last_payload: None,
         }
     }
@@ -89,7 +92,7 @@ impl<W: Write> NdjsonSink<W> {
             .entry((record.trigger_id, record.step, record.action_index))
             .or_insert_with(|| RecordTemplate::of(record));
         buf.extend_from_slice(&template.head);
-        write_instance_members(buf, record);
+        write_instance_members(buf, record, &mut self.last_date);
         buf.extend_from_slice(&template.tail);
         let last = &mut self.last_payload;
         write_value_members(buf, &record.body, program, interner, &mut |buf, payload| {
@@ -175,7 +178,7 @@ pub fn write_record(
     interner: &Interner,
 ) {
     write_head(buf, record);
-    write_instance_members(buf, record);
+    write_instance_members(buf, record, &mut None);
     write_constant_member(buf, &record.body);
     write_value_members(buf, &record.body, program, interner, &mut |buf, payload| {
         write_value(buf, payload, program, interner);
@@ -198,11 +201,15 @@ fn write_head(buf: &mut Vec<u8>, record: &ActionRecord<'_>) {
     buf.extend_from_slice(b",\"key\":");
 }
 
-/// The key's value, `at` and `id`.
-fn write_instance_members(buf: &mut Vec<u8>, record: &ActionRecord<'_>) {
+/// The key's value, `at` (its date from `last_date` when the same) and `id`.
+fn write_instance_members(
+    buf: &mut Vec<u8>,
+    record: &ActionRecord<'_>,
+    last_date: &mut Option<DateText>,
+) {
     write_str(buf, record.key);
     buf.extend_from_slice(b",\"at\":\"");
-    write_time(buf, record.at);
+    write_time_using(buf, record.at, last_date);
     buf.extend_from_slice(b"\",\"id\":\"");
     write_hex128(buf, record.id);
     buf.push(b'"');
@@ -450,6 +457,37 @@ pub fn format_time(ms: i64) -> String {
 
 /// [`format_time`] appended to `buf` (no quotes), without an intermediate string.
 pub fn write_time(buf: &mut Vec<u8>, ms: i64) {
+    write_time_using(buf, ms, &mut None);
+}
+
+/// A date's text, `YYYY-MM-DD`, with the day it is for.
+#[derive(Clone, Copy)]
+struct DateText {
+    days: u32,
+    text: [u8; 10],
+}
+
+impl DateText {
+    fn of(days: u32) -> DateText {
+        let (y, m, d) = civil_from_days(days);
+        let ([y0, y1], [y2, y3]) = (digit_pair(y / 100), digit_pair(y));
+        let ([m0, m1], [d0, d1]) = (digit_pair(m), digit_pair(d));
+        DateText {
+            days,
+            text: [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1],
+        }
+    }
+}
+
+/// The last two decimal digits of `v`.
+fn digit_pair(v: u32) -> [u8; 2] {
+    DIGIT_PAIRS[(v % 100) as usize]
+}
+
+/// [`write_time`] with the date taken from `last` when it is the same day, else
+/// computed and kept there: records come mostly in time order, so most share the
+/// previous record's date.
+fn write_time_using(buf: &mut Vec<u8>, ms: i64, last: &mut Option<DateText>) {
     const MAX_MS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
     if !(0..=MAX_MS).contains(&ms) {
         let text = match DateTime::from_timestamp_millis(ms) {
@@ -462,21 +500,21 @@ pub fn write_time(buf: &mut Vec<u8>, ms: i64) {
     }
     // In range: every part is non-negative, fits a `u32` and has a fixed width.
     let (days, rest) = ((ms / 86_400_000) as u32, (ms % 86_400_000) as u32);
-    let (y, m, d) = civil_from_days(days);
+    let date = match last {
+        Some(date) if date.days == days => *date,
+        _ => *last.insert(DateText::of(days)),
+    };
+    buf.extend_from_slice(&date.text);
     let (h, min, s, milli) = (
         rest / 3_600_000,
         rest / 60_000 % 60,
         rest / 1000 % 60,
         rest % 1000,
     );
-    let pair = |v: u32| DIGIT_PAIRS[(v % 100) as usize];
-    let ([y0, y1], [y2, y3], [m0, m1], [d0, d1]) = (pair(y / 100), pair(y), pair(m), pair(d));
-    let ([h0, h1], [min0, min1], [s0, s1]) = (pair(h), pair(min), pair(s));
-    buf.extend_from_slice(&[
-        y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', min0, min1, b':', s0, s1,
-    ]);
+    let ([h0, h1], [min0, min1], [s0, s1]) = (digit_pair(h), digit_pair(min), digit_pair(s));
+    buf.extend_from_slice(&[b'T', h0, h1, b':', min0, min1, b':', s0, s1]);
     if milli != 0 {
-        let [ms0, ms1] = pair(milli / 10);
+        let [ms0, ms1] = digit_pair(milli / 10);
         buf.extend_from_slice(&[b'.', ms0, ms1, b'0' + (milli % 10) as u8, b'Z']);
     } else {
         buf.push(b'Z');
@@ -603,6 +641,21 @@ mod tests {
                 ours
             };
             assert_eq!(Some(ours), chrono, "{ms}");
+        }
+        // The sink's remembered date gives the same text, across days and back.
+        let mut last = None;
+        for ms in [
+            0,
+            86_399_999,
+            86_400_000,
+            1_767_609_000_250,
+            5,
+            -1,
+            1_767_609_000_000,
+        ] {
+            let mut buf = Vec::new();
+            write_time_using(&mut buf, ms, &mut last);
+            assert_eq!(String::from_utf8_lossy(&buf), format_time(ms), "{ms}");
         }
         assert_eq!(format_duration(5_400_000), "1h30m");
         assert_eq!(format_duration(7 * 86_400_000), "7d");
