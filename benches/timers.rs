@@ -1,4 +1,4 @@
-//! Timer queues side by side: `TimerHeap` (binary heap) against `TimerWheel`
+//! Timer queues side by side: `TimerHeap` (4-ary heap) against `TimerWheel`
 //! (hierarchical timing wheel) with one million pending timers, as the runtime
 //! would hold them for a million waiting customers.
 //!
