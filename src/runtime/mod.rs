@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use customer::Customers;
 use instance::{Instances, TimerRef};
 use plan::Plan;
-use state::{FanOutIndex, IngestReport, KeyData};
+use state::{FanOutIndex, IngestPlan, IngestReport, KeyData};
 use timers::{TimerHeap, TimerQueue};
 use watermark::Clock;
 
@@ -144,6 +144,8 @@ pub struct Runtime<'p, Q = DefaultTimers> {
     program: &'p Program,
     engine: Box<dyn Engine + 'p>,
     plan: Plan,
+    /// What each event type feeds in a key's data.
+    ingest: IngestPlan,
     config: RuntimeConfig,
     state: RuntimeState<Q>,
     /// A key's data when an expression has no key (a fan-out value).
@@ -209,6 +211,7 @@ where
             program,
             engine,
             plan,
+            ingest: IngestPlan::new(program),
             config,
             state,
             empty: KeyData::default(),

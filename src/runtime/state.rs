@@ -22,7 +22,7 @@ use super::member::{self, ScalarKind};
 use super::window::{AggShape, AggSlot, Input, Storage};
 use crate::interp::{EvalError, EvalErrorKind, Interner, Sym, Value};
 use crate::ir::{
-    AggDef, AggId, EventId, ExprId, Feed, ProfileFieldId, Program, ReducerOp, ReducerRule,
+    AggId, Binding, EventId, Expr, ExprId, Feed, ProfileFieldId, Program, ReducerOp, ReducerRule,
     StateDef, StateId, Ty,
 };
 use crate::runtime::Event;
@@ -183,6 +183,126 @@ fn scan_feeds(program: &Program, kind: EventId) -> Vec<Feed> {
     feeds
 }
 
+/// What [`KeyData::ingest`] does with an event of each type, derived once per
+/// program (by the runtime) rather than at every event: the targets it feeds, each
+/// aggregate's shape and field resolved.
+#[derive(Clone, Debug, Default)]
+pub struct IngestPlan {
+    /// By [`EventId`].
+    kinds: Vec<KindPlan>,
+}
+
+/// The ingest of one event type.
+#[derive(Clone, Debug, Default)]
+struct KindPlan {
+    /// A profile event: its fields merge into the profile.
+    profile: bool,
+    targets: Vec<Target>,
+}
+
+/// How a reducer rule's argument is found.
+#[derive(Clone, Copy, Debug)]
+enum Arg {
+    /// `clear()`: none.
+    None,
+    /// `insert(product)`: a field of the event being ingested, read directly (what
+    /// evaluating the expression would give, without the engine).
+    Field(usize),
+    /// Anything else: evaluated.
+    Expr(ExprId),
+}
+
+/// One reducer rule or aggregate an event feeds (a [`Feed`], resolved).
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Rule {
+        state: StateId,
+        rule: u32,
+        arg: Arg,
+    },
+    Agg {
+        id: AggId,
+        shape: AggShape,
+        /// The aggregated field's index in the event (`None`: reads no field).
+        field: Option<usize>,
+        filter: Option<ExprId>,
+    },
+}
+
+impl IngestPlan {
+    pub fn new(program: &Program) -> IngestPlan {
+        IngestPlan {
+            kinds: (0..program.events.len())
+                .map(|k| KindPlan::new(program, EventId::from_index(k)))
+                .collect(),
+        }
+    }
+}
+
+impl KindPlan {
+    fn new(program: &Program, kind: EventId) -> KindPlan {
+        let layout = &program.layout;
+        let feeds = if layout.covers(program.aggregates.len(), program.events.len()) {
+            layout.feeds.get(kind.index()).cloned().unwrap_or_default()
+        } else {
+            scan_feeds(program, kind)
+        };
+        let targets = feeds
+            .iter()
+            .filter_map(|feed| match *feed {
+                Feed::Rule { state, rule } => Some(Target::Rule {
+                    state,
+                    rule,
+                    arg: rule_arg(program, kind, state, rule),
+                }),
+                Feed::Agg(id) => {
+                    let agg = program.aggregates.get(id.index())?;
+                    Some(Target::Agg {
+                        id,
+                        shape: AggShape::of(program, id, agg),
+                        field: agg.field.map(|f| f.index()),
+                        filter: agg.filter,
+                    })
+                }
+            })
+            .collect();
+        KindPlan {
+            profile: program
+                .events
+                .get(kind.index())
+                .is_some_and(|def| def.profile),
+            targets,
+        }
+    }
+}
+
+/// How rule `rule` of state `state`, fed by an event of type `kind`, finds its
+/// argument.
+fn rule_arg(program: &Program, kind: EventId, state: StateId, rule: u32) -> Arg {
+    let Some(rule) = program
+        .states
+        .get(state.index())
+        .and_then(|def| def.rules.get(rule as usize))
+    else {
+        return Arg::None;
+    };
+    let expr = match rule.op {
+        ReducerOp::Insert(x) | ReducerOp::Remove(x) | ReducerOp::Set(x) | ReducerOp::Add(x) => x,
+        ReducerOp::Push { value, .. } => value,
+        ReducerOp::Clear => return Arg::None,
+    };
+    match program.exprs.get(expr.index()) {
+        Some(Expr::Field {
+            binding: Binding::Current,
+            choices,
+        }) => match choices.iter().find(|(event, _)| *event == kind) {
+            Some((_, field)) => Arg::Field(field.index()),
+            None => Arg::Expr(expr),
+        },
+        _ => Arg::Expr(expr),
+    }
+}
+
 static EMPTY_COLLECTION: LazyLock<Arc<Vec<Value>>> = LazyLock::new(|| Arc::new(Vec::new()));
 
 /// A state's value before any reducer touched it.
@@ -213,14 +333,19 @@ fn slot_mut(slots: &mut Box<[Slot]>, k: SlotKey, init: impl FnOnce() -> Slot) ->
     let i = match position(slots, k) {
         Ok(i) => i,
         Err(i) => {
-            let mut v = Vec::with_capacity(slots.len() + 1);
-            v.extend(std::mem::take(slots).into_vec());
-            v.insert(i, init());
-            *slots = v.into_boxed_slice();
+            insert_slot(slots, i, init());
             i
         }
     };
     slots.get_mut(i)
+}
+
+/// Inserts `slot` at `i`, reallocating the list to exactly one more slot.
+fn insert_slot(slots: &mut Box<[Slot]>, i: usize, slot: Slot) {
+    let mut v = Vec::with_capacity(slots.len() + 1);
+    v.extend(std::mem::take(slots).into_vec());
+    v.insert(i.min(v.len()), slot);
+    *slots = v.into_boxed_slice();
 }
 
 fn find_mut(slots: &mut [Slot], k: SlotKey) -> Option<&mut Slot> {
@@ -247,6 +372,9 @@ impl KeyData {
     /// Every filter and reducer argument is evaluated first, against the data as it
     /// was before this event; then the profile merges, then reducers apply (states by
     /// id, rules in source order), then aggregates take the event in.
+    ///
+    /// Derives what the event type feeds at each call: the runtime uses
+    /// [`KeyData::ingest_planned`] with a plan made once.
     pub fn ingest(
         &mut self,
         program: &Program,
@@ -256,52 +384,81 @@ impl KeyData {
         eval: &mut dyn FilterEval,
         report: &mut IngestReport,
     ) {
-        let layout = &program.layout;
-        let scanned;
-        let feeds: &[Feed] = if layout.covers(program.aggregates.len(), program.events.len()) {
-            layout
-                .feeds
-                .get(event.kind.index())
-                .map_or(&[], Vec::as_slice)
-        } else {
-            scanned = scan_feeds(program, event.kind);
-            &scanned
-        };
-        match feeds {
-            [] => self.merge_profile(program, event),
+        let plan = KindPlan::new(program, event.kind);
+        self.ingest_kind(program, &plan, customer, event, index, eval, report);
+    }
+
+    /// [`KeyData::ingest`] with what each event type feeds taken from `plan`, which
+    /// must have been made for `program`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the ingest context, as for `ingest`, plus the plan"
+    )]
+    pub fn ingest_planned(
+        &mut self,
+        program: &Program,
+        plan: &IngestPlan,
+        customer: CustomerId,
+        event: &Event,
+        index: &mut FanOutIndex,
+        eval: &mut dyn FilterEval,
+        report: &mut IngestReport,
+    ) {
+        match plan.kinds.get(event.kind.index()) {
+            Some(kind) => self.ingest_kind(program, kind, customer, event, index, eval, report),
+            None => self.ingest(program, customer, event, index, eval, report),
+        }
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the ingest context, passed through once per event"
+    )]
+    fn ingest_kind(
+        &mut self,
+        program: &Program,
+        plan: &KindPlan,
+        customer: CustomerId,
+        event: &Event,
+        index: &mut FanOutIndex,
+        eval: &mut dyn FilterEval,
+        report: &mut IngestReport,
+    ) {
+        match plan.targets.as_slice() {
+            [] => self.merge_profile(program, plan, event),
             // An unfiltered aggregate (`count(X within 10m)`): nothing to evaluate, so
             // take the event in directly rather than through a held decision.
-            [Feed::Agg(id)]
-                if program
-                    .aggregates
-                    .get(id.index())
-                    .is_some_and(|agg| agg.filter.is_none()) =>
-            {
-                self.merge_profile(program, event);
-                if let Some(agg) = program.aggregates.get(id.index()) {
-                    self.take_in(program, *id, agg, event, eval.interner(), report);
-                }
+            [
+                Target::Agg {
+                    id,
+                    shape,
+                    field,
+                    filter: None,
+                },
+            ] => {
+                self.merge_profile(program, plan, event);
+                self.take_in(*id, shape, *field, event, eval.interner(), report);
             }
             // One target: nothing else can change the data between its evaluation
             // and its application, so no decision is held.
-            [feed] => {
-                let decision = self.evaluate(program, *feed, event, eval, report);
-                self.merge_profile(program, event);
+            [target] => {
+                let decision = self.evaluate(program, target, event, eval, report);
+                self.merge_profile(program, plan, event);
                 if let Some(arg) = decision {
-                    self.apply(program, *feed, arg, customer, event, index, eval, report);
+                    self.apply(program, target, arg, customer, event, index, eval, report);
                 }
             }
-            _ => {
+            targets => {
                 let mut decisions = std::mem::take(&mut report.decisions);
                 decisions.clear();
-                for feed in feeds {
-                    let decision = self.evaluate(program, *feed, event, eval, report);
+                for target in targets {
+                    let decision = self.evaluate(program, target, event, eval, report);
                     decisions.push(decision);
                 }
-                self.merge_profile(program, event);
-                for (feed, decision) in feeds.iter().zip(decisions.drain(..)) {
+                self.merge_profile(program, plan, event);
+                for (target, decision) in targets.iter().zip(decisions.drain(..)) {
                     if let Some(arg) = decision {
-                        self.apply(program, *feed, arg, customer, event, index, eval, report);
+                        self.apply(program, target, arg, customer, event, index, eval, report);
                     }
                 }
                 report.decisions = decisions;
@@ -315,25 +472,23 @@ impl KeyData {
     fn evaluate(
         &self,
         program: &Program,
-        feed: Feed,
+        target: &Target,
         event: &Event,
         eval: &mut dyn FilterEval,
         report: &mut IngestReport,
     ) -> Option<Value> {
-        match feed {
-            Feed::Rule { state, rule } => {
+        match *target {
+            Target::Rule { state, rule, arg } => {
                 let rule = program
                     .states
                     .get(state.index())?
                     .rules
                     .get(rule as usize)?;
-                self.evaluate_rule(rule, event, eval, report)
+                self.evaluate_rule(rule, arg, event, eval, report)
             }
-            Feed::Agg(id) => {
-                let agg = program.aggregates.get(id.index())?;
-                self.passes(agg.filter, event, eval, report)
-                    .then_some(Value::None)
-            }
+            Target::Agg { filter, .. } => self
+                .passes(filter, event, eval, report)
+                .then_some(Value::None),
         }
     }
 
@@ -344,7 +499,7 @@ impl KeyData {
     fn apply(
         &mut self,
         program: &Program,
-        feed: Feed,
+        target: &Target,
         arg: Value,
         customer: CustomerId,
         event: &Event,
@@ -352,8 +507,8 @@ impl KeyData {
         eval: &mut dyn FilterEval,
         report: &mut IngestReport,
     ) {
-        match feed {
-            Feed::Rule { state, rule } => {
+        match *target {
+            Target::Rule { state, rule, .. } => {
                 let Some(def) = program.states.get(state.index()) else {
                     return;
                 };
@@ -367,11 +522,12 @@ impl KeyData {
                 };
                 self.apply_rule(state, def, rule, arg, &mut change);
             }
-            Feed::Agg(id) => {
-                if let Some(agg) = program.aggregates.get(id.index()) {
-                    self.take_in(program, id, agg, event, eval.interner(), report);
-                }
-            }
+            Target::Agg {
+                id,
+                ref shape,
+                field,
+                ..
+            } => self.take_in(id, shape, field, event, eval.interner(), report),
         }
     }
 
@@ -395,6 +551,7 @@ impl KeyData {
     fn evaluate_rule(
         &self,
         rule: &ReducerRule,
+        arg: Arg,
         event: &Event,
         eval: &mut dyn FilterEval,
         report: &mut IngestReport,
@@ -402,14 +559,13 @@ impl KeyData {
         if !self.passes(rule.filter, event, eval, report) {
             return None;
         }
-        let arg = match rule.op {
-            ReducerOp::Insert(x) | ReducerOp::Remove(x) | ReducerOp::Set(x) | ReducerOp::Add(x) => {
-                x
-            }
-            ReducerOp::Push { value, .. } => value,
-            ReducerOp::Clear => return Some(Value::None),
+        let expr = match arg {
+            Arg::None => return Some(Value::None),
+            // An absent optional field is none, as the engine would say.
+            Arg::Field(f) => return Some(event.fields.get(f).cloned().unwrap_or(Value::None)),
+            Arg::Expr(expr) => expr,
         };
-        match eval.eval_filter(arg, event, self) {
+        match eval.eval_filter(expr, event, self) {
             Ok(v) => Some(v),
             Err(e) => {
                 report.filter_errors.push(e);
@@ -418,13 +574,13 @@ impl KeyData {
         }
     }
 
-    fn merge_profile(&mut self, program: &Program, event: &Event) {
+    fn merge_profile(&mut self, program: &Program, plan: &KindPlan, event: &Event) {
+        if !plan.profile {
+            return;
+        }
         let Some(def) = program.events.get(event.kind.index()) else {
             return;
         };
-        if !def.profile {
-            return;
-        }
         for (field, value) in def.profile_fields.iter().zip(&event.fields) {
             if *value != Value::None {
                 self.set_profile(*field, value.clone());
@@ -558,33 +714,34 @@ impl KeyData {
 
     fn take_in(
         &mut self,
-        program: &Program,
         id: AggId,
-        agg: &AggDef,
+        shape: &AggShape,
+        field: Option<usize>,
         event: &Event,
         strings: &Interner,
         report: &mut IngestReport,
     ) {
-        let shape = AggShape::of(program, id, agg);
         if let Storage::ReadsFrom(_) = shape.storage {
             // The host aggregate takes the same events in.
             return;
         }
-        let Some(input) = Input::new(&shape, agg, event) else {
+        let Some(input) = Input::new(shape, field, event) else {
             return;
         };
-        match find_mut(&mut self.slots, agg_key(id)) {
-            Some(Slot::Agg(_, slot)) => {
-                if slot.push(&shape, &input, strings) {
+        // One search: the slot, or where a new one goes.
+        match position(&self.slots, agg_key(id)) {
+            Ok(i) => {
+                if let Some(Slot::Agg(_, slot)) = self.slots.get_mut(i)
+                    && slot.push(shape, &input, strings)
+                {
                     report.cap_hits += 1;
                 }
             }
-            Some(_) => {}
-            None => {
-                slot_mut(&mut self.slots, agg_key(id), || {
-                    Slot::Agg(id, AggSlot::start(&shape, &input))
-                });
-            }
+            Err(i) => insert_slot(
+                &mut self.slots,
+                i,
+                Slot::Agg(id, AggSlot::start(shape, &input)),
+            ),
         }
         // The new entry can expire first (a late event, or a new slot); a push never
         // makes an older entry's expiry earlier, and a distinct set's scan time only

@@ -53,8 +53,9 @@ where
                     interner: &mut st.interner,
                     key,
                 };
-                data.ingest(
+                data.ingest_planned(
                     program,
+                    &self.ingest,
                     c,
                     e,
                     &mut st.fanout,

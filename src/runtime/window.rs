@@ -165,13 +165,13 @@ pub struct Input<'a> {
 impl<'a> Input<'a> {
     /// The input for `shape`, or `None` when the aggregate skips the event (the
     /// aggregated field is absent, unless counts read this aggregate's entries).
-    pub fn new(shape: &AggShape, agg: &AggDef, event: &'a Event) -> Option<Input<'a>> {
+    /// `field`: the aggregated field's index in the event.
+    pub fn new(shape: &AggShape, field: Option<usize>, event: &'a Event) -> Option<Input<'a>> {
         if !shape.needs_value() {
             return Some(Input { event, value: None });
         }
-        let value = agg
-            .field
-            .and_then(|f| event.fields.get(f.index()))
+        let value = field
+            .and_then(|f| event.fields.get(f))
             .and_then(member::encode);
         match (value, shape.storage) {
             (Some(v), _) => Some(Input {
