@@ -425,7 +425,11 @@ impl KeyData {
         report: &mut IngestReport,
     ) {
         match plan.targets.as_slice() {
-            [] => self.merge_profile(program, plan, event),
+            [] => {
+                if plan.profile {
+                    self.merge_profile(program, event);
+                }
+            }
             // An unfiltered aggregate (`count(X within 10m)`): nothing to evaluate, so
             // take the event in directly rather than through a held decision.
             [
@@ -436,14 +440,18 @@ impl KeyData {
                     filter: None,
                 },
             ] => {
-                self.merge_profile(program, plan, event);
+                if plan.profile {
+                    self.merge_profile(program, event);
+                }
                 self.take_in(*id, shape, *field, event, eval.interner(), report);
             }
             // One target: nothing else can change the data between its evaluation
             // and its application, so no decision is held.
             [target] => {
                 let decision = self.evaluate(program, target, event, eval, report);
-                self.merge_profile(program, plan, event);
+                if plan.profile {
+                    self.merge_profile(program, event);
+                }
                 if let Some(arg) = decision {
                     self.apply(program, target, arg, customer, event, index, eval, report);
                 }
@@ -455,7 +463,9 @@ impl KeyData {
                     let decision = self.evaluate(program, target, event, eval, report);
                     decisions.push(decision);
                 }
-                self.merge_profile(program, plan, event);
+                if plan.profile {
+                    self.merge_profile(program, event);
+                }
                 for (target, decision) in targets.iter().zip(decisions.drain(..)) {
                     if let Some(arg) = decision {
                         self.apply(program, target, arg, customer, event, index, eval, report);
@@ -574,10 +584,9 @@ impl KeyData {
         }
     }
 
-    fn merge_profile(&mut self, program: &Program, plan: &KindPlan, event: &Event) {
-        if !plan.profile {
-            return;
-        }
+    /// Merges a profile event's fields (the caller checks that it is one: most
+    /// events are not, and the check costs less than the call).
+    fn merge_profile(&mut self, program: &Program, event: &Event) {
         let Some(def) = program.events.get(event.kind.index()) else {
             return;
         };
