@@ -506,6 +506,37 @@ fn a_run_split_by_checkpoint_and_resume_equals_one_run() {
     assert_stderr_has(&out, "cannot write the checkpoint");
 }
 
+/// A checkpoint taken while chained enrolls of the last instant are counted (the
+/// enroll bound's state) writes, and resumes to the output of one run.
+#[test]
+fn a_checkpoint_with_chained_enrolls_pending_resumes() {
+    let dir = temp_dir("checkpoint-enroll");
+    let rules = write(
+        &dir,
+        "r.trig",
+        b"event A { x: int }
+trigger a on A then enroll b
+trigger b on enroll then emit \"b\" and enroll c
+trigger c on enroll wait 1h then emit \"c\"
+",
+    );
+    let first = "{\"type\":\"A\",\"user\":\"u1\",\"ts\":\"2026-01-05T00:00:00Z\",\"x\":1}\n";
+    let second = "{\"type\":\"A\",\"user\":\"u2\",\"ts\":\"2026-01-05T03:00:00Z\",\"x\":2}\n";
+    let whole = write(&dir, "whole.ndjson", format!("{first}{second}").as_bytes());
+    let a = write(&dir, "a.ndjson", first.as_bytes());
+    let b = write(&dir, "b.ndjson", second.as_bytes());
+    let state = dir.join("state.json").display().to_string();
+    let one = trigc(&["run", &rules, "--input", &whole]);
+    assert_exit(&one, 0);
+    let part_a = trigc(&["run", &rules, "--input", &a, "--checkpoint", &state]);
+    assert_exit(&part_a, 0);
+    let part_b = trigc(&["run", &rules, "--input", &b, "--resume", &state]);
+    assert_exit(&part_b, 0);
+    let split = format!("{}{}", text(&part_a.stdout), text(&part_b.stdout));
+    assert_eq!(split.lines().count(), 7, "{split}");
+    assert_eq!(text(&one.stdout), split);
+}
+
 #[test]
 fn many_enrolls_from_events_at_one_instant_are_not_a_loop() {
     let dir = temp_dir("enroll-backfill");

@@ -122,7 +122,33 @@ pub const ENROLL_BOUND: u32 = 100;
 pub struct EnrollCount {
     /// The latest instant counted; older entries are dropped when it moves on.
     pub at: i64,
+    /// Serialised as a list of `[[instant, key], count]`: a JSON object (what serde
+    /// makes of a map) needs string keys, and a checkpoint taken with counts pending
+    /// failed to write.
+    #[serde(with = "pairs")]
     pub by_key: std::collections::BTreeMap<(i64, String), u32>,
+}
+
+/// A map serialised as the list of its entries (for keys that are not strings).
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<(i64, String), u32>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<(i64, String), u32>, D::Error> {
+        Ok(Vec::<((i64, String), u32)>::deserialize(d)?
+            .into_iter()
+            .collect())
+    }
 }
 
 impl EnrollCount {
