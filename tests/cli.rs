@@ -459,39 +459,21 @@ fn a_run_split_by_checkpoint_and_resume_equals_one_run() {
     let b = write(&dir, "b.ndjson", (second.join("\n") + "\n").as_bytes());
     let state = dir.join("state.json").display().to_string();
     for lateness in ["0s", "5m"] {
-        let one = trigc(&["run", "rules/", "--input", &whole, "--lateness", lateness]);
-        assert_exit(&one, 0);
-        let part_a = trigc(&[
-            "run",
+        let runs = SplitRuns::of(
             "rules/",
-            "--input",
-            &a,
-            "--lateness",
-            lateness,
-            "--checkpoint",
+            [&whole, &a, &b],
             &state,
-        ]);
-        assert_exit(&part_a, 0);
-        let part_b = trigc(&[
-            "run",
-            "rules/",
-            "--input",
-            &b,
-            "--lateness",
-            lateness,
-            "--resume",
-            &state,
-        ]);
-        assert_exit(&part_b, 0);
-        let split = format!("{}{}", text(&part_a.stdout), text(&part_b.stdout));
+            &["--lateness", lateness],
+        );
+        let split = runs.split();
         assert!(
             split.lines().count() > 1000,
             "the rules fire: {}",
             split.lines().count()
         );
-        assert_eq!(text(&one.stdout), split, "lateness {lateness}");
+        assert_eq!(text(&runs.one.stdout), split, "lateness {lateness}");
         // The summary of the resumed run counts both parts.
-        assert_stderr_has(&part_b, "events read: 20000,");
+        assert_stderr_has(&runs.part_b, "events read: 20000,");
     }
     // Other rules refuse the checkpoint instead of misreading it.
     let other = write(&dir, "other.trig", CLEAN.as_bytes());
@@ -514,11 +496,10 @@ fn a_checkpoint_with_chained_enrolls_pending_resumes() {
     let rules = write(
         &dir,
         "r.trig",
-        b"event A { x: int }
-trigger a on A then enroll b
-trigger b on enroll then emit \"b\" and enroll c
-trigger c on enroll wait 1h then emit \"c\"
-",
+        b"event A { x: int }\n\
+trigger a on A then enroll b\n\
+trigger b on enroll then emit \"b\" and enroll c\n\
+trigger c on enroll wait 1h then emit \"c\"\n",
     );
     let first = "{\"type\":\"A\",\"user\":\"u1\",\"ts\":\"2026-01-05T00:00:00Z\",\"x\":1}\n";
     let second = "{\"type\":\"A\",\"user\":\"u2\",\"ts\":\"2026-01-05T03:00:00Z\",\"x\":2}\n";
@@ -526,15 +507,38 @@ trigger c on enroll wait 1h then emit \"c\"
     let a = write(&dir, "a.ndjson", first.as_bytes());
     let b = write(&dir, "b.ndjson", second.as_bytes());
     let state = dir.join("state.json").display().to_string();
-    let one = trigc(&["run", &rules, "--input", &whole]);
-    assert_exit(&one, 0);
-    let part_a = trigc(&["run", &rules, "--input", &a, "--checkpoint", &state]);
-    assert_exit(&part_a, 0);
-    let part_b = trigc(&["run", &rules, "--input", &b, "--resume", &state]);
-    assert_exit(&part_b, 0);
-    let split = format!("{}{}", text(&part_a.stdout), text(&part_b.stdout));
+    let runs = SplitRuns::of(&rules, [&whole, &a, &b], &state, &[]);
+    let split = runs.split();
     assert_eq!(split.lines().count(), 7, "{split}");
-    assert_eq!(text(&one.stdout), split);
+    assert_eq!(text(&runs.one.stdout), split);
+}
+
+/// One run over a whole input, and the same input split in two: the first part
+/// run with `--checkpoint STATE`, the second with `--resume STATE`.
+struct SplitRuns {
+    one: std::process::Output,
+    part_a: std::process::Output,
+    part_b: std::process::Output,
+}
+
+impl SplitRuns {
+    fn of(rules: &str, [whole, a, b]: [&str; 3], state: &str, extra: &[&str]) -> SplitRuns {
+        let run = |input: &str, more: &[&str]| {
+            let out = trigc(&[&["run", rules, "--input", input], extra, more].concat());
+            assert_exit(&out, 0);
+            out
+        };
+        SplitRuns {
+            one: run(whole, &[]),
+            part_a: run(a, &["--checkpoint", state]),
+            part_b: run(b, &["--resume", state]),
+        }
+    }
+
+    /// The records of the two parts, in order.
+    fn split(&self) -> String {
+        format!("{}{}", text(&self.part_a.stdout), text(&self.part_b.stdout))
+    }
 }
 
 #[test]
