@@ -480,6 +480,22 @@ fn a_run_split_by_checkpoint_and_resume_equals_one_run() {
     let out = trigc(&["run", &other, "--input", &b, "--resume", &state]);
     assert_eq!(out.status.code(), Some(2));
     assert_stderr_has(&out, "was written by different rules");
+    // So does a checkpoint of another layout (here: one from before formats were
+    // numbered, which kept gates in a separate map).
+    let saved = std::fs::read_to_string(&state).unwrap_or_default();
+    assert!(
+        saved.starts_with("{\"format\":1,"),
+        "{}",
+        &saved[..saved.len().min(80)]
+    );
+    let old = write(
+        &dir,
+        "old.json",
+        saved.replacen("\"format\":1,", "", 1).as_bytes(),
+    );
+    let out = trigc(&["run", "rules/", "--input", &b, "--resume", &old]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_stderr_has(&out, "another version of trigc (checkpoint format 0");
     // An unwritable checkpoint path fails before any input is read.
     let nowhere = dir.join("no/such/dir/state.json").display().to_string();
     let out = trigc(&["run", "rules/", "--input", &whole, "--checkpoint", &nowhere]);

@@ -146,6 +146,10 @@ pub struct Summary {
 /// wrote it.
 #[derive(Serialize, Deserialize)]
 pub struct Checkpoint {
+    /// [`CHECKPOINT_FORMAT`] of the trigc that wrote it (absent: before formats were
+    /// numbered).
+    #[serde(default)]
+    pub format: u32,
     /// [`program_fingerprint`] of the program: a checkpoint resumes only with the
     /// same rules (comments and layout may differ).
     #[serde(default)]
@@ -157,6 +161,10 @@ pub struct Checkpoint {
     pub runtime: RuntimeState,
     pub input: InputStats,
 }
+
+/// The layout of the runtime state in a checkpoint; a checkpoint resumes only with
+/// the same. 1: cooldown/limit gates are kept with each key's data.
+pub const CHECKPOINT_FORMAT: u32 = 1;
 
 /// What identifies a program's meaning: a hash of its IR as `--emit ir` prints it
 /// (names, types, triggers, expressions; no source positions).
@@ -211,6 +219,7 @@ impl<'p> Session<'p> {
 
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
+            format: CHECKPOINT_FORMAT,
             program: program_fingerprint(self.program),
             config: Some(*self.runtime.config()),
             runtime: self.runtime.state().clone(),
@@ -583,9 +592,7 @@ fn cap_warning(cap_hits: u64) -> String {
     )
 }
 
-/// The input reader, and a progress bar when replaying a large file with stderr on
-/// a terminal (a bar drawn into a pipe or a log file would only be noise).
-/// A `--checkpoint` file, if it was written by the same program.
+/// A `--checkpoint` file, if it was written by the same program and format.
 fn read_checkpoint(
     path: &std::path::Path,
     program: &Program,
@@ -595,6 +602,13 @@ fn read_checkpoint(
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
     let checkpoint: Checkpoint = serde_json::from_slice(&bytes)
         .map_err(|e| format!("`{shown}` is not a trigc checkpoint: {e}"))?;
+    if checkpoint.format != CHECKPOINT_FORMAT {
+        return Err(format!(
+            "`{shown}` was written by another version of trigc (checkpoint format {}, this \
+             one reads {CHECKPOINT_FORMAT}): rerun from the start of the input",
+            checkpoint.format
+        ));
+    }
     if checkpoint.program != program_fingerprint(program) {
         return Err(format!(
             "`{shown}` was written by different rules: resume with the rules that wrote it"

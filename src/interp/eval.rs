@@ -34,6 +34,9 @@ struct Evaluator<'p> {
 }
 
 impl Evaluator<'_> {
+    // Cold: the error branches of `eval` move out of its hot path.
+    #[cold]
+    #[inline(never)]
     fn error(expr: ExprId, kind: EvalErrorKind) -> EvalError {
         EvalError { expr, kind }
     }

@@ -12,12 +12,12 @@ use std::hash::BuildHasher;
 
 use compact_str::CompactString;
 use hashbrown::HashTable;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 use super::instance::{Instances, NIL};
 use super::state::{CustomerId, KeyData};
-use crate::ir::{Program, TriggerId};
+use crate::ir::TriggerId;
 
 /// One key's entry.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -62,73 +62,12 @@ pub const OCCUPIED: u8 = 1;
 /// The key was seen on an event routed by the customer key (not only through an
 /// event `keyed by` another field): schedules visit it.
 pub const REAL: u8 = 2;
-/// The customer has cooldown/limit bookkeeping in [`Customers::gates`].
-pub const GATED: u8 = 4;
-
-/// Cooldown and limit bookkeeping of one (trigger, customer).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Gate {
-    /// Time of the last step that ran its actions (`cooldown`).
-    pub last_action: i64,
-    /// Times of the firings within the limit's window, oldest first (`limit N per D`).
-    pub fires: Vec<i64>,
-}
-
-impl Gate {
-    /// Whether a step firing at `at` is suppressed.
-    pub fn suppresses(
-        &self,
-        cooldown: Option<i64>,
-        limit: Option<crate::ir::Limit>,
-        at: i64,
-    ) -> bool {
-        if let Some(cooldown) = cooldown
-            && at < self.last_action.saturating_add(cooldown)
-        {
-            return true;
-        }
-        if let Some(limit) = limit {
-            let in_window = self
-                .fires
-                .iter()
-                .filter(|&&t| t > at.saturating_sub(limit.per))
-                .count();
-            if in_window >= limit.count as usize {
-                return true;
-            }
-        }
-        false
-    }
-
-    pub fn record(&mut self, limit: Option<crate::ir::Limit>, at: i64) {
-        self.last_action = at;
-        if let Some(limit) = limit {
-            self.fires.retain(|&t| t > at.saturating_sub(limit.per));
-            self.fires.push(at);
-        }
-    }
-
-    /// Whether the gate can no longer suppress anything at or after `now`.
-    pub fn is_spent(
-        &self,
-        cooldown: Option<i64>,
-        limit: Option<crate::ir::Limit>,
-        now: i64,
-    ) -> bool {
-        let cooling = cooldown.is_some_and(|c| now < self.last_action.saturating_add(c));
-        let limiting =
-            limit.is_some_and(|l| self.fires.iter().any(|&t| t > now.saturating_sub(l.per)));
-        !cooling && !limiting
-    }
-}
 
 /// All customers.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Customers {
     slots: Vec<Customer>,
     free: Vec<u32>,
-    /// Cooldown/limit state by `(customer << 32) | trigger`.
-    pub gates: FxHashMap<u64, Gate>,
     /// Key text → id. Not serialised: rebuilt from `slots` on restore.
     #[serde(skip)]
     index: HashTable<u32>,
@@ -137,10 +76,6 @@ pub struct Customers {
 
 fn hash_key(key: &str) -> u64 {
     FxBuildHasher.hash_one(key)
-}
-
-pub fn gate_key(customer: CustomerId, trigger: TriggerId) -> u64 {
-    (u64::from(customer.0) << 32) | u64::from(trigger.0)
 }
 
 impl Customers {
@@ -275,33 +210,6 @@ impl Customers {
             }
         }
     }
-
-    /// Drop `id`'s gates that can no longer suppress anything at `now`; returns
-    /// whether any remain.
-    pub fn prune_gates(&mut self, program: &Program, id: CustomerId, now: i64) -> bool {
-        let Some(c) = self.get(id) else { return false };
-        if c.flags & GATED == 0 {
-            return false;
-        }
-        let mut any = false;
-        for (t, def) in program.triggers.iter().enumerate() {
-            if def.cooldown.is_none() && def.limit.is_none() {
-                continue;
-            }
-            let k = gate_key(id, TriggerId::from_index(t));
-            if let Some(gate) = self.gates.get(&k) {
-                if gate.is_spent(def.cooldown, def.limit, now) {
-                    self.gates.remove(&k);
-                } else {
-                    any = true;
-                }
-            }
-        }
-        if !any && let Some(c) = self.get_mut(id) {
-            c.flags &= !GATED;
-        }
-        any
-    }
 }
 
 impl CustomerId {
@@ -341,25 +249,5 @@ mod tests {
         back.rebuild_index();
         assert_eq!(back.lookup("k42"), Some(CustomerId(42)));
         assert_eq!(back.len(), 100);
-    }
-
-    #[test]
-    fn gates_suppress_by_cooldown_and_limit() {
-        let mut g = Gate::default();
-        let limit = Some(crate::ir::Limit { count: 2, per: 100 });
-        g.record(limit, 10);
-        assert!(g.suppresses(Some(50), None, 59));
-        assert!(
-            !g.suppresses(Some(50), None, 60),
-            "cooldown ends at last + cooldown"
-        );
-        assert!(!g.suppresses(None, limit, 20));
-        g.record(limit, 20);
-        assert!(g.suppresses(None, limit, 109));
-        assert!(
-            !g.suppresses(None, limit, 110),
-            "the window (at - D, at] no longer holds 10"
-        );
-        assert!(g.is_spent(Some(50), limit, 120));
     }
 }

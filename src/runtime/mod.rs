@@ -21,6 +21,7 @@ pub mod customer;
 pub mod engine;
 pub mod event;
 pub mod fanout;
+pub mod gate;
 pub mod ids;
 pub mod instance;
 pub mod member;
@@ -299,20 +300,7 @@ where
         if let Some(wm) = self.state.clock.watermark
             && event.ts < wm
         {
-            let dropped = self.config.late == LatePolicy::Drop;
-            self.state.stats.late += 1;
-            out.notice(&Notice::Late {
-                line: event.line,
-                ts: event.ts,
-                watermark: wm,
-                dropped,
-            });
-            if dropped {
-                self.state.stats.late_dropped += 1;
-            } else {
-                self.process_event(event, out);
-                self.fire_due(wm, out);
-            }
+            self.push_late(event, wm, out);
             return;
         }
         if self.config.lateness <= 0 && self.state.clock.held.is_empty() {
@@ -323,6 +311,27 @@ where
         } else {
             let candidate = self.state.clock.hold(event, self.config.lateness.max(0));
             self.release(candidate, out);
+        }
+    }
+
+    /// An event older than the watermark `wm`: reported, then dropped or processed
+    /// at its own time (`--late`). Cold: most inputs have none.
+    #[cold]
+    #[inline(never)]
+    fn push_late(&mut self, event: &Event, wm: i64, out: &mut dyn Output) {
+        let dropped = self.config.late == LatePolicy::Drop;
+        self.state.stats.late += 1;
+        out.notice(&Notice::Late {
+            line: event.line,
+            ts: event.ts,
+            watermark: wm,
+            dropped,
+        });
+        if dropped {
+            self.state.stats.late_dropped += 1;
+        } else {
+            self.process_event(event, out);
+            self.fire_due(wm, out);
         }
     }
 

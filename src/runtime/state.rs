@@ -18,12 +18,13 @@ use std::sync::{Arc, LazyLock};
 
 use serde::{Deserialize, Serialize};
 
+use super::gate::Gate;
 use super::member::{self, ScalarKind};
 use super::window::{AggShape, AggSlot, Input, Storage};
 use crate::interp::{EvalError, EvalErrorKind, Interner, Sym, Value};
 use crate::ir::{
-    AggId, Binding, EventId, Expr, ExprId, Feed, ProfileFieldId, Program, ReducerOp, ReducerRule,
-    StateDef, StateId, Ty,
+    AggId, Binding, EventId, Expr, ExprId, Feed, Limit, ProfileFieldId, Program, ReducerOp,
+    ReducerRule, StateDef, StateId, TriggerId, Ty,
 };
 use crate::runtime::Event;
 
@@ -98,12 +99,15 @@ enum Slot {
     Scalar(StateId, Value),
     Agg(AggId, AggSlot),
     Profile(ProfileFieldId, Value),
+    /// Cooldown/limit bookkeeping of a trigger that fired for this key.
+    Gate(TriggerId, Gate),
 }
 
 /// Which list a slot belongs to, in slot order.
 const STATE: u8 = 0;
 const AGG: u8 = 1;
 const PROFILE: u8 = 2;
+const GATE: u8 = 3;
 
 /// A slot's place in the sorted list.
 type SlotKey = (u8, u32);
@@ -120,6 +124,10 @@ fn profile_key(id: ProfileFieldId) -> SlotKey {
     (PROFILE, id.0)
 }
 
+fn gate_key(id: TriggerId) -> SlotKey {
+    (GATE, id.0)
+}
+
 impl Slot {
     fn key(&self) -> SlotKey {
         match self {
@@ -128,6 +136,7 @@ impl Slot {
             }
             Slot::Agg(id, _) => agg_key(*id),
             Slot::Profile(id, _) => profile_key(*id),
+            Slot::Gate(id, _) => gate_key(*id),
         }
     }
 }
@@ -157,6 +166,16 @@ pub struct IngestReport {
     /// target's filter and argument, held until the event is applied), so that
     /// ingesting allocates nothing in the steady state.
     decisions: Vec<Option<Value>>,
+}
+
+impl IngestReport {
+    /// Note a filter or argument error. Cold: keeps the error path out of the
+    /// ingest loop's instruction stream.
+    #[cold]
+    #[inline(never)]
+    fn filter_error(&mut self, e: EvalError) {
+        self.filter_errors.push(e);
+    }
 }
 
 /// Everything an event of type `kind` feeds, for a program without a derived
@@ -366,6 +385,59 @@ impl KeyData {
         self.slots.is_empty()
     }
 
+    /// Nothing but cooldown/limit gates (they sort last).
+    pub fn holds_only_gates(&self) -> bool {
+        self.slots
+            .first()
+            .is_none_or(|s| matches!(s, Slot::Gate(..)))
+    }
+
+    /// Whether trigger `t`'s cooldown and limit let a step fire at `at`; if so, the
+    /// firing is recorded. One search of the slot list: a key without a gate for `t`
+    /// is suppressed by nothing.
+    pub fn admit(
+        &mut self,
+        t: TriggerId,
+        cooldown: Option<i64>,
+        limit: Option<Limit>,
+        at: i64,
+    ) -> bool {
+        match position(&self.slots, gate_key(t)) {
+            Ok(i) => match self.slots.get_mut(i) {
+                Some(Slot::Gate(_, gate)) if gate.suppresses(cooldown, limit, at) => false,
+                Some(Slot::Gate(_, gate)) => {
+                    gate.record(limit, at);
+                    true
+                }
+                _ => true,
+            },
+            Err(i) => {
+                let mut gate = Gate::default();
+                gate.record(limit, at);
+                insert_slot(&mut self.slots, i, Slot::Gate(t, gate));
+                true
+            }
+        }
+    }
+
+    /// Drop the gates that can no longer suppress anything at or after `now`;
+    /// returns whether any remain.
+    pub fn prune_gates(&mut self, program: &Program, now: i64) -> bool {
+        let spent = |s: &Slot| match s {
+            Slot::Gate(t, gate) => program
+                .triggers
+                .get(t.index())
+                .is_none_or(|def| gate.is_spent(def.cooldown, def.limit, now)),
+            _ => false,
+        };
+        if self.slots.iter().any(spent) {
+            let mut v = std::mem::take(&mut self.slots).into_vec();
+            v.retain(|s| !spent(s));
+            self.slots = v.into_boxed_slice();
+        }
+        self.slots.iter().any(|s| matches!(s, Slot::Gate(..)))
+    }
+
     /// Take `event` in: profile merge, reducers, aggregates. `index` is kept up to
     /// date for `indexed` states.
     ///
@@ -552,7 +624,7 @@ impl KeyData {
         match eval.eval_filter(expr, event, self) {
             Ok(v) => v == Value::Bool(true),
             Err(e) => {
-                report.filter_errors.push(e);
+                report.filter_error(e);
                 false
             }
         }
@@ -578,7 +650,7 @@ impl KeyData {
         match eval.eval_filter(expr, event, self) {
             Ok(v) => Some(v),
             Err(e) => {
-                report.filter_errors.push(e);
+                report.filter_error(e);
                 None
             }
         }
@@ -768,7 +840,9 @@ impl KeyData {
             return Value::None;
         };
         match find(&self.slots, state_key(id)) {
-            None | Some(Slot::Agg(..) | Slot::Profile(..)) => initial_value(&def.ty),
+            None | Some(Slot::Agg(..) | Slot::Profile(..) | Slot::Gate(..)) => {
+                initial_value(&def.ty)
+            }
             Some(Slot::Syms(_, syms)) => {
                 Value::Set(Arc::new(syms.iter().map(|&s| Value::Str(s)).collect()))
             }

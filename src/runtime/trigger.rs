@@ -2,10 +2,9 @@
 //! (ingest, end, start), what a due timer does (guard, cooldown/limit, actions, next
 //! step), schedules, fan-out and enrollment, and freeing keys that hold nothing.
 
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
-use super::customer::{GATED, REAL, gate_key};
+use super::customer::REAL;
 use super::ids::{ActionIdParts, action_id};
 use super::instance::{NIL, TimerRef, TimerTarget, next_generation, tie};
 use super::plan::{ENDS, PARALLEL_BOUND, STARTS};
@@ -176,6 +175,12 @@ where
             return;
         }
         match &def.fan_out {
+            None if self.fires_at_once(t, e.ts) => {
+                let start = Start::Event(StartEvent::new(e));
+                if let Some(slot) = self.begin_instance(t, c, e.ts, start) {
+                    self.fire_step(slot, e.ts, out);
+                }
+            }
             None => self.start_instance(t, c, e.ts, Start::Event(StartEvent::new(e))),
             Some(fan) => {
                 let value = match self.eval_event(c, fan.value, e) {
@@ -216,6 +221,25 @@ where
                 }
             }
         }
+    }
+
+    /// Whether an instance of `t` started at `at` may fire its first step right away
+    /// instead of through the queue: the step has no `wait`, and no queued timer is
+    /// due by `at`. Queued, it would be the first timer to pop, at the next
+    /// `fire_queued` (before the next trigger in firing order matches, or after the
+    /// event), and nothing of this event happens in between; firing it now skips a
+    /// queue insert and pop (`cart_burst`, `big_spender`: one in eight events).
+    fn fires_at_once(&self, t: TriggerId, at: i64) -> bool {
+        self.program
+            .trigger(t)
+            .steps
+            .first()
+            .is_some_and(|s| s.wait == 0)
+            && self
+                .state
+                .timers
+                .due_lower_bound()
+                .is_none_or(|due| due > at)
     }
 
     /// Whether the instances a fan-out of `t` at `at` starts (from an event of the
@@ -384,6 +408,8 @@ where
     }
 
     /// Drop superseded and orphaned queue entries (rebuilding the queue).
+    #[cold]
+    #[inline(never)]
     fn compact_timers(&mut self) {
         self.quiet_until = i64::MIN;
         let st = &mut self.state;
@@ -565,19 +591,15 @@ where
         }
         if def.cooldown.is_some() || def.limit.is_some() {
             let st = &mut self.state;
-            // One hash lookup: a gate that does not exist yet suppresses nothing.
-            match st.customers.gates.entry(gate_key(c, t)) {
-                Entry::Occupied(gate) if gate.get().suppresses(def.cooldown, def.limit, at) => {
-                    st.stats.suppressed += 1;
-                    self.end_instance(slot);
-                    self.maybe_free(c, at);
-                    return;
-                }
-                Entry::Occupied(mut gate) => gate.get_mut().record(def.limit, at),
-                Entry::Vacant(gate) => gate.insert(Default::default()).record(def.limit, at),
-            }
-            if let Some(cust) = st.customers.get_mut(c) {
-                cust.flags |= GATED;
+            let admitted = st
+                .customers
+                .get_mut(c)
+                .is_none_or(|cust| cust.data.admit(t, def.cooldown, def.limit, at));
+            if !admitted {
+                st.stats.suppressed += 1;
+                self.end_instance(slot);
+                self.maybe_free(c, at);
+                return;
             }
         }
         for (index, action) in step.actions.iter().enumerate() {
@@ -866,10 +888,7 @@ where
             return;
         }
         cust.data.expire(program, now);
-        if !cust.data.is_empty() {
-            return;
-        }
-        if cust.flags & GATED != 0 && st.customers.prune_gates(program, c, now) {
+        if !cust.data.holds_only_gates() || cust.data.prune_gates(program, now) {
             return;
         }
         st.customers.remove(c);
@@ -943,6 +962,10 @@ where
         cx.eval(&mut st.interner, data, key, now, bound, bound, expr)
     }
 
+    // Cold: kept out of the hot functions' instruction stream (every caller is a
+    // rare error branch).
+    #[cold]
+    #[inline(never)]
     fn report_error(
         &mut self,
         trigger: Option<TriggerId>,
