@@ -47,7 +47,7 @@ pub use super::json::MAX_DEPTH;
 
 use super::json::{self, Tok, Token};
 use super::name_table::NameTable;
-use super::wire_time::{DateCache, parse_duration, parse_time_cached};
+use super::wire_time::{DateCache, parse_canonical_utc, parse_duration, parse_time_cached};
 use crate::interp::{Interner, Value};
 use crate::ir::{EventId, FieldDef, FieldIdx, Program, Ty};
 use crate::runtime::Event;
@@ -346,8 +346,17 @@ impl Decoder {
         let Some(time) = time else {
             return Err(format!("missing field `{}`", self.time_member));
         };
-        out.ts = read_time(text, time, &mut self.scratch, &mut self.dates)
-            .map_err(|what| format!("field `{}`: {what}", self.time_member))?;
+        // The canonical UTC spelling inline; everything else (and every error) through
+        // `read_time`, which tries that spelling again first, so the answer is the same.
+        let canonical = match time.token {
+            Token::Str => parse_canonical_utc(time.str_bytes(text.as_bytes()), &mut self.dates),
+            _ => None,
+        };
+        out.ts = match canonical {
+            Some(ms) => ms,
+            None => read_time(text, time, &mut self.scratch, &mut self.dates)
+                .map_err(|what| format!("field `{}`: {what}", self.time_member))?,
+        };
 
         // Pushed one by one (the buffer's capacity is kept across lines), rather than
         // filled with `None` first and then overwritten.

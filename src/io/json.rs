@@ -227,6 +227,13 @@ impl Tok {
             .unwrap_or("")
     }
 
+    /// [`Tok::str_body`] as bytes of `line` (no character-boundary checks).
+    #[inline]
+    pub fn str_bytes(self, line: &[u8]) -> &[u8] {
+        line.get(self.start as usize + 1..(self.end as usize).saturating_sub(1))
+            .unwrap_or_default()
+    }
+
     /// A string token's text between the quotes (still escaped for `StrEscaped`).
     #[inline]
     pub fn str_body(self, line: &str) -> &str {

@@ -59,37 +59,38 @@ fn parse_rfc3339(s: &str) -> Result<i64, String> {
 /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` with every part in range, else `None` (the caller
 /// then asks chrono, which knows the other spellings and explains errors).
 ///
-/// Written for the common case: the 19-byte head is read as three 8-byte words
-/// (`YYYY-MM-`, `DDTHH:MM`, `HH:MM:SS`), each checked against its separators and
-/// for ASCII digits with a few word operations rather than byte by byte, and
-/// three-digit milliseconds (what `trigc` itself and most producers write) skip the
-/// fraction loop.
-#[inline]
-fn parse_canonical_utc(b: &[u8], cache: &mut DateCache) -> Option<i64> {
-    let (head, rest) = b.split_first_chunk::<19>()?;
-    let (frac, Some(b'Z')) = (rest.get(..rest.len().saturating_sub(1))?, rest.last()) else {
-        return None;
-    };
+/// Written for the common case: the 16-byte head is read as two 8-byte words
+/// (`YYYY-MM-`, `DDTHH:MM`), each checked against its separators and for ASCII
+/// digits with a few word operations rather than byte by byte, and the 24-byte form
+/// with three-digit milliseconds (what `trigc` itself and most producers write) reads
+/// its tail `:SS.fffZ` as a third word; other fractions take [`seconds_and_millis`].
+#[inline(always)]
+pub fn parse_canonical_utc(b: &[u8], cache: &mut DateCache) -> Option<i64> {
     // Digit positions (0xFF bytes) and separators of each word, little-endian.
     const DATE: (u64, u64) = (0x00FF_FF00_FFFF_FFFF, 0x2D00_002D_0000_0000); // YYYY-MM-
     const DAY_TIME: (u64, u64) = (0xFFFF_00FF_FF00_FFFF, 0x0000_3A00_0054_0000); // DDTHH:MM
-    const TIME: (u64, u64) = (0xFFFF_00FF_FF00_FFFF, 0x0000_3A00_003A_0000); // HH:MM:SS
-    let (w1, after) = head.split_first_chunk::<8>()?;
-    let w2 = after.first_chunk::<8>()?;
-    let w3 = head.last_chunk::<8>()?;
+    const SECONDS_MILLIS: (u64, u64) = (0x00FF_FFFF_00FF_FF00, 0x5A00_0000_2E00_003A); // :SS.fffZ
+    let (w1, rest) = b.split_first_chunk::<8>()?;
+    let (w2, tail) = rest.split_first_chunk::<8>()?;
     let (w1, w2) = (u64::from_le_bytes(*w1), u64::from_le_bytes(*w2));
     // Checks the day's digits too (the cache compares their bytes only).
-    let v2 = word_digits(w2, DAY_TIME)?;
-    let v3 = word_digits(u64::from_le_bytes(*w3), TIME)?;
-    let d = |v: u64, i: u32| ((v >> (8 * i)) & 0xFF) as i64;
+    let v2 = pairs(word_digits(w2, DAY_TIME)?);
+    let (second, millis) = match <[u8; 8]>::try_from(tail) {
+        Ok(w3) => {
+            let v3 = word_digits(u64::from_le_bytes(w3), SECONDS_MILLIS)?;
+            let p3 = pairs(v3);
+            (byte(p3, 1), byte(p3, 4) * 10 + byte(v3, 6))
+        }
+        Err(_) => seconds_and_millis(tail)?,
+    };
     let day_bytes = (w2 & 0xFFFF) as u16;
     let days = if w1 == cache.year_month && day_bytes == cache.day {
         cache.days
     } else {
-        let v1 = word_digits(w1, DATE)?;
-        let year = d(v1, 0) * 1000 + d(v1, 1) * 100 + d(v1, 2) * 10 + d(v1, 3);
-        let month = d(v1, 5) * 10 + d(v1, 6);
-        let day = d(v2, 0) * 10 + d(v2, 1);
+        let v1 = pairs(word_digits(w1, DATE)?);
+        let year = byte(v1, 0) * 100 + byte(v1, 2);
+        let month = byte(v1, 5);
+        let day = byte(v2, 0);
         if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
             return None;
         }
@@ -101,46 +102,71 @@ fn parse_canonical_utc(b: &[u8], cache: &mut DateCache) -> Option<i64> {
         };
         days
     };
-    let hour = d(v2, 3) * 10 + d(v2, 4);
-    let minute = d(v2, 6) * 10 + d(v2, 7);
-    let second = d(v3, 6) * 10 + d(v3, 7);
+    let hour = byte(v2, 3);
+    let minute = byte(v2, 6);
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    let millis = match frac {
-        [] => 0,
-        [b'.', a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
-            i64::from(a - b'0') * 100 + i64::from(b - b'0') * 10 + i64::from(c - b'0')
-        }
-        [b'.', rest @ ..] if (1..=9).contains(&rest.len()) => {
-            if !rest.iter().all(u8::is_ascii_digit) {
+    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
+}
+
+/// Byte `i` of `word`.
+#[inline(always)]
+fn byte(word: u64, i: u32) -> i64 {
+    ((word >> (8 * i)) & 0xFF) as i64
+}
+
+/// Digit values (as [`word_digits`] gives them) combined in pairs: byte `i` becomes
+/// `10 × byte i + byte i+1`, so a two-digit number is one byte of the result. No
+/// byte carries into the next (at most 9 × 10 + 9), and separators are zero.
+#[inline(always)]
+fn pairs(digits: u64) -> u64 {
+    digits * 10 + (digits >> 8)
+}
+
+/// Seconds and milliseconds of `:SS[.f{1,9}]Z`, the tail of a canonical time.
+fn seconds_and_millis(tail: &[u8]) -> Option<(i64, i64)> {
+    let ([b':', s1, s2], rest) = tail.split_first_chunk::<3>()? else {
+        return None;
+    };
+    if !s1.is_ascii_digit() || !s2.is_ascii_digit() {
+        return None;
+    }
+    let second = i64::from(s1 - b'0') * 10 + i64::from(s2 - b'0');
+    let millis = match rest {
+        [b'Z'] => 0,
+        [b'.', digits @ .., b'Z'] if (1..=9).contains(&digits.len()) => {
+            if !digits.iter().all(u8::is_ascii_digit) {
                 return None;
             }
             // The first three digits, padded with zeros: `.5` is 500 ms.
             let mut ms = 0;
             for i in 0..3 {
-                ms = ms * 10 + rest.get(i).map_or(0, |&c| i64::from(c - b'0'));
+                ms = ms * 10 + digits.get(i).map_or(0, |&c| i64::from(c - b'0'));
             }
             ms
         }
         _ => return None,
     };
-    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
+    Some((second, millis))
 }
 
 /// The digit values of `word` (its bytes minus `'0'` where `digits` has 0xFF, zero
 /// elsewhere) if those bytes are ASCII digits and the others equal `separators`.
-#[inline]
+///
+/// One test for all eight bytes: xor with the expected word (`'0'` at the digits,
+/// the separators elsewhere) leaves 0..=9 at good digits and 0 at good separators.
+/// A byte is then good iff its high nibble is 0 and adding 6 (digits) or 15
+/// (separators) keeps it so; with every high nibble 0 no addition carries.
+#[inline(always)]
 fn word_digits(word: u64, (digits, separators): (u64, u64)) -> Option<u64> {
     const ZEROS: u64 = 0x3030_3030_3030_3030;
     const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
     const SIXES: u64 = 0x0606_0606_0606_0606;
-    let x = word & digits;
-    // A byte is a digit iff its high nibble is 3 and adding 6 keeps it so (0x30..=0x39).
-    let ok = word & !digits == separators
-        && x & HIGH & digits == ZEROS & digits
-        && (x + (SIXES & digits)) & HIGH & digits == ZEROS & digits;
-    ok.then(|| x - (ZEROS & digits))
+    const FIFTEENS: u64 = 0x0F0F_0F0F_0F0F_0F0F;
+    let values = word ^ ((ZEROS & digits) | separators);
+    let limits = (SIXES & digits) | (FIFTEENS & !digits);
+    ((values | values.wrapping_add(limits)) & HIGH == 0).then_some(values)
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
@@ -209,6 +235,8 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn chrono_ms(s: &str) -> i64 {
@@ -303,6 +331,89 @@ mod tests {
                     i64::MIN
                 },
                 "{s}"
+            );
+        }
+    }
+
+    /// Canonical-looking times, in range or not, with every fraction length (and a
+    /// few near-misses in the separators).
+    fn canonical_like() -> impl Strategy<Value = String> {
+        let digits = |n: usize| prop::collection::vec(b'0'..=b'9', n);
+        let separator = |right: u8| prop::sample::select(vec![right, right, right, right, b'x']);
+        (
+            (
+                digits(4),
+                separator(b'-'),
+                digits(2),
+                separator(b'-'),
+                digits(2),
+            ),
+            (separator(b'T'), digits(2), separator(b':'), digits(2)),
+            (separator(b':'), digits(2), 0usize..=11, digits(10)),
+            prop::sample::select(vec!["Z", "Z", "Z", "z", "+00:00", ""]),
+        )
+            .prop_map(
+                |((y, s1, mo, s2, d), (t, h, s3, mi), (s4, sec, frac, fd), end)| {
+                    let mut b = y;
+                    b.push(s1);
+                    b.extend(mo);
+                    b.push(s2);
+                    b.extend(d);
+                    b.push(t);
+                    b.extend(h);
+                    b.push(s3);
+                    b.extend(mi);
+                    b.push(s4);
+                    b.extend(sec);
+                    if frac > 0 {
+                        b.push(b'.');
+                        b.extend(fd.iter().take(frac - 1));
+                    }
+                    b.extend(end.bytes());
+                    String::from_utf8(b).unwrap_or_default()
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_path_agrees_with_chrono_on_generated_times(
+            s in canonical_like(),
+            warm in canonical_like(),
+        ) {
+            let fresh = parse_canonical_utc(s.as_bytes(), &mut DateCache::default());
+            if let Some(ms) = fresh {
+                prop_assert_eq!(ms, chrono_ms(&s), "{}", s);
+            }
+            // Whatever the cache holds, the answer is the same.
+            let mut cache = DateCache::default();
+            parse_canonical_utc(warm.as_bytes(), &mut cache);
+            prop_assert_eq!(parse_canonical_utc(s.as_bytes(), &mut cache), fresh, "{}", s);
+            prop_assert_eq!(parse_time_cached(&s, &mut cache), parse_time(&s), "{}", s);
+        }
+
+        #[test]
+        fn in_range_canonical_times_take_the_canonical_path(
+            day in 0i64..3_000_000,
+            ms_of_day in 0i64..86_400_000,
+            frac in prop::sample::select(vec![0usize, 1, 2, 3, 4, 6, 9]),
+        ) {
+            let t = DateTime::from_timestamp_millis((day - 1_000_000) * 86_400_000 + ms_of_day);
+            prop_assume!(t.is_some());
+            let t = t.unwrap_or_default();
+            let s = match frac {
+                0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                n => {
+                    let all = t.format("%Y-%m-%dT%H:%M:%S%.9f").to_string();
+                    format!("{}Z", &all[..all.len() - (9 - n)])
+                }
+            };
+            prop_assume!(s.len() >= 20 && !s.starts_with('-') && !s.starts_with('+'));
+            prop_assert_eq!(
+                parse_canonical_utc(s.as_bytes(), &mut DateCache::default()),
+                Some(chrono_ms(&s)),
+                "{}",
+                s
             );
         }
     }
