@@ -45,8 +45,8 @@ use rustc_hash::FxHashMap;
 
 pub use super::json::MAX_DEPTH;
 
-use super::json::{self, Tok, Token};
-use super::name_table::NameTable;
+use super::json::{self, FlatMembers, Tok, Token};
+use super::name_table::{NameTable, QuotedName};
 use super::wire_time::{DateCache, parse_canonical_utc, parse_duration, parse_time_cached};
 use crate::interp::{Interner, Value};
 use crate::ir::{EventId, FieldDef, FieldIdx, Program, Ty};
@@ -145,6 +145,12 @@ pub struct Decoder {
     type_member: String,
     time_member: String,
     kinds: NameTable<EventId>,
+    /// By [`NameId`]: the name as the flat walk recognises it at sight.
+    quoted: Vec<QuotedName>,
+    /// By the previous member's name (0: none yet, `1 + id`: a known name, the last
+    /// entry: an unknown one): the name that followed it last time. Producers write
+    /// the members of an event type in one order, so this is nearly always the next.
+    successors: Vec<NameId>,
     events: Vec<EventShape>,
     /// By event type: whether some trigger starts on it, i.e. whether its
     /// [`Event::origin`] (a hash of the whole line) is ever read.
@@ -155,6 +161,9 @@ pub struct Decoder {
     scratch: String,
     /// The date of the last time-member parsed: consecutive events share a day.
     dates: DateCache,
+    /// The time member the flat walk parsed on this line (its token's start, and its
+    /// milliseconds), if it did.
+    flat_time: Option<(u32, i64)>,
 }
 
 impl Decoder {
@@ -204,8 +213,16 @@ impl Decoder {
                 }
             }
         }
+        let mut quoted = vec![QuotedName::NEVER; names.len()];
+        for (name, &id) in &names {
+            if let Some(q) = quoted.get_mut(usize::from(id)) {
+                *q = QuotedName::new(name.as_bytes());
+            }
+        }
         Decoder {
             names: NameTable::new(names.iter().map(|(name, &id)| (name.as_bytes(), id))),
+            quoted,
+            successors: vec![NameId::MAX; names.len() + 2],
             key_name,
             type_name,
             time_name,
@@ -220,6 +237,7 @@ impl Decoder {
             generation: 0,
             scratch: String::new(),
             dates: DateCache::default(),
+            flat_time: None,
         }
     }
 
@@ -348,8 +366,11 @@ impl Decoder {
         };
         // The canonical UTC spelling inline; everything else (and every error) through
         // `read_time`, which tries that spelling again first, so the answer is the same.
-        let canonical = match time.token {
-            Token::Str => parse_canonical_utc(time.str_bytes(text.as_bytes()), &mut self.dates),
+        let canonical = match (time.token, self.flat_time) {
+            (Token::Str, Some((start, ms))) if start == time.start => Some(ms),
+            (Token::Str, _) => {
+                parse_canonical_utc(time.str_bytes(text.as_bytes()), &mut self.dates)
+            }
             _ => None,
         };
         out.ts = match canonical {
@@ -412,20 +433,24 @@ impl Decoder {
     /// words errors (so messages do not depend on which path saw the line first).
     fn scan(&mut self, text: &str) -> Result<(), String> {
         let generation = self.next_generation();
-        let names = &self.names;
-        let slots = &mut self.slots;
-        let flat = json::walk_flat(text, |start, len, tok| {
-            if let Some(slot) = names
-                .get_within(text.as_bytes(), start, len)
-                .and_then(|id| slots.get_mut(usize::from(id)))
-            {
-                *slot = Slot {
-                    line: generation,
-                    index: 0,
-                    tok,
-                };
-            }
-        });
+        let unknown = self.successors.len().saturating_sub(1);
+        self.flat_time = None;
+        let flat = json::walk_flat_with(
+            text,
+            &mut FlatScan {
+                names: &self.names,
+                quoted: &self.quoted,
+                successors: &mut self.successors,
+                slots: &mut self.slots,
+                generation,
+                previous: 0,
+                unknown,
+                recognised: None,
+                time_name: self.time_name,
+                dates: &mut self.dates,
+                time: &mut self.flat_time,
+            },
+        );
         if flat {
             return Ok(());
         }
@@ -471,6 +496,78 @@ impl Decoder {
     #[inline]
     fn member(&self, name: NameId) -> Option<Tok> {
         self.member_slot(name).map(|slot| slot.tok)
+    }
+}
+
+/// The flat walk's view of a [`Decoder`]: it records each member's value token in
+/// its name's slot, and recognises the name it expects next at sight.
+struct FlatScan<'a> {
+    names: &'a NameTable<NameId>,
+    quoted: &'a [QuotedName],
+    successors: &'a mut [NameId],
+    slots: &'a mut [Slot],
+    generation: u32,
+    /// Index into `successors` of the member before.
+    previous: usize,
+    /// That index after a name the schema does not know.
+    unknown: usize,
+    /// The name recognised by the last `name_end`, and where it ends.
+    recognised: Option<(NameId, usize)>,
+    time_name: NameId,
+    dates: &'a mut DateCache,
+    /// Where the time member's value starts, and its milliseconds.
+    time: &'a mut Option<(u32, i64)>,
+}
+
+impl FlatMembers for FlatScan<'_> {
+    #[inline(always)]
+    fn name_end(&mut self, line: &[u8], start: usize) -> Option<usize> {
+        let expected = *self.successors.get(self.previous)?;
+        let end = self
+            .quoted
+            .get(usize::from(expected))?
+            .end_in(line, start)?;
+        self.recognised = Some((expected, end));
+        Some(end)
+    }
+
+    /// A time member in the canonical form with milliseconds (24 bytes, the form
+    /// `trigc gen` and most producers write) is parsed here, which also shows it is
+    /// plain (digits and separators): scanning it for its closing quote would cost
+    /// more than parsing it.
+    #[inline(always)]
+    fn value_end(&mut self, line: &[u8], open: usize) -> Option<usize> {
+        const LEN: usize = "2026-01-05T10:00:00.000Z".len();
+        if !matches!(self.recognised, Some((id, _)) if id == self.time_name) {
+            return None;
+        }
+        let close = open + 1 + LEN;
+        let body = line.get(open + 1..close)?;
+        if line.get(close) != Some(&b'"') {
+            return None;
+        }
+        let ms = parse_canonical_utc(body, self.dates)?;
+        *self.time = Some((u32::try_from(open).ok()?, ms));
+        Some(close)
+    }
+
+    #[inline(always)]
+    fn member(&mut self, line: &[u8], name_start: usize, name_len: usize, tok: Tok) {
+        let id = match self.recognised.take() {
+            Some((id, end)) if end == name_start + name_len => Some(id),
+            _ => self.names.get_within(line, name_start, name_len),
+        };
+        if let Some(next) = self.successors.get_mut(self.previous) {
+            *next = id.unwrap_or(NameId::MAX);
+        }
+        self.previous = id.map_or(self.unknown, |id| usize::from(id) + 1);
+        if let Some(slot) = id.and_then(|id| self.slots.get_mut(usize::from(id))) {
+            *slot = Slot {
+                line: self.generation,
+                index: 0,
+                tok,
+            };
+        }
     }
 }
 

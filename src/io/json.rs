@@ -114,6 +114,25 @@ fn scan_number(line: &[u8], at: usize) -> Option<(Token, usize, bool)> {
     Some((token, i, exponent))
 }
 
+/// What [`walk_flat_with`] reports each member to, and asks about member names.
+pub trait FlatMembers {
+    /// Where the member name whose text starts at `start` ends (the index of its
+    /// closing quote), if the caller recognises it without a scan; `None` to have it
+    /// scanned. An answer must be exact: the bytes from `start` up to it must hold no
+    /// `"`, `\\` or control byte (the walk checks the quote itself).
+    fn name_end(&mut self, line: &[u8], start: usize) -> Option<usize>;
+
+    /// Where the string value whose opening quote is at `open` ends (the index of
+    /// its closing quote), if the caller can tell without a scan; `None` to have it
+    /// scanned. Called after [`FlatMembers::name_end`] for the member's name; the
+    /// same exactness applies.
+    fn value_end(&mut self, line: &[u8], open: usize) -> Option<usize>;
+
+    /// One member of `line`: its name's byte range (the text between the quotes) and
+    /// its value.
+    fn member(&mut self, line: &[u8], name_start: usize, name_len: usize, value: Tok);
+}
+
 /// Walk a *flat* line in one pass: one JSON object whose member values are scalars and
 /// whose strings have no escapes or control bytes, which is nearly every real event
 /// line (spaces around the punctuation are fine). Calls `member(name_start, name_len,
@@ -128,7 +147,26 @@ fn scan_number(line: &[u8], at: usize) -> Option<(Token, usize, bool)> {
 /// that is ~2× fewer instructions per line than one logos token per member with the
 /// same string scan in its callback (callgrind, `trigc gen` lines). The general path,
 /// which sees every unusual and every malformed line, is the logos scanner [`Token`].
-pub fn walk_flat(line: &str, mut member: impl FnMut(usize, usize, Tok)) -> bool {
+pub fn walk_flat(line: &str, member: impl FnMut(usize, usize, Tok)) -> bool {
+    struct Scanned<F>(F);
+    impl<F: FnMut(usize, usize, Tok)> FlatMembers for Scanned<F> {
+        fn name_end(&mut self, _: &[u8], _: usize) -> Option<usize> {
+            None
+        }
+        fn value_end(&mut self, _: &[u8], _: usize) -> Option<usize> {
+            None
+        }
+        fn member(&mut self, _: &[u8], name_start: usize, name_len: usize, value: Tok) {
+            (self.0)(name_start, name_len, value);
+        }
+    }
+    walk_flat_with(line, &mut Scanned(member))
+}
+
+/// [`walk_flat`], letting `members` recognise names at sight: a decoder that knows
+/// which name probably comes next compares a word or two instead of scanning for the
+/// closing quote and hashing the name (`tests::recognised_names_change_nothing`).
+pub fn walk_flat_with(line: &str, members: &mut impl FlatMembers) -> bool {
     let b = line.as_bytes();
     // The closing quote of the string whose body starts at `from`: the first special
     // byte there must be a quote (a backslash or a control byte is not flat).
@@ -159,8 +197,12 @@ pub fn walk_flat(line: &str, mut member: impl FnMut(usize, usize, Tok)) -> bool 
             return false;
         }
         let name_start = quote + 1;
-        let Some(name_end) = close(name_start) else {
-            return false;
+        let name_end = match members.name_end(b, name_start) {
+            Some(end) if end >= name_start && b.get(end) == Some(&b'"') => end,
+            _ => match close(name_start) {
+                Some(end) => end,
+                None => return false,
+            },
         };
         let (colon, c) = next(name_end + 1);
         if c != Some(b':') {
@@ -172,9 +214,12 @@ pub fn walk_flat(line: &str, mut member: impl FnMut(usize, usize, Tok)) -> bool 
             return false;
         };
         let (token, end) = match first {
-            b'"' => match close(at + 1) {
-                Some(close) => (Token::Str, close + 1),
-                None => return false,
+            b'"' => match members.value_end(b, at) {
+                Some(end) if end > at && b.get(end) == Some(&b'"') => (Token::Str, end + 1),
+                _ => match close(at + 1) {
+                    Some(close) => (Token::Str, close + 1),
+                    None => return false,
+                },
             },
             b'-' | b'0'..=b'9' => match scan_number(b, at) {
                 Some((token, end, exponent)) => {
@@ -194,7 +239,8 @@ pub fn walk_flat(line: &str, mut member: impl FnMut(usize, usize, Tok)) -> bool 
             b'n' if b.get(at..at + 4) == Some(b"null") => (Token::Null, at + 4),
             _ => return false,
         };
-        member(
+        members.member(
+            b,
             name_start,
             name_end - name_start,
             Tok {
@@ -648,6 +694,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::io::name_table::QuotedName;
 
     /// The members the general path finds: (name range, value token), or `None` when
     /// it rejects the line.
@@ -744,7 +791,65 @@ mod tests {
         })
     }
 
+    /// Recognises names from a fixed list, in turn, the way the decoder does (a
+    /// [`QuotedName`] compare), and claims string values end after a fixed length
+    /// when the byte there is a quote and the bytes before are plain.
+    struct Recogniser {
+        names: Vec<QuotedName>,
+        turn: usize,
+        value_len: usize,
+        members: Vec<(usize, usize, Tok)>,
+    }
+
+    impl FlatMembers for Recogniser {
+        fn name_end(&mut self, line: &[u8], start: usize) -> Option<usize> {
+            self.turn += 1;
+            let name = self.names.get(self.turn % self.names.len().max(1))?;
+            name.end_in(line, start)
+        }
+        fn value_end(&mut self, line: &[u8], open: usize) -> Option<usize> {
+            let close = open + 1 + self.value_len;
+            let plain = line
+                .get(open + 1..close)?
+                .iter()
+                .all(|&c| c != b'"' && c != b'\\' && c >= 0x20);
+            (plain && line.get(close) == Some(&b'"')).then_some(close)
+        }
+        fn member(&mut self, _: &[u8], name_start: usize, name_len: usize, value: Tok) {
+            self.members.push((name_start, name_len, value));
+        }
+    }
+
+    fn recognised(
+        line: &str,
+        names: &[&str],
+        value_len: usize,
+    ) -> Option<Vec<(usize, usize, Tok)>> {
+        let mut r = Recogniser {
+            names: names
+                .iter()
+                .map(|n| QuotedName::new(n.as_bytes()))
+                .collect(),
+            turn: 0,
+            value_len,
+            members: Vec::new(),
+        };
+        walk_flat_with(line, &mut r).then_some(r.members)
+    }
+
     proptest! {
+        #[test]
+        fn recognised_names_change_nothing(
+            pieces in prop::collection::vec(piece(), 0..24),
+            line in flat_line(),
+            value_len in 0usize..30,
+        ) {
+            let names = ["a", "ts", "", "type", "a b", "x\"", "é", "VIEW", "user_id_long_15"];
+            for line in [pieces.concat(), line] {
+                prop_assert_eq!(recognised(&line, &names, value_len), flat(&line), "line {:?}", line);
+            }
+        }
+
         #[test]
         fn flat_path_agrees_with_general_path(pieces in prop::collection::vec(piece(), 0..24)) {
             let line = pieces.concat();

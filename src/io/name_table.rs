@@ -210,9 +210,69 @@ impl<V: Copy> NameTable<V> {
     }
 }
 
+/// A member name as it sits on a JSON line, followed by its closing quote, recognised
+/// with one masked 16-byte compare: no scan for the quote, no hash. Names of 16 bytes
+/// or more, not ASCII, or holding a byte that would end or escape a JSON string, are
+/// never recognised (every such compare fails).
+#[derive(Clone, Copy, Debug)]
+pub struct QuotedName {
+    want: u128,
+    mask: u128,
+    len: usize,
+}
+
+impl QuotedName {
+    /// Matches nothing.
+    pub const NEVER: QuotedName = QuotedName {
+        want: 1,
+        mask: 0,
+        len: 0,
+    };
+
+    pub fn new(name: &[u8]) -> QuotedName {
+        let len = name.len();
+        let special = |c: &u8| *c == b'"' || *c == b'\\' || *c < 0x20;
+        if len >= 16 || !name.is_ascii() || name.iter().any(special) {
+            return Self::NEVER;
+        }
+        let mut bytes = [0u8; 16];
+        let Some(text) = bytes.get_mut(..len) else {
+            return Self::NEVER;
+        };
+        text.copy_from_slice(name);
+        let Some(quote) = bytes.get_mut(len) else {
+            return Self::NEVER;
+        };
+        *quote = b'"';
+        QuotedName {
+            want: u128::from_le_bytes(bytes),
+            mask: u128::MAX >> (8 * (15 - len)),
+            len,
+        }
+    }
+
+    /// The index of the closing quote, if the string whose text starts at `start`
+    /// of `line` is this name.
+    #[inline(always)]
+    pub fn end_in(&self, line: &[u8], start: usize) -> Option<usize> {
+        let rest = line.get(start..)?;
+        let word = match rest.first_chunk::<16>() {
+            Some(chunk) => u128::from_le_bytes(*chunk),
+            // Near the end of the line: its last 16 bytes, shifted so that `rest`
+            // comes first and zeros (never a name byte or the quote) follow.
+            None => {
+                let last = u128::from_le_bytes(*line.last_chunk::<16>()?);
+                let missing = u32::try_from(16 - rest.len()).ok()?;
+                last.checked_shr(8 * missing)?
+            }
+        };
+        (word & self.mask == self.want).then_some(start + self.len)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::NameTable;
+    use super::{NameTable, QuotedName};
 
     #[test]
     fn finds_exactly_the_names_it_holds() {
@@ -248,6 +308,37 @@ mod tests {
             "field_100",
         ] {
             assert_eq!(table.get(miss.as_bytes()), None, "{miss}");
+        }
+    }
+
+    #[test]
+    fn quoted_names_match_exactly_the_name_and_its_quote() {
+        let line = br#"{"user":"u1","users":2,"us":3,"ts":"x"}"#;
+        let user = QuotedName::new(b"user");
+        assert_eq!(user.end_in(line, 2), Some(6));
+        assert_eq!(user.end_in(line, 14), None);
+        assert_eq!(user.end_in(line, 25), None);
+        let ts = QuotedName::new(b"ts");
+        // Fewer than 16 bytes left on the line.
+        assert_eq!(ts.end_in(line, 31), Some(33));
+        assert_eq!(ts.end_in(line, line.len()), None);
+        assert_eq!(
+            ts.end_in(b"ts\"", 0),
+            None,
+            "lines under 16 bytes are scanned"
+        );
+        let fifteen = QuotedName::new(b"abcdefghijklmno");
+        assert_eq!(fifteen.end_in(b"abcdefghijklmno\":1}", 0), Some(15));
+        for never in [
+            &b"abcdefghijklmnop"[..],
+            b"a\"b",
+            b"a\\b",
+            b"a\nb",
+            "é".as_bytes(),
+        ] {
+            let mut line = never.to_vec();
+            line.extend_from_slice(b"\":1,\"padding\":2}");
+            assert_eq!(QuotedName::new(never).end_in(&line, 0), None);
         }
     }
 
