@@ -35,8 +35,11 @@
 //! Cost: no allocation per line in the steady state (the token buffer, the member
 //! slots and `out`'s buffers are reused); strings are copied only when they are
 //! interned or have escapes. Flat lines (scalars, no escapes) are scanned in one pass
-//! straight into the member slots ([`json::walk_flat`]); the rest take the general
-//! two-pass path, which alone words errors.
+//! straight into the member slots ([`json::walk_flat_with`]); the rest take the general
+//! two-pass path, which alone words errors. On the flat path the member name that
+//! followed the previous one last time is recognised with one compare (no quote scan,
+//! no hash), and a canonical time is parsed where it stands; plain strings, short
+//! numbers and the key are then read inline, everything else by `ValueReader`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -97,8 +100,32 @@ struct FieldShape {
     name_id: NameId,
     name: String,
     ty: Ty,
+    /// `ty` without its `?`s, when a flat value of it can be read inline.
+    scalar: Scalar,
     optional: bool,
     used: bool,
+}
+
+/// The field types whose common values are read inline (the rest, and every value
+/// that does not fit the fast reading, go through [`ValueReader::read`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scalar {
+    Str,
+    Int,
+    Float,
+    Other,
+}
+
+impl Scalar {
+    fn of(ty: &Ty) -> Scalar {
+        match ty {
+            Ty::Optional(inner) => Scalar::of(inner),
+            Ty::Str => Scalar::Str,
+            Ty::Int => Scalar::Int,
+            Ty::Float => Scalar::Float,
+            _ => Scalar::Other,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -189,6 +216,7 @@ impl Decoder {
                         name_id: name_id(&f.name),
                         name: f.name.clone(),
                         ty: f.ty.clone(),
+                        scalar: Scalar::of(&f.ty),
                         optional: f.optional || f.ty.is_optional(),
                         used: f.used,
                     })
@@ -330,9 +358,15 @@ impl Decoder {
                 let Some(tok) = tok else {
                     return Err(format!("missing field `{}`", self.key_member));
                 };
-                read_key(text, tok, &mut out.key).map_err(|what| {
-                    format!("field `{}` (the customer key) {what}", self.key_member)
-                })?;
+                // A plain non-empty string inline; `read_key` does the rest.
+                let body = tok.str_body(text);
+                if tok.token == Token::Str && !body.is_empty() {
+                    out.key.push_str(body);
+                } else {
+                    read_key(text, tok, &mut out.key).map_err(|what| {
+                        format!("field `{}` (the customer key) {what}", self.key_member)
+                    })?;
+                }
             }
             KeySource::Field(idx) => {
                 let Some(field) = shape.fields.get(idx.index()) else {
@@ -397,12 +431,26 @@ impl Decoder {
                 }
                 None => return Err(format!("missing field `{}` of {}", field.name, shape.name)),
             };
-            let reader = ValueReader {
-                text,
-                toks: &self.toks,
-                used: field.used,
+            // The common values inline, giving what `ValueReader::read` would.
+            let bytes = || tok.tok.bytes(text.as_bytes());
+            let inline = match (field.scalar, tok.tok.token) {
+                (Scalar::Str, Token::Str) if field.used => {
+                    Some(Value::Str(interner.intern(tok.tok.str_body(text))))
+                }
+                (Scalar::Str, Token::Str) => Some(Value::None),
+                (Scalar::Float, Token::Int | Token::Float) => {
+                    json::fast_f64(bytes()).map(Value::Float)
+                }
+                (Scalar::Int, Token::Int) => json::fast_i64(bytes()).map(Value::Int),
+                _ => None,
             };
-            let value = reader
+            let value = match inline {
+                Some(value) => value,
+                None => ValueReader {
+                    text,
+                    toks: &self.toks,
+                    used: field.used,
+                }
                 .read(
                     tok.index as usize,
                     tok.tok,
@@ -410,7 +458,8 @@ impl Decoder {
                     interner,
                     &mut self.scratch,
                 )
-                .map_err(|what| format!("field `{}` of {}: {what}", field.name, shape.name))?;
+                .map_err(|what| format!("field `{}` of {}: {what}", field.name, shape.name))?,
+            };
             out.fields.push(value);
         }
         Ok(None)

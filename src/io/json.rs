@@ -10,6 +10,9 @@
 //! the decoder gets tokens (kind + byte range) rather than values, so nothing is
 //! copied or allocated unless a value is needed, and it can visit members in any
 //! order (the `type` member may come after the fields it decides the meaning of).
+//!
+//! Number tokens the decoder needs as values go through [`fast_f64`] / [`fast_i64`]
+//! when those are exact (short numbers, nearly all of them), `str::parse` otherwise.
 
 use logos::Logos;
 
@@ -83,6 +86,7 @@ impl Token {
 /// `-?(0|[1-9][0-9]*)`, then a fraction only if a digit follows the `.`, then an
 /// exponent only if a digit follows the `e` (and its sign). Returns the token, its
 /// end and whether it has an exponent.
+#[inline(always)]
 fn scan_number(line: &[u8], at: usize) -> Option<(Token, usize, bool)> {
     let digits_from = |from: usize| {
         let mut end = from;
@@ -273,6 +277,13 @@ impl Tok {
             .unwrap_or("")
     }
 
+    /// [`Tok::text`] as bytes of `line` (no character-boundary checks).
+    #[inline]
+    pub fn bytes(self, line: &[u8]) -> &[u8] {
+        line.get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
+
     /// [`Tok::str_body`] as bytes of `line` (no character-boundary checks).
     #[inline]
     pub fn str_bytes(self, line: &[u8]) -> &[u8] {
@@ -281,7 +292,7 @@ impl Tok {
     }
 
     /// A string token's text between the quotes (still escaped for `StrEscaped`).
-    #[inline]
+    #[inline(always)]
     pub fn str_body(self, line: &str) -> &str {
         line.get(self.start as usize + 1..(self.end as usize).saturating_sub(1))
             .unwrap_or("")
@@ -553,6 +564,101 @@ pub fn clip(s: &str) -> String {
     } else {
         format!("{}…", s.chars().take(40).collect::<String>())
     }
+}
+
+/// Exact powers of ten as `f64`: 10^22 is the largest whose every digit fits the
+/// 53-bit significand.
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `token.parse::<f64>()` for a JSON number token, when Clinger's fast path applies: a
+/// decimal significand below 2^53 and a power of ten up to 10^22 are both exact
+/// `f64`s, so one IEEE multiplication or division, itself correctly rounded, gives
+/// the correctly rounded value, which is what `parse` gives. `None` otherwise
+/// (the caller then parses); never a different answer
+/// (`tests::fast_floats_agree_with_parse`).
+#[inline]
+pub fn fast_f64(token: &[u8]) -> Option<f64> {
+    // Long tokens are never fast (and short ones keep every counter small).
+    if token.len() > 40 {
+        return None;
+    }
+    let (negative, rest) = match token.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, token),
+    };
+    // The digits, with at most one point after at least one of them; wrapping, as
+    // more than 19 digits (which could overflow) are rejected below.
+    let mut significand: u64 = 0;
+    let mut digits: i32 = 0;
+    // How many digits came before the point; -1 without one.
+    let mut point: i32 = -1;
+    let mut bytes = rest.iter();
+    let mut power: Option<&[u8]> = None;
+    while let Some(&c) = bytes.next() {
+        let d = c.wrapping_sub(b'0');
+        if d < 10 {
+            significand = significand.wrapping_mul(10).wrapping_add(u64::from(d));
+            digits += 1;
+        } else if c == b'.' && point < 0 && digits > 0 {
+            point = digits;
+        } else if c == b'e' || c == b'E' {
+            power = Some(bytes.as_slice());
+            break;
+        } else {
+            return None;
+        }
+    }
+    if digits == 0 || digits > 19 || point == digits || significand > 1 << 53 {
+        return None;
+    }
+    let mut exponent = if point < 0 { 0 } else { point - digits };
+    if let Some(power) = power {
+        let (below_one, digits) = match power {
+            [b'-', digits @ ..] => (true, digits),
+            [b'+', digits @ ..] => (false, digits),
+            digits => (false, digits),
+        };
+        // One to three digits: larger exponents are never fast.
+        if digits.is_empty() || digits.len() > 3 || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n = digits
+            .iter()
+            .fold(0i32, |n, &d| n * 10 + i32::from(d - b'0'));
+        exponent += if below_one { -n } else { n };
+    }
+    let magnitude = significand as f64;
+    let power = *POWERS_OF_TEN.get(exponent.unsigned_abs() as usize)?;
+    let value = if exponent >= 0 {
+        magnitude * power
+    } else {
+        magnitude / power
+    };
+    Some(if negative { -value } else { value })
+}
+
+/// `token.parse::<i64>()` for an integer token ([`Token::Int`] syntax) of at most
+/// 18 digits, which always fits; `None` for longer ones (the caller then parses).
+#[inline]
+pub fn fast_i64(token: &[u8]) -> Option<i64> {
+    let (negative, digits) = match token.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, token),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + i64::from(d - b'0');
+    }
+    Some(if negative { -n } else { n })
 }
 
 /// Whether a number token is a finite `f64` (JSON numbers beyond it, like `1e400`,
@@ -837,7 +943,48 @@ mod tests {
         walk_flat_with(line, &mut r).then_some(r.members)
     }
 
+    /// JSON numbers and near-misses, as text.
+    fn number_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "-?(0|[1-9][0-9]{0,20})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,4})?",
+            "-?[0-9]{0,3}\\.?[0-9]{0,3}[eE]?[+-]?[0-9]{0,3}",
+            "[-+0-9.eE]{0,12}",
+            any::<f64>().prop_map(|f| f.to_string()),
+            any::<f32>().prop_map(|f| format!("{f:e}")),
+            any::<i64>().prop_map(|n| n.to_string()),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn fast_floats_agree_with_parse(s in number_like()) {
+            if let Some(f) = fast_f64(s.as_bytes()) {
+                let parsed = s.parse::<f64>();
+                prop_assert_eq!(parsed.map(f64::to_bits), Ok(f.to_bits()), "{}", s);
+            }
+        }
+
+        #[test]
+        fn short_plain_numbers_are_fast(
+            whole in 0u64..100_000_000,
+            fraction in prop::option::of("[0-9]{1,6}"),
+            negative: bool,
+        ) {
+            let s = format!(
+                "{}{whole}{}",
+                if negative { "-" } else { "" },
+                fraction.map(|f| format!(".{f}")).unwrap_or_default()
+            );
+            prop_assert_eq!(fast_f64(s.as_bytes()).map(f64::to_bits), s.parse::<f64>().ok().map(f64::to_bits), "{}", s);
+        }
+
+        #[test]
+        fn fast_integers_agree_with_parse(s in number_like()) {
+            if let Some(n) = fast_i64(s.as_bytes()) {
+                prop_assert_eq!(s.parse::<i64>(), Ok(n), "{}", s);
+            }
+        }
+
         #[test]
         fn recognised_names_change_nothing(
             pieces in prop::collection::vec(piece(), 0..24),
