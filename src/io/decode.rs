@@ -174,10 +174,15 @@ pub struct Decoder {
     kinds: NameTable<EventId>,
     /// By [`NameId`]: the name as the flat walk recognises it at sight.
     quoted: Vec<QuotedName>,
-    /// By the previous member's name (0: none yet, `1 + id`: a known name, the last
-    /// entry: an unknown one): the name that followed it last time. Producers write
-    /// the members of an event type in one order, so this is nearly always the next.
+    /// By event type (row 0: not known yet), then by the previous member's name (0:
+    /// none yet, `1 + id`: a known name, the last entry: an unknown one): the name
+    /// that followed it last time. Producers write the members of an event type in
+    /// one order, so once `type` has been seen this is nearly always the next.
     successors: Vec<NameId>,
+    /// The length of a row of `successors`.
+    successors_row: usize,
+    /// Whether `successors` has a row per event type (not for huge programs).
+    kind_rows: bool,
     events: Vec<EventShape>,
     /// By event type: whether some trigger starts on it, i.e. whether its
     /// [`Event::origin`] (a hash of the whole line) is ever read.
@@ -191,6 +196,9 @@ pub struct Decoder {
     /// The time member the flat walk parsed on this line (its token's start, and its
     /// milliseconds), if it did.
     flat_time: Option<(u32, i64)>,
+    /// The plain string `type` member the flat walk looked up on this line (its
+    /// token's start and end, and the event type), if it did.
+    flat_kind: Option<(u32, u32, Option<EventId>)>,
 }
 
 impl Decoder {
@@ -241,6 +249,12 @@ impl Decoder {
                 }
             }
         }
+        // A row of predictions per event type, unless that would be large.
+        let successors_row = names.len() + 2;
+        let rows = match successors_row * (program.events.len() + 1) {
+            0..=65_536 => program.events.len() + 1,
+            _ => 1,
+        };
         let mut quoted = vec![QuotedName::NEVER; names.len()];
         for (name, &id) in &names {
             if let Some(q) = quoted.get_mut(usize::from(id)) {
@@ -250,7 +264,9 @@ impl Decoder {
         Decoder {
             names: NameTable::new(names.iter().map(|(name, &id)| (name.as_bytes(), id))),
             quoted,
-            successors: vec![NameId::MAX; names.len() + 2],
+            successors: vec![NameId::MAX; successors_row * rows],
+            successors_row,
+            kind_rows: rows > 1,
             key_name,
             type_name,
             time_name,
@@ -266,6 +282,7 @@ impl Decoder {
             scratch: String::new(),
             dates: DateCache::default(),
             flat_time: None,
+            flat_kind: None,
         }
     }
 
@@ -326,8 +343,13 @@ impl Decoder {
                 type_tok.token.describe()
             ));
         }
-        let kind = match type_tok.token {
-            Token::Str => self.kinds.get_within(
+        let kind = match (type_tok.token, self.flat_kind) {
+            (Token::Str, Some((start, end, kind)))
+                if start == type_tok.start && end == type_tok.end =>
+            {
+                kind
+            }
+            (Token::Str, _) => self.kinds.get_within(
                 text.as_bytes(),
                 type_tok.start as usize + 1,
                 type_tok.str_body(text).len(),
@@ -482,8 +504,9 @@ impl Decoder {
     /// words errors (so messages do not depend on which path saw the line first).
     fn scan(&mut self, text: &str) -> Result<(), String> {
         let generation = self.next_generation();
-        let unknown = self.successors.len().saturating_sub(1);
+        let unknown = self.successors_row.saturating_sub(1);
         self.flat_time = None;
+        self.flat_kind = None;
         let flat = json::walk_flat_with(
             text,
             &mut FlatScan {
@@ -494,6 +517,15 @@ impl Decoder {
                 generation,
                 previous: 0,
                 unknown,
+                row: 0,
+                kind_row_len: if self.kind_rows {
+                    self.successors_row
+                } else {
+                    0
+                },
+                kinds: &self.kinds,
+                type_name: self.type_name,
+                kind: &mut self.flat_kind,
                 recognised: None,
                 time_name: self.time_name,
                 dates: &mut self.dates,
@@ -556,8 +588,16 @@ struct FlatScan<'a> {
     successors: &'a mut [NameId],
     slots: &'a mut [Slot],
     generation: u32,
-    /// Index into `successors` of the member before.
+    /// Index into `successors` of the member before, within the row.
     previous: usize,
+    /// Where the row of this line's event type starts in `successors`.
+    row: usize,
+    /// The length of a row, or 0 when there is one row for all event types.
+    kind_row_len: usize,
+    kinds: &'a NameTable<EventId>,
+    type_name: NameId,
+    /// The `type` member's token range and event type.
+    kind: &'a mut Option<(u32, u32, Option<EventId>)>,
     /// That index after a name the schema does not know.
     unknown: usize,
     /// The name recognised by the last `name_end`, and where it ends.
@@ -571,7 +611,7 @@ struct FlatScan<'a> {
 impl FlatMembers for FlatScan<'_> {
     #[inline(always)]
     fn name_end(&mut self, line: &[u8], start: usize) -> Option<usize> {
-        let expected = *self.successors.get(self.previous)?;
+        let expected = *self.successors.get(self.row + self.previous)?;
         let end = self
             .quoted
             .get(usize::from(expected))?
@@ -606,10 +646,18 @@ impl FlatMembers for FlatScan<'_> {
             Some((id, end)) if end == name_start + name_len => Some(id),
             _ => self.names.get_within(line, name_start, name_len),
         };
-        if let Some(next) = self.successors.get_mut(self.previous) {
+        if let Some(next) = self.successors.get_mut(self.row + self.previous) {
             *next = id.unwrap_or(NameId::MAX);
         }
         self.previous = id.map_or(self.unknown, |id| usize::from(id) + 1);
+        // The event type, looked up once here (`decode_line` reuses it), picks the
+        // row of predictions for the members after it.
+        if id == Some(self.type_name) && tok.token == Token::Str {
+            let len = tok.end.saturating_sub(tok.start).saturating_sub(2) as usize;
+            let kind = self.kinds.get_within(line, tok.start as usize + 1, len);
+            *self.kind = Some((tok.start, tok.end, kind));
+            self.row = kind.map_or(0, |kind| (kind.index() + 1) * self.kind_row_len);
+        }
         if let Some(slot) = id.and_then(|id| self.slots.get_mut(usize::from(id))) {
             *slot = Slot {
                 line: self.generation,
