@@ -346,6 +346,16 @@ impl Evaluator<'_> {
         let Some(first) = arg(0) else {
             return Ok(Value::None);
         };
+        // `len(cart)`, `cart.empty`: counted where the state lives, not copied out.
+        if let (Builtin::Len | Builtin::Empty, Some(Expr::State(state))) =
+            (func, self.program.exprs.get(first.index()))
+            && let Some(n) = env.state_len(*state)
+        {
+            return Ok(match func {
+                Builtin::Len => Value::Int(len_i64(n)),
+                _ => Value::Bool(n == 0),
+            });
+        }
         let x = self.eval(first, env)?;
         if x == Value::None {
             return Ok(Value::None);

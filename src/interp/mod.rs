@@ -23,6 +23,14 @@ pub trait Env {
     fn event(&self, binding: Binding) -> Option<(EventId, i64, &[Value])>;
     /// A state's current value.
     fn state(&self, id: StateId) -> Value;
+    /// The number of members of a set or list state (`None` for other states):
+    /// what `len(s)` and `s.empty` need, without building the whole value.
+    fn state_len(&self, id: StateId) -> Option<usize> {
+        match self.state(id) {
+            Value::Set(items) | Value::List(items) => Some(items.len()),
+            _ => None,
+        }
+    }
     /// A profile attribute (`Value::None` when unset).
     fn profile(&self, id: ProfileFieldId) -> Value;
     /// An aggregate's value at `now()`.

@@ -42,6 +42,9 @@ impl Env for Scope<'_> {
     fn state(&self, id: StateId) -> Value {
         self.data.state(self.program, id)
     }
+    fn state_len(&self, id: StateId) -> Option<usize> {
+        self.data.state_len(self.program, id)
+    }
     fn profile(&self, id: ProfileFieldId) -> Value {
         self.data.profile(id)
     }

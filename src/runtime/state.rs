@@ -857,6 +857,24 @@ impl KeyData {
         }
     }
 
+    /// What [`KeyData::state`] would hold as members, counted in place: `Some` for
+    /// exactly the states whose value is a set or a list.
+    pub fn state_len(&self, program: &Program, id: StateId) -> Option<usize> {
+        let def = program.states.get(id.index())?;
+        match find(&self.slots, state_key(id)) {
+            Some(Slot::Syms(_, syms)) => Some(syms.len()),
+            Some(Slot::Members(_, ms)) => ScalarKind::element_of(&def.ty).map(|_| ms.len()),
+            Some(Slot::List(_, list)) => Some(list.len()),
+            Some(Slot::Scalar(..)) => None,
+            None | Some(Slot::Agg(..) | Slot::Profile(..) | Slot::Gate(..)) => {
+                match initial_value(&def.ty) {
+                    Value::Set(items) | Value::List(items) => Some(items.len()),
+                    _ => None,
+                }
+            }
+        }
+    }
+
     /// The aggregate's value over the window ending at `now` (inclusive).
     pub fn aggregate(&self, program: &Program, id: AggId, now: i64) -> Value {
         let Some(agg) = program.aggregates.get(id.index()) else {

@@ -368,12 +368,8 @@ where
         let fields = start.map_or(&[][..], |s| kept_fields(&self.plan, t, s.event));
         match start.and_then(|s| s.shared) {
             Some(shared) if shared.len() == fields.len() => inst.fields = Some(Arc::clone(shared)),
-            _ if fields.is_empty() => inst.fields = None,
-            _ => match inst.fields.as_mut().and_then(Arc::get_mut) {
-                // A restart reuses the slot: overwrite its own copy in place.
-                Some(own) if own.len() == fields.len() => own.clone_from_slice(fields),
-                _ => inst.fields = Some(fields.into()),
-            },
+            // A restart reuses the slot: its own copy is overwritten in place.
+            _ => st.instances.keep_fields(slot, fields),
         }
         Some(slot)
     }

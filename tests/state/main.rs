@@ -419,8 +419,20 @@ impl<'p> World<'p> {
         self.keys.get(customer as usize).unwrap_or(&NOTHING)
     }
 
+    /// The state's value; every read also checks that `state_len` (what `len(s)` and
+    /// `s.empty` use) counts exactly the members of that value.
     fn state(&self, customer: u32, id: StateId) -> Value {
-        self.key(customer).state(self.program, id)
+        let value = self.key(customer).state(self.program, id);
+        let members = match &value {
+            Value::Set(items) | Value::List(items) => Some(items.len()),
+            _ => None,
+        };
+        assert_eq!(
+            self.key(customer).state_len(self.program, id),
+            members,
+            "state_len of {id:?} for {value:?}"
+        );
+        value
     }
 
     fn agg(&self, customer: u32, id: AggId, now: i64) -> Value {
