@@ -6,6 +6,9 @@
 //! filter expression, or none) form a group; the member with the longest window (a
 //! `sum` on a tie, then the lowest id) stores entries every windowed `count` of the
 //! group can count over its own shorter window, so those counts store nothing.
+//!
+//! Time only: a `last(E)` that every expression reads only for its time
+//! (`now - last(VISIT).ts >= 30d`) keeps that time instead of a copy of the event.
 
 use crate::ir::{AggDef, AggId, AggKind, AggStorage, Feed, Layout, Program, StateId};
 use std::cmp::Reverse;
@@ -17,8 +20,12 @@ pub fn assign(program: &mut Program) {
 
 /// The layout of `program`, derived from its states and aggregates.
 pub fn derive(program: &Program) -> Layout {
+    let time_only = program.aggregates_read_only_for_time();
     let storage: Vec<AggStorage> = (0..program.aggregates.len())
-        .map(|i| storage(program, AggId::from_index(i)))
+        .map(|i| match time_only.get(i) {
+            Some(true) => AggStorage::TimeOnly,
+            _ => grouped_storage(program, AggId::from_index(i)),
+        })
         .collect();
     let mut feeds: Vec<Vec<Feed>> = vec![Vec::new(); program.events.len()];
     for (i, def) in program.states.iter().enumerate() {
@@ -48,9 +55,18 @@ pub fn is_fed(agg: &AggDef, storage: Option<AggStorage>) -> bool {
     !matches!(storage, Some(AggStorage::ReadsFrom(_))) || agg.filter.is_some()
 }
 
-/// Where aggregate `id`'s entries live: a scan of the program's aggregates with
-/// integer comparisons only (see the module docs for the rule).
+/// Where aggregate `id`'s entries live (see the module docs for the rule). For a
+/// program without a layout (hand-built); [`derive`] decides all at once.
 pub fn storage(program: &Program, id: AggId) -> AggStorage {
+    match program.aggregates_read_only_for_time().get(id.index()) {
+        Some(true) => AggStorage::TimeOnly,
+        _ => grouped_storage(program, id),
+    }
+}
+
+/// Where windowed `count` and `sum` aggregate `id`'s entries live: a scan of the
+/// program's aggregates with integer comparisons only.
+fn grouped_storage(program: &Program, id: AggId) -> AggStorage {
     let Some(agg) = program.aggregates.get(id.index()) else {
         return AggStorage::Own;
     };

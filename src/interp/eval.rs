@@ -98,9 +98,12 @@ impl Evaluator<'_> {
                     .unwrap_or(Value::None),
                 _ => Value::None,
             },
-            Expr::StoredEventTime { base } => match self.eval(*base, env)? {
-                Value::Event(stored) => Value::Time(stored.ts),
-                _ => Value::None,
+            Expr::StoredEventTime { base } => match self.program.exprs.get(base.index()) {
+                Some(Expr::Agg(a)) => env.aggregate_time(*a).map_or(Value::None, Value::Time),
+                _ => match self.eval(*base, env)? {
+                    Value::Event(stored) => Value::Time(stored.ts),
+                    _ => Value::None,
+                },
             },
             Expr::ToFloat(inner) => match self.eval(*inner, env)? {
                 Value::Int(i) => Value::Float(i as f64),

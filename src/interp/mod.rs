@@ -35,6 +35,15 @@ pub trait Env {
     fn profile(&self, id: ProfileFieldId) -> Value;
     /// An aggregate's value at `now()`.
     fn aggregate(&self, id: AggId) -> Value;
+    /// The time of the event a `last`/`first` aggregate holds at `now()`: what
+    /// `last(E).ts` reads, without copying the event (the only read of a `last` the
+    /// runtime stores as a time alone).
+    fn aggregate_time(&self, id: AggId) -> Option<i64> {
+        match self.aggregate(id) {
+            Value::Event(e) => Some(e.ts),
+            _ => None,
+        }
+    }
     /// The string table (`lower(s)` interns its result).
     fn interner(&mut self) -> &mut Interner;
 }

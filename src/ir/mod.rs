@@ -117,6 +117,9 @@ pub enum AggStorage {
     /// A windowed `sum` whose entries windowed `count`s read: it keeps an entry for
     /// every matching event, valued 0 when the field is absent.
     Hosts,
+    /// A `last(E)` the program reads only for its time (`last(E).ts`, as in
+    /// `now - last(VISIT).ts >= 30d`): it keeps the newest time, not the event.
+    TimeOnly,
 }
 
 /// One thing an event of some type feeds.
@@ -145,6 +148,36 @@ impl Program {
     }
     pub fn expr(&self, id: ExprId) -> &Expr {
         &self.exprs[id.index()]
+    }
+
+    /// Per aggregate: whether it is a `last` that every expression reading it reads
+    /// only for its time (`last(E).ts`), so that its time is all it needs to keep.
+    /// One pass over the expressions.
+    pub fn aggregates_read_only_for_time(&self) -> Vec<bool> {
+        // Per aggregate: (reads, reads as the base of `.ts`).
+        let mut reads = vec![(0usize, 0usize); self.aggregates.len()];
+        for expr in &self.exprs {
+            match expr {
+                Expr::Agg(a) => {
+                    if let Some(r) = reads.get_mut(a.index()) {
+                        r.0 += 1;
+                    }
+                }
+                Expr::StoredEventTime { base } => {
+                    if let Some(Expr::Agg(a)) = self.exprs.get(base.index())
+                        && let Some(r) = reads.get_mut(a.index())
+                    {
+                        r.1 += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.aggregates
+            .iter()
+            .zip(reads)
+            .map(|(agg, (all, time))| agg.kind == AggKind::Last && all > 0 && all == time)
+            .collect()
     }
     pub fn ty(&self, id: ExprId) -> &Ty {
         &self.expr_types[id.index()]

@@ -34,6 +34,7 @@ pub fn print(program: &Program) -> String {
             let storage = match program.layout.storage.get(i) {
                 Some(AggStorage::Own) => "  storage own".to_owned(),
                 Some(AggStorage::Hosts) => "  storage hosts".to_owned(),
+                Some(AggStorage::TimeOnly) => "  storage time".to_owned(),
                 Some(AggStorage::ReadsFrom(h)) => format!("  storage reads a{}", h.index()),
                 None => String::new(),
             };

@@ -367,6 +367,7 @@ impl Verifier<'_> {
         }
         let windowed =
             |k: AggKind, w: Option<i64>| w.is_some() && matches!(k, AggKind::Count | AggKind::Sum);
+        let time_only = p.aggregates_read_only_for_time();
         for (i, (a, s)) in p.aggregates.iter().zip(&l.storage).enumerate() {
             match *s {
                 AggStorage::Own => {}
@@ -386,6 +387,11 @@ impl Verifier<'_> {
                         });
                     if !ok {
                         self.err(format!("a{i}: bad storage: reads a{}", h.index()));
+                    }
+                }
+                AggStorage::TimeOnly => {
+                    if a.kind != AggKind::Last || time_only.get(i) != Some(&true) {
+                        self.err(format!("a{i}: bad storage: time only"));
                     }
                 }
                 AggStorage::Hosts => {

@@ -51,6 +51,9 @@ impl Env for Scope<'_> {
     fn aggregate(&self, id: AggId) -> Value {
         self.data.aggregate(self.program, id, self.now)
     }
+    fn aggregate_time(&self, id: AggId) -> Option<i64> {
+        self.data.aggregate_time(self.program, id, self.now)
+    }
     fn interner(&mut self) -> &mut Interner {
         self.interner
     }

@@ -881,15 +881,27 @@ impl KeyData {
             return Value::None;
         };
         let shape = AggShape::of(program, id, agg);
+        AggSlot::read(self.agg_slot(id, &shape), &shape, now)
+    }
+
+    /// The time of the event aggregate `id` (a `last` or `first`) holds at `now`.
+    pub fn aggregate_time(&self, program: &Program, id: AggId, now: i64) -> Option<i64> {
+        let agg = program.aggregates.get(id.index())?;
+        let shape = AggShape::of(program, id, agg);
+        AggSlot::read_time(self.agg_slot(id, &shape), &shape, now)
+    }
+
+    /// The slot holding aggregate `id`'s entries (another aggregate's for
+    /// [`Storage::ReadsFrom`]).
+    fn agg_slot(&self, id: AggId, shape: &AggShape) -> Option<&AggSlot> {
         let holder = match shape.storage {
             Storage::ReadsFrom(host) => host,
-            Storage::Own | Storage::Hosts => id,
+            Storage::Own | Storage::Hosts | Storage::TimeOnly => id,
         };
-        let slot = match find(&self.slots, agg_key(holder)) {
+        match find(&self.slots, agg_key(holder)) {
             Some(Slot::Agg(_, slot)) => Some(slot),
             _ => None,
-        };
-        AggSlot::read(slot, &shape, now)
+        }
     }
 
     /// A profile attribute; `Value::None` when unset.

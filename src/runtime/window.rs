@@ -331,6 +331,7 @@ impl AggSlot {
             (AggKind::First, Some(_)) => {
                 AggSlot::Events(Box::new(VecDeque::from([stored(input.event)])))
             }
+            (AggKind::Last, _) if shape.storage == Storage::TimeOnly => AggSlot::Latest(ts),
             (AggKind::Last | AggKind::First, _) => AggSlot::Event(stored(input.event)),
         }
     }
@@ -420,7 +421,9 @@ impl AggSlot {
                     .collect();
                 Value::Set(Arc::new(members))
             }
-            AggSlot::Latest(t) => Value::Bool(shape.live(*t, now)),
+            // `exists within` (a time-only `last` is read by `read_time` alone).
+            AggSlot::Latest(t) if shape.kind == AggKind::Exists => Value::Bool(shape.live(*t, now)),
+            AggSlot::Latest(_) => Value::None,
             AggSlot::Count(n) => match shape.kind {
                 AggKind::Exists => Value::Bool(*n > 0),
                 _ => Value::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
@@ -437,6 +440,22 @@ impl AggSlot {
                 None => Value::None,
             },
         }
+    }
+
+    /// The time of the event a `last`/`first` aggregate holds at `now` (what
+    /// `last(E).ts` reads), without copying the event out; `None` when it holds none
+    /// or for other aggregates.
+    pub fn read_time(slot: Option<&AggSlot>, shape: &AggShape, now: i64) -> Option<i64> {
+        if !matches!(shape.kind, AggKind::Last | AggKind::First) {
+            return None;
+        }
+        let ts = match slot? {
+            AggSlot::Latest(t) => *t,
+            AggSlot::Event(e) => e.ts,
+            AggSlot::Events(q) => q.get(live_from(q, shape, now, |e| e.ts))?.ts,
+            _ => return None,
+        };
+        shape.live(ts, now).then_some(ts)
     }
 
     /// Drop what no read at or after `now` can see, in time proportional to what is
