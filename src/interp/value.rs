@@ -27,6 +27,41 @@ pub struct Sym(pub u32);
 pub struct Interner {
     ids: HashTable<Sym>,
     strs: Vec<Arc<str>>,
+    /// The symbols of recently interned short strings, by hash: a hit answers without
+    /// touching the table or the text (four dependent loads into a table that order
+    /// ids and emails make large), and a short string's two words and length are its
+    /// whole text, so a hit needs no text comparison. A cache: not serialised.
+    recent: RecentSyms,
+}
+
+/// Entries of [`Interner::recent`] (a power of two). Only the entries of the
+/// strings in use are touched: product ids, categories, pages, campaigns.
+const RECENT: usize = 1024;
+
+/// A direct-mapped cache from a short string's `(len, head, tail)` to its symbol.
+#[derive(Clone)]
+struct RecentSyms(Box<[RecentSym; RECENT]>);
+
+#[derive(Clone, Copy)]
+struct RecentSym {
+    head: u64,
+    tail: u64,
+    /// `u32::MAX`: empty (no string is that long and short at once).
+    len: u32,
+    sym: Sym,
+}
+
+impl Default for RecentSyms {
+    fn default() -> RecentSyms {
+        RecentSyms(Box::new(
+            [RecentSym {
+                head: 0,
+                tail: 0,
+                len: u32::MAX,
+                sym: Sym(0),
+            }; RECENT],
+        ))
+    }
 }
 
 /// Two words that, with the length, are the whole text of a string of up to 16
@@ -55,13 +90,19 @@ fn text_hash(s: &str) -> u64 {
     let b = s.as_bytes();
     if b.len() <= 16 {
         let (head, tail) = head_tail(b);
-        // Folded so the high bits (hashbrown's tag) and low bits (its index) both mix.
-        let x = (head ^ tail.rotate_left(29) ^ b.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        return x ^ (x >> 32);
+        return short_hash(head, tail, b.len());
     }
     let mut hasher = FxHasher::default();
     hasher.write(b);
     hasher.finish()
+}
+
+/// [`text_hash`] of a string of up to 16 bytes, from [`head_tail`] and its length.
+#[inline(always)]
+fn short_hash(head: u64, tail: u64, len: usize) -> u64 {
+    // Folded so the high bits (hashbrown's tag) and low bits (its index) both mix.
+    let x = (head ^ tail.rotate_left(29) ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^ (x >> 32)
 }
 
 /// `a == b`, without a `memcmp` call for strings of up to 16 bytes.
@@ -79,7 +120,34 @@ fn same_text(a: &str, b: &str) -> bool {
 
 impl Interner {
     pub fn intern(&mut self, s: &str) -> Sym {
-        let hash = text_hash(s);
+        let b = s.as_bytes();
+        if b.len() > 16 {
+            return self.intern_hashed(s, text_hash(s));
+        }
+        let (head, tail) = head_tail(b);
+        let len = b.len() as u32;
+        let hash = short_hash(head, tail, b.len());
+        // The top bits: hashbrown picks buckets with the low ones.
+        let at = (hash >> (64 - RECENT.trailing_zeros())) as usize;
+        if let Some(e) = self.recent.0.get(at)
+            && (e.head, e.tail, e.len) == (head, tail, len)
+        {
+            return e.sym;
+        }
+        let sym = self.intern_hashed(s, hash);
+        if let Some(e) = self.recent.0.get_mut(at) {
+            *e = RecentSym {
+                head,
+                tail,
+                len,
+                sym,
+            };
+        }
+        sym
+    }
+
+    /// [`Interner::intern`] through the table, `hash` being `s`'s [`text_hash`].
+    fn intern_hashed(&mut self, s: &str, hash: u64) -> Sym {
         let strs = &self.strs;
         if let Some(&sym) = self.ids.find(hash, |sym| {
             strs.get(sym.0 as usize).is_some_and(|t| same_text(t, s))
@@ -203,5 +271,36 @@ mod tests {
             assert_eq!(interner.resolve(sym), t);
         }
         assert_eq!(interner.get("zz_not_there"), None);
+    }
+
+    /// The recent-symbols cache answers exactly as the table: interleaved repeats
+    /// of many strings (so that cache entries collide and are replaced) always get
+    /// their first symbol back, numbered in first-seen order.
+    #[test]
+    fn recent_symbols_agree_with_the_table() {
+        let texts: Vec<String> = (0..5000)
+            .map(|i| match i % 3 {
+                0 => format!("p{i}"),
+                1 => format!("category-{i}"),
+                _ => format!("u{i}@example.com"),
+            })
+            .collect();
+        let mut interner = Interner::default();
+        let mut first = Vec::new();
+        for (i, t) in texts.iter().enumerate() {
+            first.push(interner.intern(t));
+            // Re-intern a few earlier strings between new ones.
+            for back in [1, 7, 100, 1000] {
+                if let (Some(old), Some(&sym)) =
+                    (i.checked_sub(back), first.get(i.wrapping_sub(back)))
+                {
+                    assert_eq!(interner.intern(&texts[old]), sym, "{}", texts[old]);
+                }
+            }
+        }
+        for (i, (t, sym)) in texts.iter().zip(&first).enumerate() {
+            assert_eq!(sym.0 as usize, i, "first-seen order");
+            assert_eq!(interner.resolve(*sym), t);
+        }
     }
 }
