@@ -30,7 +30,7 @@
 //!   (sets come out sorted by symbol / number and without duplicates).
 //! - Strings are interned only for fields some rule reads ([`FieldDef::used`]); unread
 //!   fields are type-checked and stored as [`Value::None`], so the interner does not
-//!   grow with values nobody looks at.
+//!   grow with values nobody looks at (and unread floats are not even converted).
 //!
 //! Cost: no allocation per line in the steady state (the token buffer, the member
 //! slots and `out`'s buffers are reused); strings are copied only when they are
@@ -460,6 +460,9 @@ impl Decoder {
                     Some(Value::Str(interner.intern(tok.tok.str_body(text))))
                 }
                 (Scalar::Str, Token::Str) => Some(Value::None),
+                // Every number token is a finite `f64` (both scanners check): that is
+                // the whole type check of a float nobody reads.
+                (Scalar::Float, Token::Int | Token::Float) if !field.used => Some(Value::None),
                 (Scalar::Float, Token::Int | Token::Float) => {
                     json::fast_f64(bytes()).map(Value::Float)
                 }
@@ -768,7 +771,11 @@ impl ValueReader<'_> {
                         json::clip(tok.text(self.text))
                     ));
                 }
-                Value::Float(f)
+                if self.used {
+                    Value::Float(f)
+                } else {
+                    Value::None
+                }
             }
             (Ty::Str, Token::Str) if self.used => {
                 Value::Str(interner.intern(tok.str_body(self.text)))
