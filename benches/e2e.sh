@@ -2,27 +2,46 @@
 # End-to-end figures of `trigc run` for BENCHMARKS.md: throughput on one core over
 # the rules/ examples, and runtime memory per customer with a pending timer.
 # Usage: benches/e2e.sh [RUNS]   (default 5; medians are printed)
+#
+# Throughput is measured for the plain `cargo build --release` binary and for the
+# PGO build of scripts/pgo-build.sh, alternating runs so that both see the same
+# moments of a shared machine. `E2E_NO_PGO=1` skips the PGO build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 cargo build --release --quiet
 bin=target/release/trigc
+bins=("$bin")
+if [ -z "${E2E_NO_PGO:-}" ]; then
+  scripts/pgo-build.sh
+  bins+=(target/pgo/trigc)
+fi
 tmp=${TMPDIR:-/tmp}/trigc-e2e
 mkdir -p "$tmp"
 
 median() { sort -n | awk '{a[NR]=$1} END {m=int((NR+1)/2); print a[m]}'; }
 
-# 1. Throughput: 1M generated events, 100k customers, every example rule.
+# 1. Throughput: 1M generated events, 100k customers, every example rule. The rate
+#    is trigc's own (events over the time from the first line to the last record).
 events=$tmp/1m.ndjson
 [ -s "$events" ] || $bin gen --events 1000000 --customers 100000 --seed 1 --out "$events"
-: > "$tmp/run.txt"
+for b in "${bins[@]}"; do : > "$tmp/run.$(basename "$(dirname "$b")").txt"; done
 for _ in $(seq "$runs"); do
-  /usr/bin/time -f "%U %e %M" -a -o "$tmp/run.txt" $bin run rules/ --input "$events" > "$tmp/out.ndjson" 2>/dev/null
+  for b in "${bins[@]}"; do
+    log=$tmp/run.$(basename "$(dirname "$b")").txt
+    rate=$( { /usr/bin/time -f "TIME %U %e %M" $b run rules/ --input "$events" --stats > "$tmp/out.ndjson"; } 2>&1 |
+      sed -n 's/.*"events_per_sec":\([0-9]*\).*/\1/p; s/^TIME //p' | tr '\n' ' ')
+    echo "$rate" >> "$log"
+  done
 done
-user=$(cut -d' ' -f1 "$tmp/run.txt" | median)
-wall=$(cut -d' ' -f2 "$tmp/run.txt" | median)
-rss=$(cut -d' ' -f3 "$tmp/run.txt" | median)
-echo "run rules/ on 1M events: median user ${user}s (= $(awk "BEGIN{printf \"%.0f\", 1000000/$user}") events/s on one core), wall ${wall}s, peak RSS ${rss} KB, $(wc -l < "$tmp/out.ndjson") actions"
+for b in "${bins[@]}"; do
+  log=$tmp/run.$(basename "$(dirname "$b")").txt
+  rate=$(cut -d' ' -f1 "$log" | median)
+  user=$(cut -d' ' -f2 "$log" | median)
+  wall=$(cut -d' ' -f3 "$log" | median)
+  rss=$(cut -d' ' -f4 "$log" | median)
+  echo "$b: run rules/ on 1M events: median ${rate} events/s (trigc's rate; all: $(cut -d' ' -f1 "$log" | sort -n | tr '\n' ' ')), user ${user}s, wall ${wall}s, peak RSS ${rss} KB, $(wc -l < "$tmp/out.ndjson") actions"
+done
 
 # 2. Memory per customer with one pending timer: N customers each with one VISIT
 #    and a 30-day timer; the RSS difference between N=101000 and N=1000.
