@@ -23,7 +23,7 @@ use crate::ir::{Program, TriggerId};
 use crate::runtime::{ActionBody, ActionRecord, Recipient};
 
 /// Records are handed to `W` in blocks of about this many bytes.
-const FLUSH_AT: usize = 1 << 16;
+const FLUSH_AT: usize = 1 << 14;
 
 /// Writes records to `W` through a buffer. IO errors are kept (the first one) and
 /// stop further writes; the caller checks [`NdjsonSink::finish`].
