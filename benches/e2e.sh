@@ -29,7 +29,7 @@ for b in "${bins[@]}"; do : > "$tmp/run.$(basename "$(dirname "$b")").txt"; done
 for _ in $(seq "$runs"); do
   for b in "${bins[@]}"; do
     log=$tmp/run.$(basename "$(dirname "$b")").txt
-    rate=$( { /usr/bin/time -f "TIME %U %e %M" $b run rules/ --input "$events" --stats > "$tmp/out.ndjson"; } 2>&1 |
+    rate=$( { /usr/bin/time -f "TIME %U %e %M" $b run rules/ --engine interp --input "$events" --stats > "$tmp/out.ndjson"; } 2>&1 |
       sed -n 's/.*"events_per_sec":\([0-9]*\).*/\1/p; s/^TIME //p' | tr '\n' ' ')
     echo "$rate" >> "$log"
   done
