@@ -10,6 +10,7 @@
 //! | min, max             | a monotonic deque of `(ts, value)`          | the extreme so far  |
 //! | distinct             | `(value, newest ts)` sorted by value        | same, never expired |
 //! | last                 | the newest event                            | the newest event    |
+//! | last, read as `.ts`  | the newest time                             | the newest time     |
 //! | first                | matching events                             | the oldest event    |
 //!
 //! Windowed `count` and `sum` keep their entries in a [`Series`] (times as `u32`
