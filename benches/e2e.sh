@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-cargo build --release --quiet
+cargo build --release --quiet --target-dir target
 bin=target/release/trigc
 bins=("$bin")
 if [ -z "${E2E_NO_PGO:-}" ]; then

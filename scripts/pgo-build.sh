@@ -52,7 +52,7 @@ RUSTFLAGS="-Cprofile-use=$work/trigc.profdata" \
 cp "$work/optimised/$host/release/trigc" "$work/trigc"
 
 # Same output as the plain build, on events neither build was trained on.
-cargo build --release --locked --quiet --bin trigc
+cargo build --release --locked --quiet --bin trigc --target-dir "$root/target"
 "$work/trigc" gen --events 100000 --customers 10000 --seed 11 --out "$work/check.ndjson"
 target/release/trigc run rules/ --input "$work/check.ndjson" --stats 2>/dev/null > "$work/plain.out"
 "$work/trigc" run rules/ --input "$work/check.ndjson" --stats 2>/dev/null > "$work/pgo.out"
