@@ -55,6 +55,7 @@ fn program() -> Program {
                     field("when", Ty::Time, true),
                     unused(field("note", Ty::Str, false)),
                     unused(field("labels", set(Ty::Str), true)),
+                    unused(field("score", Ty::Float, true)),
                 ],
             ),
         ],
@@ -452,6 +453,33 @@ fn undeclared_event_types_are_ignored() {
         f.decode(r#"{"type":"LOGIN",}"#),
         Decoded::Rejected(_)
     ));
+}
+
+/// A float no rule reads is stored as none but still type-checked, on the flat path
+/// and on the general one (an escape in another member sends a line there).
+#[test]
+fn unread_floats_are_checked_not_converted() {
+    let mut f = Fixture::new();
+    for extra in [
+        r#","score":2.5"#,
+        r#","score":7"#,
+        r#","score":2.5,"x":"\u0041""#,
+    ] {
+        let ev = f.ok(&rich(extra));
+        assert_eq!(ev.fields[9], Value::None, "{extra}");
+    }
+    for extra in [r#","score":"2.5""#, r#","score":"2.5","x":"\u0041""#] {
+        assert_eq!(
+            f.reject(&rich(extra)),
+            "field `score` of RICH: expected float, found string",
+            "{extra}"
+        );
+    }
+    assert!(
+        f.reject(&rich(r#","score":1e400"#))
+            .ends_with("number out of range `1e400`"),
+        "out of range"
+    );
 }
 
 #[test]
