@@ -20,6 +20,7 @@ pub mod io;
 pub mod ir;
 pub mod runtime;
 pub mod syntax;
+pub mod time;
 
 use diag::Diagnostic;
 

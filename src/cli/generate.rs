@@ -42,6 +42,8 @@ use std::process::ExitCode;
 use rand_core::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
+use crate::time::push_time;
+
 #[derive(clap::Args, Debug)]
 pub struct GenArgs {
     /// How many events to write.
@@ -65,7 +67,7 @@ pub struct GenArgs {
 }
 
 pub fn generate(args: &GenArgs) -> ExitCode {
-    let start = match crate::io::wire_time::parse_time(&args.start) {
+    let start = match crate::time::parse_time(&args.start) {
         Ok(t) => t,
         Err(e) => {
             eprintln!(
@@ -715,38 +717,6 @@ impl Zipf {
     }
 }
 
-/// Append `ms` as RFC 3339 UTC: `2026-01-05T10:30:00Z`, with `.SSS` when the
-/// milliseconds are not zero.
-fn push_time(line: &mut String, ms: i64) {
-    let days = ms.div_euclid(DAY);
-    let rem = ms.rem_euclid(DAY);
-    let (y, m, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (
-        rem / HOUR,
-        rem % HOUR / MINUTE,
-        rem % MINUTE / SECOND,
-        rem % SECOND,
-    );
-    let _ = write!(line, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
-    if milli != 0 {
-        let _ = write!(line, ".{milli:03}");
-    }
-    line.push('Z');
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -778,24 +748,13 @@ mod tests {
         for line in stream(3000, 1).lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
             let kind = v["type"].as_str().unwrap_or("?").to_owned();
-            let ts = crate::io::wire_time::parse_time(v["ts"].as_str().unwrap_or(""))
-                .unwrap_or(i64::MIN);
+            let ts = crate::time::parse_time(v["ts"].as_str().unwrap_or("")).unwrap_or(i64::MIN);
             assert!(ts >= last, "time went back at {line}");
             assert_eq!(v.get("user").is_none(), kind == "PRICE_CHANGE", "{line}");
             last = ts;
             kinds.insert(kind);
         }
         assert_eq!(kinds.len(), 10, "every event type appears: {kinds:?}");
-    }
-
-    #[test]
-    fn times_format_like_chrono() {
-        for ms in [0, 1_767_571_200_000, 1_767_571_200_123, 951_782_400_000, -1] {
-            let mut s = String::new();
-            push_time(&mut s, ms);
-            let back = crate::io::wire_time::parse_time(&s);
-            assert_eq!(back, Ok(ms), "{s}");
-        }
     }
 
     #[test]

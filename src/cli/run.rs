@@ -22,14 +22,14 @@ use super::check::report;
 use super::load::load_rules;
 use crate::interp::Interner;
 use crate::io::lines::Line;
-use crate::io::sink::{NdjsonSink, format_time};
-use crate::io::wire_time::{parse_duration, parse_time};
+use crate::io::sink::NdjsonSink;
 use crate::io::{Decoded, Decoder, Lines, Reject};
 use crate::ir::Program;
 use crate::runtime::{
     ActionRecord, Event, Interp, LatePolicy, Notice, Output, Runtime, RuntimeConfig, RuntimeState,
 };
 use crate::syntax::SourceMap;
+use crate::time::{format_time, parse_duration, parse_time};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum EngineArg {
@@ -109,7 +109,7 @@ fn parse_until(s: &str) -> Result<i64, String> {
 }
 
 fn parse_lateness(s: &str) -> Result<i64, String> {
-    parse_duration(s)
+    parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// Input-side counts of a run.
@@ -536,8 +536,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
         {
             text.push_str(&format!(
                 "warning: --until {} is before the last event ({}): it moved nothing\n",
-                crate::io::sink::format_time(until),
-                crate::io::sink::format_time(last)
+                format_time(until),
+                format_time(last)
             ));
         }
         text

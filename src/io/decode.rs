@@ -50,10 +50,11 @@ pub use super::json::MAX_DEPTH;
 
 use super::json::{self, FlatMembers, Tok, Token};
 use super::name_table::{NameTable, QuotedName};
-use super::wire_time::{DateCache, parse_canonical_utc, parse_duration, parse_time_cached};
 use crate::interp::{Interner, Value};
 use crate::ir::{EventId, FieldDef, FieldIdx, Program, Ty};
 use crate::runtime::Event;
+use crate::time::parse_duration;
+use crate::time::rfc3339::{DateCache, parse_canonical_utc, parse_time_cached};
 
 /// What became of one line.
 #[derive(Clone, Debug, PartialEq)]

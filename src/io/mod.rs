@@ -6,7 +6,6 @@ pub mod json;
 pub mod lines;
 pub mod name_table;
 pub mod sink;
-pub mod wire_time;
 
 pub use decode::{Decoded, Decoder, Reject};
 pub use lines::Lines;

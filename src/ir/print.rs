@@ -13,6 +13,7 @@ use super::{
     ActionKind, AggDef, AggKind, AggStorage, Binding, Builtin, Const, Expr, ExprId, PatternIr,
     Payload, Program, ReducerOp, Reentry, ScheduleIr, StartIr, Ty,
 };
+use crate::time::format_duration;
 
 /// The whole program as text.
 pub fn print(program: &Program) -> String {
@@ -61,10 +62,10 @@ pub fn print(program: &Program) -> String {
         };
         let mut opts = format!("priority {}  reentry {reentry}", t.priority);
         if let Some(c) = t.cooldown {
-            let _ = write!(opts, "  cooldown {}", duration(c));
+            let _ = write!(opts, "  cooldown {}", format_duration(c));
         }
         if let Some(l) = t.limit {
-            let _ = write!(opts, "  limit {} per {}", l.count, duration(l.per));
+            let _ = write!(opts, "  limit {} per {}", l.count, format_duration(l.per));
         }
         let _ = writeln!(out, "  {opts}");
         for p in &t.exit_on {
@@ -78,7 +79,7 @@ pub fn print(program: &Program) -> String {
             }
             StartIr::Enroll => out.push_str("  on enroll\n"),
             StartIr::Schedule(ScheduleIr::Every(ms)) => {
-                let _ = writeln!(out, "  every {}", duration(*ms));
+                let _ = writeln!(out, "  every {}", format_duration(*ms));
             }
             StartIr::Schedule(ScheduleIr::DailyAt { minute_of_day }) => {
                 let _ = writeln!(
@@ -107,7 +108,7 @@ pub fn print(program: &Program) -> String {
         for (n, step) in t.steps.iter().enumerate() {
             let _ = write!(out, "  step {}", n + 1);
             if step.wait > 0 {
-                let _ = write!(out, " wait {}", duration(step.wait));
+                let _ = write!(out, " wait {}", format_duration(step.wait));
             }
             out.push('\n');
             for p in &step.unless {
@@ -264,7 +265,7 @@ pub fn aggregate(program: &Program, agg: &AggDef) -> String {
         let _ = write!(s, " where {}", root(program, f));
     }
     if let Some(w) = agg.within {
-        let _ = write!(s, " within {}", duration(w));
+        let _ = write!(s, " within {}", format_duration(w));
     }
     s.push(')');
     s
@@ -296,31 +297,6 @@ pub fn ty(program: &Program, t: &Ty) -> String {
     }
 }
 
-/// `1h30m`: a duration in Trig syntax (days, hours, minutes, seconds, millis).
-pub fn duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut s = String::new();
-    if ms < 0 {
-        s.push('-');
-    }
-    let mut rest = ms.unsigned_abs();
-    for (unit, size) in [
-        ("d", 86_400_000u64),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ] {
-        if rest >= size {
-            let _ = write!(s, "{}{unit}", rest / size);
-            rest %= size;
-        }
-    }
-    s
-}
-
 fn binding(b: Binding) -> &'static str {
     match b {
         Binding::Current => "cur",
@@ -341,7 +317,7 @@ pub fn expr(program: &Program, id: ExprId) -> String {
             Const::Int(i) => i.to_string(),
             Const::Float(f) => format!("{f:?}"),
             Const::Str(s) => format!("{s:?}"),
-            Const::Duration(d) => duration(*d),
+            Const::Duration(d) => format_duration(*d),
             Const::Time(t) => format!("time({t})"),
         },
         Expr::List(items) => format!("[{}]", items.iter().map(sub).collect::<Vec<_>>().join(", ")),

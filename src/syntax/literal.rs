@@ -1,100 +1,7 @@
-//! Decoding literal text the grammar accepted: durations, numbers, strings with JSON
-//! escapes and times of day. The grammar is lenient on purpose (it takes `5min` and
-//! `"\q"`), so that the problems are reported here with a precise code and span
-//! instead of as a bare syntax error.
-
-/// What is wrong with a duration literal.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DurationError {
-    /// `30x`, `5min`: the text after the digits at byte `at` is not a unit.
-    UnknownUnit { unit: String, at: usize },
-    /// `1.5h`: durations are whole numbers of a unit.
-    Fraction,
-    /// More milliseconds than an i64 holds.
-    Overflow,
-}
-
-/// Milliseconds in one of each unit, longest spelling first so `ms` wins over `m`.
-const UNITS: &[(&str, i64)] = &[
-    ("ms", 1),
-    ("s", 1_000),
-    ("m", 60_000),
-    ("h", 3_600_000),
-    ("d", 86_400_000),
-    ("w", 604_800_000),
-];
-
-/// `1h30m` to milliseconds.
-pub fn duration_millis(text: &str) -> Result<i64, DurationError> {
-    if text.contains('.') {
-        return Err(DurationError::Fraction);
-    }
-    let bytes = text.as_bytes();
-    let mut total: i64 = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let digits_start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        let unit_start = i;
-        let rest = text.get(unit_start..).unwrap_or("");
-        let Some(&(unit, per)) = UNITS.iter().find(|(u, _)| {
-            rest.starts_with(u)
-                && !rest
-                    .as_bytes()
-                    .get(u.len())
-                    .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
-        }) else {
-            let unit: String = rest.chars().take_while(|c| !c.is_ascii_digit()).collect();
-            return Err(DurationError::UnknownUnit {
-                unit,
-                at: unit_start,
-            });
-        };
-        if digits_start == unit_start {
-            return Err(DurationError::UnknownUnit {
-                unit: unit.to_owned(),
-                at: unit_start,
-            });
-        }
-        let n: i64 = text
-            .get(digits_start..unit_start)
-            .and_then(|d| d.parse().ok())
-            .ok_or(DurationError::Overflow)?;
-        total = n
-            .checked_mul(per)
-            .and_then(|ms| total.checked_add(ms))
-            .ok_or(DurationError::Overflow)?;
-        i = unit_start + unit.len();
-    }
-    Ok(total)
-}
-
-/// Milliseconds as a Trig duration literal: `5400000` → `1h30m`, `0` → `0s`. Weeks
-/// are used only for whole weeks (`2w`, but `30d` rather than `4w2d`).
-pub fn format_duration(millis: i64) -> String {
-    if millis == 0 {
-        return "0s".to_owned();
-    }
-    let mut out = String::new();
-    let mut rest = millis.unsigned_abs();
-    if millis < 0 {
-        out.push('-');
-    }
-    const WEEK: u64 = 604_800_000;
-    for &(unit, per) in UNITS.iter().rev() {
-        let per = per.unsigned_abs();
-        if per == WEEK && !rest.is_multiple_of(WEEK) {
-            continue;
-        }
-        if rest >= per {
-            out.push_str(&format!("{}{unit}", rest / per));
-            rest %= per;
-        }
-    }
-    out
-}
+//! Decoding literal text the grammar accepted: numbers, strings with JSON escapes and
+//! times of day; durations are read by [`crate::time::duration`]. The grammar is
+//! lenient on purpose (it takes `5min` and `"\q"`), so that the problems are reported
+//! with a precise code and span instead of as a bare syntax error.
 
 /// One escape in a string literal that is not a JSON escape.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -233,29 +140,6 @@ pub fn is_mixed_case(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration_millis("500ms"), Ok(500));
-        assert_eq!(duration_millis("1h30m"), Ok(5_400_000));
-        assert_eq!(duration_millis("2w"), Ok(1_209_600_000));
-        assert!(matches!(
-            duration_millis("5min"),
-            Err(DurationError::UnknownUnit { .. })
-        ));
-        assert!(
-            matches!(duration_millis("30x"), Err(DurationError::UnknownUnit { unit, .. }) if unit == "x")
-        );
-        assert_eq!(
-            duration_millis("99999999999999999999d"),
-            Err(DurationError::Overflow)
-        );
-        assert_eq!(duration_millis("1.5h"), Err(DurationError::Fraction));
-        assert_eq!(format_duration(5_400_000), "1h30m");
-        assert_eq!(format_duration(1_500), "1s500ms");
-        assert_eq!(format_duration(30 * 86_400_000), "30d");
-        assert_eq!(format_duration(14 * 86_400_000), "2w");
-    }
 
     #[test]
     fn escapes() {

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use super::ast::*;
-use super::literal::format_duration;
 use super::span::Span;
+use crate::time::format_duration;
 
 /// Deeper expression trees print as `…` (the parser never builds them).
 const MAX_PRINT_DEPTH: usize = 256;

@@ -9,9 +9,10 @@ use pest::pratt_parser::{Assoc, ConstPrattParser, Op};
 use super::{Builder, Rule, parts};
 use crate::syntax::ast::*;
 use crate::syntax::error::{self, MAX_EXPR_DEPTH};
-use crate::syntax::literal::{self, DurationError};
+use crate::syntax::literal;
 use crate::syntax::name::Name;
 use crate::syntax::span::Span;
+use crate::time::{DurationError, parse_duration};
 
 /// Operator precedence, lowest first (see `expr` in the grammar).
 static PRATT: ConstPrattParser<Rule, 19> = ConstPrattParser::new_const([
@@ -135,7 +136,7 @@ impl Builder<'_, '_> {
             Rule::object_lit => self.parse_object_lit(pair),
             Rule::call => self.parse_call(pair),
             Rule::duration | Rule::suffixed_number => {
-                let valid = literal::duration_millis(pair.as_str()).is_ok();
+                let valid = parse_duration(pair.as_str()).is_ok();
                 let d = self.parse_duration(pair);
                 if valid {
                     self.push(ExprKind::Duration(d.millis), span)
@@ -281,7 +282,7 @@ impl Builder<'_, '_> {
     pub(super) fn parse_duration(&mut self, pair: Pair<'_, Rule>) -> DurationLit {
         let span = self.span(&pair);
         let text = pair.as_str();
-        match literal::duration_millis(text) {
+        match parse_duration(text) {
             Ok(millis) => DurationLit { millis, span },
             Err(e) => {
                 let d = match e {
@@ -292,6 +293,13 @@ impl Builder<'_, '_> {
                     }
                     DurationError::Fraction => error::fractional_duration(span, text),
                     DurationError::Overflow => error::duration_overflow(span, text),
+                    // The grammar's durations start with a digit and are never empty.
+                    DurationError::MissingNumber { at } => {
+                        let unit_span =
+                            Span::new(self.file, span.start as usize + at, span.end as usize);
+                        error::unknown_duration_unit(unit_span, text, text.get(at..).unwrap_or(""))
+                    }
+                    DurationError::Empty => error::unknown_duration_unit(span, text, ""),
                 };
                 self.sink.push(d);
                 DurationLit { millis: 0, span }

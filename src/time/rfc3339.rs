@@ -1,5 +1,4 @@
-//! Times and durations as they appear on the wire: RFC 3339 strings (any offset,
-//! converted to UTC milliseconds) and Trig duration strings (`30m`, `1h30m`).
+//! Parsing RFC 3339 times (any offset, converted to UTC milliseconds).
 //!
 //! The common canonical form `YYYY-MM-DDTHH:MM:SS[.fff]Z` is parsed by hand (it is on
 //! every event line, and a hand parse is several times cheaper than chrono's general
@@ -7,6 +6,8 @@
 //! paths agree.
 
 use chrono::DateTime;
+
+use super::civil::days_from_civil;
 
 /// Milliseconds since the Unix epoch of an RFC 3339 time. Sub-millisecond digits are
 /// truncated toward the past (as `chrono`'s `timestamp_millis` does).
@@ -178,61 +179,6 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Milliseconds of a Trig duration string: one or more `<digits><unit>` with units
-/// `ms s m h d w`, summed (`1h30m`). No sign, no spaces.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
-    let b = s.as_bytes();
-    if b.is_empty() {
-        return Err("empty duration".into());
-    }
-    let mut total: i64 = 0;
-    let mut i = 0;
-    while i < b.len() {
-        let start = i;
-        let mut n: i64 = 0;
-        while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
-            n = n
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(i64::from(d - b'0')))
-                .ok_or("duration out of range")?;
-            i += 1;
-        }
-        if i == start {
-            return Err("expected a number before each unit (like `30m` or `1h30m`)".into());
-        }
-        let (unit_ms, len) = match (b.get(i), b.get(i + 1)) {
-            (Some(b'm'), Some(b's')) => (1, 2),
-            (Some(b's'), _) => (1000, 1),
-            (Some(b'm'), _) => (60_000, 1),
-            (Some(b'h'), _) => (3_600_000, 1),
-            (Some(b'd'), _) => (86_400_000, 1),
-            (Some(b'w'), _) => (604_800_000, 1),
-            _ => {
-                return Err(
-                    "expected a unit `ms`, `s`, `m`, `h`, `d` or `w` after each number".into(),
-                );
-            }
-        };
-        i += len;
-        total = n
-            .checked_mul(unit_ms)
-            .and_then(|ms| total.checked_add(ms))
-            .ok_or("duration out of range")?;
-    }
-    Ok(total)
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -291,18 +237,6 @@ mod tests {
             parse_time("2026-01-05T11:30:00+01:00"),
             parse_time("2026-01-05T10:30:00Z")
         );
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(500));
-        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
-        assert_eq!(parse_duration("2w"), Ok(1_209_600_000));
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("30").is_err());
-        assert!(parse_duration("m").is_err());
-        assert!(parse_duration("30x").is_err());
-        assert!(parse_duration("99999999999999999999w").is_err());
     }
 
     #[test]
