@@ -12,7 +12,7 @@ use trigc::syntax::{self, Ast, ExprId, ExprKind, SourceMap};
 /// Parse `bytes` as one file and check what must hold for any input.
 fn parse_bytes(bytes: &[u8]) -> (Ast, Vec<Diagnostic>) {
     let mut sources = SourceMap::default();
-    let (_, loader) = sources.add_bytes("input.trig", bytes);
+    let (_, loader) = syntax::add_file(&mut sources, "input.trig", bytes);
     let (ast, diags) = syntax::parse(&sources);
     let len = sources.files[0].text.len() as u32;
     for d in loader.iter().chain(&diags) {
@@ -173,7 +173,7 @@ fn invalid_utf8_is_reported_and_parsing_goes_on() {
     bytes.extend([0xff, 0xfe, 0xc3]);
     bytes.extend(b"\"\n");
     let mut sources = SourceMap::default();
-    let (_, loader) = sources.add_bytes("bad.trig", &bytes);
+    let (_, loader) = syntax::add_file(&mut sources, "bad.trig", &bytes);
     let loader = loader.expect("invalid UTF-8 is reported");
     assert_eq!(loader.code, Code::InvalidUtf8);
     assert_eq!(sources.location(loader.span), "bad.trig:2:27");

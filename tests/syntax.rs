@@ -2,7 +2,7 @@
 //! without diagnostics and is snapshotted as its printed AST (`ast.snap` beside it);
 //! every `tests/cases/syntax/err/<name>/input.trig` must give at least one error and
 //! is snapshotted as its rendered diagnostics (`diagnostics.snap`). Inputs are read as
-//! bytes through `SourceMap::add_bytes`, so a case can hold invalid UTF-8.
+//! bytes through `syntax::add_file`, so a case can hold invalid UTF-8.
 
 mod common;
 
@@ -17,7 +17,7 @@ use trigc::syntax::{self, Ast, SourceMap};
 fn parse_case(path: &Path) -> (SourceMap, Ast, Vec<Diagnostic>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let mut sources = SourceMap::default();
-    let (_, loader) = sources.add_bytes("input.trig", &bytes);
+    let (_, loader) = syntax::add_file(&mut sources, "input.trig", &bytes);
     let (ast, diags) = syntax::parse(&sources);
     let all: Vec<Diagnostic> = loader.into_iter().chain(diags).collect();
     check_invariants(&sources, &ast, &all);

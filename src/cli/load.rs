@@ -36,7 +36,7 @@ impl std::fmt::Display for LoadError {
 }
 
 /// Read every rule file under `paths`. Files that are not UTF-8 are decoded lossily
-/// and reported as diagnostics ([`SourceMap::add_bytes`]), so they still parse and
+/// and reported as diagnostics ([`crate::syntax::add_file`]), so they still parse and
 /// show every other problem.
 ///
 /// Each file is loaded once, however many times it is named or reached (a file
@@ -59,7 +59,8 @@ pub fn load_rules(paths: &[PathBuf]) -> Result<(SourceMap, Vec<Diagnostic>), Loa
             path: file.clone(),
             reason: e.to_string(),
         })?;
-        let (_, invalid_utf8) = sources.add_bytes(file.display().to_string(), &bytes);
+        let (_, invalid_utf8) =
+            crate::syntax::add_file(&mut sources, &file.display().to_string(), &bytes);
         diags.extend(invalid_utf8);
     }
     Ok((sources, diags))

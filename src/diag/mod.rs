@@ -9,7 +9,7 @@ pub use codes::Code;
 
 use serde::Serialize;
 
-use crate::syntax::Span;
+use crate::source::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

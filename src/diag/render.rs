@@ -10,7 +10,7 @@ use miette::{
 use serde::Serialize;
 
 use super::{Diagnostic, Severity};
-use crate::syntax::{SourceMap, Span};
+use crate::source::{SourceMap, Span};
 
 /// How text is rendered.
 #[derive(Clone, Copy, Debug)]

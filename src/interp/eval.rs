@@ -15,18 +15,13 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use super::value::{compare, equal};
 use super::{Env, EvalError, EvalErrorKind, Interner, Sym, Value};
 use crate::ir::{BinaryOp, Builtin, Const, Expr, ExprId, Program, Ty, UnaryOp};
 
 /// Evaluate `expr` against `env`.
 pub fn eval(program: &Program, expr: ExprId, env: &mut dyn Env) -> Result<Value, EvalError> {
     Evaluator { program }.eval(expr, env)
-}
-
-/// Whether a guard or `where` value lets things through: only `true` does (`none`
-/// counts as false).
-pub fn is_true(value: &Value) -> bool {
-    matches!(value, Value::Bool(true))
 }
 
 struct Evaluator<'p> {
@@ -456,43 +451,6 @@ fn change_case(interner: &mut Interner, s: Sym, upper: bool) -> Sym {
         text.to_lowercase()
     };
     interner.intern(&changed)
-}
-
-/// Value equality as Trig defines it: sets compare as sets (any order), floats by
-/// IEEE (`NaN != NaN`), strings by symbol (the interner makes that text equality).
-pub fn equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Set(x), Value::Set(y)) => {
-            x.len() == y.len() && x.iter().all(|m| y.iter().any(|n| equal(m, n)))
-        }
-        (Value::List(x), Value::List(y)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(m, n)| equal(m, n))
-        }
-        (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => *x as f64 == *y,
-        _ => a == b,
-    }
-}
-
-/// Ordering of two comparable values; `None` when they are not comparable (NaN,
-/// different kinds).
-pub fn compare(a: &Value, b: &Value, interner: &Interner) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Int(x), Value::Int(y))
-        | (Value::Time(x), Value::Time(y))
-        | (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
-        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
-        (Value::Int(x), Value::Float(y)) => (*x as f64).partial_cmp(y),
-        (Value::Float(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)),
-        (Value::Str(x), Value::Str(y)) => {
-            if x == y {
-                Some(Ordering::Equal)
-            } else {
-                Some(interner.resolve(*x).cmp(interner.resolve(*y)))
-            }
-        }
-        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
-        _ => None,
-    }
 }
 
 /// `contains(haystack, needle)` = `needle in haystack`: membership for sets and lists,

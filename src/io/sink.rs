@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::interp::eval::compare;
+use crate::interp::compare;
 use crate::interp::{Interner, Value};
 use crate::ir::{Program, TriggerId};
 use crate::runtime::{ActionBody, ActionRecord, Recipient};

@@ -12,7 +12,7 @@ use super::scope::{Bound, Context, IngestEval};
 use super::state::CustomerId;
 use super::timers::{Tie, TimerQueue};
 use super::{ActionBody, ActionRecord, Event, Notice, Output, Recipient, Runtime};
-use crate::interp::eval::is_true;
+use crate::interp::is_true;
 use crate::interp::{EvalError, Value};
 use crate::ir::{ActionKind, EventId, Expr, Payload, Reentry, StartIr, TriggerId};
 

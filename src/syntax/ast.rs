@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::name::Name;
-use super::span::Span;
+use crate::source::Span;
 
 /// Index of an expression in [`Ast::exprs`]; prints as `x12`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -4,8 +4,8 @@
 //! `30m`", never "expected duration_lit".
 
 use super::parser::Rule;
-use super::span::Span;
 use crate::diag::{Code, Diagnostic};
+use crate::source::Span;
 
 /// How many levels of brackets (and prefix operators) pest may see.
 pub const MAX_NESTING: usize = 128;

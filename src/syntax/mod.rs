@@ -17,14 +17,23 @@ pub mod literal;
 pub mod name;
 pub mod parser;
 pub mod print;
-pub mod span;
 
+pub use crate::source::{FileId, SourceFile, SourceMap, Span};
 pub use ast::*;
 pub use name::Name;
 pub use print::print_ast;
-pub use span::{FileId, SourceFile, SourceMap, Span};
 
 use crate::diag::Diagnostic;
+
+/// Add a rule file read as bytes to `sources` ([`SourceMap::add_bytes`]), with the
+/// `invalid-utf8` diagnostic when it was not UTF-8.
+pub fn add_file(sources: &mut SourceMap, name: &str, bytes: &[u8]) -> (FileId, Option<Diagnostic>) {
+    let (id, invalid) = sources.add_bytes(name, bytes);
+    (
+        id,
+        invalid.map(|(span, byte)| error::invalid_utf8(span, byte)),
+    )
+}
 
 /// Parse every file of `sources` into one [`Ast`], with every syntax problem found.
 pub fn parse(sources: &SourceMap) -> (Ast, Vec<Diagnostic>) {

@@ -18,8 +18,8 @@ use super::chunk::{self, Chunk};
 use super::error::{self, Found, MAX_DECL_BYTES, MAX_NESTING, SyntaxFacts};
 use super::lexer::{self, Token, TokenKind};
 use super::name::Name;
-use super::span::{FileId, Span};
 use crate::diag::Diagnostic;
+use crate::source::{FileId, Span};
 
 mod expr;
 

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::ast::*;
-use super::span::Span;
+use crate::source::Span;
 use crate::time::format_duration;
 
 /// Deeper expression trees print as `…` (the parser never builds them).

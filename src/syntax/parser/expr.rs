@@ -7,11 +7,11 @@ use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, ConstPrattParser, Op};
 
 use super::{Builder, Rule, parts};
+use crate::source::Span;
 use crate::syntax::ast::*;
 use crate::syntax::error::{self, MAX_EXPR_DEPTH};
 use crate::syntax::literal;
 use crate::syntax::name::Name;
-use crate::syntax::span::Span;
 use crate::time::{DurationError, parse_duration};
 
 /// Operator precedence, lowest first (see `expr` in the grammar).

@@ -1,4 +1,8 @@
-//! Byte spans and the source map that turns them back into `file:line:col`.
+//! The rule files of a program and positions in them: byte [`Span`]s and the
+//! [`SourceMap`] that turns them back into `file:line:col`.
+//!
+//! A base module: it imports nothing of the crate. `syntax` makes spans, every phase
+//! keeps them, and `diag` points at them.
 
 use serde::{Deserialize, Serialize};
 
@@ -76,15 +80,16 @@ impl SourceMap {
         FileId(clamp(self.files.len() - 1))
     }
 
-    /// Add a file read as bytes. Invalid UTF-8 is decoded lossily (U+FFFD) and
-    /// reported as `invalid-utf8` at the first bad byte, so later phases still run.
+    /// Add a file read as bytes. Invalid UTF-8 is decoded lossily (U+FFFD), so later
+    /// phases still run, and its first bad byte is returned with the span of its
+    /// U+FFFD (for the loader to report as `invalid-utf8`).
     /// A leading UTF-8 byte-order mark is dropped: it is not text, and editors do
     /// not count it in columns.
     pub fn add_bytes(
         &mut self,
         name: impl Into<String>,
         bytes: &[u8],
-    ) -> (FileId, Option<crate::diag::Diagnostic>) {
+    ) -> (FileId, Option<(Span, u8)>) {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         match std::str::from_utf8(bytes) {
             Ok(text) => (self.add(name, text), None),
@@ -95,7 +100,7 @@ impl SourceMap {
                 // The valid prefix decodes unchanged, so `at` is also the offset of the
                 // first U+FFFD (3 bytes) in the decoded text.
                 let span = Span::new(id, at, at + '\u{FFFD}'.len_utf8());
-                (id, Some(super::error::invalid_utf8(span, byte)))
+                (id, Some((span, byte)))
             }
         }
     }
