@@ -91,7 +91,8 @@ fn prepared<'p, Q: TimerQueue<TimerRef> + Default>(
     program: &'p Program,
     lines: &[u8],
 ) -> (Runtime<'p, Q>, Vec<Event>) {
-    let mut rt = Runtime::<Q>::new(program, Box::new(Interp), RuntimeConfig::default());
+    let mut rt = Runtime::<Q>::new(program, Box::new(Interp), RuntimeConfig::default())
+        .expect("the interpreter runs any program");
     let mut decoder = Decoder::new(program);
     let mut event = Event::default();
     let mut events = Vec::new();

@@ -15,6 +15,7 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod driver;
 pub mod interp;
 pub mod io;
 pub mod ir;

@@ -1,24 +1,21 @@
 //! Golden tests through the built `trigc` binary: exit codes, what goes to stdout
 //! and stderr, and the JSON diagnostics format.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "common/bin.rs"]
+mod bin;
+#[path = "common/temp.rs"]
+mod temp;
+
+use std::path::Path;
+use std::process::Output;
+
+use temp::temp_dir;
 
 fn trigc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trigc"))
+    bin::trigc()
         .args(args)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "80")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the trigc binary runs")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trigc-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }
 
 fn write(dir: &Path, name: &str, text: &[u8]) -> String {
@@ -278,7 +275,7 @@ fn run_stops_quietly_when_the_output_reader_goes_away() {
     let input = write(&dir, "in.ndjson", lines.as_bytes());
     // Read one record, then drop the reader, like `| head -1`.
     let first_record_then_close = |extra: &[&str]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trigc"))
+        let mut child = bin::trigc()
             .args(
                 [
                     &["run", rules.as_str(), "--input", input.as_str()][..],
@@ -319,7 +316,7 @@ fn a_closed_stdout_is_not_a_crash_for_any_subcommand() {
         &["check", "--format", "json", "rules/"],
         &["gen", "--events", "100000"],
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trigc"))
+        let mut child = bin::trigc()
             .args(args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(std::process::Stdio::piped())

@@ -5,9 +5,12 @@
 //! NDJSON action records, the sample is clean (no rejected or ignored line, no runtime
 //! error), and the output is byte-identical from one run to the next.
 
+#[path = "common/bin.rs"]
+mod bin;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn rules_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rules")
@@ -16,11 +19,9 @@ fn rules_dir() -> PathBuf {
 /// `trigc run rules/ --input rules/sample-events.ndjson [extra...]`, from the crate root
 /// (relative paths, as a user types them).
 fn run_sample(extra: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_trigc"))
+    let output = bin::trigc()
         .args(["run", "rules/", "--input", "rules/sample-events.ndjson"])
         .args(extra)
-        .env("NO_COLOR", "1")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the trigc binary runs");
     assert_eq!(

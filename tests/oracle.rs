@@ -17,9 +17,12 @@
 //! sequence); at the end of input the timers due by the last event time fire; an
 //! `unless` event ends instances before a start on the same event would begin one.
 
+#[path = "common/bin.rs"]
+mod bin;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::{Map, Value, json};
 use trigc::cli::generate::{GenConfig, write_stream};
@@ -268,7 +271,7 @@ fn runtime(events: &[u8]) -> Vec<Record> {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let rules = dir.join(format!("rules-{}.trig", std::process::id()));
     std::fs::write(&rules, RULES).expect("write rules");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trigc"))
+    let mut child = bin::trigc()
         .arg("run")
         .arg(&rules)
         .args(["--input", "-", "--stats"])

@@ -3,22 +3,35 @@
 //! `--lateness 5m`). The snapshot is the NDJSON output, the stderr notices (rejects,
 //! late events, runtime errors) and the deterministic part of the summary.
 //!
-//! Each case also runs once per input line with the session checkpointed to JSON
-//! and restored right after that line: the output must be identical, which proves
-//! the runtime state is plain data that survives a checkpoint anywhere.
+//! Each case runs under every engine trigc has, which must all give the snapshot.
+//! It also runs once per input line with the session checkpointed to JSON and
+//! restored right after that line (under the next engine): the output must be
+//! identical, which proves the runtime state is plain data that survives a
+//! checkpoint anywhere. And it runs with time advanced between lines to every
+//! instant the runtime says is due (`advance_to(next_due())`, up to the next
+//! event's time), which must change nothing either.
 //!
 //! At the end, a few tests run the built binary for exit codes and the separation
 //! of stdout (records only) from stderr.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "common/bin.rs"]
+mod bin;
+#[path = "common/temp.rs"]
+mod temp;
+
+use std::path::Path;
+
+use temp::temp_dir;
 
 use clap::Parser;
-use trigc::cli::run::{Checkpoint, LineOutcome, RunArgs, Session, describe_notice};
+use trigc::cli::run::RunArgs;
 use trigc::cli::{Cli, Command as Sub};
+use trigc::driver::{Checkpoint, EngineKind, LineOutcome, Session, describe_notice};
+use trigc::interp::Engine;
 use trigc::interp::Interner;
 use trigc::io::Lines;
 use trigc::io::sink::write_record;
+use trigc::io::{Decoded, Decoder};
 use trigc::ir::Program;
 use trigc::runtime::{ActionRecord, Notice, Output, RuntimeConfig};
 use trigc::syntax::SourceMap;
@@ -85,28 +98,73 @@ fn load(dir: &Path) -> Case {
     }
 }
 
-/// Replay the case; with `checkpoint_after = Some(n)`, checkpoint the session to
-/// JSON after the n-th line and continue from the restored copy.
-fn replay(case: &Case, checkpoint_after: Option<u64>) -> String {
+/// How to replay a case.
+#[derive(Clone, Copy, Debug)]
+struct Replay {
+    engine: EngineKind,
+    /// Checkpoint the session to JSON after this line and continue from the
+    /// restored copy, under `resume_engine`.
+    checkpoint_after: Option<u64>,
+    resume_engine: EngineKind,
+    /// Before each event, advance time to every due instant up to the event's time.
+    advance: bool,
+}
+
+impl Replay {
+    fn under(engine: EngineKind) -> Replay {
+        Replay {
+            engine,
+            checkpoint_after: None,
+            resume_engine: engine,
+            advance: false,
+        }
+    }
+}
+
+fn engine(kind: EngineKind) -> Box<dyn Engine> {
+    kind.build()
+        .unwrap_or_else(|e| panic!("{}: {e}", kind.name()))
+}
+
+fn replay(case: &Case, how: Replay) -> String {
     let mut out = Collect {
         program: &case.program,
         sources: &case.sources,
         out: String::new(),
         err: String::new(),
     };
-    let mut session = Session::new(&case.program, case.config);
+    let mut session =
+        Session::new(&case.program, engine(how.engine), case.config).expect("engine prepares");
+    // Decodes each line once more, only to learn its time (for `advance`).
+    let mut peek = (
+        Decoder::new(&case.program),
+        trigc::interp::Interner::default(),
+        trigc::runtime::Event::default(),
+    );
     let mut lines = Lines::new(&case.events[..]);
     let mut restored = false;
     while let Some(line) = lines.next_line().expect("reading from memory") {
         let number = line.number;
+        if how.advance {
+            let (decoder, interner, event) = &mut peek;
+            if let Decoded::Event = decoder.decode(line.bytes, number, interner, event) {
+                advance_until(&mut session, event.ts, &mut out);
+            }
+        }
         if let LineOutcome::Rejected(reject) = session.line(line, &mut out) {
             out.err.push_str(&format!("rejected {reject}\n"));
         }
-        if !restored && checkpoint_after.is_some_and(|n| number >= n) {
+        if !restored && how.checkpoint_after.is_some_and(|n| number >= n) {
             restored = true;
             let json = serde_json::to_string(&session.checkpoint()).expect("state serialises");
             let checkpoint: Checkpoint = serde_json::from_str(&json).expect("state deserialises");
-            session = Session::resume(&case.program, case.config, checkpoint);
+            session = Session::resume(
+                &case.program,
+                engine(how.resume_engine),
+                case.config,
+                checkpoint,
+            )
+            .expect("engine prepares");
         }
     }
     session.input.blank = lines.blank();
@@ -118,21 +176,70 @@ fn replay(case: &Case, checkpoint_after: Option<u64>) -> String {
     )
 }
 
+/// Advance the session to each instant it reports due, up to `until`.
+fn advance_until(session: &mut Session<'_>, until: i64, out: &mut Collect<'_>) {
+    let mut last = None;
+    while let Some(due) = session.next_due()
+        && due <= until
+        && last != Some(due)
+    {
+        session.advance_to(due, out);
+        last = Some(due);
+    }
+}
+
 #[test]
 fn run_cases() {
+    let engines = EngineKind::available();
     insta::glob!("cases/run/*/rules.trig", |path| {
         let dir = path.parent().expect("case directory");
         let case = load(dir);
-        let straight = replay(&case, None);
-        let lines = case.events.split(|&b| b == b'\n').count() as u64;
-        for n in 0..=lines {
-            let resumed = replay(&case, Some(n));
+        let straight = replay(&case, Replay::under(EngineKind::Interp));
+        for (i, &kind) in engines.iter().enumerate() {
+            let under = replay(&case, Replay::under(kind));
             assert_eq!(
-                resumed,
+                under,
                 straight,
-                "{}: checkpoint after line {n} changes the run",
-                dir.display()
+                "{}: {} differs",
+                dir.display(),
+                kind.name()
             );
+            let next = engines[(i + 1) % engines.len()];
+            let lines = case.events.split(|&b| b == b'\n').count() as u64;
+            for n in 0..=lines {
+                let resumed = replay(
+                    &case,
+                    Replay {
+                        checkpoint_after: Some(n),
+                        resume_engine: next,
+                        ..Replay::under(kind)
+                    },
+                );
+                assert_eq!(
+                    resumed,
+                    straight,
+                    "{}: checkpoint after line {n} ({} resumed by {}) changes the run",
+                    dir.display(),
+                    kind.name(),
+                    next.name()
+                );
+            }
+            // Advancing time early moves the watermark, which lateness forbids.
+            if case.config.lateness <= 0 {
+                let advanced = replay(
+                    &case,
+                    Replay {
+                        advance: true,
+                        ..Replay::under(kind)
+                    },
+                );
+                assert_eq!(
+                    advanced,
+                    straight,
+                    "{}: advancing time to each due instant changes the run",
+                    dir.display()
+                );
+            }
         }
         insta::assert_snapshot!(straight);
     });
@@ -142,10 +249,8 @@ fn run_cases() {
 
 fn trigc(args: &[&str], stdin: &[u8]) -> std::process::Output {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trigc"))
+    let mut child = bin::trigc()
         .args(args)
-        .env("NO_COLOR", "1")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -155,13 +260,6 @@ fn trigc(args: &[&str], stdin: &[u8]) -> std::process::Output {
         input.write_all(stdin).expect("write stdin");
     }
     child.wait_with_output().expect("trigc finishes")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trigc-run-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }
 
 const RULES: &str = "event PURCHASE { order: string, amount: float }\n\

@@ -3,9 +3,11 @@
 //! thing the two engines do differently, and [`Env`] is the seam between an engine
 //! and the runtime's state.
 
+pub mod engine;
 pub mod eval;
 pub mod value;
 
+pub use engine::{Engine, EngineError, Interp};
 pub use eval::eval;
 
 pub use value::{Interner, StoredEvent, Sym, Value, compare, equal, is_true};

@@ -8,4 +8,4 @@ pub mod name_table;
 pub mod sink;
 
 pub use decode::{Decoded, Decoder, Reject};
-pub use lines::Lines;
+pub use lines::{Lines, Poll};

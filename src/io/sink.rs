@@ -135,6 +135,20 @@ impl<W: Write> NdjsonSink<W> {
         self.pending.clear();
     }
 
+    /// Hand every record accepted so far to `out` and flush it: before input that
+    /// may stall, so decided actions do not wait in the buffer for more input.
+    pub fn flush(&mut self) {
+        if self.error.is_some() {
+            return;
+        }
+        if !self.pending.is_empty() {
+            self.flush_pending();
+        }
+        if let Err(e) = self.out.flush() {
+            self.error = Some(e);
+        }
+    }
+
     /// Whether the reader of the output has gone (`trigc run ... | head`): nothing
     /// more can be written, so the run may stop.
     pub fn reader_gone(&self) -> bool {

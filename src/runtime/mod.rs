@@ -12,13 +12,15 @@
 //! remaining steps without `wait`).
 //! Timers fire in (due, priority desc, trigger name, creation sequence) order.
 //!
-//! **Architecture invariant:** the runtime does no IO and reads no clock: events and
-//! the end of input come in through [`Runtime::push`] and [`Runtime::finish`], action
-//! records and notices go out through an [`Output`]. The same input gives the same
-//! output, byte for byte.
+//! **Architecture invariant:** the runtime does no IO and reads no clock. Three
+//! things come in: events ([`Runtime::push`]), the passing of time
+//! ([`Runtime::advance_to`], which a service calls from a wall clock; batch input
+//! never needs it) and the end of input ([`Runtime::finish`]). Action records and
+//! notices go out through an [`Output`]. Time in the semantics is event time only:
+//! a timer fired by `advance_to` carries its due instant as `at`. The same input gives
+//! the same output, byte for byte.
 
 pub mod customer;
-pub mod engine;
 pub mod event;
 pub mod fanout;
 pub mod gate;
@@ -36,7 +38,7 @@ mod trigger;
 pub mod watermark;
 pub mod window;
 
-pub use engine::{Engine, Interp};
+pub use crate::interp::{Engine, EngineError, Interp};
 pub use event::Event;
 pub use output::{ActionBody, ActionRecord, Notice, Output, Recipient};
 pub use stats::RunStats;
@@ -200,7 +202,14 @@ impl<'p, Q> Runtime<'p, Q>
 where
     Q: TimerQueue<TimerRef> + Default,
 {
-    pub fn new(program: &'p Program, engine: Box<dyn Engine + 'p>, config: RuntimeConfig) -> Self {
+    /// A runtime with no state yet. The engine is prepared for `program` here
+    /// ([`Engine::prepare`]): an engine that cannot run it is an error, never a
+    /// silent fallback.
+    pub fn new(
+        program: &'p Program,
+        engine: Box<dyn Engine + 'p>,
+        config: RuntimeConfig,
+    ) -> Result<Self, EngineError> {
         let mut interner = Interner::default();
         // KeyData's initial `string` state value is symbol 0.
         interner.intern("");
@@ -223,18 +232,20 @@ where
         Self::restore(program, engine, config, state)
     }
 
-    /// Continue from a saved state (of the same program).
+    /// Continue from a saved state (of the same program; any engine: the state holds
+    /// no engine data). The engine is prepared as by [`Runtime::new`].
     pub fn restore(
         program: &'p Program,
-        engine: Box<dyn Engine + 'p>,
+        mut engine: Box<dyn Engine + 'p>,
         config: RuntimeConfig,
         mut state: RuntimeState<Q>,
-    ) -> Self {
+    ) -> Result<Self, EngineError> {
+        engine.prepare(program)?;
         state.customers.rebuild_index();
         state.customers.rebuild_active(&state.instances);
         state.stats.actions.resize(program.triggers.len(), 0);
         let plan = Plan::new(program, &mut state.interner);
-        Runtime {
+        Ok(Runtime {
             program,
             engine,
             plan,
@@ -248,7 +259,7 @@ where
             in_process: state::CustomerId(instance::NIL),
             event_first_seq: u64::MAX,
             shared_payloads: None,
-        }
+        })
     }
 
     pub fn state(&self) -> &RuntimeState<Q> {
@@ -335,30 +346,46 @@ where
         }
     }
 
-    /// End of input: process held events, move the watermark to the final one (the
-    /// largest event time, or `--until` when given and later than the watermark) and
-    /// fire what is due. Timers due later stay pending (see [`Self::pending_timers`]).
+    /// Time has passed to `t` with no event: move the watermark to `t` (never back)
+    /// and do everything due at or before it, in the order an event at `t` would
+    /// see it done: held events up to `t` are processed in time order, and every
+    /// timer and schedule tick due at or before `t` fires, in (due, priority, trigger
+    /// name, creation) order, each with its due instant as `at`.
+    ///
+    /// An event then older than `t` is late (`--late` decides). With no lateness,
+    /// advancing to at most the next event's time changes nothing in the output: the
+    /// event would have fired the same timers first.
+    pub fn advance_to(&mut self, t: i64, out: &mut dyn Output) {
+        self.release(t, out);
+    }
+
+    /// The earliest instant at which [`Self::advance_to`] may do something: the
+    /// first queued timer or schedule tick, or the first held event. A lower bound:
+    /// a queued timer whose instance has since ended or re-armed does nothing when
+    /// reached. `None` when nothing is queued or held.
+    pub fn next_due(&self) -> Option<i64> {
+        let timer = self.state.timers.next_due();
+        let held = self.state.clock.held.front().map(|h| h.ts);
+        match (timer, held) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// End of input, and only that: advance to the final watermark, the largest
+    /// event time seen (`--until` when given and later; the watermark itself when
+    /// time was advanced past every event). Held events are processed, timers due
+    /// by then fire; timers due later stay pending (see [`Self::pending_timers`]).
     pub fn finish(&mut self, out: &mut dyn Output) {
         let clock = &self.state.clock;
-        let current = clock.watermark;
-        // The largest event time (lateness holds nothing back once the input has
-        // ended), or `--until` when that is later.
-        let last = clock.max_ts.or(current);
+        let last = clock.max_ts.or(clock.watermark);
         let final_wm = match (self.config.until, last) {
             (Some(until), last) => Some(last.map_or(until, |l| l.max(until))),
             (None, last) => last,
         };
-        let Some(final_wm) = final_wm else { return };
-        while let Some(held) = self.state.clock.held.pop_front() {
-            let at = held.ts.min(final_wm);
-            self.advance_watermark(at, out);
-            held.load_into(&mut self.scratch);
-            let event = std::mem::take(&mut self.scratch);
-            self.process_event(&event, out);
-            self.scratch = event;
-            self.fire_due(at, out);
+        if let Some(final_wm) = final_wm {
+            self.advance_to(final_wm, out);
         }
-        self.advance_watermark(final_wm, out);
     }
 
     /// Move the watermark to `to` (never backwards) and fire what is due.
@@ -372,7 +399,8 @@ where
         self.fire_due(wm, out);
     }
 
-    /// Release held events the watermark `candidate` has reached, in time order.
+    /// Release held events the watermark `candidate` has reached, in time order,
+    /// then move the watermark to `candidate`.
     fn release(&mut self, candidate: i64, out: &mut dyn Output) {
         while let Some(front) = self.state.clock.held.front() {
             if front.ts > candidate {

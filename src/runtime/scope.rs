@@ -2,9 +2,9 @@
 //! events and the time ([`Scope`], an [`Env`]), and the same for reducer and
 //! aggregate filters during ingest ([`IngestEval`], a [`FilterEval`]).
 
-use super::engine::Engine;
 use super::plan::Plan;
 use super::state::{FilterEval, KeyData};
+use crate::interp::Engine;
 use crate::interp::{Env, EvalError, Interner, Sym, Value};
 use crate::ir::{AggId, Binding, EventId, ExprId, ProfileFieldId, Program, StateId};
 use crate::runtime::Event;

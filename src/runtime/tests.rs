@@ -66,7 +66,8 @@ fn run<Q: TimerQueue<TimerRef> + Default>(program: &Program) -> (Vec<String>, us
             until: Some(1_767_700_000_000),
             ..RuntimeConfig::default()
         },
-    );
+    )
+    .expect("the interpreter runs any program");
     let mut decoder = Decoder::new(program);
     let mut event = Event::default();
     let mut out = Lines(Vec::new());
@@ -114,7 +115,8 @@ fn keys_holding_nothing_are_freed() {
     let Some(ping) = compiled.program else {
         panic!("{:?}", compiled.diagnostics)
     };
-    let mut runtime: Runtime<'_> = Runtime::new(&ping, Box::new(Interp), RuntimeConfig::default());
+    let mut runtime: Runtime<'_> = Runtime::new(&ping, Box::new(Interp), RuntimeConfig::default())
+        .expect("the interpreter runs any program");
     let mut decoder = Decoder::new(&ping);
     let mut event = Event::default();
     let mut out = Lines(Vec::new());
@@ -175,7 +177,8 @@ fn shared_fan_out_payloads_write_the_same_bytes() {
 
     let run = |out: &mut dyn Output| {
         let mut rt =
-            Runtime::<DefaultTimers>::new(&program, Box::new(Interp), RuntimeConfig::default());
+            Runtime::<DefaultTimers>::new(&program, Box::new(Interp), RuntimeConfig::default())
+                .expect("the interpreter runs any program");
         let mut decoder = Decoder::new(&program);
         let mut event = Event::default();
         for (n, line) in text.iter().enumerate() {
@@ -217,7 +220,8 @@ fn shared_fan_out_payloads_write_the_same_bytes() {
 fn active_marks_match_the_instance_lists() {
     let program = program();
     let mut runtime: Runtime<'_> =
-        Runtime::new(&program, Box::new(Interp), RuntimeConfig::default());
+        Runtime::new(&program, Box::new(Interp), RuntimeConfig::default())
+            .expect("the interpreter runs any program");
     let mut decoder = Decoder::new(&program);
     let mut event = Event::default();
     let mut out = Lines(Vec::new());

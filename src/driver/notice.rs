@@ -1,0 +1,44 @@
+//! The wording of runtime notices: one line each, for stderr or a log.
+
+use crate::ir::Program;
+use crate::runtime::Notice;
+use crate::source::SourceMap;
+use crate::time::format_time;
+
+/// The wording of a runtime notice (one line, no newline).
+pub fn describe_notice(notice: &Notice, program: &Program, sources: &SourceMap) -> String {
+    match notice {
+        Notice::Late {
+            line,
+            ts,
+            watermark,
+            dropped,
+        } => format!(
+            "line {line}: late event at {} (watermark {}), {}",
+            format_time(*ts),
+            format_time(*watermark),
+            if *dropped { "dropped" } else { "processed" }
+        ),
+        Notice::EvalError {
+            trigger,
+            expr,
+            kind,
+            key,
+            at,
+        } => {
+            let place = program
+                .expr_spans
+                .get(expr.index())
+                .map(|s| sources.location(*s))
+                .unwrap_or_default();
+            let trigger = trigger
+                .and_then(|t| program.triggers.get(t.index()))
+                .map(|t| format!(" in trigger `{}`", t.name))
+                .unwrap_or_default();
+            format!(
+                "{place}: runtime error: {kind}{trigger} for key `{key}` at {}",
+                format_time(*at)
+            )
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Running the built `trigc` binary from a test: one place that knows how (the path
+//! cargo gives, no colour, a fixed terminal width, the crate root as working
+//! directory, so relative paths read as a user types them). Included by the test
+//! binaries that spawn it as `#[path = "common/bin.rs"] mod bin;`.
+
+use std::process::Command;
+
+/// `trigc` ready to take arguments.
+pub fn trigc() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trigc"));
+    command
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "80")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
