@@ -18,7 +18,12 @@ use super::{Checker, TriggerHead};
 /// `unless`), with its resolved event and alias.
 struct Setup {
     start: StartEvents,
-    partial: bool,
+    /// Some start pattern's event is unknown (already reported). A bare name in a
+    /// step, the fan-out value or an `unless`/`exit on` filter may then be a field of
+    /// that event, so names that resolve to nothing there are not reported again.
+    /// An unknown `unless` or `exit on` event does not set it: its fields are visible
+    /// only in its own `where`, so it cannot explain a bad name anywhere else.
+    start_unknown: bool,
     events: Vec<Option<EventId>>,
     aliases: Vec<Option<usize>>,
 }
@@ -136,7 +141,7 @@ impl Checker<'_> {
         let aliases = std::mem::take(&mut self.aliases);
         let setup = self.setup(t);
         let mut scope = Scope::new(Place::Step, None, setup.start);
-        scope.partial = setup.partial;
+        scope.partial = setup.start_unknown;
         let ty = self.expr(&scope, value).ty;
         self.prog.exprs.truncate(n_exprs);
         self.prog.expr_types.truncate(n_exprs);
@@ -158,13 +163,15 @@ impl Checker<'_> {
         };
         let mut setup = Setup {
             start: StartEvents::NoTrigger,
-            partial: false,
+            start_unknown: false,
             events: Vec::new(),
             aliases: Vec::new(),
         };
         for (p, place) in &pats {
             let ev = self.event_ref(&p.event);
-            setup.partial |= ev.is_none();
+            if *place == Place::StartFilter {
+                setup.start_unknown |= ev.is_none();
+            }
             setup.events.push(ev);
             let Some(a) = &p.alias else {
                 setup.aliases.push(None);
@@ -276,7 +283,7 @@ impl Checker<'_> {
             def.fan_out = self.fan_out(f, t, &setup);
         }
         let mut step_scope = Scope::new(Place::Step, None, setup.start.clone());
-        step_scope.partial = setup.partial;
+        step_scope.partial = setup.start_unknown;
         for s in &t.steps {
             let mut step = StepIr {
                 span: s.span,
@@ -385,7 +392,9 @@ impl Checker<'_> {
         let ev = setup.events.get(index).copied().flatten();
         let mut scope = Scope::new(place, ev, setup.start.clone());
         scope.current_alias = setup.aliases.get(index).copied().flatten();
-        scope.partial = setup.partial;
+        // Its own event unknown: its `where` may read that event's fields. An
+        // `unless`/`exit on` filter also sees the starting event's fields.
+        scope.partial = ev.is_none() || (place == Place::MatchFilter && setup.start_unknown);
         let filter = p
             .filter
             .map(|f| self.condition(&scope, f, "a pattern's `where`"));
@@ -458,7 +467,7 @@ impl Checker<'_> {
             }
         }
         let mut scope = Scope::new(Place::FanOut, None, setup.start.clone());
-        scope.partial = setup.partial;
+        scope.partial = setup.start_unknown;
         let value = self.expr(&scope, f.value);
         let Some(&sid) = self.states.get(&f.state.name) else {
             let known = self.prog.states.iter().map(|s| s.name.clone()).collect();
