@@ -28,6 +28,9 @@ struct Setup {
     aliases: Vec<Option<usize>>,
 }
 
+/// Every pattern of `t` in the fixed order (start, `exit on`, each step's `unless`)
+/// that [`Setup`] and [`Checker::pattern`] index by position, with the place
+/// its `where` is checked in.
 fn patterns(t: &ast::Trigger) -> Vec<(&ast::Pattern, Place)> {
     let mut out = Vec::new();
     if let ast::Start::On { patterns, .. } = &t.start {
@@ -46,6 +49,7 @@ fn patterns(t: &ast::Trigger) -> Vec<(&ast::Pattern, Place)> {
     out
 }
 
+/// Every `set profile.x = value` in `t`'s steps.
 fn set_profile_actions(t: &ast::Trigger) -> impl Iterator<Item = (&ast::Ident, ast::ExprId)> {
     t.steps
         .iter()
@@ -57,6 +61,9 @@ fn set_profile_actions(t: &ast::Trigger) -> impl Iterator<Item = (&ast::Ident, a
 }
 
 impl Checker<'_> {
+    /// Register every trigger name before any body is checked, so `enroll` may name a
+    /// trigger declared later or in another file. A duplicate is reported and keeps
+    /// the first.
     pub(super) fn declare_triggers(&mut self) {
         let ast = self.ast;
         for decl in &ast.decls {
@@ -215,6 +222,8 @@ impl Checker<'_> {
         setup
     }
 
+    /// Check and lower every trigger, then lint it. A duplicate trigger is still
+    /// checked, so its own mistakes show, but only the first is kept.
     pub(super) fn check_triggers(&mut self) {
         let ast = self.ast;
         for t in ast.decls.iter().filter_map(|d| {
@@ -241,6 +250,9 @@ impl Checker<'_> {
         }
     }
 
+    /// Check one trigger in source order: options, start patterns, `exit on`, fan-out,
+    /// then each step's `unless`, guard and actions. A failed part is left out of the
+    /// returned definition, which is thrown away anyway once an error was reported.
     fn check_trigger(&mut self, t: &ast::Trigger) -> TriggerDef {
         let setup = self.setup(t);
         let mut cursor = 0usize;
@@ -313,6 +325,9 @@ impl Checker<'_> {
         def
     }
 
+    /// The option lines: each at most once, priority 1 to 100, a cooldown and a limit
+    /// window above zero, a limit count of at least 1. `exit on` is checked with the
+    /// other patterns.
     fn options(&mut self, t: &ast::Trigger, def: &mut TriggerDef) {
         let mut seen: [Option<ast::Span>; 4] = [None; 4];
         for o in &t.options {
@@ -381,7 +396,10 @@ impl Checker<'_> {
         }
     }
 
-    /// The `index`-th pattern of the trigger (see [`patterns`]).
+    /// The `index`-th pattern of the trigger (see [`patterns`]). Its `where` reads the
+    /// matched event; in `unless`/`exit on` also the starting event, through aliases.
+    /// `None` when its event is unknown (reported); the filter is still checked, with
+    /// names that resolve to nothing left silent since they may be that event's.
     fn pattern(
         &mut self,
         p: &ast::Pattern,
@@ -405,6 +423,8 @@ impl Checker<'_> {
         })
     }
 
+    /// An `every`/`cron` schedule: `every` takes at least a minute and a cron text must
+    /// be what the runtime's cron parser accepts.
     fn schedule(&mut self, s: &ast::Schedule) -> ScheduleIr {
         match s {
             ast::Schedule::Every(d) => {
@@ -434,6 +454,11 @@ impl Checker<'_> {
         }
     }
 
+    /// `for each key where STATE contains VALUE`: only after a start on events keyed by
+    /// another field, over a set state whose member type the value fits. The value
+    /// reads only the starting event (no state, profile or aggregate: it is evaluated
+    /// once per event, before any customer is chosen). Every part is checked before
+    /// giving up, so each mistake is reported.
     fn fan_out(&mut self, f: &ast::FanOut, t: &ast::Trigger, setup: &Setup) -> Option<FanOutIr> {
         let mut failed = false;
         match &t.start {
@@ -517,6 +542,9 @@ impl Checker<'_> {
         })
     }
 
+    /// One action: its payload or value checked against where it goes (`email … to`
+    /// a string, `set profile.x` the attribute's type, `enroll` an `on enroll`
+    /// trigger). `None` (reported) when it failed.
     fn action(&mut self, scope: &Scope, a: &ast::Action) -> Option<ActionKind> {
         Some(match &a.kind {
             ast::ActionKind::Webhook { url, with } => ActionKind::Webhook {
