@@ -376,12 +376,6 @@ fn check(config: &GenConfig) -> (Vec<Record>, Coverage) {
     if let Some(report) = divergence(&want, &got, &inputs) {
         panic!("{report}");
     }
-    eprintln!(
-        "{} customers: {} cart records, {} reminders, {coverage:?}",
-        config.customers,
-        count(&want, "oracle_cart"),
-        count(&want, "oracle_remind")
-    );
     (want, coverage)
 }
 
