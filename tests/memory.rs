@@ -58,8 +58,14 @@ fn per_timer_memory_is_far_below_the_customer_budget() {
     let heap = bytes_per_timer(TimerHeap::new, n);
     let wheel = bytes_per_timer(TimerWheel::new, n);
     // Entry is 32 bytes; vectors grow by doubling, so at most 2x that plus slack.
-    assert!(heap <= 70.0, "heap: {heap:.1} bytes per pending timer ({n} timers)");
-    assert!(wheel <= 70.0, "wheel: {wheel:.1} bytes per pending timer ({n} timers)");
+    assert!(
+        heap <= 70.0,
+        "heap: {heap:.1} bytes per pending timer ({n} timers)"
+    );
+    assert!(
+        wheel <= 70.0,
+        "wheel: {wheel:.1} bytes per pending timer ({n} timers)"
+    );
 }
 
 // ---------------------------------------------------------------------------
