@@ -1,8 +1,8 @@
 //! An independent check of the runtime: two triggers run through `trigc run` (the
 //! built binary) on generated streams of 100k events, against a direct implementation
-//! of the same two triggers written here in plain Rust from the spec (LANGUAGE.md §5
-//! and §7, TEAM.md), not from the runtime's code. The action records must match
-//! exactly, in order: trigger, key, fire time and payload.
+//! of the same two triggers written here in plain Rust from the language reference
+//! (docs/LANGUAGE.md §5 and §7), not from the runtime's code. The action records
+//! must match exactly, in order: trigger, key, fire time and payload.
 //!
 //! - `oracle_cart`: `cooldown 24h on ADD_TO_CART or REMOVE_FROM_CART wait 30m unless
 //!   PURCHASE then emit "cart"`: a debounce (restart on every cart change), cancelled
@@ -379,12 +379,6 @@ fn check(config: &GenConfig) -> (Vec<Record>, Coverage) {
     if let Some(report) = divergence(&want, &got, &inputs) {
         panic!("{report}");
     }
-    eprintln!(
-        "{} customers: {} cart records, {} reminders, {coverage:?}",
-        config.customers,
-        count(&want, "oracle_cart"),
-        count(&want, "oracle_remind")
-    );
     (want, coverage)
 }
 

@@ -235,7 +235,8 @@ fn lone_quote_and_odd_endings() {
     }
 }
 
-/// A realistic file of `bytes` size: the spec's declarations and triggers repeated.
+/// A realistic file of `bytes` size: the reference's declarations (docs/LANGUAGE.md
+/// §3) and triggers repeated.
 fn big_file(bytes: usize) -> String {
     let unit = "event ADD_TO_CART_N { product: string, price: float, qty: int? }\n\
         state cart_N: set<string> { ADD_TO_CART_N where qty > 0 -> insert(product) }\n\

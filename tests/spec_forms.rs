@@ -1,4 +1,4 @@
-//! Every form shown in the language contract (LANGUAGE.md) parses and checks
+//! Every form shown in the language reference (docs/LANGUAGE.md) parses and checks
 //! without errors: the snippets of §3-§6 verbatim, the minimal form of each trigger
 //! family of §1 (with the declarations they need), the schedules of §7, and the
 //! operators, built-ins and literals of §2 and §6. The program lives in

@@ -17,6 +17,9 @@ const TYPE_NAMES: &[&str] = &[
 ];
 
 impl Checker<'_> {
+    /// The wire field names of key, type and time. `schema` blocks in several files
+    /// merge, each role set at most once, so which file wins never depends on load
+    /// order; a role nobody names keeps its default.
     pub(super) fn check_schema(&mut self) {
         let mut seen: [Option<ast::Span>; 3] = [None; 3];
         let mut schema = WireSchema::default();
@@ -75,6 +78,10 @@ impl Checker<'_> {
         }
     }
 
+    /// Give every event declaration an [`EventId`], before anything that names events
+    /// is checked, so a trigger may use an event declared later or in another file. A
+    /// duplicate keeps the first id; its fields are still checked so their problems
+    /// show.
     pub(super) fn declare_events(&mut self) {
         let ast = self.ast;
         for decl in &ast.decls {
@@ -121,6 +128,10 @@ impl Checker<'_> {
         }
     }
 
+    /// The fields of one event. A field may not take a name the envelope owns: the
+    /// schema's key, type and time fields are already members of every line, and
+    /// `ts` is the event's time. A field of an unknown type is kept, marked untyped,
+    /// so reads of it stay silent instead of repeating the type error.
     fn event_fields(&mut self, ev: &ast::EventDecl) -> Vec<FieldDef> {
         let mut fields: Vec<FieldDef> = Vec::new();
         for f in &ev.fields {
@@ -176,6 +187,8 @@ impl Checker<'_> {
         fields
     }
 
+    /// Which field routes an event `keyed by` it. It must be a required `string`: the
+    /// key space is strings, and an event with no key would belong to nobody.
     fn keyed_by(&mut self, def: &EventDef, k: &ast::Ident) -> Option<FieldIdx> {
         let name = k.name.to_string();
         let bad = |reason: String| Problem::BadKeyedBy {
@@ -255,6 +268,9 @@ impl Checker<'_> {
         id
     }
 
+    /// Give every state an id and a type before reducers and triggers read them. A
+    /// `time` state must be `time?` (there is no zero time to start from). An unknown
+    /// type leaves the state untyped so its readers stay silent.
     pub(super) fn declare_states(&mut self) {
         let ast = self.ast;
         for decl in &ast.decls {
@@ -287,6 +303,9 @@ impl Checker<'_> {
         }
     }
 
+    /// Check the reducers of every state, now that all states and profile attributes
+    /// are known. A duplicate state's reducers are checked against the first
+    /// declaration but not kept.
     pub(super) fn check_state_rules(&mut self) {
         let ast = self.ast;
         for decl in &ast.decls {
@@ -314,6 +333,9 @@ impl Checker<'_> {
         ty
     }
 
+    /// One reducer line `E [as a] [where X] -> op(args)`. Its filter and arguments read
+    /// only the reduced event; an unknown event makes its names silent (they may be
+    /// that event's fields). `None` (reported) when any part failed.
     fn reducer(&mut self, state: StateId, rule: &ast::Reducer, ty_ok: bool) -> Option<ReducerRule> {
         self.aliases.clear();
         let event = self.event_ref(&rule.pattern.event);
@@ -345,6 +367,11 @@ impl Checker<'_> {
         })
     }
 
+    /// The operation of a reducer: which ops the state's type accepts (sets
+    /// `insert remove clear`, lists `push clear`, numbers `set add clear`, other scalars
+    /// `set clear`), how many arguments each takes, and that the argument fits the
+    /// state's member type. The arguments are checked even when the op is wrong, so
+    /// their own mistakes are reported too.
     fn reducer_op(
         &mut self,
         scope: &Scope,

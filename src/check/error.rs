@@ -242,11 +242,14 @@ pub enum Problem {
     },
 }
 
+/// The `did you mean` help for `name` among `known`, when one is close enough.
 fn suggest(name: &str, known: &[String]) -> Option<String> {
     did_you_mean(name, known.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"))
 }
 
 impl Problem {
+    /// Word the problem: code, title, primary label, help. This is the only place
+    /// that decides what a check problem says to the user.
     pub fn into_diagnostic(self) -> Diagnostic {
         use Problem as P;
         match self {
@@ -474,6 +477,7 @@ impl Problem {
     }
 }
 
+/// `a`, `b`, `c` as a comma-separated list of code spans.
 fn join_ticked(names: &[String]) -> String {
     names
         .iter()
@@ -482,6 +486,7 @@ fn join_ticked(names: &[String]) -> String {
         .join(", ")
 }
 
+/// What the operand types of `op` may be, as help for a mismatch.
 fn operator_help(op: &str) -> &'static str {
     match op {
         "and" | "or" => "both sides must be `bool`",

@@ -45,12 +45,15 @@ impl Checker<'_> {
         });
     }
 
+    /// Lower a well-typed expression: push it and give it `ty` (not the error type).
     pub(super) fn ok(&mut self, e: Expr, ty: Ty, span: Span) -> Typed {
         let id = self.push(e, ty.clone(), span);
         Typed { id, ty: Some(ty) }
     }
 
-    /// Check and lower one expression.
+    /// Check and lower one expression: the error type when it fails (reported once,
+    /// here or below), and past [`MAX_DEPTH`] nesting a `too-deep` error rather than a
+    /// stack overflow.
     pub(super) fn expr(&mut self, scope: &Scope, id: ast::ExprId) -> Typed {
         let Some(e) = self.ast.exprs.get(id.0 as usize) else {
             return self.placeholder(Span::default());
@@ -65,6 +68,8 @@ impl Checker<'_> {
         t
     }
 
+    /// Dispatch one expression node to the rule for its kind; a node the parser
+    /// already reported (`ExprKind::Error`) becomes a silent placeholder.
     fn expr_kind(&mut self, scope: &Scope, e: &ast::Expr) -> Typed {
         let span = e.span;
         match &e.kind {
@@ -144,6 +149,10 @@ impl Checker<'_> {
         self.ok(Expr::ToFloat(t.id), ty, span)
     }
 
+    /// A built-in call: the name, the arity and each argument's type. Every argument
+    /// is checked first, so a mistake inside an argument is reported even when the call
+    /// itself is wrong. An aggregate name used without an event gets a hint of the
+    /// right form. An optional argument makes the result optional.
     fn call(&mut self, scope: &Scope, func: &Ident, args: &[ast::ExprId], span: Span) -> Typed {
         let name = func.name.as_str();
         let typed: Vec<Typed> = args.iter().map(|&a| self.expr(scope, a)).collect();
@@ -281,6 +290,8 @@ impl Checker<'_> {
         None
     }
 
+    /// `not x` needs a `bool`, `-x` a number or duration; the result keeps the
+    /// operand's type, optional included.
     fn unary(
         &mut self,
         scope: &Scope,
@@ -319,6 +330,11 @@ impl Checker<'_> {
         )
     }
 
+    /// The type rules of the binary operators: which operand types each accepts,
+    /// where an `int` is promoted to `float`, the time and duration arithmetic, and
+    /// optional propagation (an optional operand makes the result optional; `x ?? d`
+    /// is optional only when `d` is). Both sides are checked before either is judged;
+    /// an operand that already failed makes the whole silent.
     fn binary(
         &mut self,
         scope: &Scope,
@@ -471,6 +487,7 @@ impl Checker<'_> {
         }
     }
 
+    /// Apply the `int → float` promotion [`common_base`] chose to one side.
     fn promote(
         &mut self,
         l: Typed,
@@ -487,6 +504,8 @@ impl Checker<'_> {
         }
     }
 
+    /// A list literal: all items share one type (`int` items promote in a `float`
+    /// list). `[]` has no item to infer from and is a `list<string>`.
     fn list(&mut self, scope: &Scope, items: &[ast::ExprId], span: Span) -> Typed {
         let typed: Vec<Typed> = items.iter().map(|&i| self.expr(scope, i)).collect();
         if typed.iter().any(|t| t.ty.is_none()) {
@@ -534,6 +553,8 @@ impl Checker<'_> {
         )
     }
 
+    /// A payload object `{ k: v, … }`: keys are unique, values may be any type.
+    /// Every value is checked even after a failure, so each mistake is reported.
     fn object(&mut self, scope: &Scope, fields: &[(Ident, ast::ExprId)], span: Span) -> Typed {
         let mut out: Vec<(String, crate::ir::ExprId)> = Vec::with_capacity(fields.len());
         let mut failed = false;
@@ -558,6 +579,7 @@ impl Checker<'_> {
     }
 }
 
+/// The operator as written in Trig, for messages.
 fn op_word(op: ast::BinaryOp) -> &'static str {
     use ast::BinaryOp as A;
     match op {

@@ -117,6 +117,7 @@ struct Checker<'a> {
 const MAX_DEPTH: u32 = 256;
 
 impl<'a> Checker<'a> {
+    /// An empty checker over `ast`: no names declared yet, nothing reported.
     fn new(ast: &'a Ast) -> Checker<'a> {
         Checker {
             ast,
@@ -140,6 +141,8 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Record a problem, unless probing (see [`Checker::probing`]), where the same
+    /// expression is checked again for real later and would report twice.
     fn report(&mut self, p: Problem) {
         if !self.probing {
             self.problems.push(p);
@@ -162,10 +165,12 @@ impl<'a> Checker<'a> {
         types::Typed { id, ty: None }
     }
 
+    /// A type as it is written in Trig, for messages.
     fn ty_name(&self, t: &Ty) -> String {
         crate::ir::print::ty(&self.prog, t)
     }
 
+    /// An event's declared name, for messages.
     fn event_name(&self, e: EventId) -> String {
         self.prog
             .events
@@ -201,6 +206,8 @@ impl<'a> Checker<'a> {
         self.untyped_fields.contains(&(event.0, field.0))
     }
 
+    /// Note that a rule reads this field: the decoder keeps only fields some rule
+    /// reads.
     fn mark_field_used(&mut self, event: EventId, field: crate::ir::FieldIdx) {
         if let Some(f) = self
             .prog
@@ -212,6 +219,8 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Note that a rule reads the whole event (a default payload or a stored
+    /// `last`/`first` event), so the decoder keeps every field.
     fn mark_all_fields_used(&mut self, event: EventId) {
         if let Some(e) = self.prog.events.get_mut(event.index()) {
             for f in &mut e.fields {

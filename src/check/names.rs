@@ -21,6 +21,9 @@ pub(super) struct AliasHit {
 }
 
 impl Checker<'_> {
+    /// A bare name, in the order `key`, `now`, `ts`, `profile`, aliases, fields of
+    /// the event in scope, states: the first meaning wins, so a field named like a
+    /// state shadows it. `profile` and an alias alone are not values.
     pub(super) fn name(&mut self, scope: &Scope, ident: &Ident) -> Typed {
         let span = ident.span;
         match ident.name.as_str() {
@@ -65,6 +68,8 @@ impl Checker<'_> {
         self.unknown_name(scope, ident)
     }
 
+    /// Bare `ts`: the time of the matched event inside a pattern, of the starting
+    /// event elsewhere. A trigger without a starting event has no `ts` to read.
     fn event_time(&mut self, scope: &Scope, span: Span) -> Typed {
         if scope.current.is_some() {
             return self.ok(
@@ -168,6 +173,10 @@ impl Checker<'_> {
         }
     }
 
+    /// A bare name as a field of the event in scope. Under `on A or B` the field may
+    /// come from any alternative: it must have one type on all of them, and it is
+    /// optional when some alternative lacks it or declares it optional. `None` when no
+    /// candidate event has the field (the name may still be a state).
     fn bare_field(&mut self, scope: &Scope, ident: &Ident) -> Option<Typed> {
         let (binding, events, choices) = self.field_choices(scope, ident.name.as_str())?;
         let span = ident.span;
@@ -197,6 +206,9 @@ impl Checker<'_> {
         Some(self.ok(Expr::Field { binding, choices }, ty, span))
     }
 
+    /// A state's current value. Not allowed in a fan-out value (evaluated once per
+    /// event, not per customer) nor in an aggregate's `where` (evaluated when the event
+    /// is taken in, for every reader). A state of unknown type reads as the error type.
     fn state_read(&mut self, scope: &Scope, sid: crate::ir::StateId, span: Span) -> Typed {
         let name = self.prog.state(sid).name.clone();
         if let Some(u) = self.state_used.get_mut(sid.index()) {
@@ -236,6 +248,11 @@ impl Checker<'_> {
             || self.field_choices(scope, ident.name.as_str()).is_some()
     }
 
+    /// A name that resolved to nothing: report it once with the closest known name,
+    /// as a missing field when an event is in scope and a misspelt state otherwise.
+    /// Silent when an unknown event in scope may be what declares it (`scope.partial`);
+    /// `no-start-event` when it is a field of some event but the trigger has no
+    /// starting event.
     fn unknown_name(&mut self, scope: &Scope, ident: &Ident) -> Typed {
         let span = ident.span;
         let name = ident.name.to_string();
@@ -303,6 +320,9 @@ impl Checker<'_> {
         self.placeholder(span)
     }
 
+    /// `base.field`: `profile.x`, `alias.f`, or a member of a computed value
+    /// (`last(E).f`, `x.empty`). A base that is neither a value nor an alias is
+    /// reported as a misspelt state when a state is closer than any alias.
     pub(super) fn field_access(
         &mut self,
         scope: &Scope,
@@ -364,6 +384,8 @@ impl Checker<'_> {
         self.member(base_t, field, span)
     }
 
+    /// `alias.f` or `alias.ts`. The read is optional when the alias is on one of several
+    /// start alternatives (it is unbound when another one started the instance).
     fn alias_field(&mut self, hit: &AliasHit, alias: &Ident, field: &Ident, span: Span) -> Typed {
         let Some(event) = hit.event else {
             return self.placeholder(span);
@@ -476,6 +498,8 @@ impl Checker<'_> {
         self.placeholder(span)
     }
 
+    /// `profile.x`: always optional (a customer may not have it yet). Not allowed where
+    /// no customer is known yet: a fan-out value or an aggregate's `where`.
     fn profile_read(&mut self, scope: &Scope, field: &Ident, span: Span) -> Typed {
         match scope.place {
             Place::FanOut => {

@@ -2,9 +2,9 @@
 //! ([`Binding::Current`]), which events may have started the instance
 //! ([`Binding::Start`]), and which aliases are bound.
 //!
-//! Bare names resolve in the order fixed by TEAM.md: `key`, `now`, `ts`, `profile`,
-//! aliases, fields of the event in scope (the matched event inside a `where`, reducer
-//! or aggregate filter, otherwise the starting event), then states.
+//! Bare names resolve in the order of docs/LANGUAGE.md §5.4: `key`, `now`, `ts`,
+//! `profile`, aliases, fields of the event in scope (the matched event inside a
+//! `where`, reducer or aggregate filter, otherwise the starting event), then states.
 
 use crate::ir::{Binding, EventId};
 use crate::syntax::{Name, Span};
@@ -77,6 +77,8 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// A scope at `place` with `current` being matched; no alias of its own, and
+    /// unknown names reported (not `partial`).
     pub fn new(place: Place, current: Option<EventId>, start: StartEvents) -> Scope {
         Scope {
             place,

@@ -18,11 +18,19 @@ use super::{Checker, TriggerHead};
 /// `unless`), with its resolved event and alias.
 struct Setup {
     start: StartEvents,
-    partial: bool,
+    /// Some start pattern's event is unknown (already reported). A bare name in a
+    /// step, the fan-out value or an `unless`/`exit on` filter may then be a field of
+    /// that event, so names that resolve to nothing there are not reported again.
+    /// An unknown `unless` or `exit on` event does not set it: its fields are visible
+    /// only in its own `where`, so it cannot explain a bad name anywhere else.
+    start_unknown: bool,
     events: Vec<Option<EventId>>,
     aliases: Vec<Option<usize>>,
 }
 
+/// Every pattern of `t` in the fixed order (start, `exit on`, each step's `unless`)
+/// that [`Setup`] and [`Checker::pattern`] index by position, with the place
+/// its `where` is checked in.
 fn patterns(t: &ast::Trigger) -> Vec<(&ast::Pattern, Place)> {
     let mut out = Vec::new();
     if let ast::Start::On { patterns, .. } = &t.start {
@@ -41,6 +49,7 @@ fn patterns(t: &ast::Trigger) -> Vec<(&ast::Pattern, Place)> {
     out
 }
 
+/// Every `set profile.x = value` in `t`'s steps.
 fn set_profile_actions(t: &ast::Trigger) -> impl Iterator<Item = (&ast::Ident, ast::ExprId)> {
     t.steps
         .iter()
@@ -52,6 +61,9 @@ fn set_profile_actions(t: &ast::Trigger) -> impl Iterator<Item = (&ast::Ident, a
 }
 
 impl Checker<'_> {
+    /// Register every trigger name before any body is checked, so `enroll` may name a
+    /// trigger declared later or in another file. A duplicate is reported and keeps
+    /// the first.
     pub(super) fn declare_triggers(&mut self) {
         let ast = self.ast;
         for decl in &ast.decls {
@@ -136,7 +148,7 @@ impl Checker<'_> {
         let aliases = std::mem::take(&mut self.aliases);
         let setup = self.setup(t);
         let mut scope = Scope::new(Place::Step, None, setup.start);
-        scope.partial = setup.partial;
+        scope.partial = setup.start_unknown;
         let ty = self.expr(&scope, value).ty;
         self.prog.exprs.truncate(n_exprs);
         self.prog.expr_types.truncate(n_exprs);
@@ -158,13 +170,15 @@ impl Checker<'_> {
         };
         let mut setup = Setup {
             start: StartEvents::NoTrigger,
-            partial: false,
+            start_unknown: false,
             events: Vec::new(),
             aliases: Vec::new(),
         };
         for (p, place) in &pats {
             let ev = self.event_ref(&p.event);
-            setup.partial |= ev.is_none();
+            if *place == Place::StartFilter {
+                setup.start_unknown |= ev.is_none();
+            }
             setup.events.push(ev);
             let Some(a) = &p.alias else {
                 setup.aliases.push(None);
@@ -208,6 +222,8 @@ impl Checker<'_> {
         setup
     }
 
+    /// Check and lower every trigger, then lint it. A duplicate trigger is still
+    /// checked, so its own mistakes show, but only the first is kept.
     pub(super) fn check_triggers(&mut self) {
         let ast = self.ast;
         for t in ast.decls.iter().filter_map(|d| {
@@ -234,6 +250,9 @@ impl Checker<'_> {
         }
     }
 
+    /// Check one trigger in source order: options, start patterns, `exit on`, fan-out,
+    /// then each step's `unless`, guard and actions. A failed part is left out of the
+    /// returned definition, which is thrown away anyway once an error was reported.
     fn check_trigger(&mut self, t: &ast::Trigger) -> TriggerDef {
         let setup = self.setup(t);
         let mut cursor = 0usize;
@@ -276,7 +295,7 @@ impl Checker<'_> {
             def.fan_out = self.fan_out(f, t, &setup);
         }
         let mut step_scope = Scope::new(Place::Step, None, setup.start.clone());
-        step_scope.partial = setup.partial;
+        step_scope.partial = setup.start_unknown;
         for s in &t.steps {
             let mut step = StepIr {
                 span: s.span,
@@ -306,6 +325,9 @@ impl Checker<'_> {
         def
     }
 
+    /// The option lines: each at most once, priority 1 to 100, a cooldown and a limit
+    /// window above zero, a limit count of at least 1. `exit on` is checked with the
+    /// other patterns.
     fn options(&mut self, t: &ast::Trigger, def: &mut TriggerDef) {
         let mut seen: [Option<ast::Span>; 4] = [None; 4];
         for o in &t.options {
@@ -374,7 +396,10 @@ impl Checker<'_> {
         }
     }
 
-    /// The `index`-th pattern of the trigger (see [`patterns`]).
+    /// The `index`-th pattern of the trigger (see [`patterns`]). Its `where` reads the
+    /// matched event; in `unless`/`exit on` also the starting event, through aliases.
+    /// `None` when its event is unknown (reported); the filter is still checked, with
+    /// names that resolve to nothing left silent since they may be that event's.
     fn pattern(
         &mut self,
         p: &ast::Pattern,
@@ -385,7 +410,9 @@ impl Checker<'_> {
         let ev = setup.events.get(index).copied().flatten();
         let mut scope = Scope::new(place, ev, setup.start.clone());
         scope.current_alias = setup.aliases.get(index).copied().flatten();
-        scope.partial = setup.partial;
+        // Its own event unknown: its `where` may read that event's fields. An
+        // `unless`/`exit on` filter also sees the starting event's fields.
+        scope.partial = ev.is_none() || (place == Place::MatchFilter && setup.start_unknown);
         let filter = p
             .filter
             .map(|f| self.condition(&scope, f, "a pattern's `where`"));
@@ -396,6 +423,8 @@ impl Checker<'_> {
         })
     }
 
+    /// An `every`/`cron` schedule: `every` takes at least a minute and a cron text must
+    /// be what the runtime's cron parser accepts.
     fn schedule(&mut self, s: &ast::Schedule) -> ScheduleIr {
         match s {
             ast::Schedule::Every(d) => {
@@ -425,6 +454,11 @@ impl Checker<'_> {
         }
     }
 
+    /// `for each key where STATE contains VALUE`: only after a start on events keyed by
+    /// another field, over a set state whose member type the value fits. The value
+    /// reads only the starting event (no state, profile or aggregate: it is evaluated
+    /// once per event, before any customer is chosen). Every part is checked before
+    /// giving up, so each mistake is reported.
     fn fan_out(&mut self, f: &ast::FanOut, t: &ast::Trigger, setup: &Setup) -> Option<FanOutIr> {
         let mut failed = false;
         match &t.start {
@@ -458,7 +492,7 @@ impl Checker<'_> {
             }
         }
         let mut scope = Scope::new(Place::FanOut, None, setup.start.clone());
-        scope.partial = setup.partial;
+        scope.partial = setup.start_unknown;
         let value = self.expr(&scope, f.value);
         let Some(&sid) = self.states.get(&f.state.name) else {
             let known = self.prog.states.iter().map(|s| s.name.clone()).collect();
@@ -508,6 +542,9 @@ impl Checker<'_> {
         })
     }
 
+    /// One action: its payload or value checked against where it goes (`email … to`
+    /// a string, `set profile.x` the attribute's type, `enroll` an `on enroll`
+    /// trigger). `None` (reported) when it failed.
     fn action(&mut self, scope: &Scope, a: &ast::Action) -> Option<ActionKind> {
         Some(match &a.kind {
             ast::ActionKind::Webhook { url, with } => ActionKind::Webhook {

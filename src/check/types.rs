@@ -31,6 +31,7 @@ pub fn maybe_optional(t: Ty, opt: bool) -> Ty {
     if opt { t.optional() } else { t }
 }
 
+/// `int` and `float`: what arithmetic mixes, promoting `int`.
 pub fn is_numeric(t: &Ty) -> bool {
     matches!(t, Ty::Int | Ty::Float)
 }

@@ -1,5 +1,8 @@
-//! The `trigc` command line: `check`, `compile`, `run`, `gen`, `explain`. Each
-//! subcommand lives in its own file; this one only parses arguments and dispatches.
+//! The `trigc` command line: `check`, `compile`, `run`, `gen`, `explain`. `check.rs`
+//! holds the three that report on rules and run nothing (`check`, `compile`,
+//! `explain`), `run.rs` holds `run`, `generate.rs` holds `gen`, and `load.rs` reads
+//! rule paths for those that take them; this file only parses arguments and
+//! dispatches.
 //! Exit codes: 0 success, 1 rule errors, 2 usage or IO errors.
 
 pub mod check;

@@ -1,8 +1,8 @@
 //! Tree-walking evaluation of IR expressions: the reference semantics of every
 //! operator and built-in.
 //!
-//! Rules it implements (LANGUAGE.md §6 and TEAM.md): `and`/`or` are Kleene (`none` is
-//! unknown) and short-circuit; any other operator or built-in with a `none` operand
+//! Rules it implements (docs/LANGUAGE.md §6, "Missing values", and §5 for run-time
+//! errors): `and`/`or` are Kleene (`none` is unknown) and short-circuit; any other operator or built-in with a `none` operand
 //! gives `none`; `x ?? y` is `y` when `x` is `none`; integer overflow and integer
 //! division/remainder by zero are [`EvalError`]s carrying the expression; floats follow
 //! IEEE. Strings are interned [`Sym`]s: equality is an integer compare, ordering and the

@@ -4,13 +4,13 @@
 //! ```text
 //! let mut decoder = Decoder::new(&program);
 //! match decoder.decode(line, line_no, &mut interner, &mut event) {
-//!     Decoded::Event => runtime.process(&event),
+//!     Decoded::Event => runtime.push(&event, &mut out),
 //!     Decoded::Ignored { event_type } => stats.ignored(event_type),
 //!     Decoded::Rejected(reject) => eprintln!("{reject}"),   // "line 17: missing field `user`"
 //! }
 //! ```
 //!
-//! The rules (the spec's §3/§8 plus the team decisions):
+//! The rules (docs/LANGUAGE.md §3 and §8, with the decisions recorded there):
 //! - The line must be exactly one JSON object (RFC 8259; whitespace around it is
 //!   fine), valid UTF-8, nested at most [`MAX_DEPTH`] levels. Anything else is rejected.
 //! - Members not declared for the event type (and not the envelope) are ignored,
@@ -321,7 +321,8 @@ impl Decoder {
         interner: &mut Interner,
         out: &mut Event,
     ) -> Result<Option<String>, String> {
-        // simdutf8 checks a line ~5× faster than std; on an invalid line std says where.
+        // simdutf8 checks a line far faster than std (BENCHMARKS.md); on an invalid
+        // line std says where.
         let text = match simdutf8::basic::from_utf8(line).or_else(|_| std::str::from_utf8(line)) {
             Ok(text) => text,
             Err(e) => return Err(format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1)),

@@ -148,8 +148,8 @@ pub trait FlatMembers {
 ///
 /// Why not logos here: between the strings (found eight bytes at a time by
 /// [`find_special`]) a flat line's structure is a handful of byte comparisons, and
-/// that is ~2× fewer instructions per line than one logos token per member with the
-/// same string scan in its callback (callgrind, `trigc gen` lines). The general path,
+/// that takes far fewer instructions per line than one logos token per member with
+/// the same string scan in its callback (figures in BENCHMARKS.md). The general path,
 /// which sees every unusual and every malformed line, is the logos scanner [`Token`].
 pub fn walk_flat(line: &str, member: impl FnMut(usize, usize, Tok)) -> bool {
     struct Scanned<F>(F);

@@ -15,11 +15,11 @@ use std::io::{self, BufRead};
 /// reader, so reading allocates nothing per line.
 ///
 /// Input is read in blocks into `buf`, and each line is handed out straight from it:
-/// no copy, and no call into the reader per line. Profiling `trigc run` showed the
-/// two `fill_buf` calls and the `consume` per line that handing out lines from the
-/// reader's own buffer took (the reader is a `Box<dyn BufRead>`, so none of them
-/// inline) at about 45 instructions a line; a line that straddles a block is moved
-/// to the front of `buf` once (`buf` grows for a line longer than a block).
+/// no copy, and no call into the reader per line. Handing out lines from the
+/// reader's own buffer took two `fill_buf` calls and a `consume` per line, and the
+/// reader is a `Box<dyn BufRead>`, so none of them inline: a cost profiling `trigc
+/// run` made visible (figures in BENCHMARKS.md). A line that straddles a block is
+/// moved to the front of `buf` once (`buf` grows for a line longer than a block).
 #[derive(Debug)]
 pub struct Lines<R> {
     reader: R,

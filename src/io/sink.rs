@@ -1,4 +1,4 @@
-//! Writing action records as NDJSON (LANGUAGE.md §8): one JSON object per action,
+//! Writing action records as NDJSON (docs/LANGUAGE.md §8): one JSON object per action,
 //! members in a fixed order — `trigger, step, action, key, at, id`, then `url,
 //! payload` (webhook), `template, to, payload` (email), `name, payload` (emit),
 //! `field, value` (set) or `trigger_started` (enroll).
@@ -200,7 +200,7 @@ pub fn write_record(
     buf.push(b'}');
 }
 
-// A record in four parts (LANGUAGE.md §8): the head and the constant member are the
+// A record in four parts (docs/LANGUAGE.md §8): the head and the constant member are the
 // same for every record of an action, so `NdjsonSink` formats them once
 // (`RecordTemplate`); the instance members and the value members vary.
 

@@ -5,8 +5,8 @@
 //! [`super::error::MAX_EXPR_DEPTH`] is reported and
 //! replaced by `ExprKind::Error`, so later recursive passes stay within a small stack.
 //!
-//! Speed: about 300 ms per MB in release, nearly all of it inside pest, which probes
-//! the native stack on every combinator call. The grammar front-loads cheap
+//! Speed: nearly all of the parse time is spent inside pest, which probes the native
+//! stack on every combinator call (figures in BENCHMARKS.md). The grammar front-loads cheap
 //! first-character lookaheads where rules run per operand; the next step, if needed,
 //! is parsing declarations on several threads (each chunk is independent).
 

@@ -433,7 +433,6 @@ proptest! {
         let mut decoder = Decoder::new(&program);
         let got = ours(&mut decoder, &line);
         let want = reference(&program, &line);
-        if std::env::var("PROBE").is_ok() { eprintln!("PROBE {}", match &got { Outcome::Event{..} => "event", Outcome::Ignored(_) => "ignored", Outcome::Rejected => "rejected" }); }
         prop_assert!(same(&got, &want), "line: {line}\n ours: {got:?}\n  ref: {want:?}");
     }
 
@@ -446,7 +445,6 @@ proptest! {
         let mut decoder = Decoder::new(&program);
         let got = ours(&mut decoder, &line);
         let want = reference(&program, &line);
-        if std::env::var("PROBE").is_ok() { eprintln!("PROBE2 {}", match &got { Outcome::Event{..} => "event", Outcome::Ignored(_) => "ignored", Outcome::Rejected => "rejected" }); }
         prop_assert!(same(&got, &want), "line: {line}\n ours: {got:?}\n  ref: {want:?}");
     }
 }

@@ -135,7 +135,7 @@ impl Builder {
     }
 }
 
-/// The shop of the spec, §3.
+/// The shop of docs/LANGUAGE.md §3.
 struct Shop {
     p: Program,
     add: EventId,
