@@ -156,8 +156,8 @@ fn replay(case: &Case, how: Replay) -> String {
         }
         if !restored && how.checkpoint_after.is_some_and(|n| number >= n) {
             restored = true;
-            let json = serde_json::to_string(&session.checkpoint()).expect("state serialises");
-            let checkpoint: Checkpoint = serde_json::from_str(&json).expect("state deserialises");
+            let bytes = session.checkpoint().to_bytes().expect("state serialises");
+            let checkpoint = Checkpoint::from_bytes(&bytes).expect("state deserialises");
             session = Session::resume(
                 &case.program,
                 engine(how.resume_engine),

@@ -96,7 +96,10 @@ impl Walk {
                     path: path.to_path_buf(),
                 });
             }
-            if named || path.extension().is_some_and(|e| e == "trig") {
+            // Inside a directory only regular files are rules: a FIFO or a device
+            // named `*.trig` would block the read (or never end). A path named on the
+            // command line is read whatever it is (`<(cat x.trig)` is a pipe).
+            if named || (meta.is_file() && path.extension().is_some_and(|e| e == "trig")) {
                 self.files.push(path.to_path_buf());
             }
             return Ok(());

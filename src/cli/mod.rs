@@ -7,8 +7,10 @@
 
 pub mod check;
 pub mod generate;
+mod input;
 pub mod load;
 pub mod run;
+mod stop;
 
 use std::process::ExitCode;
 

@@ -12,13 +12,15 @@
 //! command runs (and can checkpoint it halfway).
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use super::check::report;
+use super::input::{Input, clash, not_a_regular_file, open_input};
 use super::load::load_rules;
+use super::stop::{StopRequests, StopSignal};
 use crate::driver::checkpoint::read_checkpoint;
 use crate::driver::{
     Checkpoint, EngineKind, LineOutcome, PendingCheckpoint, Session, Summary, describe_notice,
@@ -103,15 +105,25 @@ fn parse_lateness(s: &str) -> Result<i64, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 
-/// Records to stdout, notices to stderr.
-struct CliOutput<'a, W: Write> {
-    sink: NdjsonSink<W>,
+/// Records to stdout, notices and rejects to stderr. Both are buffered and flushed
+/// before each read that may wait, and at the end: a reject costs no write call of its
+/// own.
+struct CliOutput<'a> {
+    sink: NdjsonSink<io::StdoutLock<'static>>,
     program: &'a Program,
     sources: &'a SourceMap,
-    stderr: io::StderrLock<'static>,
+    stderr: io::BufWriter<io::StderrLock<'static>>,
 }
 
-impl<W: Write> Output for CliOutput<'_, W> {
+impl CliOutput<'_> {
+    /// Hand everything decided so far to stdout and stderr.
+    fn flush(&mut self) {
+        self.sink.flush();
+        let _ = self.stderr.flush();
+    }
+}
+
+impl Output for CliOutput<'_> {
     fn action(&mut self, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
         self.sink.write(record, program, interner);
     }
@@ -136,6 +148,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     let config = args.config();
+    let stop = StopRequests::install();
     let started = Instant::now();
     let session = match files.resumed.take() {
         None => Session::new(&program, engine, config),
@@ -149,39 +162,64 @@ pub fn run(args: &RunArgs) -> ExitCode {
         sink: NdjsonSink::new(io::stdout().lock()),
         program: &program,
         sources: &sources,
-        stderr: io::stderr().lock(),
+        stderr: io::BufWriter::new(io::stderr().lock()),
     };
-    let reader = std::mem::replace(&mut files.reader, Box::new(io::empty()));
-    match read_input(&mut session, reader, &mut out, files.rejects.as_mut()) {
-        Ok(InputEnd::Consumed) => {}
-        Ok(InputEnd::ReaderGone) => {
-            if files.checkpoint.is_some() {
-                // The rest of the input was not read: a checkpoint now would skip it.
-                return fail(
-                    "the output was closed before the end of the input: no checkpoint written",
-                );
-            }
-            // Like `head` closing its input: the reader has what it wanted. Not an
-            // error, and nothing to summarise for it.
-            return ExitCode::SUCCESS;
-        }
+    // A line a checkpoint held back is read again in front of this input.
+    let tail = session.take_tail();
+    let reader = std::mem::replace(&mut files.input.reader, Box::new(io::empty()));
+    let reader: Box<dyn BufRead> = if tail.is_empty() {
+        reader
+    } else {
+        Box::new(io::Cursor::new(tail).chain(reader))
+    };
+    let reading = Reading {
+        rejects: files.rejects.as_mut(),
+        stop: &stop,
+        hold_tail: files.checkpoint.is_some(),
+    };
+    let end = read_input(&mut session, Lines::new(reader), &mut out, reading);
+    let end = match end {
+        Ok(end) => end,
         Err(message) => {
-            let _ = out.sink.finish();
+            out.flush();
             return fail(&message);
         }
+    };
+    if let InputEnd::ReaderGone { line } = end {
+        out.flush();
+        if files.checkpoint.is_some() {
+            // The rest of the input was not read: a checkpoint now would skip it.
+            return fail(
+                "the output was closed before the end of the input: no checkpoint written",
+            );
+        }
+        // Like a tool killed by SIGPIPE: the run did not get to the end, so it says
+        // so and its status is not 0 (`set -o pipefail` sees it).
+        eprintln!(
+            "trigc: the output was closed after line {line}: the rest of the input was not read"
+        );
+        return ExitCode::from(CLOSED_OUTPUT_STATUS);
     }
-    match files.checkpoint.take() {
+    match (&end, files.checkpoint.take()) {
+        (InputEnd::Stopped { .. }, Some(_)) => {
+            let _ = writeln!(
+                out.stderr,
+                "trigc: stopped before the end of the input: no checkpoint written"
+            );
+        }
+        // Cut short: not the end of the input, so no end-of-input rule either.
+        (InputEnd::Stopped { .. }, None) => {}
         // To be continued: no end-of-input rule.
-        Some(file) => {
+        (_, Some(file)) => {
             let path = file.path.display().to_string();
             if let Err(e) = file.commit(&session.checkpoint()) {
-                let _ = out.sink.finish();
+                out.flush();
                 return fail(&format!("cannot write the checkpoint `{path}`: {e}"));
             }
         }
-        None => session.finish(&mut out),
+        (_, None) => session.finish(&mut out),
     }
-    if let Some(pb) = files.progress.take() {
+    if let Some(pb) = files.input.progress.take() {
         pb.finish_and_clear();
     }
     let elapsed = started.elapsed();
@@ -191,20 +229,38 @@ pub fn run(args: &RunArgs) -> ExitCode {
         ..
     } = out;
     if let Err(e) = sink.finish() {
+        let _ = stderr.flush();
         return fail(&format!("cannot write the output: {e}"));
     }
     if let Some(file) = &mut files.rejects
         && let Err(e) = file.flush()
     {
+        let _ = stderr.flush();
         return fail(&format!("cannot write the rejects file: {e}"));
     }
     let _ = stderr.write_all(render_end(args, &session, elapsed).as_bytes());
+    let status = match end {
+        InputEnd::Stopped { signal, line } => {
+            let _ = writeln!(
+                stderr,
+                "trigc: stopped by {} after line {line}: the input was not read to its end",
+                signal.name()
+            );
+            ExitCode::from(signal.exit_status())
+        }
+        _ => ExitCode::SUCCESS,
+    };
+    let _ = stderr.flush();
     // The process ends here: freeing every customer's state one allocation at a
     // time would only cost time (see BENCHMARKS.md), so the session is left to the
     // operating system.
     std::mem::forget(session);
-    ExitCode::SUCCESS
+    status
 }
+
+/// The exit status when the reader of stdout went away before the end of the input:
+/// 128 + SIGPIPE, what a shell reports for a tool the closed pipe killed.
+const CLOSED_OUTPUT_STATUS: u8 = 141;
 
 /// Load and compile the rules, reporting every diagnostic; the program when there
 /// were no errors, else the exit code (2: the rules could not be read, 1: they
@@ -223,33 +279,31 @@ fn compile_rules(args: &RunArgs) -> Result<(SourceMap, Program), ExitCode> {
 
 /// The files of a run, opened (or refused) before any input is read.
 struct Files {
-    reader: Box<dyn BufRead>,
-    progress: Option<indicatif::ProgressBar>,
+    input: Input,
     rejects: Option<io::BufWriter<File>>,
     checkpoint: Option<PendingCheckpoint>,
     resumed: Option<Checkpoint>,
 }
 
 /// Open the input, the `--rejects` and `--checkpoint` files and read `--resume`,
-/// refusing paths that would overwrite the input or a rule file.
+/// refusing paths that would overwrite the input or a rule file, and checkpoint
+/// paths that are not regular files.
 fn open_files(args: &RunArgs, sources: &SourceMap, program: &Program) -> Result<Files, String> {
-    let (reader, progress) = open_input(&args.input)
-        .map_err(|e| format!("cannot read `{}`: {e}", args.input.display()))?;
-    if let Some(path) = &args.rejects
-        && let Some(clash) = rejects_clash(path, &args.input, sources)
-    {
-        return Err(format!(
-            "`--rejects {}` would overwrite {clash}: give another path",
-            path.display()
-        ));
-    }
-    if let Some(path) = &args.checkpoint {
-        if let Some(clash) = rejects_clash(path, &args.input, sources) {
+    // Checked before the input is opened: opening a FIFO waits for its writer.
+    for (flag, path) in [
+        ("--rejects", &args.rejects),
+        ("--checkpoint", &args.checkpoint),
+    ] {
+        if let Some(path) = path
+            && let Some(what) = clash(path, &args.input, sources)
+        {
             return Err(format!(
-                "`--checkpoint {}` would overwrite {clash}: give another path",
+                "`{flag} {}` would overwrite {what}: give another path",
                 path.display()
             ));
         }
+    }
+    if let Some(path) = &args.checkpoint {
         if args.rejects.as_ref().is_some_and(|r| r == path) {
             return Err("`--checkpoint` and `--rejects` name the same file".into());
         }
@@ -259,10 +313,15 @@ fn open_files(args: &RunArgs, sources: &SourceMap, program: &Program) -> Result<
                     .into(),
             );
         }
-        if path.is_dir() {
-            return Err(format!("`--checkpoint {}` is a directory", path.display()));
+        if let Some(what) = not_a_regular_file(path) {
+            return Err(format!(
+                "`--checkpoint {}` is {what}: give the path of a regular file",
+                path.display()
+            ));
         }
     }
+    let input = open_input(&args.input)
+        .map_err(|e| format!("cannot read `{}`: {e}", args.input.display()))?;
     let resumed = match &args.resume {
         None => None,
         Some(path) => Some(read_checkpoint(path, program, &args.config())?),
@@ -284,8 +343,7 @@ fn open_files(args: &RunArgs, sources: &SourceMap, program: &Program) -> Result<
         None => None,
     };
     Ok(Files {
-        reader,
-        progress,
+        input,
         rejects,
         checkpoint,
         resumed,
@@ -296,37 +354,61 @@ fn open_files(args: &RunArgs, sources: &SourceMap, program: &Program) -> Result<
 enum InputEnd {
     /// Every line was read.
     Consumed,
-    /// The reader of stdout went away first (`| head`).
-    ReaderGone,
+    /// The reader of stdout went away first (`| head`), after input line `line`.
+    ReaderGone { line: u64 },
+    /// A signal asked to stop, after input line `line`.
+    Stopped { signal: StopSignal, line: u64 },
+}
+
+/// What the read loop needs besides the session and the output.
+struct Reading<'a> {
+    /// `--rejects`: every rejected line is copied there.
+    rejects: Option<&'a mut io::BufWriter<File>>,
+    stop: &'a StopRequests,
+    /// A checkpoint ends this part of the input: an unterminated last line that
+    /// does not parse is held for the next part.
+    hold_tail: bool,
 }
 
 /// The read loop: every line into the session, rejects reported (and copied to
-/// `--rejects`). Decided records are flushed before each read, which may block, so
-/// they never wait on the input.
+/// `--rejects`). Before each read that may wait, decided records and messages are
+/// flushed and a stop request is honoured, so neither waits on the input.
 fn read_input(
     session: &mut Session<'_>,
-    reader: Box<dyn BufRead>,
-    out: &mut CliOutput<'_, io::StdoutLock<'static>>,
-    mut rejects: Option<&mut io::BufWriter<File>>,
+    mut lines: Lines<Box<dyn BufRead>>,
+    out: &mut CliOutput<'_>,
+    mut reading: Reading<'_>,
 ) -> Result<InputEnd, String> {
-    let mut lines = Lines::new(reader);
     let end = loop {
         match lines.poll_line() {
             Poll::Line(line) => {
-                if let LineOutcome::Rejected(reject) = session.line(line, out) {
+                let outcome = if reading.hold_tail && !line.terminated {
+                    session.line_or_hold(line, out)
+                } else {
+                    session.line(line, out)
+                };
+                if let LineOutcome::Rejected(reject) = outcome {
                     let _ = writeln!(out.stderr, "rejected {reject}");
-                    if let Some(file) = rejects.as_deref_mut() {
+                    if let Some(file) = reading.rejects.as_deref_mut() {
                         file.write_all(line.bytes)
                             .and_then(|()| file.write_all(b"\n"))
                             .map_err(|e| format!("cannot write the rejects file: {e}"))?;
                     }
                 }
                 if out.sink.reader_gone() {
-                    break InputEnd::ReaderGone;
+                    break InputEnd::ReaderGone {
+                        line: lines.lines_read(),
+                    };
                 }
             }
             Poll::NeedInput => {
-                out.sink.flush();
+                out.flush();
+                if let Some(signal) = reading.stop.requested() {
+                    break InputEnd::Stopped {
+                        signal,
+                        line: lines.lines_read(),
+                    };
+                }
                 lines
                     .fill()
                     .map_err(|e| format!("cannot read the input: {e}"))?;
@@ -429,53 +511,6 @@ fn cap_warning(cap_hits: u64) -> String {
         "warning: {cap_hits} set/list/window {entries} dropped at the per-customer caps \
          (see docs/LANGUAGE-GUIDE.md)\n"
     )
-}
-
-/// What an existing `--rejects` file is, if it is the input or a rule file:
-/// creating it would truncate it before it is read (or after it was compiled).
-fn rejects_clash(
-    rejects: &std::path::Path,
-    input: &std::path::Path,
-    sources: &crate::syntax::SourceMap,
-) -> Option<String> {
-    let target = std::fs::canonicalize(rejects).ok()?;
-    let same = |path: &std::path::Path| std::fs::canonicalize(path).is_ok_and(|p| p == target);
-    if input.as_os_str() != "-" && same(input) {
-        return Some("the input file".into());
-    }
-    sources
-        .files
-        .iter()
-        .find(|f| same(std::path::Path::new(&f.name)))
-        .map(|f| format!("the rule file `{}`", f.name))
-}
-
-fn open_input(path: &PathBuf) -> io::Result<(Box<dyn BufRead>, Option<indicatif::ProgressBar>)> {
-    /// Files smaller than this replay in a second or two: no bar.
-    const PROGRESS_MIN_BYTES: u64 = 64 << 20;
-    if path.as_os_str() == "-" {
-        return Ok((
-            Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
-            None,
-        ));
-    }
-    let file = File::open(path)?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if len >= PROGRESS_MIN_BYTES && io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new(len);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        let reader = pb.wrap_read(file);
-        return Ok((
-            Box::new(BufReader::with_capacity(1 << 16, reader)),
-            Some(pb),
-        ));
-    }
-    Ok((Box::new(BufReader::with_capacity(1 << 16, file)), None))
 }
 
 fn fail(message: &str) -> ExitCode {

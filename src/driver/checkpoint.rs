@@ -1,9 +1,14 @@
 //! Checkpoints: a [`Session`](super::Session)'s whole state (runtime state and input
 //! counts) as JSON, tagged with the format and the program that wrote it, written to
 //! a temporary file and renamed into place so a crash never leaves half of one.
+//!
+//! The file is one header line, `{"trigc_checkpoint":2,"bytes":N,"xxh3_128":"…"}`,
+//! then the JSON body of exactly `N` bytes whose XXH3-128 the header gives. A
+//! checkpoint that does not match its checksum (a flipped bit, a truncated copy, an
+//! edit) is refused before anything in it is used.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -30,11 +35,99 @@ pub struct Checkpoint {
     pub config: Option<RuntimeConfig>,
     pub runtime: RuntimeState,
     pub input: InputStats,
+    /// The input's last line when it had no line end and did not parse: most likely
+    /// the first half of a line whose rest starts the next part of the input, so a
+    /// resume reads it again in front of that input.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tail: Vec<u8>,
 }
 
-/// The layout of the runtime state in a checkpoint; a checkpoint resumes only with
-/// the same. 1: cooldown/limit gates are kept with each key's data.
-pub const CHECKPOINT_FORMAT: u32 = 1;
+/// The layout of a checkpoint; a checkpoint resumes only with the same. 1: cooldown
+/// and limit gates are kept with each key's data. 2: a header line with the body's
+/// length and checksum; the unparsed tail of the input.
+pub const CHECKPOINT_FORMAT: u32 = 2;
+
+/// The largest checkpoint `--resume` reads (16 GiB): a bound on what a wrong path
+/// can make it allocate.
+pub const MAX_CHECKPOINT_BYTES: u64 = 1 << 34;
+
+/// The first line of a checkpoint file.
+#[derive(Serialize, Deserialize)]
+struct Header {
+    trigc_checkpoint: u32,
+    bytes: u64,
+    xxh3_128: String,
+}
+
+/// The longest header line read before giving up on a file that is not a checkpoint.
+const MAX_HEADER_BYTES: usize = 256;
+
+fn checksum(body: &[u8]) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(body))
+}
+
+impl Checkpoint {
+    /// The checkpoint file's bytes: header line, then body.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let body = serde_json::to_vec(self)?;
+        let header = Header {
+            trigc_checkpoint: CHECKPOINT_FORMAT,
+            bytes: body.len() as u64,
+            xxh3_128: checksum(&body),
+        };
+        let mut bytes = serde_json::to_vec(&header)?;
+        bytes.push(b'\n');
+        bytes.extend_from_slice(&body);
+        Ok(bytes)
+    }
+
+    /// A checkpoint from a file's bytes, if they are one, whole and unchanged. The
+    /// error says what is wrong, for a message naming the file.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, String> {
+        let not_one = || "not a trigc checkpoint".to_owned();
+        let head = bytes
+            .get(..bytes.len().min(MAX_HEADER_BYTES))
+            .unwrap_or_default();
+        let Some(end) = memchr::memchr(b'\n', head) else {
+            // Checkpoints before format 2 were one JSON object (with no `format`
+            // before formats were numbered).
+            let old = serde_json::from_slice::<serde_json::Value>(bytes).ok();
+            let Some(old) = old.filter(|v| v.get("runtime").is_some()) else {
+                return Err(not_one());
+            };
+            let format = old
+                .get("format")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
+            return Err(format!(
+                "written by another version of trigc (checkpoint format {format}, this one \
+                 reads {CHECKPOINT_FORMAT}): rerun from the start of the input"
+            ));
+        };
+        let header: Header =
+            serde_json::from_slice(head.get(..end).unwrap_or_default()).map_err(|_| not_one())?;
+        if header.trigc_checkpoint != CHECKPOINT_FORMAT {
+            return Err(format!(
+                "written by another version of trigc (checkpoint format {}, this one reads \
+                 {CHECKPOINT_FORMAT}): rerun from the start of the input",
+                header.trigc_checkpoint
+            ));
+        }
+        let body = bytes.get(end + 1..).unwrap_or_default();
+        if body.len() as u64 != header.bytes {
+            return Err(format!(
+                "damaged: the header promises {} bytes of state, the file holds {} (a \
+                 truncated or appended copy?)",
+                header.bytes,
+                body.len()
+            ));
+        }
+        if checksum(body) != header.xxh3_128 {
+            return Err("damaged: its checksum does not match its content".into());
+        }
+        serde_json::from_slice(body).map_err(|e| format!("damaged: {e}"))
+    }
+}
 
 /// What identifies a program's meaning: a hash of its IR as `--emit ir` prints it
 /// (names, types, triggers, expressions; no source positions).
@@ -49,9 +142,25 @@ pub fn read_checkpoint(
     config: &RuntimeConfig,
 ) -> Result<Checkpoint, String> {
     let shown = path.display();
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
-    let checkpoint: Checkpoint = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("`{shown}` is not a trigc checkpoint: {e}"))?;
+    let file = File::open(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "`{shown}` is not a regular file: not a trigc checkpoint"
+        ));
+    }
+    if meta.len() > MAX_CHECKPOINT_BYTES {
+        return Err(format!(
+            "`{shown}` is larger than a checkpoint may be ({MAX_CHECKPOINT_BYTES} bytes)"
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CHECKPOINT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let checkpoint = Checkpoint::from_bytes(&bytes).map_err(|e| format!("`{shown}` is {e}"))?;
     if checkpoint.format != CHECKPOINT_FORMAT {
         return Err(format!(
             "`{shown}` was written by another version of trigc (checkpoint format {}, this \
@@ -114,7 +223,7 @@ impl PendingCheckpoint {
         };
         let written = (|| {
             let mut w = io::BufWriter::new(file);
-            serde_json::to_writer(&mut w, checkpoint)?;
+            w.write_all(&checkpoint.to_bytes()?)?;
             w.flush()?;
             w.get_ref().sync_all()?;
             std::fs::rename(&self.tmp, &self.path)

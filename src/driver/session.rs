@@ -49,6 +49,24 @@ pub enum LineOutcome {
     Processed,
     Ignored,
     Rejected(Reject),
+    /// Kept for the next part of the input (see [`Session::line_or_hold`]).
+    Held,
+}
+
+/// How many distinct ignored event types are counted by name; the rest are counted
+/// together under [`OTHER_TYPES`], so a stream of made-up type names cannot grow the
+/// summary without bound.
+pub const MAX_IGNORED_TYPES: usize = 100;
+
+/// The name ignored types past [`MAX_IGNORED_TYPES`] are counted under (not a valid
+/// event name, so it cannot be confused with one).
+pub const OTHER_TYPES: &str = "(other types)";
+
+/// What to do with a line that does not parse.
+#[derive(Clone, Copy)]
+enum Unparsable {
+    Reject,
+    Hold,
 }
 
 /// One replay: decoder, runtime and counts.
@@ -58,6 +76,9 @@ pub struct Session<'p> {
     decoder: Decoder,
     event: Event,
     pub input: InputStats,
+    /// The unterminated last line held back ([`Self::line_or_hold`]), or the one a
+    /// checkpoint brought (until [`Self::take_tail`]).
+    tail: Vec<u8>,
 }
 
 impl<'p> Session<'p> {
@@ -75,6 +96,7 @@ impl<'p> Session<'p> {
             decoder: Decoder::new(program),
             event: Event::default(),
             input: InputStats::default(),
+            tail: Vec::new(),
         })
     }
 
@@ -93,6 +115,7 @@ impl<'p> Session<'p> {
             decoder: Decoder::new(program),
             event: Event::default(),
             input: checkpoint.input,
+            tail: checkpoint.tail,
         })
     }
 
@@ -103,24 +126,53 @@ impl<'p> Session<'p> {
             config: Some(*self.runtime.config()),
             runtime: self.runtime.state().clone(),
             input: self.input.clone(),
+            tail: self.tail.clone(),
         }
     }
 
     /// Decode and process one non-blank line.
     pub fn line(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
-        self.input.read += 1;
-        match self.decoder.decode(
+        self.take_line(line, out, Unparsable::Reject)
+    }
+
+    /// [`Self::line`] for the last line of a part of the input that a checkpoint
+    /// ends, when it had no line end: if it does not parse, it is held in the
+    /// checkpoint (neither read nor rejected yet), since the next part of the input
+    /// most likely starts with its rest.
+    pub fn line_or_hold(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
+        self.take_line(line, out, Unparsable::Hold)
+    }
+
+    /// The line a checkpoint held back, to read again in front of the input that
+    /// follows (empty when none).
+    pub fn take_tail(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.tail)
+    }
+
+    fn take_line(
+        &mut self,
+        line: Line<'_>,
+        out: &mut dyn Output,
+        unparsable: Unparsable,
+    ) -> LineOutcome {
+        let decoded = self.decoder.decode(
             line.bytes,
             line.number,
             self.runtime.interner_mut(),
             &mut self.event,
-        ) {
+        );
+        if let (Decoded::Rejected(_), Unparsable::Hold) = (&decoded, unparsable) {
+            self.tail = line.bytes.to_vec();
+            return LineOutcome::Held;
+        }
+        self.input.read += 1;
+        match decoded {
             Decoded::Event => {
                 self.runtime.push(&self.event, out);
                 LineOutcome::Processed
             }
             Decoded::Ignored { event_type } => {
-                *self.input.ignored.entry(event_type).or_default() += 1;
+                self.count_ignored(event_type);
                 LineOutcome::Ignored
             }
             Decoded::Rejected(reject) => {
@@ -128,6 +180,16 @@ impl<'p> Session<'p> {
                 LineOutcome::Rejected(reject)
             }
         }
+    }
+
+    fn count_ignored(&mut self, event_type: String) {
+        let ignored = &mut self.input.ignored;
+        let name = if ignored.len() < MAX_IGNORED_TYPES || ignored.contains_key(&event_type) {
+            event_type
+        } else {
+            OTHER_TYPES.to_owned()
+        };
+        *ignored.entry(name).or_default() += 1;
     }
 
     /// Time has passed to `t` with no line ([`Runtime::advance_to`]).

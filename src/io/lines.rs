@@ -68,6 +68,8 @@ pub struct Line<'a> {
     /// 1-based line number in the input.
     pub number: u64,
     pub bytes: &'a [u8],
+    /// Whether a line end followed it (only the input's last line can lack one).
+    pub terminated: bool,
 }
 
 /// `line` without one trailing `\r` (CRLF input).
@@ -124,6 +126,9 @@ impl<R: BufRead> Lines<R> {
         Line {
             number: self.line_no,
             bytes: self.buf.get(from..to).unwrap_or_default(),
+            // A line end (and any `\r`) lies between `to` and `end` unless the line
+            // ran to the end of the input.
+            terminated: to < self.end,
         }
     }
 

@@ -1,0 +1,125 @@
+//! The files of `trigc run`: opening the input (a regular file is read directly; stdin,
+//! a FIFO or a device through an [`io::relay::Relay`] so the read loop never blocks
+//! without end), and refusing output paths that would destroy an input.
+//!
+//! Files are compared by identity (device and inode), not by name: a hard link, a
+//! symlink or `< same-file` on stdin names the same file under another name.
+
+use std::fs::{File, Metadata};
+use std::io::{self, BufRead, BufReader, IsTerminal};
+use std::os::fd::AsFd;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::io::relay::Relay;
+use crate::source::SourceMap;
+
+/// How long the read loop waits for input from a pipe before it flushes and checks
+/// for a stop request again.
+const PATIENCE: Duration = Duration::from_millis(50);
+
+/// The opened input.
+pub struct Input {
+    pub reader: Box<dyn BufRead>,
+    /// Shown for large files when stderr is a terminal.
+    pub progress: Option<indicatif::ProgressBar>,
+}
+
+/// Open `path` (`-`: stdin).
+pub fn open_input(path: &Path) -> io::Result<Input> {
+    /// Files smaller than this replay in a second or two: no bar.
+    const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+    if path.as_os_str() == "-" {
+        return Ok(Input {
+            reader: Box::new(Relay::spawn(io::stdin(), PATIENCE)),
+            progress: None,
+        });
+    }
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(io::Error::other("is a directory"));
+    }
+    if !meta.is_file() {
+        // A FIFO, a socket or a device may block for ever between lines.
+        return Ok(Input {
+            reader: Box::new(Relay::spawn(file, PATIENCE)),
+            progress: None,
+        });
+    }
+    let len = meta.len();
+    if len >= PROGRESS_MIN_BYTES && io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new(len);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let reader = pb.wrap_read(file);
+        return Ok(Input {
+            reader: Box::new(BufReader::with_capacity(1 << 16, reader)),
+            progress: Some(pb),
+        });
+    }
+    Ok(Input {
+        reader: Box::new(BufReader::with_capacity(1 << 16, file)),
+        progress: None,
+    })
+}
+
+/// A file's identity: the same under every name and link.
+type Identity = (u64, u64);
+
+fn identity(meta: &Metadata) -> Identity {
+    (meta.dev(), meta.ino())
+}
+
+/// What stdin is, when it is a file (`< file`).
+fn stdin_identity() -> Option<Identity> {
+    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let meta = File::from(fd).metadata().ok()?;
+    meta.is_file().then(|| identity(&meta))
+}
+
+/// What an existing `output` file is, if it is the input (by any name, or as stdin)
+/// or a rule file: writing it would truncate it before it is read (or after it was
+/// compiled).
+pub fn clash(output: &Path, input: &Path, sources: &SourceMap) -> Option<String> {
+    let target = identity(&std::fs::metadata(output).ok()?);
+    let same = |path: &Path| std::fs::metadata(path).is_ok_and(|m| identity(&m) == target);
+    let input_is_target = if input.as_os_str() == "-" {
+        stdin_identity() == Some(target)
+    } else {
+        same(input)
+    };
+    if input_is_target {
+        return Some("the input".into());
+    }
+    sources
+        .files
+        .iter()
+        .find(|f| same(Path::new(&f.name)))
+        .map(|f| format!("the rule file `{}`", f.name))
+}
+
+/// Why `path` cannot take a checkpoint: it exists and is not a regular file (a FIFO
+/// or a device would be replaced by a file, or block).
+pub fn not_a_regular_file(path: &Path) -> Option<&'static str> {
+    let meta = std::fs::metadata(path).ok()?;
+    let kind = meta.file_type();
+    if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a regular file")
+    }
+}
