@@ -278,3 +278,39 @@ fn ignored_event_types_are_counted_in_bounded_memory() {
     assert_eq!(types.len(), 101, "{types:?}");
     assert_eq!(types["(other types)"], 150);
 }
+
+/// One future-dated event in the sample: held, refuted by the events after it and
+/// rejected; every real action still appears, and nothing else does. The sample
+/// itself (which jumps 815 hours between its second and third lines) is unchanged.
+#[test]
+fn a_stray_future_timestamp_does_not_poison_the_watermark() {
+    let dir = temp_dir("stray");
+    let sample = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/sample-events.ndjson"),
+    )
+    .expect("the sample");
+    let clean = trigc(&["run", "rules/", "--input", "rules/sample-events.ndjson"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean.stderr));
+    assert!(!text(&clean.stderr).contains("rejected line"));
+    let actions = text(&clean.stdout);
+    assert_eq!(actions.lines().count(), 23, "{actions}");
+    for stray in ["2027-01-01T00:00:00Z", "9999-12-31T00:00:00Z"] {
+        let mut lines: Vec<&str> = sample.lines().collect();
+        let evil = format!("{{\"type\":\"VISIT\",\"user\":\"evil\",\"ts\":\"{stray}\"}}");
+        lines.insert(9, &evil);
+        let input = write(&dir, "evil.ndjson", (lines.join("\n") + "\n").as_bytes());
+        let out = trigc(&["run", "rules/", "--input", &input, "--stats"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), actions, "{stray}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("rejected line 10: time"), "{stderr}");
+        assert!(stderr.contains("--max-jump"), "{stderr}");
+        assert!(stderr.contains("\"stray_times\":1"), "{stderr}");
+        assert!(!stderr.contains("late event"), "{stderr}");
+        if stray.starts_with("2027") {
+            // Turned off, the event moves the watermark as it used to.
+            let out = trigc(&["run", "rules/", "--input", &input, "--max-jump", "0s"]);
+            assert!(text(&out.stderr).contains("late event"));
+        }
+    }
+}

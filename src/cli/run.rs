@@ -27,7 +27,7 @@ use crate::driver::{
 };
 use crate::interp::Interner;
 use crate::io::sink::NdjsonSink;
-use crate::io::{Lines, Poll};
+use crate::io::{Lines, Poll, Reject};
 use crate::ir::Program;
 use crate::runtime::{ActionRecord, LatePolicy, Notice, Output, RuntimeConfig};
 use crate::syntax::SourceMap;
@@ -60,6 +60,11 @@ pub struct RunArgs {
     /// Allowed lateness (`5m`): events up to this much out of order are re-ordered.
     #[arg(long, value_parser = parse_lateness, default_value = "0s")]
     pub lateness: i64,
+    /// How far past the latest event time an event may be dated before it is held
+    /// until later events confirm it (a real jump in time) or refute it (a stray
+    /// timestamp, then rejected); `0s` turns the guard off.
+    #[arg(long, value_parser = parse_lateness, default_value = "1d")]
+    pub max_jump: i64,
     /// What to do with events older than the watermark.
     #[arg(long, value_enum, default_value_t = LateArg::Drop)]
     pub late: LateArg,
@@ -158,6 +163,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(session) => session,
         Err(e) => return fail(&e.to_string()),
     };
+    session.set_max_jump(args.max_jump);
     let mut out = CliOutput {
         sink: NdjsonSink::new(io::stdout().lock()),
         program: &program,
@@ -217,7 +223,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 return fail(&format!("cannot write the checkpoint `{path}`: {e}"));
             }
         }
-        (_, None) => session.finish(&mut out),
+        (_, None) => {
+            session.finish(&mut out);
+            for (reject, bytes) in session.take_rejects() {
+                if let Err(message) =
+                    report_reject(&mut out, &reject, &bytes, files.rejects.as_mut())
+                {
+                    out.flush();
+                    return fail(&message);
+                }
+            }
+        }
     }
     if let Some(pb) = files.input.progress.take() {
         pb.finish_and_clear();
@@ -388,12 +404,10 @@ fn read_input(
                     session.line(line, out)
                 };
                 if let LineOutcome::Rejected(reject) = outcome {
-                    let _ = writeln!(out.stderr, "rejected {reject}");
-                    if let Some(file) = reading.rejects.as_deref_mut() {
-                        file.write_all(line.bytes)
-                            .and_then(|()| file.write_all(b"\n"))
-                            .map_err(|e| format!("cannot write the rejects file: {e}"))?;
-                    }
+                    report_reject(out, &reject, line.bytes, reading.rejects.as_deref_mut())?;
+                }
+                for (reject, bytes) in session.take_rejects() {
+                    report_reject(out, &reject, &bytes, reading.rejects.as_deref_mut())?;
                 }
                 if out.sink.reader_gone() {
                     break InputEnd::ReaderGone {
@@ -420,6 +434,22 @@ fn read_input(
     Ok(end)
 }
 
+/// A rejected line: one line on stderr, and its bytes copied to `--rejects`.
+fn report_reject(
+    out: &mut CliOutput<'_>,
+    reject: &Reject,
+    bytes: &[u8],
+    rejects: Option<&mut io::BufWriter<File>>,
+) -> Result<(), String> {
+    let _ = writeln!(out.stderr, "rejected {reject}");
+    if let Some(file) = rejects {
+        file.write_all(bytes)
+            .and_then(|()| file.write_all(b"\n"))
+            .map_err(|e| format!("cannot write the rejects file: {e}"))?;
+    }
+    Ok(())
+}
+
 /// The end-of-run summary for stderr: one JSON object with `--stats`, else text and
 /// warnings.
 fn render_end(args: &RunArgs, session: &Session<'_>, elapsed: Duration) -> String {
@@ -443,6 +473,10 @@ fn render_end(args: &RunArgs, session: &Session<'_>, elapsed: Duration) -> Strin
             obj.insert("events_per_sec".into(), serde_json::json!(rate as u64));
             obj.insert("cap_hits".into(), serde_json::json!(cap_hits));
             obj.insert("enrolls_dropped".into(), serde_json::json!(enrolls_dropped));
+            obj.insert(
+                "stray_times".into(),
+                serde_json::json!(session.input.strays),
+            );
         }
         return format!("{value}\n");
     }

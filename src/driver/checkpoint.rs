@@ -40,6 +40,9 @@ pub struct Checkpoint {
     /// resume reads it again in front of that input.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tail: Vec<u8>,
+    /// Events held as stray times, to confirm or refute with the next input.
+    #[serde(default)]
+    pub strays: super::stray::StrayGuard,
 }
 
 /// The layout of a checkpoint; a checkpoint resumes only with the same. 1: cooldown

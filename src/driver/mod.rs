@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod engines;
 pub mod notice;
 pub mod session;
+pub mod stray;
 
 pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint, PendingCheckpoint, program_fingerprint};
 pub use engines::EngineKind;

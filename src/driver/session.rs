@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, program_fingerprint};
+use super::stray::{DEFAULT_MAX_JUMP, StrayGuard, Suspect};
 use crate::interp::{Engine, EngineError};
 use crate::io::lines::Line;
 use crate::io::{Decoded, Decoder, Reject};
@@ -22,6 +23,9 @@ pub struct InputStats {
     /// Lines of event types no rule declares, by type.
     pub ignored: BTreeMap<String, u64>,
     pub blank: u64,
+    /// Lines rejected as stray times (counted in `rejected` too).
+    #[serde(default)]
+    pub strays: u64,
 }
 
 /// The end-of-run summary (the deterministic part: no timings).
@@ -79,6 +83,15 @@ pub struct Session<'p> {
     /// The unterminated last line held back ([`Self::line_or_hold`]), or the one a
     /// checkpoint brought (until [`Self::take_tail`]).
     tail: Vec<u8>,
+    /// Events dated far ahead of the stream, held until later events confirm or
+    /// refute them (`super::stray`).
+    strays: StrayGuard,
+    /// `--max-jump` in ms (0: no guard).
+    max_jump: i64,
+    /// Held events rejected since the caller last asked ([`Self::take_rejects`]).
+    rejected_later: Vec<(Reject, Vec<u8>)>,
+    /// Scratch event for confirmed suspects.
+    released: Event,
 }
 
 impl<'p> Session<'p> {
@@ -97,6 +110,10 @@ impl<'p> Session<'p> {
             event: Event::default(),
             input: InputStats::default(),
             tail: Vec::new(),
+            strays: StrayGuard::default(),
+            max_jump: DEFAULT_MAX_JUMP,
+            rejected_later: Vec::new(),
+            released: Event::default(),
         })
     }
 
@@ -116,6 +133,10 @@ impl<'p> Session<'p> {
             event: Event::default(),
             input: checkpoint.input,
             tail: checkpoint.tail,
+            strays: checkpoint.strays,
+            max_jump: DEFAULT_MAX_JUMP,
+            rejected_later: Vec::new(),
+            released: Event::default(),
         })
     }
 
@@ -127,6 +148,7 @@ impl<'p> Session<'p> {
             runtime: self.runtime.state().clone(),
             input: self.input.clone(),
             tail: self.tail.clone(),
+            strays: self.strays.clone(),
         }
     }
 
@@ -168,6 +190,17 @@ impl<'p> Session<'p> {
         self.input.read += 1;
         match decoded {
             Decoded::Event => {
+                if !self.strays.is_empty() {
+                    let verdicts = self
+                        .strays
+                        .weigh(&self.event.key, self.event.ts, self.max_jump);
+                    self.settle(verdicts, out);
+                }
+                let latest = self.runtime.state().clock.max_ts;
+                if StrayGuard::is_jump(self.event.ts, latest, self.max_jump) {
+                    self.hold_stray(line);
+                    return LineOutcome::Held;
+                }
                 self.runtime.push(&self.event, out);
                 LineOutcome::Processed
             }
@@ -192,7 +225,8 @@ impl<'p> Session<'p> {
         *ignored.entry(name).or_default() += 1;
     }
 
-    /// Time has passed to `t` with no line ([`Runtime::advance_to`]).
+    /// Time has passed to `t` with no line ([`Runtime::advance_to`]). An event held
+    /// as a stray time and confirmed later than `t` is then late.
     pub fn advance_to(&mut self, t: i64, out: &mut dyn Output) {
         self.runtime.advance_to(t, out);
     }
@@ -203,9 +237,76 @@ impl<'p> Session<'p> {
         self.runtime.next_due()
     }
 
-    /// End of input.
+    /// End of input: suspects nothing refuted are processed, the others rejected,
+    /// then the runtime's end of input.
     pub fn finish(&mut self, out: &mut dyn Output) {
+        let verdicts = self.strays.finish();
+        self.settle(verdicts, out);
         self.runtime.finish(out);
+    }
+
+    /// `--max-jump`: how far past the latest event time an event may be dated before
+    /// it is held as a suspect (0: never).
+    pub fn set_max_jump(&mut self, ms: i64) {
+        self.max_jump = ms.max(0);
+    }
+
+    /// Lines rejected after they were read (held suspects refuted by later events),
+    /// with their bytes, since the last call.
+    pub fn take_rejects(&mut self) -> Vec<(Reject, Vec<u8>)> {
+        std::mem::take(&mut self.rejected_later)
+    }
+
+    /// Hold the current event (read from `line`) as a suspect.
+    #[cold]
+    fn hold_stray(&mut self, line: Line<'_>) {
+        let suspect = Suspect {
+            line: line.number,
+            bytes: line.bytes.to_vec(),
+            key: self.event.key.clone(),
+            ts: self.event.ts,
+            refuted: 0,
+        };
+        if let Some(evicted) = self.strays.hold(suspect) {
+            self.reject_stray(evicted);
+        }
+    }
+
+    /// Process confirmed suspects (decoded again from their line) and reject
+    /// refuted ones.
+    #[cold]
+    fn settle(&mut self, verdicts: super::stray::Verdicts, out: &mut dyn Output) {
+        for suspect in verdicts.confirmed {
+            let decoded = self.decoder.decode(
+                &suspect.bytes,
+                suspect.line,
+                self.runtime.interner_mut(),
+                &mut self.released,
+            );
+            // It decoded once; the same bytes decode the same way.
+            if let Decoded::Event = decoded {
+                self.runtime.push(&self.released, out);
+            }
+        }
+        for suspect in verdicts.refuted {
+            self.reject_stray(suspect);
+        }
+    }
+
+    fn reject_stray(&mut self, suspect: Suspect) {
+        self.input.rejected += 1;
+        self.input.strays += 1;
+        let reason = format!(
+            "time {} is more than --max-jump ({}) after the stream's other events, and the \
+             events after it did not confirm it",
+            crate::time::format_time(suspect.ts),
+            crate::time::format_duration(self.max_jump),
+        );
+        let reject = Reject {
+            line: suspect.line,
+            reason,
+        };
+        self.rejected_later.push((reject, suspect.bytes));
     }
 
     pub fn summary(&self) -> Summary {
