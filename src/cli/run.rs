@@ -23,7 +23,8 @@ use super::load::load_rules;
 use super::stop::{StopRequests, StopSignal};
 use crate::driver::checkpoint::read_checkpoint;
 use crate::driver::{
-    Checkpoint, EngineKind, LineOutcome, PendingCheckpoint, Session, Summary, describe_notice,
+    Checkpoint, EngineKind, LineOutcome, PendingCheckpoint, Session, Summary, Unterminated,
+    describe_notice,
 };
 use crate::interp::Interner;
 use crate::io::sink::NdjsonSink;
@@ -178,10 +179,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
     } else {
         Box::new(io::Cursor::new(tail).chain(reader))
     };
+    if files.checkpoint.is_some() {
+        session.set_unterminated(Unterminated::Hold);
+    }
     let reading = Reading {
         rejects: files.rejects.as_mut(),
         stop: &stop,
-        hold_tail: files.checkpoint.is_some(),
     };
     let end = read_input(&mut session, Lines::new(reader), &mut out, reading);
     let end = match end {
@@ -381,9 +384,6 @@ struct Reading<'a> {
     /// `--rejects`: every rejected line is copied there.
     rejects: Option<&'a mut io::BufWriter<File>>,
     stop: &'a StopRequests,
-    /// A checkpoint ends this part of the input: an unterminated last line that
-    /// does not parse is held for the next part.
-    hold_tail: bool,
 }
 
 /// The read loop: every line into the session, rejects reported (and copied to
@@ -398,16 +398,13 @@ fn read_input(
     let end = loop {
         match lines.poll_line() {
             Poll::Line(line) => {
-                let outcome = if reading.hold_tail && !line.terminated {
-                    session.line_or_hold(line, out)
-                } else {
-                    session.line(line, out)
-                };
-                if let LineOutcome::Rejected(reject) = outcome {
+                if let LineOutcome::Rejected(reject) = session.line(line, out) {
                     report_reject(out, &reject, line.bytes, reading.rejects.as_deref_mut())?;
                 }
-                for (reject, bytes) in session.take_rejects() {
-                    report_reject(out, &reject, &bytes, reading.rejects.as_deref_mut())?;
+                if session.has_rejects() {
+                    for (reject, bytes) in session.take_rejects() {
+                        report_reject(out, &reject, &bytes, reading.rejects.as_deref_mut())?;
+                    }
                 }
                 if out.sink.reader_gone() {
                     break InputEnd::ReaderGone {

@@ -66,10 +66,13 @@ pub const MAX_IGNORED_TYPES: usize = 100;
 /// event name, so it cannot be confused with one).
 pub const OTHER_TYPES: &str = "(other types)";
 
-/// What to do with a line that does not parse.
-#[derive(Clone, Copy)]
-enum Unparsable {
+/// What becomes of an unparsable last line that has no line end.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Unterminated {
+    /// Rejected like any other line.
+    #[default]
     Reject,
+    /// Held for the next part of the input (a checkpoint follows).
     Hold,
 }
 
@@ -86,8 +89,13 @@ pub struct Session<'p> {
     /// Events dated far ahead of the stream, held until later events confirm or
     /// refute them (`super::stray`).
     strays: StrayGuard,
+    unterminated: Unterminated,
     /// `--max-jump` in ms (0: no guard).
     max_jump: i64,
+    /// The latest event time processed (`i64::MIN`: none yet), and the time past
+    /// which an event is a suspect (`latest + max_jump`; `i64::MAX`: none is).
+    latest: i64,
+    jump_limit: i64,
     /// Held events rejected since the caller last asked ([`Self::take_rejects`]).
     rejected_later: Vec<(Reject, Vec<u8>)>,
     /// Scratch event for confirmed suspects.
@@ -111,10 +119,14 @@ impl<'p> Session<'p> {
             input: InputStats::default(),
             tail: Vec::new(),
             strays: StrayGuard::default(),
+            unterminated: Unterminated::Reject,
             max_jump: DEFAULT_MAX_JUMP,
+            latest: i64::MIN,
+            jump_limit: i64::MAX,
             rejected_later: Vec::new(),
             released: Event::default(),
-        })
+        }
+        .with_limits())
     }
 
     /// Continue from a checkpoint of a session of the same program, under any
@@ -134,10 +146,14 @@ impl<'p> Session<'p> {
             input: checkpoint.input,
             tail: checkpoint.tail,
             strays: checkpoint.strays,
+            unterminated: Unterminated::Reject,
             max_jump: DEFAULT_MAX_JUMP,
+            latest: i64::MIN,
+            jump_limit: i64::MAX,
             rejected_later: Vec::new(),
             released: Event::default(),
-        })
+        }
+        .with_limits())
     }
 
     pub fn checkpoint(&self) -> Checkpoint {
@@ -152,17 +168,12 @@ impl<'p> Session<'p> {
         }
     }
 
-    /// Decode and process one non-blank line.
-    pub fn line(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
-        self.take_line(line, out, Unparsable::Reject)
-    }
-
-    /// [`Self::line`] for the last line of a part of the input that a checkpoint
-    /// ends, when it had no line end: if it does not parse, it is held in the
-    /// checkpoint (neither read nor rejected yet), since the next part of the input
-    /// most likely starts with its rest.
-    pub fn line_or_hold(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
-        self.take_line(line, out, Unparsable::Hold)
+    /// What becomes of an unparsable last line without a line end: with
+    /// [`Unterminated::Hold`] (a checkpoint ends this part of the input) it is held
+    /// in the checkpoint, neither read nor rejected yet, since the next part of the
+    /// input most likely starts with its rest.
+    pub fn set_unterminated(&mut self, policy: Unterminated) {
+        self.unterminated = policy;
     }
 
     /// The line a checkpoint held back, to read again in front of the input that
@@ -171,48 +182,73 @@ impl<'p> Session<'p> {
         std::mem::take(&mut self.tail)
     }
 
-    fn take_line(
-        &mut self,
-        line: Line<'_>,
-        out: &mut dyn Output,
-        unparsable: Unparsable,
-    ) -> LineOutcome {
+    /// Decode and process one non-blank line. Inlined into the read loop: it is
+    /// most of the work per line, and a call here costs more than its body's
+    /// dispatch (see BENCHMARKS.md).
+    #[inline(always)]
+    pub fn line(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
         let decoded = self.decoder.decode(
             line.bytes,
             line.number,
             self.runtime.interner_mut(),
             &mut self.event,
         );
-        if let (Decoded::Rejected(_), Unparsable::Hold) = (&decoded, unparsable) {
-            self.tail = line.bytes.to_vec();
-            return LineOutcome::Held;
-        }
-        self.input.read += 1;
         match decoded {
             Decoded::Event => {
-                if !self.strays.is_empty() {
-                    let verdicts = self
-                        .strays
-                        .weigh(&self.event.key, self.event.ts, self.max_jump);
-                    self.settle(verdicts, out);
-                }
-                let latest = self.runtime.state().clock.max_ts;
-                if StrayGuard::is_jump(self.event.ts, latest, self.max_jump) {
-                    self.hold_stray(line);
-                    return LineOutcome::Held;
+                self.input.read += 1;
+                if self.event.ts > self.jump_limit || !self.strays.is_empty() {
+                    return self.event_among_strays(line, out);
                 }
                 self.runtime.push(&self.event, out);
+                self.note_time(self.event.ts);
                 LineOutcome::Processed
             }
             Decoded::Ignored { event_type } => {
+                self.input.read += 1;
                 self.count_ignored(event_type);
                 LineOutcome::Ignored
             }
+            Decoded::Rejected(_) if !line.terminated && self.unterminated == Unterminated::Hold => {
+                self.tail = line.bytes.to_vec();
+                LineOutcome::Held
+            }
             Decoded::Rejected(reject) => {
+                self.input.read += 1;
                 self.input.rejected += 1;
                 LineOutcome::Rejected(reject)
             }
         }
+    }
+
+    /// The latest event time processed is at least `ts`: move the jump limit.
+    #[inline]
+    fn note_time(&mut self, ts: i64) {
+        if ts > self.latest {
+            self.latest = ts;
+            if self.max_jump > 0 {
+                self.jump_limit = ts.saturating_add(self.max_jump);
+            }
+        }
+    }
+
+    /// The current event when suspects are held or it jumps past the limit: weigh
+    /// the suspects against it, then hold it or process it.
+    #[cold]
+    #[inline(never)]
+    fn event_among_strays(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
+        if !self.strays.is_empty() {
+            let verdicts = self
+                .strays
+                .weigh(&self.event.key, self.event.ts, self.max_jump);
+            self.settle(verdicts, out);
+        }
+        if self.event.ts > self.jump_limit {
+            self.hold_stray(line);
+            return LineOutcome::Held;
+        }
+        self.runtime.push(&self.event, out);
+        self.note_time(self.event.ts);
+        LineOutcome::Processed
     }
 
     fn count_ignored(&mut self, event_type: String) {
@@ -249,12 +285,39 @@ impl<'p> Session<'p> {
     /// it is held as a suspect (0: never).
     pub fn set_max_jump(&mut self, ms: i64) {
         self.max_jump = ms.max(0);
+        self.refresh_limits();
+    }
+
+    /// `latest` and `jump_limit` from the runtime's latest event time (a resumed
+    /// session continues from its checkpoint's) and `max_jump`.
+    fn refresh_limits(&mut self) {
+        let latest = self.runtime.state().clock.max_ts;
+        self.latest = latest.unwrap_or(i64::MIN);
+        self.jump_limit = match latest {
+            Some(t) if self.max_jump > 0 => t.saturating_add(self.max_jump),
+            _ => i64::MAX,
+        };
+    }
+
+    fn with_limits(mut self) -> Session<'p> {
+        self.refresh_limits();
+        self
     }
 
     /// Lines rejected after they were read (held suspects refuted by later events),
     /// with their bytes, since the last call.
+    #[inline]
     pub fn take_rejects(&mut self) -> Vec<(Reject, Vec<u8>)> {
+        if self.rejected_later.is_empty() {
+            return Vec::new();
+        }
         std::mem::take(&mut self.rejected_later)
+    }
+
+    /// Whether lines were rejected after they were read ([`Self::take_rejects`]).
+    #[inline]
+    pub fn has_rejects(&self) -> bool {
+        !self.rejected_later.is_empty()
     }
 
     /// Hold the current event (read from `line`) as a suspect.
@@ -286,6 +349,7 @@ impl<'p> Session<'p> {
             // It decoded once; the same bytes decode the same way.
             if let Decoded::Event = decoded {
                 self.runtime.push(&self.released, out);
+                self.note_time(self.released.ts);
             }
         }
         for suspect in verdicts.refuted {

@@ -61,12 +61,6 @@ impl StrayGuard {
         self.suspects.is_empty()
     }
 
-    /// Whether an event at `ts` jumps more than `max_jump` past `latest`, the latest
-    /// event time accepted so far (`max_jump` 0: the guard is off).
-    pub fn is_jump(ts: i64, latest: Option<i64>, max_jump: i64) -> bool {
-        max_jump > 0 && latest.is_some_and(|latest| ts > latest.saturating_add(max_jump))
-    }
-
     /// Weigh the held suspects against an event of `key` at `ts`.
     pub fn weigh(&mut self, key: &str, ts: i64, max_jump: i64) -> Verdicts {
         let mut verdicts = Verdicts::default();
@@ -122,10 +116,6 @@ mod tests {
     #[test]
     fn a_jump_is_told_from_a_stray_by_what_follows() {
         let jump = DEFAULT_MAX_JUMP;
-        assert!(!StrayGuard::is_jump(10 * HOUR, None, jump));
-        assert!(!StrayGuard::is_jump(24 * HOUR, Some(0), jump));
-        assert!(StrayGuard::is_jump(24 * HOUR + 1, Some(0), jump));
-        assert!(!StrayGuard::is_jump(i64::MAX, Some(0), 0), "0 turns it off");
         // Confirmed by the next event near its time, whoever sends it.
         let mut guard = StrayGuard::default();
         assert_eq!(guard.hold(suspect("a", 1000 * HOUR)), None);

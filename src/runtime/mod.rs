@@ -305,7 +305,9 @@ where
         self.state.clock.watermark
     }
 
-    /// Take one decoded event in.
+    /// Take one decoded event in. Inlined into the read loop, which calls it once
+    /// per line (see BENCHMARKS.md).
+    #[inline(always)]
     pub fn push(&mut self, event: &Event, out: &mut dyn Output) {
         self.state.stats.events += 1;
         if let Some(wm) = self.state.clock.watermark
