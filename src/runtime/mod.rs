@@ -17,22 +17,27 @@
 //! records and notices go out through an [`Output`]. The same input gives the same
 //! output, byte for byte.
 
+mod actions;
 pub mod customer;
 pub mod engine;
+mod evaluate;
 pub mod event;
+mod event_path;
 pub mod fanout;
+mod firing;
 pub mod gate;
 pub mod ids;
 pub mod instance;
+mod lifecycle;
 pub mod member;
 pub mod output;
 pub mod plan;
 pub mod schedule;
+mod scheduled;
 pub mod scope;
 pub mod state;
 pub mod stats;
 pub mod timers;
-mod trigger;
 pub mod watermark;
 pub mod window;
 
