@@ -5,17 +5,12 @@
 use std::sync::Arc;
 
 use super::ids::{ActionIdParts, action_id};
-use super::instance::TimerRef;
 use super::lifecycle::Start;
-use super::timers::TimerQueue;
 use super::{ActionBody, ActionRecord, Output, Recipient, Runtime};
 use crate::interp::{EvalError, Value};
 use crate::ir::{ActionKind, Expr, Payload, StartIr};
 
-impl<Q> Runtime<'_, Q>
-where
-    Q: TimerQueue<TimerRef> + Default,
-{
+impl Runtime<'_> {
     /// Run one action of the instance in `slot` and hand its record out.
     pub(super) fn run_action(
         &mut self,

@@ -2,18 +2,13 @@
 //! event (the runtime's calls into the [`super::Engine`]), and reporting an
 //! evaluation error as a notice.
 
-use super::instance::TimerRef;
 use super::scope::{Bound, Context};
 use super::state::CustomerId;
-use super::timers::TimerQueue;
 use super::{Event, Notice, Output, Runtime};
 use crate::interp::{EvalError, Value};
 use crate::ir::TriggerId;
 
-impl<Q> Runtime<'_, Q>
-where
-    Q: TimerQueue<TimerRef> + Default,
-{
+impl Runtime<'_> {
     /// Evaluate `expr` for the instance in `slot` (its starting event bound).
     pub(super) fn eval_instance(
         &mut self,

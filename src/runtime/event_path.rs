@@ -7,21 +7,17 @@
 use std::sync::Arc;
 
 use super::customer::REAL;
-use super::instance::{NIL, TimerRef, tie};
+use super::instance::{NIL, tie};
 use super::lifecycle::{Start, StartEvent, kept_fields};
 use super::plan::{ENDS, STARTS};
 use super::scope::{Context, IngestEval};
 use super::state::CustomerId;
-use super::timers::TimerQueue;
 use super::{Event, Output, Runtime};
 use crate::interp::Value;
 use crate::interp::eval::is_true;
 use crate::ir::{ActionKind, StartIr, TriggerId};
 
-impl<Q> Runtime<'_, Q>
-where
-    Q: TimerQueue<TimerRef> + Default,
-{
+impl Runtime<'_> {
     /// Steps (1) and (2) of the processing order for one event.
     pub(super) fn process_event(&mut self, e: &Event, out: &mut dyn Output) {
         let program = self.program;
@@ -234,11 +230,7 @@ where
             .steps
             .first()
             .is_some_and(|s| s.wait == 0)
-            && self
-                .state
-                .timers
-                .due_lower_bound()
-                .is_none_or(|due| due > at)
+            && self.state.timers.next_due().is_none_or(|due| due > at)
     }
 
     /// Whether the instances a fan-out of `t` at `at` starts (from an event of the
@@ -273,11 +265,7 @@ where
             _ => false,
         };
         one_step
-            && self
-                .state
-                .timers
-                .due_lower_bound()
-                .is_none_or(|due| due > at)
+            && self.state.timers.next_due().is_none_or(|due| due > at)
             && !customers.contains(&c)
     }
 }

@@ -3,17 +3,14 @@
 //! (guard, cooldown/limit, actions, then the next step or the end).
 
 use super::instance::{TimerRef, TimerTarget, next_generation, tie};
-use super::timers::{Tie, TimerQueue};
+use super::timers::Tie;
 use super::{Output, Runtime};
 use crate::interp::eval::is_true;
 
 /// Queue entries beyond twice the live ones (plus this slack) trigger a compaction.
 const COMPACT_SLACK: usize = 4096;
 
-impl<Q> Runtime<'_, Q>
-where
-    Q: TimerQueue<TimerRef> + Default,
-{
+impl Runtime<'_> {
     /// Set the instance in `slot` waiting for its current step, due at `due`.
     pub(super) fn arm(&mut self, slot: u32, due: i64) {
         let st = &mut self.state;
@@ -79,7 +76,7 @@ where
         self.quiet_until = self
             .state
             .timers
-            .due_lower_bound()
+            .next_due()
             .unwrap_or(i64::MAX)
             .max(limit.saturating_add(1));
     }

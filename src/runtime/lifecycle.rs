@@ -5,18 +5,14 @@
 use std::sync::Arc;
 
 use super::customer::REAL;
-use super::instance::{NIL, TimerRef};
+use super::instance::NIL;
 use super::plan::PARALLEL_BOUND;
 use super::state::CustomerId;
-use super::timers::TimerQueue;
 use super::{Event, Runtime};
 use crate::interp::Value;
 use crate::ir::{EventId, Reentry, TriggerId};
 
-impl<Q> Runtime<'_, Q>
-where
-    Q: TimerQueue<TimerRef> + Default,
-{
+impl Runtime<'_> {
     /// Start an instance of `t` for `c` at `at`, per the trigger's `reentry`, and
     /// arm its first step.
     pub(super) fn start_instance(

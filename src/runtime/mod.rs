@@ -46,14 +46,13 @@ pub use event::Event;
 pub use output::{ActionBody, ActionRecord, Notice, Output, Recipient};
 pub use stats::RunStats;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use customer::Customers;
 use instance::{Instances, TimerRef};
 use plan::Plan;
 use state::{FanOutIndex, IngestPlan, IngestReport, KeyData};
-use timers::{TimerHeap, TimerQueue};
+use timers::TimerHeap;
 use watermark::Clock;
 
 use crate::interp::Interner;
@@ -80,24 +79,15 @@ pub struct RuntimeConfig {
     pub until: Option<i64>,
 }
 
-/// The timer queue `trigc run` uses. Measured side by side on `trigc run rules/`
-/// over 1M events (alternating, seven runs each): two rounds favoured the wheel by
-/// 4–8% in median, two more on a noisier host went the other way, and callgrind
-/// gives both the same estimated cycles per event (the wheel: 5% fewer L2 misses,
-/// more instruction-cache misses); memory per customer is the same. No clear winner
-/// end to end, so the heap, the simpler one, stays; the wheel is 8–11× faster in
-/// isolation (`cargo bench --bench timers`) and pops in exactly the same order.
-pub type DefaultTimers = TimerHeap<TimerRef>;
-
 /// Everything a run has built up: plain data, serialisable as a whole (a checkpoint
 /// is this state; the program and the engine are supplied again on restore).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(bound = "Q: Serialize + DeserializeOwned")]
-pub struct RuntimeState<Q = DefaultTimers> {
+pub struct RuntimeState {
     pub interner: Interner,
     pub customers: Customers,
     pub instances: Instances,
-    pub timers: Q,
+    /// Pending step and schedule timers.
+    pub timers: TimerHeap<TimerRef>,
     pub fanout: FanOutIndex,
     pub clock: Clock,
     /// Instance sequence numbers handed out (ids derive from them).
@@ -172,14 +162,14 @@ impl EnrollCount {
 }
 
 /// The runtime of one program.
-pub struct Runtime<'p, Q = DefaultTimers> {
+pub struct Runtime<'p> {
     program: &'p Program,
     engine: Box<dyn Engine + 'p>,
     plan: Plan,
     /// What each event type feeds in a key's data.
     ingest: IngestPlan,
     config: RuntimeConfig,
-    state: RuntimeState<Q>,
+    state: RuntimeState,
     /// A key's data when an expression has no key (a fan-out value).
     empty: KeyData,
     report: IngestReport,
@@ -201,10 +191,7 @@ pub struct Runtime<'p, Q = DefaultTimers> {
     shared_payloads: Option<Vec<(usize, crate::interp::Value)>>,
 }
 
-impl<'p, Q> Runtime<'p, Q>
-where
-    Q: TimerQueue<TimerRef> + Default,
-{
+impl<'p> Runtime<'p> {
     pub fn new(program: &'p Program, engine: Box<dyn Engine + 'p>, config: RuntimeConfig) -> Self {
         let mut interner = Interner::default();
         // KeyData's initial `string` state value is symbol 0.
@@ -213,7 +200,7 @@ where
             interner,
             customers: Customers::default(),
             instances: Instances::new(),
-            timers: Q::default(),
+            timers: TimerHeap::new(),
             fanout: FanOutIndex::default(),
             clock: Clock::default(),
             next_instance: 0,
@@ -233,7 +220,7 @@ where
         program: &'p Program,
         engine: Box<dyn Engine + 'p>,
         config: RuntimeConfig,
-        mut state: RuntimeState<Q>,
+        mut state: RuntimeState,
     ) -> Self {
         state.customers.rebuild_index();
         state.customers.rebuild_active(&state.instances);
@@ -256,11 +243,11 @@ where
         }
     }
 
-    pub fn state(&self) -> &RuntimeState<Q> {
+    pub fn state(&self) -> &RuntimeState {
         &self.state
     }
 
-    pub fn into_state(self) -> RuntimeState<Q> {
+    pub fn into_state(self) -> RuntimeState {
         self.state
     }
 

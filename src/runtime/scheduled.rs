@@ -5,15 +5,11 @@ use super::customer::REAL;
 use super::instance::{TimerRef, tie};
 use super::lifecycle::Start;
 use super::state::CustomerId;
-use super::timers::TimerQueue;
 use super::{Output, Runtime};
 use crate::interp::eval::is_true;
 use crate::ir::{ActionKind, TriggerId};
 
-impl<Q> Runtime<'_, Q>
-where
-    Q: TimerQueue<TimerRef> + Default,
-{
+impl Runtime<'_> {
     /// Queue each scheduled trigger's first instant after `watermark`.
     pub(super) fn start_schedules(&mut self, watermark: i64) {
         for i in 0..self.plan.schedules.len() {
