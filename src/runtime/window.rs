@@ -89,8 +89,8 @@ pub struct DistinctSet {
     entries: Vec<(i64, i64)>,
 }
 
-/// Where an aggregate's entries live: decided once per program by
-/// `check::layout` (see [`crate::ir::AggStorage`]).
+/// Where an aggregate's entries live: decided once per program by the compiler's
+/// layout pass and read from [`crate::ir::Layout`] (see [`crate::ir::AggStorage`]).
 pub use crate::ir::AggStorage as Storage;
 
 /// What the slot of one [`AggDef`] looks like: derived from the program on use.
@@ -104,19 +104,15 @@ pub struct AggShape {
 }
 
 impl AggShape {
-    /// The shape of aggregate `id`, with where its entries live: read from the
-    /// program's layout, or (a hand-built program without one) found by a scan.
+    /// The shape of aggregate `id`, with where its entries live, as the program's
+    /// layout says (its own slot when the layout does not cover it).
     pub fn of(program: &Program, id: AggId, agg: &AggDef) -> AggShape {
-        let layout = &program.layout;
-        let storage = if layout.covers(program.aggregates.len(), program.events.len()) {
-            layout
-                .storage
-                .get(id.index())
-                .copied()
-                .unwrap_or(Storage::Own)
-        } else {
-            crate::check::layout::storage(program, id)
-        };
+        let storage = program
+            .layout
+            .storage
+            .get(id.index())
+            .copied()
+            .unwrap_or(Storage::Own);
         AggShape {
             storage,
             ..AggShape::stored(program, agg)

@@ -49,30 +49,6 @@ impl IngestReport {
     }
 }
 
-/// Everything an event of type `kind` feeds, for a program without a derived
-/// [`crate::ir::Layout`] (hand-built in tests): what `check::layout` would list.
-fn scan_feeds(program: &Program, kind: EventId) -> Vec<Feed> {
-    let mut feeds = Vec::new();
-    for (i, def) in program.states.iter().enumerate() {
-        for (r, rule) in def.rules.iter().enumerate() {
-            if let (true, Ok(rule)) = (rule.event == kind, u32::try_from(r)) {
-                feeds.push(Feed::Rule {
-                    state: StateId::from_index(i),
-                    rule,
-                });
-            }
-        }
-    }
-    for (i, agg) in program.aggregates.iter().enumerate() {
-        let id = AggId::from_index(i);
-        let storage = crate::check::layout::storage(program, id);
-        if agg.event == kind && crate::check::layout::is_fed(agg, Some(storage)) {
-            feeds.push(Feed::Agg(id));
-        }
-    }
-    feeds
-}
-
 /// What [`KeyData::ingest`] does with an event of each type, derived once per
 /// program (by the runtime) rather than at every event: the targets it feeds, each
 /// aggregate's shape and field resolved.
@@ -131,14 +107,12 @@ impl IngestPlan {
 
 impl KindPlan {
     fn new(program: &Program, kind: EventId) -> KindPlan {
-        let layout = &program.layout;
-        let feeds = if layout.covers(program.aggregates.len(), program.events.len()) {
-            layout.feeds.get(kind.index()).cloned().unwrap_or_default()
-        } else {
-            scan_feeds(program, kind)
-        };
+        // The layout the compiler derived: a program without one (hand-built, the
+        // layout pass not run) feeds nothing.
+        let feeds = program.layout.feeds.get(kind.index());
         let targets = feeds
-            .iter()
+            .into_iter()
+            .flatten()
             .filter_map(|feed| match *feed {
                 Feed::Rule { state, rule } => Some(Target::Rule {
                     state,
