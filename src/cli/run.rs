@@ -230,7 +230,7 @@ impl<'p> Session<'p> {
     /// Decode and process one non-blank line.
     pub fn line(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
         self.input.read += 1;
-        match self.decoder.decode(
+        let outcome = match self.decoder.decode(
             line.bytes,
             line.number,
             self.runtime.interner_mut(),
@@ -248,7 +248,10 @@ impl<'p> Session<'p> {
                 self.input.rejected += 1;
                 LineOutcome::Rejected(reject)
             }
-        }
+        };
+        // Between lines: `self.event` is decoded afresh before it is read again.
+        self.runtime.collect_strings_if_due();
+        outcome
     }
 
     /// End of input.

@@ -8,7 +8,7 @@ pub mod value;
 
 pub use eval::eval;
 
-pub use value::{Interner, StoredEvent, Sym, Value};
+pub use value::{HoldsSyms, Interner, StoredEvent, Sym, SymMarks, Value};
 
 use crate::ir::{AggId, Binding, EventId, ExprId, ProfileFieldId, StateId};
 

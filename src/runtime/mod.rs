@@ -37,6 +37,7 @@ mod scheduled;
 pub mod scope;
 pub mod state;
 pub mod stats;
+mod strings;
 pub mod timers;
 pub mod watermark;
 pub mod window;
@@ -45,6 +46,7 @@ pub use engine::{Engine, Interp};
 pub use event::Event;
 pub use output::{ActionBody, ActionRecord, Notice, Output, Recipient};
 pub use stats::RunStats;
+pub use strings::COLLECT_FLOOR;
 
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +103,10 @@ pub struct RuntimeState {
     #[serde(default)]
     pub enrolls: EnrollCount,
     pub stats: RunStats,
+    /// Strings the interner kept at its last collection (see
+    /// [`Runtime::collect_strings_if_due`]).
+    #[serde(default)]
+    pub strings_kept: usize,
 }
 
 /// The most chained `enroll`s one customer may make at one instant: enrolls by
@@ -211,6 +217,7 @@ impl<'p> Runtime<'p> {
                 actions: vec![0; program.triggers.len()],
                 ..RunStats::default()
             },
+            strings_kept: 0,
         };
         Self::restore(program, engine, config, state)
     }

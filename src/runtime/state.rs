@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::gate::Gate;
 use super::member::{self, ScalarKind};
 use super::window::{AggShape, AggSlot, Input, Storage};
-use crate::interp::{Sym, Value};
+use crate::interp::{HoldsSyms, Sym, Value};
 use crate::ir::{AggId, Limit, ProfileFieldId, Program, StateId, TriggerId, Ty};
 
 pub use super::fanout::FanOutIndex;
@@ -202,6 +202,26 @@ fn remove_slot(slots: &mut Box<[Slot]>, k: SlotKey) -> Option<Slot> {
 }
 
 impl KeyData {
+    /// Shows `mark` every symbol this key's data holds (set members, list entries,
+    /// scalar states, profile attributes, stored events, string window values).
+    pub fn visit_syms(&self, program: &Program, mark: &mut dyn FnMut(Sym)) {
+        for slot in &self.slots {
+            match slot {
+                Slot::Syms(_, syms) => syms.iter().for_each(|s| mark(*s)),
+                Slot::List(_, list) => list.iter().for_each(|v| v.visit_syms(mark)),
+                Slot::Scalar(_, v) | Slot::Profile(_, v) => v.visit_syms(mark),
+                Slot::Agg(id, agg) => {
+                    let strings = program.aggregates.get(id.index()).is_some_and(|def| {
+                        AggShape::stored(program, def).value == Some(ScalarKind::Str)
+                    });
+                    agg.visit_syms(strings, mark);
+                }
+                // Non-string members; gates hold times and counts.
+                Slot::Members(..) | Slot::Gate(..) => {}
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }
