@@ -1,5 +1,5 @@
 //! Memory figures, measured with `dhat`'s heap statistics: the live bytes per pending
-//! timer of `TimerHeap` and `TimerWheel` after a steady-state run of one million
+//! timer of `TimerHeap` after a steady-state run of one million
 //! events (the workloads of `benches/timers.rs`), and the live bytes per customer
 //! holding a 10-item cart set and three window aggregates (the shape of
 //! `benches/state.rs`). Its own binary because `dhat::Alloc` slows every allocation:
@@ -19,7 +19,7 @@ use cart::{Customers, MINUTE, VISIT, add_to_cart, cart_program, event};
 use timer_workload::{Delay, EVENTS, PENDING, T0, Workload, workload};
 use trigc::interp::Value;
 use trigc::runtime::state::KeyData;
-use trigc::runtime::timers::{Tie, TimerHeap, TimerQueue, TimerWheel};
+use trigc::runtime::timers::{Tie, TimerHeap};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -41,9 +41,8 @@ fn main() {
     );
     for delay in Delay::ALL {
         let w = workload(delay);
-        let heap = steady_bytes::<TimerHeap<u64>>(&w);
-        let wheel = steady_bytes::<TimerWheel<u64>>(&w);
-        println!("  {delay:?}: heap {heap:.1}  wheel {wheel:.1}");
+        let heap = steady_bytes(&w);
+        println!("  {delay:?}: heap {heap:.1}");
     }
     let customers = 10_000;
     let (bytes, heap) = bytes_per_customer(customers);
@@ -57,10 +56,10 @@ fn main() {
 // Timers: the steady-state workload of benches/timers.rs.
 
 /// Live bytes per pending timer after the steady-state run (prefill + 1M events),
-/// the queue's cursor starting at `T0` as in a running runtime.
-fn steady_bytes<Q: TimerQueue<u64> + Default>(w: &Workload) -> f64 {
+/// the queue first popped at `T0` as in a running runtime.
+fn steady_bytes(w: &Workload) -> f64 {
     let before = live_bytes();
-    let mut q = Q::default();
+    let mut q = TimerHeap::new();
     q.pop_due(T0);
     for (i, due) in w.pending.iter().enumerate() {
         q.insert(*due, i as Tie, i as u64);

@@ -2,17 +2,16 @@
 //!
 //! - `replay`: the `rules/` examples over 100k generated events (10k customers),
 //!   decoded beforehand, action records written through the NDJSON sink into
-//!   `io::sink()`, once per timer queue (`TimerHeap`, `TimerWheel`).
+//!   `io::sink()`.
 //! - `guard`: the same one-step rule on 100k `ADD_TO_CART` events without and with
 //!   `if count(ADD_TO_CART within 10m) >= 2` (dense enough that the guard is almost
 //!   always true, so both produce about the same records): the guard's added cost per
 //!   event is the ratio (target: under 20%).
 //! - `fan_out`: one price drop fanned out to 100k customers who wish for the product,
-//!   including the 100k action records (target: under 50 ms), per timer queue.
+//!   including the 100k action records (target: under 50 ms).
 //!
 //! Before the benchmarks, `main` prints the runtime memory per customer holding one
-//! pending timer (target: at most 200 bytes), with the queue `trigc run` uses
-//! (`DefaultTimers`): the RSS growth of a run with 101k customers over one with 1k,
+//! pending timer (target: at most 200 bytes): the RSS growth of a run with 101k customers over one with 1k,
 //! each ending with one `wait 30d` step per customer.
 //!
 //! Run: `cargo bench --bench run`.
@@ -26,11 +25,7 @@ use trigc::interp::Interner;
 use trigc::io::sink::NdjsonSink;
 use trigc::io::{Decoded, Decoder, Lines};
 use trigc::ir::Program;
-use trigc::runtime::instance::TimerRef;
-use trigc::runtime::timers::{TimerHeap, TimerQueue, TimerWheel};
-use trigc::runtime::{
-    ActionRecord, DefaultTimers, Event, Interp, Notice, Output, Runtime, RuntimeConfig,
-};
+use trigc::runtime::{ActionRecord, Event, Interp, Notice, Output, Runtime, RuntimeConfig};
 use trigc::syntax::SourceMap;
 
 fn main() {
@@ -87,11 +82,8 @@ fn rules_program() -> Program {
 }
 
 /// A fresh runtime plus `lines` decoded into its interner.
-fn prepared<'p, Q: TimerQueue<TimerRef> + Default>(
-    program: &'p Program,
-    lines: &[u8],
-) -> (Runtime<'p, Q>, Vec<Event>) {
-    let mut rt = Runtime::<Q>::new(program, Box::new(Interp), RuntimeConfig::default())
+fn prepared<'p>(program: &'p Program, lines: &[u8]) -> (Runtime<'p>, Vec<Event>) {
+    let mut rt = Runtime::new(program, Box::new(Interp), RuntimeConfig::default())
         .expect("the interpreter runs any program");
     let mut decoder = Decoder::new(program);
     let mut event = Event::default();
@@ -109,7 +101,7 @@ fn prepared<'p, Q: TimerQueue<TimerRef> + Default>(
 
 /// Push every event, then finish (not inlined: profilers can single it out).
 #[inline(never)]
-fn replay<Q: TimerQueue<TimerRef> + Default>(rt: &mut Runtime<'_, Q>, events: &[Event]) {
+fn replay(rt: &mut Runtime<'_>, events: &[Event]) {
     let mut out = NullOutput::new();
     for e in events {
         rt.push(e, &mut out);
@@ -133,13 +125,13 @@ fn generated(events: u64, customers: u32) -> Vec<u8> {
     out
 }
 
-#[divan::bench(types = [TimerHeap<TimerRef>, TimerWheel<TimerRef>], sample_count = 5, sample_size = 1)]
-fn replay_rules<Q: TimerQueue<TimerRef> + Default>(bencher: Bencher) {
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn replay_rules(bencher: Bencher) {
     let program = rules_program();
     let lines = generated(REPLAY_EVENTS, 10_000);
     bencher
         .counter(ItemsCount::new(REPLAY_EVENTS))
-        .with_inputs(|| prepared::<Q>(&program, &lines))
+        .with_inputs(|| prepared(&program, &lines))
         .bench_local_values(|(mut rt, events)| {
             replay(&mut rt, &events);
             rt
@@ -178,7 +170,7 @@ fn guard(bencher: Bencher, guard: &str) {
     let lines = cart_lines();
     bencher
         .counter(ItemsCount::new(GUARD_EVENTS))
-        .with_inputs(|| prepared::<DefaultTimers>(&program, &lines))
+        .with_inputs(|| prepared(&program, &lines))
         .bench_local_values(|(mut rt, events)| {
             replay(&mut rt, &events);
             rt
@@ -196,8 +188,8 @@ trigger price_drop
   then email \"price-drop\" with { product: product, was: old_price, now: new_price }
 ";
 
-#[divan::bench(types = [TimerHeap<TimerRef>, TimerWheel<TimerRef>], sample_count = 10, sample_size = 1)]
-fn fan_out<Q: TimerQueue<TimerRef> + Default>(bencher: Bencher) {
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn fan_out(bencher: Bencher) {
     let program = compile(&[("f.trig", FAN_OUT_RULES.into())]);
     let mut text = String::new();
     for i in 0..FAN_OUT {
@@ -212,7 +204,7 @@ fn fan_out<Q: TimerQueue<TimerRef> + Default>(bencher: Bencher) {
     bencher
         .counter(ItemsCount::new(FAN_OUT))
         .with_inputs(|| {
-            let (mut rt, mut events) = prepared::<Q>(&program, &lines);
+            let (mut rt, mut events) = prepared(&program, &lines);
             let drop = events.pop().unwrap_or_default();
             let mut out = NullOutput::new();
             for e in &events {
@@ -229,11 +221,7 @@ fn fan_out<Q: TimerQueue<TimerRef> + Default>(bencher: Bencher) {
 
 /// The measured part of [`fan_out`] (not inlined: profilers can single it out).
 #[inline(never)]
-fn price_drop<Q: TimerQueue<TimerRef> + Default>(
-    rt: &mut Runtime<'_, Q>,
-    drop: &Event,
-    out: &mut NullOutput,
-) {
+fn price_drop(rt: &mut Runtime<'_>, drop: &Event, out: &mut NullOutput) {
     rt.push(drop, out);
     let _ = out.0.finish();
 }
@@ -264,7 +252,7 @@ fn pending_timer_rss(program: &Program, customers: usize) -> (u64, usize) {
         ));
     }
     let lines = text.into_bytes();
-    let (mut rt, events) = prepared::<DefaultTimers>(program, &lines);
+    let (mut rt, events) = prepared(program, &lines);
     let before = rss();
     let mut out = NullOutput::new();
     for e in &events {

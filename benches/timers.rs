@@ -1,6 +1,6 @@
-//! Timer queues side by side: `TimerHeap` (4-ary heap) against `TimerWheel`
-//! (hierarchical timing wheel) with one million pending timers, as the runtime
-//! would hold them for a million waiting customers.
+//! The timer queue, `TimerHeap` (4-ary heap), with one million pending timers, as
+//! the runtime would hold them for a million waiting customers. (A hierarchical
+//! timing wheel was measured beside it until it was removed: see BENCHMARKS.md.)
 //!
 //! - `steady`: the runtime's loop. The queue starts with 1M pending timers spread as
 //!   in steady state; then 1M events each pop whatever is due at their time and set
@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
-use trigc::runtime::timers::{Tie, TimerHeap, TimerQueue, TimerWheel};
+use trigc::runtime::timers::{Tie, TimerHeap};
 
 #[path = "fixtures/timer_workload.rs"]
 mod timer_workload;
@@ -33,10 +33,10 @@ fn workload(delay: Delay) -> &'static Workload {
     CACHE[slot].get_or_init(|| timer_workload::workload(delay))
 }
 
-/// A queue holding the workload's pending timers, its cursor at `T0` as in a running
+/// A queue holding the workload's pending timers, popped at `T0` as in a running
 /// runtime (which has popped at every event).
-fn prefilled<Q: TimerQueue<u64> + Default>(w: &Workload) -> Q {
-    let mut q = Q::default();
+fn prefilled(w: &Workload) -> TimerHeap<u64> {
+    let mut q = TimerHeap::new();
     q.pop_due(T0);
     for (i, due) in w.pending.iter().enumerate() {
         q.insert(*due, i as Tie, i as u64);
@@ -44,12 +44,12 @@ fn prefilled<Q: TimerQueue<u64> + Default>(w: &Workload) -> Q {
     q
 }
 
-#[divan::bench(types = [TimerHeap<u64>, TimerWheel<u64>], args = Delay::ALL, sample_count = 8, sample_size = 1)]
-fn steady<Q: TimerQueue<u64> + Default>(bencher: Bencher, delay: Delay) {
+#[divan::bench(args = Delay::ALL, sample_count = 8, sample_size = 1)]
+fn steady(bencher: Bencher, delay: Delay) {
     let w = workload(delay);
     bencher
         .counter(ItemsCount::new(EVENTS))
-        .with_inputs(|| prefilled::<Q>(w))
+        .with_inputs(|| prefilled(w))
         .bench_local_values(|mut q| {
             for (i, (ts, due)) in w.events.iter().enumerate() {
                 while let Some(d) = q.pop_due(*ts) {
@@ -90,15 +90,15 @@ const CUSTOMERS: usize = 4_000_000;
 
 /// The runtime's side of lazy cancellation: a generation per customer, bumped on
 /// every restart; a popped timer whose generation is older is stale and skipped.
-struct Restarts<Q> {
-    queue: Q,
+struct Restarts {
+    queue: TimerHeap<u64>,
     generation: Vec<u32>,
     fired: u64,
     stale: u64,
     tie: Tie,
 }
 
-impl<Q: TimerQueue<u64>> Restarts<Q> {
+impl Restarts {
     fn event(&mut self, ts: i64, customer: u32) {
         while let Some(d) = self.queue.pop_due(ts) {
             let (c, g) = ((d.value >> 32) as usize, d.value as u32);
@@ -121,9 +121,9 @@ impl<Q: TimerQueue<u64>> Restarts<Q> {
     }
 }
 
-fn restarts_warmed<Q: TimerQueue<u64> + Default>() -> Restarts<Q> {
+fn restarts_warmed() -> Restarts {
     let mut r = Restarts {
-        queue: Q::default(),
+        queue: TimerHeap::new(),
         generation: vec![0; CUSTOMERS],
         fired: 0,
         stale: 0,
@@ -136,11 +136,11 @@ fn restarts_warmed<Q: TimerQueue<u64> + Default>() -> Restarts<Q> {
     r
 }
 
-#[divan::bench(types = [TimerHeap<u64>, TimerWheel<u64>], sample_count = 8, sample_size = 1)]
-fn restart<Q: TimerQueue<u64> + Default>(bencher: Bencher) {
+#[divan::bench(sample_count = 8, sample_size = 1)]
+fn restart(bencher: Bencher) {
     bencher
         .counter(ItemsCount::new(EVENTS))
-        .with_inputs(restarts_warmed::<Q>)
+        .with_inputs(restarts_warmed)
         .bench_local_values(|mut r| {
             for (ts, c) in &restart_events()[EVENTS..] {
                 r.event(*ts, *c);
@@ -149,13 +149,13 @@ fn restart<Q: TimerQueue<u64> + Default>(bencher: Bencher) {
         });
 }
 
-#[divan::bench(types = [TimerHeap<u64>, TimerWheel<u64>], args = [Delay::M30, Delay::D30], sample_count = 8, sample_size = 1)]
-fn insert_1m<Q: TimerQueue<u64> + Default>(bencher: Bencher, delay: Delay) {
+#[divan::bench(args = [Delay::M30, Delay::D30], sample_count = 8, sample_size = 1)]
+fn insert_1m(bencher: Bencher, delay: Delay) {
     let w = workload(delay);
     bencher
         .counter(ItemsCount::new(PENDING))
         .with_inputs(|| {
-            let mut q = Q::default();
+            let mut q = TimerHeap::new();
             q.pop_due(T0);
             q
         })
@@ -167,14 +167,14 @@ fn insert_1m<Q: TimerQueue<u64> + Default>(bencher: Bencher, delay: Delay) {
         });
 }
 
-#[divan::bench(types = [TimerHeap<u64>, TimerWheel<u64>], args = [Delay::M30, Delay::D30], sample_count = 8, sample_size = 1)]
-fn drain_1m<Q: TimerQueue<u64> + Default>(bencher: Bencher, delay: Delay) {
+#[divan::bench(args = [Delay::M30, Delay::D30], sample_count = 8, sample_size = 1)]
+fn drain_1m(bencher: Bencher, delay: Delay) {
     let w = workload(delay);
     // Watermark steps of ~1 minute's worth of timers' spacing: many small pops.
     let step = (delay.choices().iter().max().copied().unwrap_or(HOUR) / 100_000).max(1);
     bencher
         .counter(ItemsCount::new(PENDING))
-        .with_inputs(|| prefilled::<Q>(w))
+        .with_inputs(|| prefilled(w))
         .bench_local_values(|mut q| {
             let mut watermark = T0;
             while !q.is_empty() {

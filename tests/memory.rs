@@ -1,5 +1,5 @@
 //! Memory budgets, measured with `dhat`'s heap statistics: live bytes per pending
-//! timer in `TimerHeap` and `TimerWheel`, and live bytes per customer holding a
+//! timer in `TimerHeap`, and live bytes per customer holding a
 //! 10-item cart and three window aggregates. This is its own test binary because
 //! `dhat::Alloc` slows every allocation and counts all threads together; a single
 //! `#[test]` runs the measurements one after another, so nothing else allocates
@@ -13,7 +13,7 @@ mod schema;
 use cart::{Customers, MINUTE, VISIT, add_to_cart, cart_program, event};
 use trigc::interp::Value;
 use trigc::runtime::state::KeyData;
-use trigc::runtime::timers::{Tie, TimerHeap, TimerQueue, TimerWheel};
+use trigc::runtime::timers::{Tie, TimerHeap};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -35,15 +35,15 @@ fn memory_budgets() {
 
 /// Live bytes per pending timer after inserting `n` timers spread over 30 days,
 /// for a 16-byte payload (about what the runtime stores: instance and generation).
-fn bytes_per_timer<Q: TimerQueue<[u64; 2]>>(make: impl FnOnce() -> Q, n: usize) -> f64 {
+fn bytes_per_timer(n: usize) -> f64 {
     let before = live_bytes();
-    let mut q = make();
+    let mut q = TimerHeap::new();
     let base = 1_767_225_600_000i64;
     for i in 0..n {
         let due = base + (i as i64 * 7_919 * 1_000) % (30 * 86_400_000);
         q.insert(due, i as Tie, [i as u64, 0]);
     }
-    // Pop a little so the wheel has cascaded its first slots, as in steady state.
+    // Pop a little, as in steady state.
     for _ in 0..n / 100 {
         q.pop_due(i64::MAX);
     }
@@ -55,16 +55,11 @@ fn bytes_per_timer<Q: TimerQueue<[u64; 2]>>(make: impl FnOnce() -> Q, n: usize) 
 
 fn per_timer_memory_is_far_below_the_customer_budget() {
     let n = 200_000;
-    let heap = bytes_per_timer(TimerHeap::new, n);
-    let wheel = bytes_per_timer(TimerWheel::new, n);
+    let heap = bytes_per_timer(n);
     // Entry is 32 bytes; vectors grow by doubling, so at most 2x that plus slack.
     assert!(
         heap <= 70.0,
-        "heap: {heap:.1} bytes per pending timer ({n} timers)"
-    );
-    assert!(
-        wheel <= 70.0,
-        "wheel: {wheel:.1} bytes per pending timer ({n} timers)"
+        "{heap:.1} bytes per pending timer (16-byte payload, {n} timers)"
     );
 }
 

@@ -1,11 +1,11 @@
-//! The timer queues (`TimerHeap`, `TimerWheel`) against a naive model: random
+//! The timer queue (`TimerHeap`) against a naive model: random
 //! interleavings of inserts and pops must come out in exactly the model's `(due, tie)`
 //! order, including timers set behind the watermark, far-future and negative times,
 //! and a checkpoint round trip in the middle. (Their bytes per pending timer are
 //! bounded in tests/memory.rs, under dhat.)
 
 use proptest::prelude::*;
-use trigc::runtime::timers::{Due, Tie, TimerHeap, TimerQueue, TimerWheel};
+use trigc::runtime::timers::{Due, Tie, TimerHeap};
 
 /// The obviously-correct queue: a vector searched for its minimum.
 #[derive(Default)]
@@ -45,7 +45,7 @@ enum Op {
     Advance { step: i64 },
     /// Pop at most one due timer (the runtime may stop in between).
     PopOne,
-    /// Serialise both queues and carry on with the deserialised copies.
+    /// Serialise the queue and carry on with the deserialised copy.
     Checkpoint,
 }
 
@@ -82,23 +82,17 @@ fn roundtrip<Q: serde::Serialize + serde::de::DeserializeOwned>(q: &Q) -> Q {
     serde_json::from_str(&json).expect("deserialises")
 }
 
-/// Runs `ops` on the model, the heap and the wheel, checking every pop agrees.
+/// Runs `ops` on the model and the heap, checking every pop agrees.
 fn run(ops: &[Op], start: i64) -> Result<(), TestCaseError> {
     let mut model = Model::default();
     let mut heap = TimerHeap::<u32>::new();
-    let mut wheel = TimerWheel::<u32>::new();
     let mut watermark = start;
     let mut seq = 0u32;
     let mut popped = 0usize;
-    let mut pop = |watermark: i64,
-                   model: &mut Model,
-                   heap: &mut TimerHeap<u32>,
-                   wheel: &mut TimerWheel<u32>| {
+    let mut pop = |watermark: i64, model: &mut Model, heap: &mut TimerHeap<u32>| {
         let want = model.pop_due(watermark);
         let from_heap = heap.pop_due(watermark).map(to_tuple);
-        let from_wheel = wheel.pop_due(watermark).map(to_tuple);
         prop_assert_eq!(from_heap, want, "heap at watermark {}", watermark);
-        prop_assert_eq!(from_wheel, want, "wheel at watermark {}", watermark);
         popped += usize::from(want.is_some());
         Ok(want.is_some())
     };
@@ -119,34 +113,25 @@ fn run(ops: &[Op], start: i64) -> Result<(), TestCaseError> {
                 let tie = (u64::from(*tie_high) << 32) | u64::from(seq);
                 model.insert(due, tie, seq);
                 heap.insert(due, tie, seq);
-                wheel.insert(due, tie, seq);
                 seq += 1;
             }
             Op::Advance { step } => {
                 watermark = watermark.saturating_add(*step);
-                while pop(watermark, &mut model, &mut heap, &mut wheel)? {}
+                while pop(watermark, &mut model, &mut heap)? {}
             }
             Op::PopOne => {
-                pop(watermark, &mut model, &mut heap, &mut wheel)?;
+                pop(watermark, &mut model, &mut heap)?;
             }
             Op::Checkpoint => {
                 heap = roundtrip(&heap);
-                wheel = roundtrip(&wheel);
             }
         }
         prop_assert_eq!(heap.len(), model.timers.len());
-        prop_assert_eq!(wheel.len(), model.timers.len());
         prop_assert_eq!(heap.next_due(), model.next_due());
-        prop_assert_eq!(wheel.next_due(), model.next_due());
-        // The wheel's cheap bound never promises more than the truth.
-        match (wheel.due_lower_bound(), wheel.next_due()) {
-            (Some(bound), Some(due)) => prop_assert!(bound <= due, "{bound} > {due}"),
-            (bound, due) => prop_assert_eq!(bound.is_some(), due.is_some()),
-        }
     }
     // Drain everything at the end of input.
-    while pop(i64::MAX, &mut model, &mut heap, &mut wheel)? {}
-    prop_assert!(heap.is_empty() && wheel.is_empty());
+    while pop(i64::MAX, &mut model, &mut heap)? {}
+    prop_assert!(heap.is_empty());
     Ok(())
 }
 
@@ -154,7 +139,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn heap_and_wheel_pop_in_model_order(
+    fn heap_pops_in_model_order(
         start in prop_oneof![Just(0i64), Just(1_767_225_600_000i64), -(1i64 << 50)..(1i64 << 50), Just(i64::MIN), Just(i64::MAX - 1000)],
         ops in proptest::collection::vec(op(), 0..300),
     ) {
@@ -163,7 +148,7 @@ proptest! {
 }
 
 /// Pops everything due at `watermark` as `(due, tie)` pairs.
-fn drain<Q: TimerQueue<u32>>(q: &mut Q, watermark: i64) -> Popped {
+fn drain(q: &mut TimerHeap<u32>, watermark: i64) -> Popped {
     std::iter::from_fn(|| q.pop_due(watermark))
         .map(|d| (d.due, d.tie))
         .collect()
@@ -172,20 +157,16 @@ fn drain<Q: TimerQueue<u32>>(q: &mut Q, watermark: i64) -> Popped {
 /// What a queue popped: `(due, tie)` in order.
 type Popped = Vec<(i64, Tie)>;
 
-/// Inserts through `f` into a fresh heap and wheel, then pops both at `watermark`.
-fn both(f: impl Fn(&mut dyn FnMut(i64, Tie)), watermark: i64) -> (Popped, Popped) {
+/// Inserts through `f` into a fresh heap, then pops it at `watermark`.
+fn popped(f: impl Fn(&mut dyn FnMut(i64, Tie)), watermark: i64) -> Popped {
     let mut heap = TimerHeap::new();
-    let mut wheel = TimerWheel::new();
-    f(&mut |due, tie| {
-        heap.insert(due, tie, 0);
-        wheel.insert(due, tie, 0);
-    });
-    (drain(&mut heap, watermark), drain(&mut wheel, watermark))
+    f(&mut |due, tie| heap.insert(due, tie, 0));
+    drain(&mut heap, watermark)
 }
 
 #[test]
 fn same_due_time_comes_out_in_tie_order() {
-    let (heap, wheel) = both(
+    let heap = popped(
         |insert| {
             for tie in [5, 3, 9, 1, 7] {
                 insert(1_000, tie);
@@ -195,7 +176,6 @@ fn same_due_time_comes_out_in_tie_order() {
     );
     let want = vec![(1_000, 1), (1_000, 3), (1_000, 5), (1_000, 7), (1_000, 9)];
     assert_eq!(heap, want);
-    assert_eq!(wheel, want);
 }
 
 #[test]
@@ -211,7 +191,7 @@ fn extremes_and_negative_times_sort_as_integers() {
         i64::MIN + 1,
         i64::MAX - 1,
     ];
-    let (heap, wheel) = both(
+    let heap = popped(
         |insert| {
             for (tie, due) in dues.iter().enumerate() {
                 insert(*due, tie as Tie);
@@ -226,30 +206,29 @@ fn extremes_and_negative_times_sort_as_integers() {
         .collect();
     want.sort();
     assert_eq!(heap, want);
-    assert_eq!(wheel, want);
 }
 
 #[test]
 fn nothing_pops_before_its_due_time_and_watermark_is_inclusive() {
-    let mut wheel = TimerWheel::new();
-    wheel.insert(100, 0, 1u32);
-    assert_eq!(wheel.pop_due(99), None);
-    assert_eq!(wheel.next_due(), Some(100));
-    assert_eq!(wheel.pop_due(100).map(|d| d.value), Some(1));
-    assert!(wheel.is_empty());
+    let mut heap = TimerHeap::new();
+    heap.insert(100, 0, 1u32);
+    assert_eq!(heap.pop_due(99), None);
+    assert_eq!(heap.next_due(), Some(100));
+    assert_eq!(heap.pop_due(100).map(|d| d.value), Some(1));
+    assert!(heap.is_empty());
 }
 
 #[test]
 fn timer_set_behind_the_watermark_merges_in_order_with_due_ones() {
-    let mut wheel = TimerWheel::new();
-    wheel.insert(10, 2, 'a');
-    wheel.insert(20, 0, 'b');
-    // The cursor moves to 10 while popping 'a'; then a timer appears in the past.
-    assert_eq!(wheel.pop_due(15).map(|d| d.value), Some('a'));
-    wheel.insert(5, 9, 'c');
-    wheel.insert(10, 1, 'd');
-    wheel.insert(15, 0, 'e');
-    let order: Vec<char> = std::iter::from_fn(|| wheel.pop_due(20))
+    let mut heap = TimerHeap::new();
+    heap.insert(10, 2, 'a');
+    heap.insert(20, 0, 'b');
+    // The watermark passes 10 while popping 'a'; then a timer appears in the past.
+    assert_eq!(heap.pop_due(15).map(|d| d.value), Some('a'));
+    heap.insert(5, 9, 'c');
+    heap.insert(10, 1, 'd');
+    heap.insert(15, 0, 'e');
+    let order: Vec<char> = std::iter::from_fn(|| heap.pop_due(20))
         .map(|d| d.value)
         .collect();
     assert_eq!(order, vec!['c', 'd', 'e', 'b']);
@@ -258,49 +237,23 @@ fn timer_set_behind_the_watermark_merges_in_order_with_due_ones() {
 #[test]
 fn a_lower_watermark_later_pops_nothing_newer() {
     // The runtime keeps watermarks monotone; the queue still must not over-pop.
-    let mut wheel = TimerWheel::new();
-    wheel.insert(1_000_000, 0, ());
-    wheel.insert(10, 0, ());
-    assert!(wheel.pop_due(10).is_some());
-    assert!(wheel.pop_due(5).is_none());
-    assert!(wheel.pop_due(999_999).is_none());
-    assert!(wheel.pop_due(1_000_000).is_some());
-}
-
-#[test]
-fn far_future_timers_survive_a_long_cascade() {
-    let base = 1_767_225_600_000i64; // 2026-01-01
-    let mut wheel = TimerWheel::new();
     let mut heap = TimerHeap::new();
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    for tie in 0..20_000u64 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let due = base + (state % (90 * 86_400_000)) as i64;
-        wheel.insert(due, tie, 0u32);
-        heap.insert(due, tie, 0u32);
-    }
-    let mut watermark = base;
-    let (mut from_wheel, mut from_heap) = (Vec::new(), Vec::new());
-    while !heap.is_empty() {
-        watermark += 3_600_000;
-        from_wheel.extend(drain(&mut wheel, watermark));
-        from_heap.extend(drain(&mut heap, watermark));
-    }
-    assert_eq!(from_wheel.len(), 20_000);
-    assert_eq!(from_wheel, from_heap);
+    heap.insert(1_000_000, 0, ());
+    heap.insert(10, 0, ());
+    assert!(heap.pop_due(10).is_some());
+    assert!(heap.pop_due(5).is_none());
+    assert!(heap.pop_due(999_999).is_none());
+    assert!(heap.pop_due(1_000_000).is_some());
 }
 
 #[test]
 fn checkpoint_is_plain_data_and_keeps_order() {
-    let mut wheel = TimerWheel::new();
-    wheel.insert(30, 1, "x".to_string());
-    wheel.insert(10, 0, "y".to_string());
-    let json = serde_json::to_value(&wheel).expect("serialises");
-    assert_eq!(json["cursor"], serde_json::json!(i64::MIN));
-    assert_eq!(json["timers"].as_array().map(Vec::len), Some(2));
-    let mut back: TimerWheel<String> = serde_json::from_value(json).expect("deserialises");
-    assert_eq!(back.pop_due(100).map(|d| d.value), Some("y".to_string()));
-    assert_eq!(back.pop_due(100).map(|d| d.value), Some("x".to_string()));
+    let mut heap = TimerHeap::new();
+    heap.insert(30, 1, 7u32);
+    heap.insert(10, 0, 8u32);
+    let json = serde_json::to_value(&heap).expect("serialises");
+    assert_eq!(json["heap"].as_array().map(Vec::len), Some(2));
+    let mut back: TimerHeap<u32> = serde_json::from_value(json).expect("deserialises");
+    assert_eq!(back.pop_due(100).map(|d| d.value), Some(8));
+    assert_eq!(back.pop_due(100).map(|d| d.value), Some(7));
 }

@@ -55,8 +55,8 @@ pub fn is_fed(agg: &AggDef, storage: Option<AggStorage>) -> bool {
     !matches!(storage, Some(AggStorage::ReadsFrom(_))) || agg.filter.is_some()
 }
 
-/// Where aggregate `id`'s entries live (see the module docs for the rule). For a
-/// program without a layout (hand-built); [`derive`] decides all at once.
+/// Where aggregate `id`'s entries live (see the module docs for the rule), decided
+/// for that aggregate alone; [`derive`] decides all at once (tests compare them).
 pub fn storage(program: &Program, id: AggId) -> AggStorage {
     match program.aggregates_read_only_for_time().get(id.index()) {
         Some(true) => AggStorage::TimeOnly,

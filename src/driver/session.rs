@@ -187,6 +187,15 @@ impl<'p> Session<'p> {
     /// dispatch (see BENCHMARKS.md).
     #[inline(always)]
     pub fn line(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
+        let outcome = self.decode_and_process(line, out);
+        // Between lines (no decoded event is held): strings no state holds any more
+        // may be reclaimed.
+        self.runtime.collect_strings_if_due();
+        outcome
+    }
+
+    #[inline(always)]
+    fn decode_and_process(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
         let decoded = self.decoder.decode(
             line.bytes,
             line.number,

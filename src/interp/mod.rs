@@ -10,7 +10,7 @@ pub mod value;
 pub use engine::{Engine, EngineError, Interp};
 pub use eval::eval;
 
-pub use value::{Interner, StoredEvent, Sym, Value, compare, equal, is_true};
+pub use value::{HoldsSyms, Interner, StoredEvent, Sym, SymMarks, Value, compare, equal, is_true};
 
 use crate::ir::{AggId, Binding, EventId, ExprId, ProfileFieldId, StateId};
 

@@ -18,8 +18,10 @@ use crate::ir::EventId;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Sym(pub u32);
 
-/// Append-only string table. It grows with the number of distinct string values the
-/// program stores or compares (product ids, campaigns), not with the event count.
+/// The string table. It grows with the distinct string values the decoder and the
+/// program meet (product ids, campaigns, order ids), and shrinks when its owner
+/// sweeps it ([`Interner::sweep`]): strings no live state holds are freed, and their
+/// symbols are handed out again, lowest first.
 ///
 /// The index is a `HashTable` of symbols keyed by the text they resolve to, so each
 /// string is stored once and a lookup hashes the probe once (the decoder interns up
@@ -27,7 +29,11 @@ pub struct Sym(pub u32);
 #[derive(Default, Clone)]
 pub struct Interner {
     ids: HashTable<Sym>,
-    strs: Vec<Arc<str>>,
+    /// By symbol; `None`: a free slot.
+    strs: Vec<Option<Arc<str>>>,
+    /// The free slots, highest first (so `intern` reuses the lowest): always every
+    /// `None` of `strs`, in that order, so a checkpoint rebuilds it exactly.
+    free: Vec<u32>,
     /// The symbols of recently interned short strings, by hash: a hit answers without
     /// touching the table or the text (four dependent loads into a table that order
     /// ids and emails make large), and a short string's two words and length are its
@@ -151,42 +157,129 @@ impl Interner {
     fn intern_hashed(&mut self, s: &str, hash: u64) -> Sym {
         let strs = &self.strs;
         if let Some(&sym) = self.ids.find(hash, |sym| {
-            strs.get(sym.0 as usize).is_some_and(|t| same_text(t, s))
+            text_of(strs, *sym).is_some_and(|t| same_text(t, s))
         }) {
             return sym;
         }
-        let sym = Sym(u32::try_from(self.strs.len()).unwrap_or(u32::MAX));
-        self.strs.push(Arc::from(s));
+        let text = Some(Arc::from(s));
+        let sym = match self.free.pop() {
+            Some(slot) => {
+                if let Some(free) = self.strs.get_mut(slot as usize) {
+                    *free = text;
+                }
+                Sym(slot)
+            }
+            None => {
+                self.strs.push(text);
+                Sym(u32::try_from(self.strs.len() - 1).unwrap_or(u32::MAX))
+            }
+        };
         let strs = &self.strs;
-        self.ids.insert_unique(hash, sym, |sym| {
-            strs.get(sym.0 as usize).map_or(0, |t| text_hash(t))
-        });
+        self.ids
+            .insert_unique(hash, sym, |sym| text_of(strs, *sym).map_or(0, text_hash));
         sym
     }
 
-    /// The symbol of `s` if it was ever interned.
+    /// The symbol of `s` if it is interned.
     pub fn get(&self, s: &str) -> Option<Sym> {
         let strs = &self.strs;
         self.ids
             .find(text_hash(s), |sym| {
-                strs.get(sym.0 as usize).is_some_and(|t| same_text(t, s))
+                text_of(strs, *sym).is_some_and(|t| same_text(t, s))
             })
             .copied()
     }
 
+    /// The text of `sym` (`""` for a symbol that is not interned).
     pub fn resolve(&self, sym: Sym) -> &str {
-        self.strs.get(sym.0 as usize).map_or("", |s| s)
+        text_of(&self.strs, sym).unwrap_or("")
     }
 
+    /// Strings interned now.
     pub fn len(&self) -> usize {
-        self.strs.len()
+        self.strs.len() - self.free.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.strs.is_empty()
+        self.len() == 0
+    }
+
+    /// One past the highest symbol in use: the size of a [`SymMarks`] for a sweep.
+    pub fn slots(&self) -> usize {
+        self.strs.len()
+    }
+
+    /// Free every string whose symbol `keep` does not mark: its symbol is handed out
+    /// again by a later [`Interner::intern`] (the lowest free one first). The caller
+    /// must have marked every symbol anything still holds.
+    pub fn sweep(&mut self, keep: &SymMarks) {
+        for (i, slot) in self.strs.iter_mut().enumerate() {
+            let Some(text) = slot else { continue };
+            let sym = Sym(u32::try_from(i).unwrap_or(u32::MAX));
+            if keep.is_marked(sym) {
+                continue;
+            }
+            if let Ok(entry) = self.ids.find_entry(text_hash(text), |s| *s == sym) {
+                entry.remove();
+            }
+            *slot = None;
+        }
+        while let Some(None) = self.strs.last() {
+            self.strs.pop();
+        }
+        self.strs.shrink_to(self.strs.len().max(16) * 2);
+        self.rebuild_free();
+        // The cache may name freed symbols.
+        self.recent = RecentSyms::default();
+    }
+
+    /// [`Interner::free`] from `strs`.
+    fn rebuild_free(&mut self) {
+        self.free.clear();
+        self.free.extend(
+            (0..self.strs.len())
+                .rev()
+                .filter(|&i| self.strs.get(i).is_some_and(Option::is_none))
+                .filter_map(|i| u32::try_from(i).ok()),
+        );
     }
 }
 
+/// The text of `sym` in `strs`, if interned.
+#[inline(always)]
+fn text_of(strs: &[Option<Arc<str>>], sym: Sym) -> Option<&str> {
+    strs.get(sym.0 as usize).and_then(|s| s.as_deref())
+}
+
+/// The symbols a sweep keeps: one bit per symbol.
+#[derive(Clone, Debug, Default)]
+pub struct SymMarks {
+    bits: Vec<u64>,
+}
+
+impl SymMarks {
+    /// Room for the symbols of `interner` (others are ignored when marked).
+    pub fn for_interner(interner: &Interner) -> SymMarks {
+        SymMarks {
+            bits: vec![0; interner.slots().div_ceil(64)],
+        }
+    }
+
+    pub fn mark(&mut self, sym: Sym) {
+        if let Some(w) = self.bits.get_mut(sym.0 as usize / 64) {
+            *w |= 1 << (sym.0 % 64);
+        }
+    }
+
+    pub fn is_marked(&self, sym: Sym) -> bool {
+        self.bits
+            .get(sym.0 as usize / 64)
+            .is_some_and(|w| w & (1 << (sym.0 % 64)) != 0)
+    }
+}
+
+/// Serialised as the list of strings by symbol, `null` for a free slot (a
+/// checkpoint written before sweeps has no `null`s and reads the same).
 impl Serialize for Interner {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.strs.serialize(s)
@@ -195,12 +288,65 @@ impl Serialize for Interner {
 
 impl<'de> Deserialize<'de> for Interner {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Interner, D::Error> {
-        let strs: Vec<String> = Vec::deserialize(d)?;
+        let strs: Vec<Option<String>> = Vec::deserialize(d)?;
         let mut interner = Interner::default();
-        for s in strs {
-            interner.intern(&s);
+        for (i, text) in strs.into_iter().enumerate() {
+            let Some(text) = text else {
+                interner.strs.push(None);
+                continue;
+            };
+            let hash = text_hash(&text);
+            let sym = Sym(u32::try_from(i).unwrap_or(u32::MAX));
+            interner.strs.push(Some(Arc::from(text)));
+            let strs = &interner.strs;
+            interner
+                .ids
+                .insert_unique(hash, sym, |sym| text_of(strs, *sym).map_or(0, text_hash));
         }
+        interner.rebuild_free();
         Ok(interner)
+    }
+}
+
+/// Something that may hold interned strings: it shows every [`Sym`] it holds to
+/// `mark`, so that a sweep of the interner keeps them.
+pub trait HoldsSyms {
+    fn visit_syms(&self, mark: &mut dyn FnMut(Sym));
+}
+
+impl HoldsSyms for Value {
+    fn visit_syms(&self, mark: &mut dyn FnMut(Sym)) {
+        match self {
+            Value::Str(s) => mark(*s),
+            Value::Set(items) | Value::List(items) => items.visit_syms(mark),
+            Value::Object(members) => {
+                for (k, v) in members.iter() {
+                    mark(*k);
+                    v.visit_syms(mark);
+                }
+            }
+            Value::Event(e) => e.visit_syms(mark),
+            Value::None
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::Time(_)
+            | Value::Duration(_) => {}
+        }
+    }
+}
+
+impl HoldsSyms for [Value] {
+    fn visit_syms(&self, mark: &mut dyn FnMut(Sym)) {
+        for v in self {
+            v.visit_syms(mark);
+        }
+    }
+}
+
+impl HoldsSyms for StoredEvent {
+    fn visit_syms(&self, mark: &mut dyn FnMut(Sym)) {
+        self.fields.visit_syms(mark);
     }
 }
 
@@ -238,7 +384,7 @@ pub enum Value {
 impl std::fmt::Debug for Interner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Interner")
-            .field("len", &self.strs.len())
+            .field("len", &self.len())
             .finish()
     }
 }
@@ -349,5 +495,42 @@ mod tests {
             assert_eq!(sym.0 as usize, i, "first-seen order");
             assert_eq!(interner.resolve(*sym), t);
         }
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::{Interner, Sym, SymMarks};
+
+    /// A sweep frees what is not marked, keeps the numbers of what is, hands the
+    /// lowest free symbols out first, and a serialised interner with free slots
+    /// comes back the same (and goes on numbering the same).
+    #[test]
+    fn sweep_frees_unmarked_and_reuses_lowest_first() {
+        let mut interner = Interner::default();
+        let syms: Vec<Sym> = (0..10).map(|i| interner.intern(&format!("s{i}"))).collect();
+        let long = interner.intern("a string longer than sixteen bytes");
+        let mut keep = SymMarks::for_interner(&interner);
+        for &i in &[0usize, 3, 4, 9] {
+            keep.mark(syms[i]);
+        }
+        keep.mark(long);
+        interner.sweep(&keep);
+        assert_eq!(interner.len(), 5);
+        assert_eq!(interner.resolve(syms[3]), "s3");
+        assert_eq!(interner.resolve(long), "a string longer than sixteen bytes");
+        assert_eq!(interner.get("s1"), None);
+        assert_eq!(interner.resolve(syms[1]), "");
+        // Re-interning a kept string gives its symbol; a freed one a reused slot.
+        assert_eq!(interner.intern("s9"), syms[9]);
+        let json = serde_json::to_string(&interner).unwrap_or_default();
+        let mut back: Interner = serde_json::from_str(&json).unwrap_or_default();
+        for (a, b) in [(&mut interner, "x"), (&mut back, "x")] {
+            assert_eq!(a.intern(b), Sym(1));
+        }
+        assert_eq!(interner.intern("s1"), Sym(2));
+        assert_eq!(back.intern("s1"), Sym(2));
+        assert_eq!(back.resolve(syms[4]), "s4");
+        assert_eq!(back.len(), interner.len());
     }
 }

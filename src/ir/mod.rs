@@ -78,9 +78,9 @@ pub struct Program {
     pub exprs: Vec<Expr>,
     pub expr_types: Vec<Ty>,
     pub expr_spans: Vec<Span>,
-    /// How per-key state is laid out, derived from the tables above by
-    /// `check::layout` after lowering. Empty in a hand-built program (the runtime
-    /// then derives the same answers by scanning; see [`Layout::covers`]).
+    /// How per-key state is laid out, derived from the tables above by the
+    /// compiler's layout pass after lowering. The runtime reads only this: a
+    /// hand-built program must have the pass run on it (see [`Layout::covers`]).
     #[serde(default)]
     pub layout: Layout,
 }
@@ -99,7 +99,7 @@ pub struct Layout {
 
 impl Layout {
     /// Whether this layout was derived for `program`'s tables (a hand-built program
-    /// may leave it empty).
+    /// leaves it empty until the layout pass runs).
     pub fn covers(&self, program_aggregates: usize, program_events: usize) -> bool {
         self.storage.len() == program_aggregates && self.feeds.len() == program_events
     }

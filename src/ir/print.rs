@@ -31,7 +31,7 @@ pub fn print(program: &Program) -> String {
     if !program.aggregates.is_empty() {
         out.push('\n');
         for (i, agg) in program.aggregates.iter().enumerate() {
-            // The storage decided by `check::layout` (absent in hand-built programs).
+            // The storage the layout pass decided (absent in hand-built programs).
             let storage = match program.layout.storage.get(i) {
                 Some(AggStorage::Own) => "  storage own".to_owned(),
                 Some(AggStorage::Hosts) => "  storage hosts".to_owned(),

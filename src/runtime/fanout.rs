@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::member;
+use super::member::{self, ScalarKind};
 use super::state::{CustomerId, KeyData};
-use crate::interp::Value;
+use crate::interp::{Sym, Value};
 use crate::ir::{Program, StateId};
 
 /// Largest chunk of a value's holder list; a full chunk splits in two.
@@ -170,6 +170,24 @@ impl FanOutIndex {
                 let id = StateId::from_index(id);
                 for m in data.set_members(id) {
                     self.add(id, m, customer);
+                }
+            }
+        }
+    }
+
+    /// Shows `mark` the members of string sets the index is keyed by (the sets of
+    /// the key data hold them too; the index must not outlive them).
+    pub fn visit_syms(&self, program: &Program, mark: &mut dyn FnMut(Sym)) {
+        for (state, values) in &self.states {
+            let strings = program
+                .states
+                .get(state.index())
+                .is_some_and(|def| ScalarKind::element_of(&def.ty) == Some(ScalarKind::Str));
+            if strings {
+                for m in values.keys() {
+                    if let Ok(s) = u32::try_from(*m) {
+                        mark(Sym(s));
+                    }
                 }
             }
         }

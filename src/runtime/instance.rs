@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::interp::Value;
+use crate::interp::{HoldsSyms, Sym, Value};
 use crate::ir::{EventId, TriggerId};
 use crate::runtime::state::CustomerId;
 
@@ -203,6 +203,14 @@ impl Instances {
             inst.next = free;
             self.free = slot;
             self.live -= 1;
+        }
+    }
+
+    /// Shows `mark` every symbol the live instances keep (their starting events'
+    /// fields; a vacant slot keeps none).
+    pub fn visit_syms(&self, mark: &mut dyn FnMut(Sym)) {
+        for inst in self.slots.iter().filter(|i| i.live) {
+            inst.fields().visit_syms(mark);
         }
     }
 

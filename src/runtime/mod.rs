@@ -20,21 +20,27 @@
 //! a timer fired by `advance_to` carries its due instant as `at`. The same input gives
 //! the same output, byte for byte.
 
+mod actions;
 pub mod customer;
+mod evaluate;
 pub mod event;
+mod event_path;
 pub mod fanout;
+mod firing;
 pub mod gate;
 pub mod ids;
 pub mod instance;
+mod lifecycle;
 pub mod member;
 pub mod output;
 pub mod plan;
 pub mod schedule;
+mod scheduled;
 pub mod scope;
 pub mod state;
 pub mod stats;
+mod strings;
 pub mod timers;
-mod trigger;
 pub mod watermark;
 pub mod window;
 
@@ -42,15 +48,15 @@ pub use crate::interp::{Engine, EngineError, Interp};
 pub use event::Event;
 pub use output::{ActionBody, ActionRecord, Notice, Output, Recipient};
 pub use stats::RunStats;
+pub use strings::COLLECT_FLOOR;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use customer::Customers;
 use instance::{Instances, TimerRef};
 use plan::Plan;
 use state::{FanOutIndex, IngestPlan, IngestReport, KeyData};
-use timers::{TimerHeap, TimerQueue};
+use timers::TimerHeap;
 use watermark::Clock;
 
 use crate::interp::Interner;
@@ -77,24 +83,15 @@ pub struct RuntimeConfig {
     pub until: Option<i64>,
 }
 
-/// The timer queue `trigc run` uses. Measured side by side on `trigc run rules/`
-/// over 1M events (alternating, seven runs each): two rounds favoured the wheel by
-/// 4–8% in median, two more on a noisier host went the other way, and callgrind
-/// gives both the same estimated cycles per event (the wheel: 5% fewer L2 misses,
-/// more instruction-cache misses); memory per customer is the same. No clear winner
-/// end to end, so the heap, the simpler one, stays; the wheel is 8–11× faster in
-/// isolation (`cargo bench --bench timers`) and pops in exactly the same order.
-pub type DefaultTimers = TimerHeap<TimerRef>;
-
 /// Everything a run has built up: plain data, serialisable as a whole (a checkpoint
 /// is this state; the program and the engine are supplied again on restore).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(bound = "Q: Serialize + DeserializeOwned")]
-pub struct RuntimeState<Q = DefaultTimers> {
+pub struct RuntimeState {
     pub interner: Interner,
     pub customers: Customers,
     pub instances: Instances,
-    pub timers: Q,
+    /// Pending step and schedule timers.
+    pub timers: TimerHeap<TimerRef>,
     pub fanout: FanOutIndex,
     pub clock: Clock,
     /// Instance sequence numbers handed out (ids derive from them).
@@ -108,6 +105,10 @@ pub struct RuntimeState<Q = DefaultTimers> {
     #[serde(default)]
     pub enrolls: EnrollCount,
     pub stats: RunStats,
+    /// Strings the interner kept at its last collection (see
+    /// [`Runtime::collect_strings_if_due`]).
+    #[serde(default)]
+    pub strings_kept: usize,
 }
 
 /// The most chained `enroll`s one customer may make at one instant: enrolls by
@@ -169,14 +170,14 @@ impl EnrollCount {
 }
 
 /// The runtime of one program.
-pub struct Runtime<'p, Q = DefaultTimers> {
+pub struct Runtime<'p> {
     program: &'p Program,
     engine: Box<dyn Engine + 'p>,
     plan: Plan,
     /// What each event type feeds in a key's data.
     ingest: IngestPlan,
     config: RuntimeConfig,
-    state: RuntimeState<Q>,
+    state: RuntimeState,
     /// A key's data when an expression has no key (a fan-out value).
     empty: KeyData,
     report: IngestReport,
@@ -198,10 +199,7 @@ pub struct Runtime<'p, Q = DefaultTimers> {
     shared_payloads: Option<Vec<(usize, crate::interp::Value)>>,
 }
 
-impl<'p, Q> Runtime<'p, Q>
-where
-    Q: TimerQueue<TimerRef> + Default,
-{
+impl<'p> Runtime<'p> {
     /// A runtime with no state yet. The engine is prepared for `program` here
     /// ([`Engine::prepare`]): an engine that cannot run it is an error, never a
     /// silent fallback.
@@ -217,7 +215,7 @@ where
             interner,
             customers: Customers::default(),
             instances: Instances::new(),
-            timers: Q::default(),
+            timers: TimerHeap::new(),
             fanout: FanOutIndex::default(),
             clock: Clock::default(),
             next_instance: 0,
@@ -228,6 +226,7 @@ where
                 actions: vec![0; program.triggers.len()],
                 ..RunStats::default()
             },
+            strings_kept: 0,
         };
         Self::restore(program, engine, config, state)
     }
@@ -238,7 +237,7 @@ where
         program: &'p Program,
         mut engine: Box<dyn Engine + 'p>,
         config: RuntimeConfig,
-        mut state: RuntimeState<Q>,
+        mut state: RuntimeState,
     ) -> Result<Self, EngineError> {
         engine.prepare(program)?;
         state.customers.rebuild_index();
@@ -262,11 +261,11 @@ where
         })
     }
 
-    pub fn state(&self) -> &RuntimeState<Q> {
+    pub fn state(&self) -> &RuntimeState {
         &self.state
     }
 
-    pub fn into_state(self) -> RuntimeState<Q> {
+    pub fn into_state(self) -> RuntimeState {
         self.state
     }
 

@@ -155,6 +155,16 @@ impl Plan {
         }
     }
 
+    /// Shows `mark` the symbols the plan holds (field names, payload keys).
+    pub fn visit_syms(&self, mark: &mut dyn FnMut(Sym)) {
+        for names in &self.field_names {
+            names.iter().for_each(|s| mark(*s));
+        }
+        for (_, keys) in &self.object_keys {
+            keys.iter().for_each(|s| mark(*s));
+        }
+    }
+
     /// The interned keys of a payload object `expr`, in entry order.
     pub fn object_keys(&self, expr: ExprId) -> Option<Arc<[Sym]>> {
         self.object_keys

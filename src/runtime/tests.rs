@@ -1,7 +1,6 @@
-//! Runtime unit tests: the two timer queues give the same run, and a key that holds
-//! nothing is freed. Behaviour cases live in `tests/cases/run/`.
+//! Runtime unit tests: a run exercises the triggers, and a key that holds nothing
+//! is freed. Behaviour cases live in `tests/cases/run/`.
 
-use super::timers::{TimerHeap, TimerWheel};
 use super::*;
 use crate::interp::Interner;
 use crate::io::{Decoded, Decoder};
@@ -57,8 +56,8 @@ fn input() -> Vec<String> {
     lines
 }
 
-fn run<Q: TimerQueue<TimerRef> + Default>(program: &Program) -> (Vec<String>, usize) {
-    let mut runtime: Runtime<'_, Q> = Runtime::new(
+fn run(program: &Program) -> (Vec<String>, usize) {
+    let mut runtime = Runtime::new(
         program,
         Box::new(Interp),
         RuntimeConfig {
@@ -87,22 +86,16 @@ fn run<Q: TimerQueue<TimerRef> + Default>(program: &Program) -> (Vec<String>, us
 }
 
 #[test]
-fn heap_and_wheel_runs_are_identical() {
+fn the_input_exercises_the_triggers() {
     let program = program();
-    let (heap, _) = run::<TimerHeap<TimerRef>>(&program);
-    let (wheel, _) = run::<TimerWheel<TimerRef>>(&program);
-    assert!(
-        heap.len() > 20,
-        "the input exercises the triggers: {}",
-        heap.len()
-    );
-    assert_eq!(heap, wheel);
+    let (out, _) = run(&program);
+    assert!(out.len() > 20, "{}", out.len());
 }
 
 #[test]
 fn keys_holding_nothing_are_freed() {
     let program = program();
-    let (_, customers) = run::<TimerHeap<TimerRef>>(&program);
+    let (_, customers) = run(&program);
     // Every cart timer fired or was cancelled by the end; what is left are keys
     // with a non-empty cart or a live count window, never more than the 37 users.
     assert!(customers <= 37, "{customers}");
@@ -176,9 +169,8 @@ fn shared_fan_out_payloads_write_the_same_bytes() {
     }
 
     let run = |out: &mut dyn Output| {
-        let mut rt =
-            Runtime::<DefaultTimers>::new(&program, Box::new(Interp), RuntimeConfig::default())
-                .expect("the interpreter runs any program");
+        let mut rt = Runtime::new(&program, Box::new(Interp), RuntimeConfig::default())
+            .expect("the interpreter runs any program");
         let mut decoder = Decoder::new(&program);
         let mut event = Event::default();
         for (n, line) in text.iter().enumerate() {
@@ -255,4 +247,96 @@ fn active_marks_match_the_instance_lists() {
         }
     }
     assert!(checked > 1000, "{checked}");
+}
+
+/// Strings in every place a symbol can live: set and list states, a string state,
+/// `min`/`max`/`distinct` over strings, `last` events, kept start fields of waiting
+/// instances, held events (lateness), payloads built with `upper` and `key`.
+const STRINGS: &str = "event ADD_TO_CART { product: string }\n\
+    event PURCHASE { order: string, amount: float }\n\
+    state cart: set<string> { ADD_TO_CART -> insert(product)  PURCHASE -> clear() }\n\
+    state recent: list<string> { PURCHASE -> push(order, 3) }\n\
+    state last_order: string? { PURCHASE -> set(order) }\n\
+    trigger cart on ADD_TO_CART wait 30m unless PURCHASE if not cart.empty \
+    then emit \"cart\" with { items: cart, k: key, lo: min(ADD_TO_CART.product within 1h), \
+    hi: max(ADD_TO_CART.product), ps: distinct(ADD_TO_CART.product within 1h) }\n\
+    trigger bought on PURCHASE where order != \"x\" wait 10m \
+    then emit \"p\" with { order: order, up: upper(order), k: key, \
+    recent: recent, last: last_order, l: last(PURCHASE).order }\n";
+
+fn strings_input() -> Vec<String> {
+    let mut lines = Vec::new();
+    for i in 0..600u32 {
+        let user = format!("u{}", i % 23);
+        let ts = 1_767_600_000_000u64 + u64::from(i) * 97_000 - u64::from(i % 7) * 40_000;
+        if i % 3 == 0 {
+            lines.push(format!(
+                r#"{{"type":"PURCHASE","user":"{user}","ts":{ts},"order":"order-{i}","amount":{}.5}}"#,
+                i % 9
+            ));
+        } else {
+            lines.push(format!(
+                r#"{{"type":"ADD_TO_CART","user":"{user}","ts":{ts},"product":"prod-{}"}}"#,
+                (i * 7) % 41
+            ));
+        }
+    }
+    lines
+}
+
+/// `lines` through a runtime (lateness 5m), collecting the interner after every
+/// line when `collect`, checkpointing and restoring after every line when
+/// `checkpoint`; the records and notices, and the strings interned at the end.
+fn run_strings(lines: &[String], collect: bool, checkpoint: bool) -> (Vec<String>, usize) {
+    let mut sources = crate::syntax::SourceMap::default();
+    sources.add("t.trig", STRINGS);
+    let compiled = crate::compile(&sources);
+    assert!(compiled.program.is_some(), "{:?}", compiled.diagnostics);
+    let program = compiled.program.unwrap_or_default();
+    let config = RuntimeConfig {
+        lateness: 300_000,
+        ..RuntimeConfig::default()
+    };
+    let mut runtime =
+        Runtime::new(&program, Box::new(Interp), config).expect("the interpreter runs any program");
+    let mut decoder = Decoder::new(&program);
+    let mut event = Event::default();
+    let mut out = Lines(Vec::new());
+    for (n, line) in lines.iter().enumerate() {
+        match decoder.decode(
+            line.as_bytes(),
+            n as u64 + 1,
+            runtime.interner_mut(),
+            &mut event,
+        ) {
+            Decoded::Event => runtime.push(&event, &mut out),
+            other => panic!("line {n}: {other:?}"),
+        }
+        if collect {
+            runtime.collect_strings();
+        }
+        if checkpoint {
+            let json = serde_json::to_string(runtime.state()).unwrap_or_default();
+            let state: RuntimeState = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+            runtime = Runtime::restore(&program, Box::new(Interp), config, state)
+                .expect("the interpreter runs any program");
+        }
+    }
+    runtime.finish(&mut out);
+    (out.0, runtime.interner().len())
+}
+
+/// Collecting the interner after every line (symbols freed and handed out again
+/// all the time) changes no output byte, also with a checkpoint and restore after
+/// every line; and it keeps the interner at what the state holds.
+#[test]
+fn collecting_strings_changes_no_output() {
+    let lines = strings_input();
+    let (plain, grown) = run_strings(&lines, false, false);
+    assert!(plain.len() > 100, "{}", plain.len());
+    let (collected, kept) = run_strings(&lines, true, false);
+    assert_eq!(plain, collected);
+    assert!(kept * 3 < grown, "kept {kept} of {grown}");
+    let (restored, _) = run_strings(&lines, true, true);
+    assert_eq!(plain, restored);
 }

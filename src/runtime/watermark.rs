@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::interp::Value;
+use crate::interp::{HoldsSyms, Sym, Value};
 use crate::ir::EventId;
 use crate::runtime::Event;
 
@@ -79,6 +79,13 @@ impl Clock {
         let max = self.max_ts.map_or(event.ts, |m| m.max(event.ts));
         self.max_ts = Some(max);
         max.saturating_sub(lateness)
+    }
+
+    /// Shows `mark` every symbol the held events carry.
+    pub fn visit_syms(&self, mark: &mut dyn FnMut(Sym)) {
+        for held in &self.held {
+            held.fields.visit_syms(mark);
+        }
     }
 
     /// Note an event processed at once (lateness 0).

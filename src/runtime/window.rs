@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 pub use self::series::{NARROW_WITHIN, Series, Word2};
 use self::series::{drain, reserve_one};
 use super::member::{self, ScalarKind};
-use crate::interp::{Interner, StoredEvent, Sym, Value};
+use crate::interp::{HoldsSyms, Interner, StoredEvent, Sym, Value};
 use crate::ir::{AggDef, AggId, AggKind, Program};
 use crate::runtime::Event;
 
@@ -89,8 +89,8 @@ pub struct DistinctSet {
     entries: Vec<(i64, i64)>,
 }
 
-/// Where an aggregate's entries live: decided once per program by
-/// `check::layout` (see [`crate::ir::AggStorage`]).
+/// Where an aggregate's entries live: decided once per program by the compiler's
+/// layout pass and read from [`crate::ir::Layout`] (see [`crate::ir::AggStorage`]).
 pub use crate::ir::AggStorage as Storage;
 
 /// What the slot of one [`AggDef`] looks like: derived from the program on use.
@@ -104,19 +104,15 @@ pub struct AggShape {
 }
 
 impl AggShape {
-    /// The shape of aggregate `id`, with where its entries live: read from the
-    /// program's layout, or (a hand-built program without one) found by a scan.
+    /// The shape of aggregate `id`, with where its entries live, as the program's
+    /// layout says (its own slot when the layout does not cover it).
     pub fn of(program: &Program, id: AggId, agg: &AggDef) -> AggShape {
-        let layout = &program.layout;
-        let storage = if layout.covers(program.aggregates.len(), program.events.len()) {
-            layout
-                .storage
-                .get(id.index())
-                .copied()
-                .unwrap_or(Storage::Own)
-        } else {
-            crate::check::layout::storage(program, id)
-        };
+        let storage = program
+            .layout
+            .storage
+            .get(id.index())
+            .copied()
+            .unwrap_or(Storage::Own);
         AggShape {
             storage,
             ..AggShape::stored(program, agg)
@@ -493,6 +489,32 @@ impl AggSlot {
 }
 
 impl AggSlot {
+    /// Shows `mark` every symbol the slot holds: stored events' fields, and the
+    /// values of `min`/`max`/`distinct` when they are strings (`strings`: the
+    /// aggregated field is a string, so values are symbol numbers).
+    pub fn visit_syms(&self, strings: bool, mark: &mut dyn FnMut(Sym)) {
+        let mut value = |m: i64| {
+            if let Ok(s) = u32::try_from(m) {
+                mark(Sym(s));
+            }
+        };
+        match self {
+            AggSlot::Extremes(q) if strings => q.iter().for_each(|e| value(e.1)),
+            AggSlot::Extreme(v) if strings => value(*v),
+            AggSlot::Distinct(d) if strings => d.entries.iter().for_each(|e| value(e.0)),
+            AggSlot::Event(e) => e.visit_syms(mark),
+            AggSlot::Events(q) => q.iter().for_each(|e| e.visit_syms(mark)),
+            AggSlot::Extremes(_)
+            | AggSlot::Extreme(_)
+            | AggSlot::Distinct(_)
+            | AggSlot::Times(_)
+            | AggSlot::Pairs(_)
+            | AggSlot::Latest(_)
+            | AggSlot::Count(_)
+            | AggSlot::Running { .. } => {}
+        }
+    }
+
     /// The earliest `now` at which [`AggSlot::expire`] with window `within` can drop
     /// anything (or change anything); `None` when it never will.
     pub fn expires_at(&self, within: Option<i64>) -> Option<i64> {

@@ -1,8 +1,9 @@
 //! Per-key state through the public API: reducers, window aggregates, last/first,
 //! profile merge, the fan-out index, caps, expiry and schedules. Programs are built
-//! by hand as `ir::Program` values (the shapes the checker lowers to), filters are
-//! evaluated by a small evaluator below, so these tests depend on nothing but the
-//! state module.
+//! by hand as `ir::Program` values (the shapes the checker lowers to; the builder
+//! runs the compiler's layout pass after each addition, as the runtime reads only
+//! the IR's layout), filters are evaluated by a small evaluator below, so these
+//! tests depend on nothing but the state module and that pass.
 
 mod bounds;
 mod fanout;
@@ -53,6 +54,7 @@ impl Builder {
 
     fn declare(&mut self, def: EventDef) -> EventId {
         self.p.events.push(def);
+        trigc::check::layout::assign(&mut self.p);
         EventId::from_index(self.p.events.len() - 1)
     }
 
@@ -60,6 +62,7 @@ impl Builder {
         self.p.exprs.push(e);
         self.p.expr_types.push(ty);
         self.p.expr_spans.push(Span::default());
+        trigc::check::layout::assign(&mut self.p);
         ExprId::from_index(self.p.exprs.len() - 1)
     }
 
@@ -111,6 +114,7 @@ impl Builder {
             rules,
             indexed,
         });
+        trigc::check::layout::assign(&mut self.p);
         StateId::from_index(self.p.states.len() - 1)
     }
 
@@ -131,6 +135,7 @@ impl Builder {
             ty: Ty::Int,
             span: Span::default(),
         });
+        trigc::check::layout::assign(&mut self.p);
         AggId::from_index(self.p.aggregates.len() - 1)
     }
 }

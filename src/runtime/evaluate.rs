@@ -1,0 +1,102 @@
+//! Evaluating an expression for an instance, a scheduled start or a matching
+//! event (the runtime's calls into the [`super::Engine`]), and reporting an
+//! evaluation error as a notice.
+
+use super::scope::{Bound, Context};
+use super::state::CustomerId;
+use super::{Event, Notice, Output, Runtime};
+use crate::interp::{EvalError, Value};
+use crate::ir::TriggerId;
+
+impl Runtime<'_> {
+    /// Evaluate `expr` for the instance in `slot` (its starting event bound).
+    pub(super) fn eval_instance(
+        &mut self,
+        slot: u32,
+        expr: crate::ir::ExprId,
+        now: i64,
+        current: Bound<'_>,
+    ) -> Result<Value, EvalError> {
+        let cx = Context {
+            program: self.program,
+            engine: &*self.engine,
+            plan: &self.plan,
+        };
+        let st = &mut self.state;
+        let Some(inst) = st.instances.get(slot) else {
+            return Ok(Value::None);
+        };
+        let (data, key) = match st.customers.get(inst.customer) {
+            Some(cust) => (&cust.data, cust.key.as_str()),
+            None => (&self.empty, ""),
+        };
+        let start = inst.start_kind().map(|k| (k, inst.start_ts, inst.fields()));
+        cx.eval(&mut st.interner, data, key, now, start, current, expr)
+    }
+
+    /// Evaluate `expr` for `c` as an instance a schedule starts at `at` would (no
+    /// starting event, `now` = `at`), without setting the instance up.
+    pub(super) fn eval_scheduled(
+        &mut self,
+        c: CustomerId,
+        expr: crate::ir::ExprId,
+        at: i64,
+    ) -> Result<Value, EvalError> {
+        self.eval_for(c, expr, at, None)
+    }
+
+    /// Evaluate `expr` with `e` bound both as the matched and the starting event.
+    pub(super) fn eval_event(
+        &mut self,
+        c: CustomerId,
+        expr: crate::ir::ExprId,
+        e: &Event,
+    ) -> Result<Value, EvalError> {
+        self.eval_for(c, expr, e.ts, Some((e.kind, e.ts, &e.fields[..])))
+    }
+
+    /// Evaluate `expr` for `c` at `now`, `bound` being both the starting and the
+    /// matched event.
+    fn eval_for(
+        &mut self,
+        c: CustomerId,
+        expr: crate::ir::ExprId,
+        now: i64,
+        bound: Bound<'_>,
+    ) -> Result<Value, EvalError> {
+        let cx = Context {
+            program: self.program,
+            engine: &*self.engine,
+            plan: &self.plan,
+        };
+        let st = &mut self.state;
+        let (data, key) = match st.customers.get(c) {
+            Some(cust) => (&cust.data, cust.key.as_str()),
+            None => (&self.empty, ""),
+        };
+        cx.eval(&mut st.interner, data, key, now, bound, bound, expr)
+    }
+
+    // Cold: kept out of the hot functions' instruction stream (every caller is a
+    // rare error branch).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn report_error(
+        &mut self,
+        trigger: Option<TriggerId>,
+        err: EvalError,
+        c: CustomerId,
+        at: i64,
+        out: &mut dyn Output,
+    ) {
+        self.state.stats.runtime_errors += 1;
+        let key = self.state.customers.key(c).to_string();
+        out.notice(&Notice::EvalError {
+            trigger,
+            expr: err.expr,
+            kind: err.kind,
+            key,
+            at,
+        });
+    }
+}

@@ -1,0 +1,186 @@
+//! Timers at work: arming an instance's next step, compacting the queue of
+//! superseded entries, popping what is due in (due, tie) order, and firing a step
+//! (guard, cooldown/limit, actions, then the next step or the end).
+
+use super::instance::{TimerRef, TimerTarget, next_generation, tie};
+use super::timers::Tie;
+use super::{Output, Runtime};
+use crate::interp::is_true;
+
+/// Queue entries beyond twice the live ones (plus this slack) trigger a compaction.
+const COMPACT_SLACK: usize = 4096;
+
+impl Runtime<'_> {
+    /// Set the instance in `slot` waiting for its current step, due at `due`.
+    pub(super) fn arm(&mut self, slot: u32, due: i64) {
+        let st = &mut self.state;
+        let seq = st.next_timer;
+        st.next_timer += 1;
+        let Some(inst) = st.instances.get_mut(slot) else {
+            return;
+        };
+        let tie = tie(self.plan.rank(inst.trigger), seq);
+        if inst.has_entry && (due, tie) >= (inst.due, inst.tie) {
+            // The live entry pops first; it is re-queued then at the real due.
+            inst.due = due;
+            inst.tie = tie;
+            return;
+        }
+        if inst.has_entry {
+            inst.generation = next_generation(inst.generation);
+        }
+        inst.due = due;
+        inst.tie = tie;
+        inst.has_entry = true;
+        st.timers
+            .insert(due, tie, TimerRef::step(slot, inst.generation));
+        self.quiet_until = self.quiet_until.min(due);
+        if st.timers.len() > 2 * (st.instances.live() + self.plan.schedules.len()) + COMPACT_SLACK {
+            self.compact_timers();
+        }
+    }
+
+    /// Drop superseded and orphaned queue entries (rebuilding the queue).
+    #[cold]
+    #[inline(never)]
+    fn compact_timers(&mut self) {
+        self.quiet_until = i64::MIN;
+        let st = &mut self.state;
+        let mut old = std::mem::take(&mut st.timers);
+        while let Some(d) = old.pop_due(i64::MAX) {
+            match d.value.target() {
+                TimerTarget::Schedule(_) => st.timers.insert(d.due, d.tie, d.value),
+                TimerTarget::Step { slot, generation } => {
+                    if let Some(inst) = st.instances.get_mut(slot)
+                        && inst.generation == generation
+                        && inst.has_entry
+                    {
+                        if inst.live {
+                            st.timers.insert(d.due, d.tie, d.value);
+                        } else {
+                            inst.has_entry = false;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fire every timer due at or before `limit`, in (due, tie) order.
+    pub(super) fn fire_due(&mut self, limit: i64, out: &mut dyn Output) {
+        if limit < self.quiet_until {
+            return;
+        }
+        self.fire_queued(limit, Tie::MAX, out);
+        // Everything due by `limit` has fired (including what firing armed).
+        self.quiet_until = self
+            .state
+            .timers
+            .next_due()
+            .unwrap_or(i64::MAX)
+            .max(limit.saturating_add(1));
+    }
+
+    /// Fire, in (due, tie) order, the timers due before `limit` or at it with a tie
+    /// below `before`.
+    pub(super) fn fire_queued(&mut self, limit: i64, before: Tie, out: &mut dyn Output) {
+        while let Some(d) = self.state.timers.pop_due_before(limit, before) {
+            match d.value.target() {
+                TimerTarget::Schedule(t) => self.run_schedule(t, d.due, out),
+                TimerTarget::Step { slot, generation } => {
+                    let Some(inst) = self.state.instances.get_mut(slot) else {
+                        continue;
+                    };
+                    if inst.generation != generation || !inst.has_entry {
+                        continue; // superseded by an earlier entry
+                    }
+                    inst.has_entry = false;
+                    if !inst.live {
+                        continue; // the instance ended while waiting
+                    }
+                    if (inst.due, inst.tie) != (d.due, d.tie) {
+                        // Re-armed (restart) after this entry was queued.
+                        inst.has_entry = true;
+                        let (due, tie) = (inst.due, inst.tie);
+                        self.state.timers.insert(due, tie, d.value);
+                        self.quiet_until = self.quiet_until.min(due);
+                        continue;
+                    }
+                    self.fire_step(slot, d.due, out);
+                }
+            }
+        }
+    }
+
+    /// The current step of the instance in `slot` is due at `at` (LANGUAGE.md §5.3).
+    pub(super) fn fire_step(&mut self, slot: u32, at: i64, out: &mut dyn Output) {
+        let program = self.program;
+        let Some(inst) = self.state.instances.get(slot) else {
+            return;
+        };
+        let (t, c, step_ix, seq) = (inst.trigger, inst.customer, inst.step as usize, inst.seq);
+        let def = program.trigger(t);
+        let Some(step) = def.steps.get(step_ix) else {
+            self.end_instance(slot);
+            return;
+        };
+        if let Some(guard) = step.guard {
+            match self.eval_instance(slot, guard, at, None) {
+                Ok(v) if is_true(&v) => {}
+                Ok(_) => {
+                    self.end_instance(slot);
+                    self.maybe_free(c, at);
+                    return;
+                }
+                Err(err) => {
+                    self.report_error(Some(t), err, c, at, out);
+                    self.end_instance(slot);
+                    self.maybe_free(c, at);
+                    return;
+                }
+            }
+        }
+        if def.cooldown.is_some() || def.limit.is_some() {
+            let st = &mut self.state;
+            let admitted = st
+                .customers
+                .get_mut(c)
+                .is_none_or(|cust| cust.data.admit(t, def.cooldown, def.limit, at));
+            if !admitted {
+                st.stats.suppressed += 1;
+                self.end_instance(slot);
+                self.maybe_free(c, at);
+                return;
+            }
+        }
+        for (index, action) in step.actions.iter().enumerate() {
+            if let Err(err) = self.run_action(slot, step_ix, index, &action.kind, at, out) {
+                self.report_error(Some(t), err, c, at, out);
+                self.end_instance(slot);
+                self.maybe_free(c, at);
+                return;
+            }
+            // An `enroll` of this very trigger restarts this instance: stop here.
+            if !self
+                .state
+                .instances
+                .get(slot)
+                .is_some_and(|i| i.live && i.seq == seq)
+            {
+                return;
+            }
+        }
+        match def.steps.get(step_ix + 1) {
+            Some(next) => {
+                if let Some(inst) = self.state.instances.get_mut(slot) {
+                    inst.step += 1;
+                }
+                self.arm(slot, at.saturating_add(next.wait));
+            }
+            None => {
+                self.end_instance(slot);
+                self.maybe_free(c, at);
+            }
+        }
+    }
+}
