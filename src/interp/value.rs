@@ -90,8 +90,9 @@ fn head_tail(b: &[u8]) -> (u64, u64) {
 }
 
 /// The hash of an interned string's text. Short strings are hashed from their two
-/// words with one multiply (FxHasher's byte loop cost a few dozen instructions per
-/// decoded line); longer ones go through FxHasher.
+/// words with one multiply (FxHasher's byte loop costs more per decoded line: see
+/// BENCHMARKS.md, "Figures behind choices in the code"); longer ones go through
+/// FxHasher.
 #[inline]
 fn text_hash(s: &str) -> u64 {
     let b = s.as_bytes();

@@ -24,7 +24,7 @@ pub use ids::*;
 
 use serde::{Deserialize, Serialize};
 
-use crate::syntax::Span;
+use crate::source::Span;
 
 /// A type of the Trig language.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

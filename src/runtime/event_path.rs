@@ -1,4 +1,4 @@
-//! The event path (LANGUAGE.md §5): what one event does to a key. Its profile,
+//! The event path (docs/LANGUAGE.md §5): what one event does to a key. Its profile,
 //! states and aggregates take it in, then every trigger it concerns, in firing
 //! order, ends the instances whose `exit on` or `unless` matches and starts new ones
 //! (fanning out over the customers of an indexed set when asked), firing a first
@@ -79,7 +79,7 @@ impl Runtime<'_> {
                 break;
             };
             // What triggers before `t` at this instant started without a `wait`
-            // fires before `t` matches (LANGUAGE.md §5: the same instant runs by
+            // fires before `t` matches (docs/LANGUAGE.md §5: the same instant runs by
             // priority, then name), so `t`'s patterns see their actions.
             if self.quiet_until <= e.ts {
                 self.fire_queued(e.ts, tie(self.plan.rank(t), 0), out);

@@ -112,7 +112,7 @@ impl Runtime<'_> {
         }
     }
 
-    /// The current step of the instance in `slot` is due at `at` (LANGUAGE.md §5.3).
+    /// The current step of the instance in `slot` is due at `at` (docs/LANGUAGE.md §5.2).
     pub(super) fn fire_step(&mut self, slot: u32, at: i64, out: &mut dyn Output) {
         let program = self.program;
         let Some(inst) = self.state.instances.get(slot) else {

@@ -3,7 +3,8 @@
 //! limit's window (`limit N per D`). Kept in the key's [`super::state::KeyData`]
 //! beside its states and aggregates, so that checking a gate when a step fires
 //! touches memory the step's guard and payload read anyway (a separate map keyed by
-//! (customer, trigger) cost two cache misses per firing).
+//! (customer, trigger) cost cache misses per firing: see BENCHMARKS.md, "Figures
+//! behind choices in the code").
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Trigger instances: one running copy of a trigger for one customer (LANGUAGE.md
+//! Trigger instances: one running copy of a trigger for one customer (docs/LANGUAGE.md
 //! §5), stored in a slab of compact fixed-size slots, and the [`TimerRef`] that a
 //! pending step's timer carries.
 //!

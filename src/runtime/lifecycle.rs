@@ -142,7 +142,7 @@ impl Runtime<'_> {
         st.instances.free(slot);
     }
 
-    /// Free `c`'s entry if it holds nothing any more (LANGUAGE.md: a key with no
+    /// Free `c`'s entry if it holds nothing any more (docs/LANGUAGE.md: a key with no
     /// pending work and no state costs no memory). With schedules, real customers
     /// are kept: a schedule visits every customer seen so far.
     pub(super) fn maybe_free(&mut self, c: CustomerId, now: i64) {

@@ -5,7 +5,7 @@
 use crate::interp::{EvalErrorKind, Interner, Value};
 use crate::ir::{ExprId, Program, TriggerId};
 
-/// One action that ran (LANGUAGE.md §8).
+/// One action that ran (docs/LANGUAGE.md §8).
 #[derive(Clone, Debug)]
 pub struct ActionRecord<'a> {
     pub trigger: &'a str,

@@ -1,4 +1,4 @@
-//! Event time (LANGUAGE.md §7): the watermark and the re-ordering buffer.
+//! Event time (docs/LANGUAGE.md §7): the watermark and the re-ordering buffer.
 //!
 //! The watermark is the largest event time seen minus the allowed lateness. With
 //! lateness 0 every event is processed as it arrives. With lateness `L > 0` an event

@@ -3,7 +3,7 @@
 use super::*;
 use crate::interp::StoredEvent;
 use crate::ir::{AggId, Binding, EventId, FieldIdx, ProfileFieldId, StateId};
-use crate::syntax::Span;
+use crate::source::Span;
 
 /// A program holding only an expression arena.
 #[derive(Default)]
