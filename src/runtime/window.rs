@@ -70,8 +70,11 @@ pub enum AggSlot {
     /// `count` / `exists` over all time.
     Count(u64),
     /// `sum` / `avg` over all time: number of values and their sum (`f64` bits for
-    /// float fields, a saturating `i64` otherwise).
+    /// float fields, an `i64` otherwise).
     Running { n: u64, acc: i64 },
+    /// `sum` / `avg` over all time of integers whose sum once left the `i64` range:
+    /// the exact sum, which a read saturates (boxed: rare, and a slot stays small).
+    RunningWide(Box<(u64, i128)>),
     /// `min` / `max` over all time.
     Extreme(i64),
     /// `last` (any window), `first` over all time.
@@ -249,6 +252,20 @@ fn avg_value(kind: Option<ScalarKind>, n: u64, acc: i64) -> Value {
     Value::Float(total / n as f64)
 }
 
+/// The sum (saturated to the `i64` range) or average of `n` integer or duration
+/// values whose exact sum is `sum`.
+fn wide_value(shape: &AggShape, n: u64, sum: i128) -> Value {
+    if shape.kind == AggKind::Avg {
+        return if n == 0 {
+            Value::None
+        } else {
+            Value::Float(sum as f64 / n as f64)
+        };
+    }
+    let saturated = i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX });
+    sum_value(shape.value, saturated)
+}
+
 /// Appends `x` keeping the deque sorted by `ts` (a late event goes before newer
 /// entries, after equal ones); drops the oldest past the cap.
 fn insert_sorted<T>(q: &mut VecDeque<T>, x: T, ts: impl Fn(&T) -> i64) -> bool {
@@ -352,8 +369,22 @@ impl AggSlot {
                 false
             }
             AggSlot::Running { n, acc } => {
-                *n = n.saturating_add(1);
-                *acc = add(shape.value, *acc, v);
+                let count = n.saturating_add(1);
+                if shape.value == Some(ScalarKind::Float) {
+                    *n = count;
+                    *acc = add(shape.value, *acc, v);
+                } else if let Some(sum) = acc.checked_add(v) {
+                    *n = count;
+                    *acc = sum;
+                } else {
+                    *self =
+                        AggSlot::RunningWide(Box::new((count, i128::from(*acc) + i128::from(v))));
+                }
+                false
+            }
+            AggSlot::RunningWide(wide) => {
+                wide.0 = wide.0.saturating_add(1);
+                wide.1 += i128::from(v);
                 false
             }
             AggSlot::Extreme(best) => {
@@ -397,13 +428,16 @@ impl AggSlot {
             AggSlot::Pairs(s) => {
                 let from = series_live_from(s, shape, now);
                 let n = (s.len() - from) as u64;
-                let acc = s.values_from(from).fold(zero(shape.value), |acc, w| {
-                    add(shape.value, acc, i64::from(w))
-                });
-                match shape.kind {
-                    AggKind::Avg => avg_value(shape.value, n, acc),
-                    _ => sum_value(shape.value, acc),
+                let values = s.values_from(from).map(i64::from);
+                if shape.value == Some(ScalarKind::Float) {
+                    let acc = values.fold(zero(shape.value), |acc, v| add(shape.value, acc, v));
+                    return match shape.kind {
+                        AggKind::Avg => avg_value(shape.value, n, acc),
+                        _ => sum_value(shape.value, acc),
+                    };
                 }
+                // Integers and durations: summed wide, saturated once at the end.
+                wide_value(shape, n, values.map(i128::from).sum())
             }
             AggSlot::Extremes(q) => match q.get(live_from(q, shape, now, |e| e.0)) {
                 Some(&(_, v)) => decode(shape, v),
@@ -429,6 +463,7 @@ impl AggSlot {
                 AggKind::Avg => avg_value(shape.value, *n, *acc),
                 _ => sum_value(shape.value, *acc),
             },
+            AggSlot::RunningWide(wide) => wide_value(shape, wide.0, wide.1),
             AggSlot::Extreme(v) => decode(shape, *v),
             AggSlot::Event(e) if shape.live(e.ts, now) => Value::Event(e.clone()),
             AggSlot::Event(_) => Value::None,
@@ -483,7 +518,10 @@ impl AggSlot {
             AggSlot::Distinct(set) => set.expire(cut),
             AggSlot::Latest(t) => *t > cut,
             AggSlot::Event(e) => e.ts > cut,
-            AggSlot::Count(_) | AggSlot::Running { .. } | AggSlot::Extreme(_) => true,
+            AggSlot::Count(_)
+            | AggSlot::Running { .. }
+            | AggSlot::RunningWide(_)
+            | AggSlot::Extreme(_) => true,
         }
     }
 }
@@ -511,7 +549,8 @@ impl AggSlot {
             | AggSlot::Pairs(_)
             | AggSlot::Latest(_)
             | AggSlot::Count(_)
-            | AggSlot::Running { .. } => {}
+            | AggSlot::Running { .. }
+            | AggSlot::RunningWide(_) => {}
         }
     }
 
@@ -528,7 +567,10 @@ impl AggSlot {
             AggSlot::Distinct(set) => Some(set.scan_at),
             AggSlot::Latest(t) => Some(*t),
             AggSlot::Event(e) => Some(e.ts),
-            AggSlot::Count(_) | AggSlot::Running { .. } | AggSlot::Extreme(_) => None,
+            AggSlot::Count(_)
+            | AggSlot::Running { .. }
+            | AggSlot::RunningWide(_)
+            | AggSlot::Extreme(_) => None,
         };
         // An empty slot is freed by the next expiry.
         Some(oldest.map_or(i64::MIN, |t| t.saturating_add(d)))
