@@ -314,3 +314,109 @@ fn a_stray_future_timestamp_does_not_poison_the_watermark() {
         }
     }
 }
+
+/// Run `args` and wait at most `limit` for it; a run still going then is killed and
+/// the test fails (the defect this guards against was a run that never ended).
+fn run_within(args: &[&str], limit: Duration) -> Output {
+    let child = bin::trigc()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("trigc runs");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("trigc ends"),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("`trigc {}` did not end within {limit:?}", args.join(" "));
+        }
+    }
+}
+
+/// Times at the edges of the documented range: a huge `--lateness` with a schedule
+/// no longer ticks from the distant past, and a timer due after year 9999 never
+/// fires (so no `at` outside RFC 3339 is ever written).
+#[test]
+fn times_at_the_edges_of_the_range_end_and_stay_rfc_3339() {
+    let dir = temp_dir("edges");
+    let schedule = write(
+        &dir,
+        "schedule.trig",
+        b"event VISIT { page: string? }\ntrigger hourly\n  every 1h\n  then emit \"tick\"\n",
+    );
+    let far = write(
+        &dir,
+        "far.trig",
+        b"event VISIT { page: string? }\n\
+          trigger far\n  cooldown 1d\n  on VISIT\n  wait 3000000d\n  then emit \"far\"\n",
+    );
+    let input = write(
+        &dir,
+        "in.ndjson",
+        format!("{}{}", visit("a", 0), visit("b", 30)).as_bytes(),
+    );
+    let out = run_within(
+        &[
+            "run",
+            &schedule,
+            "--input",
+            &input,
+            "--lateness",
+            "100000000d",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run_within(
+        &[
+            "run",
+            &far,
+            "--input",
+            &input,
+            "--until",
+            "9999-12-31T23:59:59.999Z",
+            "--stats",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.is_empty(),
+        "due after year 9999: never fired: {stdout}"
+    );
+    assert!(
+        text(&out.stderr).contains("\"timers_pending\":2"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run_within(
+        &[
+            "run",
+            &schedule,
+            "--input",
+            &input,
+            "--until",
+            "2026-01-06T10:00:00Z",
+        ],
+        Duration::from_secs(60),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 2 * 24, "{stdout}");
+    for line in stdout.lines().take(5) {
+        let record: serde_json::Value = serde_json::from_str(line).expect("a record");
+        let at = record["at"].as_str().unwrap_or_default();
+        assert!(
+            at.len() >= 20 && at.ends_with('Z') && !at.starts_with('+'),
+            "{at}"
+        );
+    }
+}

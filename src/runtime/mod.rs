@@ -417,6 +417,20 @@ impl<'p> Runtime<'p> {
             self.scratch = event;
             self.fire_due(held.ts, out);
         }
+        // Before the first event is released there is no time to speak of: a
+        // watermark `--lateness` before the first event would only start schedules
+        // there (and a huge lateness would tick them from the distant past without
+        // end).
+        if self.state.clock.watermark.is_none()
+            && self
+                .state
+                .clock
+                .held
+                .front()
+                .is_some_and(|first| first.ts > candidate)
+        {
+            return;
+        }
         self.advance_watermark(candidate, out);
     }
 }
