@@ -172,12 +172,59 @@ fn optional_fields_may_be_absent_or_null() {
 }
 
 #[test]
-fn duplicate_members_last_wins() {
+fn a_repeated_member_name_is_rejected_whatever_the_name() {
     let mut f = Fixture::new();
-    let line = r#"{"type":"ADD_TO_CART","user":"a","user":"b","ts":0,"product":"p","price":"bad","price":2}"#;
-    let ev = f.ok(line);
-    assert_eq!(ev.key, "b");
-    assert_eq!(ev.fields[1], Value::Float(2.0));
+    let line = |members: &str| format!(r#"{{"type":"ADD_TO_CART","user":"a",{members}}}"#);
+    for (members, name) in [
+        // The envelope, a declared field, an undeclared one, another event's field.
+        (r#""ts":0,"product":"p","price":2,"ts":1"#, "ts"),
+        (r#""ts":0,"product":"p","price":"bad","price":2"#, "price"),
+        (r#""ts":0,"product":"p","price":2,"x":1,"x":[1]"#, "x"),
+        (
+            r#""ts":0,"product":"p","price":2,"page":"/","page":"/""#,
+            "page",
+        ),
+        // Escapes spell the same name.
+        (r#""ts":0,"product":"p","price":2,"x":1,"x":2"#, "x"),
+        (r#""ts":0,"product":"p","price":2,"product":"q""#, "product"),
+        // The first repeat in line order is named.
+        (r#""x":0,"ts":0,"x":1,"product":"p","price":2,"ts":1"#, "x"),
+        (r#""ts":0,"x":0,"ts":1,"product":"p","price":2,"x":1"#, "ts"),
+    ] {
+        assert_eq!(
+            f.reject(&line(members)),
+            format!("duplicate member \"{name}\""),
+            "{members}"
+        );
+    }
+    // The type decides which parser sees what: a second one is never picked.
+    assert_eq!(
+        f.reject(r#"{"type":"PURCHASE","user":"a","ts":0,"type":"VISIT"}"#),
+        r#"duplicate member "type""#
+    );
+    // Undeclared types too (their line is otherwise only checked to be JSON).
+    assert_eq!(
+        f.reject(r#"{"type":"NOPE","user":"a","user":"b"}"#),
+        r#"duplicate member "user""#
+    );
+    // Many undeclared names, one repeated far apart.
+    let many: Vec<String> = (0..50).map(|i| format!(r#""n{i}":{i}"#)).collect();
+    let members = format!(
+        r#""ts":0,"product":"p","price":2,{},"n3":0"#,
+        many.join(",")
+    );
+    assert_eq!(f.reject(&line(&members)), r#"duplicate member "n3""#);
+    // A name in a nested object is not a member of the line.
+    f.ok(&line(
+        r#""ts":0,"product":"p","price":2,"x":{"ts":1,"a":1,"a":2}"#,
+    ));
+    // A control character in the repeated name is escaped in the reason.
+    assert_eq!(
+        f.reject(&line(
+            r#""ts":0,"product":"p","price":2,"\u001b[2J":1,"\u001b[2J":1"#
+        )),
+        r#"duplicate member "\u{1b}[2J""#
+    );
 }
 
 #[test]
@@ -248,7 +295,13 @@ fn times_are_rfc3339_with_any_offset_or_epoch_millis() {
     );
     assert_eq!(at(&mut f, r#""2026-01-05t10:00:00z""#), T0);
     assert_eq!(at(&mut f, "1767607200000"), T0);
-    assert_eq!(at(&mut f, "-1"), -1);
+    assert_eq!(at(&mut f, "0"), 0);
+    assert_eq!(at(&mut f, r#""1970-01-01T00:00:00Z""#), 0);
+    assert_eq!(
+        at(&mut f, r#""9999-12-31T23:59:59.999Z""#),
+        253_402_300_799_999
+    );
+    assert_eq!(at(&mut f, "253402300799999"), 253_402_300_799_999);
     assert_eq!(
         f.reject(r#"{"type":"VISIT","user":"u","ts":"2026-13-01T00:00:00Z"}"#),
         "field `ts`: unparsable time `2026-13-01T00:00:00Z`: input is out of range (expected RFC 3339 like `2026-01-05T10:00:00Z`, or epoch milliseconds)"
@@ -281,9 +334,61 @@ fn times_are_rfc3339_with_any_offset_or_epoch_millis() {
     );
 }
 
+/// A RICH line: every required member, then `extra` (`,"name":value,...`), which
+/// replaces the base members it names (a name may appear once on a line).
 fn rich(extra: &str) -> String {
-    let base = r#""type":"RICH","user":"u","ts":0,"flag":true,"at":"2026-01-05T10:00:00Z","wait":"1h30m","tags":["b","a","b"],"nums":[3,1,3],"note":"n""#;
-    format!("{{{base}{extra}}}")
+    let base = [
+        (r#""type""#, r#""RICH""#),
+        (r#""user""#, r#""u""#),
+        (r#""ts""#, "0"),
+        (r#""flag""#, "true"),
+        (r#""at""#, r#""2026-01-05T10:00:00Z""#),
+        (r#""wait""#, r#""1h30m""#),
+        (r#""tags""#, r#"["b","a","b"]"#),
+        (r#""nums""#, "[3,1,3]"),
+        (r#""note""#, r#""n""#),
+    ];
+    let kept: Vec<String> = base
+        .iter()
+        .filter(|(name, _)| !extra.contains(&format!("{name}:")))
+        .map(|(name, value)| format!("{name}:{value}"))
+        .collect();
+    format!("{{{}{extra}}}", kept.join(","))
+}
+
+#[test]
+fn times_outside_the_documented_range_are_rejected() {
+    let mut f = Fixture::new();
+    let range = "(times must lie in 1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z, epoch milliseconds 0 ..= 253402300799999)";
+    for ts in [
+        "-1",
+        "253402300800000",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "99999999999999999999",
+        r#""0000-01-01T00:00:00Z""#,
+        r#""1969-12-31T23:59:59.999Z""#,
+        r#""1969-12-31T23:59:59Z""#,
+        r#""1970-01-01T00:30:00+01:00""#,
+        r#""9999-12-31T23:59:59-01:00""#,
+        r#""+10000-01-01T00:00:00Z""#,
+        r#""10000-01-01T00:00:00Z""#,
+        r#""-0001-01-01T00:00:00Z""#,
+    ] {
+        let why = f.reject(&format!(r#"{{"type":"VISIT","user":"u","ts":{ts}}}"#));
+        assert_eq!(
+            why,
+            format!("field `ts`: time out of range: {ts} {range}"),
+            "{ts}"
+        );
+        // A `time` field too.
+        let why = f.reject(&rich(&format!(r#","when":{ts}"#)));
+        assert!(
+            why.starts_with("field `when` of RICH: time out of range"),
+            "{why}"
+        );
+        assert!(why.ends_with(range), "{why}");
+    }
 }
 
 #[test]
@@ -317,7 +422,7 @@ fn typed_fields_of_every_kind() {
     assert_eq!(
         ev.fields[2],
         Value::Duration(90_000),
-        "duration as integer ms; last member wins"
+        "duration as integer ms"
     );
 }
 
@@ -328,7 +433,7 @@ fn wrong_types_are_rejected_with_the_field_named() {
         format!(r#"{{"type":"ADD_TO_CART","user":"u","ts":0,"product":"p","price":1{extra}}}"#)
     };
     assert_eq!(
-        f.reject(&add(r#","price":"12""#)),
+        f.reject(r#"{"type":"ADD_TO_CART","user":"u","ts":0,"product":"p","price":"12"}"#),
         "field `price` of ADD_TO_CART: expected float, found string"
     );
     assert_eq!(
@@ -340,11 +445,11 @@ fn wrong_types_are_rejected_with_the_field_named() {
         "field `qty` of ADD_TO_CART: expected int, found float"
     );
     assert_eq!(
-        f.reject(&add(r#","product":7"#)),
+        f.reject(r#"{"type":"ADD_TO_CART","user":"u","ts":0,"product":7,"price":1}"#),
         "field `product` of ADD_TO_CART: expected string, found int"
     );
     assert_eq!(
-        f.reject(&add(r#","product":["p"]"#)),
+        f.reject(r#"{"type":"ADD_TO_CART","user":"u","ts":0,"product":["p"],"price":1}"#),
         "field `product` of ADD_TO_CART: expected string, found array"
     );
     assert_eq!(
@@ -898,6 +1003,9 @@ fn member_piece() -> impl proptest::strategy::Strategy<Value = &'static str> {
         r#""t":"VISIT""#,
         r#""ts ":1"#,
         r#""extra":[1,{"a":"\n"}]"#,
+        r#""extra":1"#,
+        r#""ex\u0074ra":2"#,
+        r#""p\u0061ge":"/""#,
     ])
 }
 
@@ -919,5 +1027,23 @@ proptest::proptest! {
             let got = rendered(got, &warm.out, &warm.interner);
             proptest::prop_assert_eq!(got, expected, "line {} {}", i, line);
         }
+    }
+
+    /// The flat walk and the logos path decode a line alike, repeated names
+    /// included: the same line with one more member that is not flat (an array)
+    /// takes the logos path.
+    #[test]
+    fn the_flat_and_general_paths_decode_alike(
+        members in proptest::collection::vec(member_piece(), 0..10),
+    ) {
+        let line = format!("{{{}}}", members.join(","));
+        let general = format!("{{{}}}", members.iter().copied().chain([r#""zz_general":[0]"#]).collect::<Vec<_>>().join(","));
+        let mut f = Fixture::new();
+        let flat = f.decode(&line);
+        let flat = rendered(flat, &f.out, &f.interner);
+        let mut g = Fixture::new();
+        let got = g.decode(&general);
+        let got = rendered(got, &g.out, &g.interner);
+        proptest::prop_assert_eq!(got, flat, "line {}", line);
     }
 }

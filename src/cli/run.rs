@@ -29,7 +29,7 @@ use crate::io::{Lines, Poll};
 use crate::ir::Program;
 use crate::runtime::{ActionRecord, LatePolicy, Notice, Output, RuntimeConfig};
 use crate::syntax::SourceMap;
-use crate::time::{format_time, parse_duration, parse_time};
+use crate::time::{TIME_RANGE, format_time, in_range, parse_duration, parse_time};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LateArg {
@@ -93,10 +93,13 @@ impl RunArgs {
 }
 
 fn parse_until(s: &str) -> Result<i64, String> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return Ok(ms);
-    }
-    parse_time(s).map_err(|e| format!("not an RFC 3339 time or epoch milliseconds: {e}"))
+    let ms = match s.parse::<i64>() {
+        Ok(ms) => ms,
+        Err(_) => {
+            parse_time(s).map_err(|e| format!("not an RFC 3339 time or epoch milliseconds: {e}"))?
+        }
+    };
+    in_range(ms).ok_or_else(|| format!("out of range: times must lie in {TIME_RANGE}"))
 }
 
 fn parse_lateness(s: &str) -> Result<i64, String> {

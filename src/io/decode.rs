@@ -14,11 +14,14 @@
 //! - The line must be exactly one JSON object (RFC 8259; whitespace around it is
 //!   fine), valid UTF-8, nested at most [`MAX_DEPTH`] levels. Anything else is rejected.
 //! - Members not declared for the event type (and not the envelope) are ignored,
-//!   whatever JSON they hold. With duplicate member names the last one wins.
+//!   whatever JSON they hold. A member name may appear once: a line naming one twice
+//!   (declared or not, read or not) is rejected, `duplicate member "type"`
+//!   ([`super::repeats`]).
 //! - `type` must be a string. A type no `event` declares gives [`Decoded::Ignored`]
 //!   (the rest of such a line is not checked beyond being JSON: its shape is unknown).
 //! - Time (`ts`) and `time` fields: an RFC 3339 string (any offset, converted to UTC
-//!   milliseconds) or a JSON integer of epoch milliseconds.
+//!   milliseconds) or a JSON integer of epoch milliseconds, in
+//!   [`crate::time::TIME_RANGE`] (epoch milliseconds [`MIN_TIME`]`..=`[`MAX_TIME`]).
 //! - The key is the customer key member (`user`), or, for an event `keyed by F`,
 //!   field `F` (the customer key member may then be absent). A key is a non-empty
 //!   string, or an integer (the key is then its decimal text as written, `42` → "42";
@@ -50,11 +53,13 @@ pub use super::json::MAX_DEPTH;
 
 use super::json::{self, FlatMembers, Tok, Token};
 use super::name_table::{NameTable, QuotedName};
+use super::repeats::UnknownNames;
+use crate::diag::quote;
 use crate::interp::{Interner, Value};
 use crate::ir::{EventId, FieldDef, FieldIdx, Program, Ty};
 use crate::runtime::Event;
-use crate::time::parse_duration;
 use crate::time::rfc3339::{DateCache, parse_canonical_utc, parse_time_cached};
+use crate::time::{MAX_TIME, MIN_TIME, TIME_RANGE, in_range, parse_duration};
 
 /// What became of one line.
 #[derive(Clone, Debug, PartialEq)]
@@ -200,6 +205,13 @@ pub struct Decoder {
     /// The plain string `type` member the flat walk looked up on this line (its
     /// token's start and end, and the event type), if it did.
     flat_kind: Option<(u32, u32, Option<EventId>)>,
+    /// By [`NameId`]: the name, for messages.
+    name_texts: Vec<String>,
+    /// The first member on this line repeating a known name: where its name starts,
+    /// and the name.
+    repeat: Option<(u32, NameId)>,
+    /// The other names on this line.
+    unknown: UnknownNames,
 }
 
 impl Decoder {
@@ -257,9 +269,13 @@ impl Decoder {
             _ => 1,
         };
         let mut quoted = vec![QuotedName::NEVER; names.len()];
+        let mut name_texts = vec![String::new(); names.len()];
         for (name, &id) in &names {
             if let Some(q) = quoted.get_mut(usize::from(id)) {
                 *q = QuotedName::new(name.as_bytes());
+            }
+            if let Some(t) = name_texts.get_mut(usize::from(id)) {
+                t.clone_from(name);
             }
         }
         Decoder {
@@ -284,6 +300,9 @@ impl Decoder {
             dates: DateCache::default(),
             flat_time: None,
             flat_kind: None,
+            name_texts,
+            repeat: None,
+            unknown: UnknownNames::default(),
         }
     }
 
@@ -431,7 +450,11 @@ impl Decoder {
             _ => None,
         };
         out.ts = match canonical {
-            Some(ms) => ms,
+            Some(ms) if in_range(ms).is_some() => ms,
+            Some(_) => {
+                let what = out_of_range(time.text(text));
+                return Err(format!("field `{}`: {what}", self.time_member));
+            }
             None => read_time(text, time, &mut self.scratch, &mut self.dates)
                 .map_err(|what| format!("field `{}`: {what}", self.time_member))?,
         };
@@ -511,6 +534,8 @@ impl Decoder {
         let unknown = self.successors_row.saturating_sub(1);
         self.flat_time = None;
         self.flat_kind = None;
+        self.repeat = None;
+        self.unknown.clear();
         let flat = json::walk_flat_with(
             text,
             &mut FlatScan {
@@ -534,17 +559,23 @@ impl Decoder {
                 time_name: self.time_name,
                 dates: &mut self.dates,
                 time: &mut self.flat_time,
+                repeat: &mut self.repeat,
+                others: &mut self.unknown,
             },
         );
         if flat {
-            return Ok(());
+            return self.check_repeats(text);
         }
         json::lex(text, &mut self.toks).map_err(|e| e.message())?;
         let generation = self.next_generation();
+        self.repeat = None;
+        self.unknown.clear();
         let names = &self.names;
         let slots = &mut self.slots;
         let scratch = &mut self.scratch;
         let toks = &self.toks;
+        let repeat = &mut self.repeat;
+        let unknown = &mut self.unknown;
         json::walk_object(text, toks, |name, value| {
             let id = match name.token {
                 Token::Str => {
@@ -557,10 +588,18 @@ impl Decoder {
                     names.get(scratch.as_bytes())
                 }
             };
-            if let (Some(slot), Some(&tok)) = (
-                id.and_then(|id| slots.get_mut(usize::from(id))),
-                toks.get(value),
-            ) {
+            let name_start = name.start as usize + 1;
+            let Some(id) = id else {
+                match name.token {
+                    Token::Str => unknown.push_plain(name_start, name.str_body(text).len()),
+                    _ => unknown.push_unescaped(name_start, scratch),
+                }
+                return;
+            };
+            if let (Some(slot), Some(&tok)) = (slots.get_mut(usize::from(id)), toks.get(value)) {
+                if slot.line == generation {
+                    note_repeat(repeat, name_start, id);
+                }
                 *slot = Slot {
                     line: generation,
                     index: u32::try_from(value).unwrap_or(u32::MAX),
@@ -568,7 +607,35 @@ impl Decoder {
                 };
             }
         })
-        .map_err(|e| e.message())
+        .map_err(|e| e.message())?;
+        self.check_repeats(text)
+    }
+
+    /// `Err` when a member name on this line repeats an earlier one.
+    #[inline]
+    fn check_repeats(&mut self, text: &str) -> Result<(), String> {
+        if self.repeat.is_none() && !self.unknown.may_repeat() {
+            return Ok(());
+        }
+        self.repeat_error(text)
+    }
+
+    /// The first repeated name in line order, known or not.
+    #[cold]
+    fn repeat_error(&mut self, text: &str) -> Result<(), String> {
+        let known = self.repeat.map(|(at, id)| {
+            let name = self.name_texts.get(usize::from(id));
+            (at, name.map_or("", String::as_str))
+        });
+        let other = self.unknown.first_repeat(text);
+        let first = match (known, other) {
+            (Some(k), Some(o)) => Some(if k.0 <= o.0 { k } else { o }),
+            (k, o) => k.or(o),
+        };
+        match first {
+            Some((_, name)) => Err(format!("duplicate member \"{}\"", quote(name))),
+            None => Ok(()),
+        }
     }
 
     /// The value of member `name` on this line, if present.
@@ -610,6 +677,10 @@ struct FlatScan<'a> {
     dates: &'a mut DateCache,
     /// Where the time member's value starts, and its milliseconds.
     time: &'a mut Option<(u32, i64)>,
+    /// The first repeated known name ([`Decoder::repeat`]).
+    repeat: &'a mut Option<(u32, NameId)>,
+    /// The names the schema does not know.
+    others: &'a mut UnknownNames,
 }
 
 impl FlatMembers for FlatScan<'_> {
@@ -662,13 +733,29 @@ impl FlatMembers for FlatScan<'_> {
             *self.kind = Some((tok.start, tok.end, kind));
             self.row = kind.map_or(0, |kind| (kind.index() + 1) * self.kind_row_len);
         }
-        if let Some(slot) = id.and_then(|id| self.slots.get_mut(usize::from(id))) {
-            *slot = Slot {
-                line: self.generation,
-                index: 0,
-                tok,
-            };
+        match id {
+            Some(id) => {
+                if let Some(slot) = self.slots.get_mut(usize::from(id)) {
+                    if slot.line == self.generation {
+                        note_repeat(self.repeat, name_start, id);
+                    }
+                    *slot = Slot {
+                        line: self.generation,
+                        index: 0,
+                        tok,
+                    };
+                }
+            }
+            None => self.others.push_plain(name_start, name_len),
         }
+    }
+}
+
+/// Remember the first repeated known name of a line (the walks go in line order).
+#[cold]
+fn note_repeat(repeat: &mut Option<(u32, NameId)>, name_start: usize, id: NameId) {
+    if repeat.is_none() {
+        *repeat = Some((u32::try_from(name_start).unwrap_or(u32::MAX), id));
     }
 }
 
@@ -700,34 +787,54 @@ fn read_key(text: &str, tok: Tok, key: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+/// A time member or `time` field, in [`MIN_TIME`]`..=`[`MAX_TIME`].
 fn read_time(
     text: &str,
     tok: Tok,
     scratch: &mut String,
     dates: &mut DateCache,
 ) -> Result<i64, String> {
-    match tok.token {
-        Token::Int => tok.text(text).parse::<i64>().map_err(|_| {
-            format!(
-                "epoch milliseconds out of range: {}",
-                json::clip(tok.text(text))
-            )
-        }),
-        Token::Str => time_text(tok.str_body(text), dates),
+    let ms = match tok.token {
+        Token::Int => tok.text(text).parse::<i64>().ok(),
+        Token::Str => Some(time_text(tok.str_body(text), dates)?),
         Token::StrEscaped => {
             scratch.clear();
             json::unescape(tok.str_body(text), scratch);
-            time_text(scratch, dates)
+            Some(time_text(scratch, dates)?)
         }
-        other => Err(format!(
-            "expected a time (RFC 3339 string or epoch milliseconds), found {}",
-            other.describe()
-        )),
-    }
+        other => {
+            return Err(format!(
+                "expected a time (RFC 3339 string or epoch milliseconds), found {}",
+                other.describe()
+            ));
+        }
+    };
+    ms.and_then(in_range)
+        .ok_or_else(|| out_of_range(tok.text(text)))
+}
+
+/// The reason for a time outside [`TIME_RANGE`] (`raw`: its JSON text).
+#[cold]
+fn out_of_range(raw: &str) -> String {
+    format!(
+        "time out of range: {} (times must lie in {TIME_RANGE}, epoch milliseconds {MIN_TIME} ..= {MAX_TIME})",
+        json::clip(raw)
+    )
 }
 
 fn time_text(s: &str, dates: &mut DateCache) -> Result<i64, String> {
     parse_time_cached(s, dates).map_err(|e| {
+        // A five-digit or signed year (`+10000-01-01T00:00:00Z`): RFC 3339 has none,
+        // and neither has the accepted range.
+        let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+        let expanded = unsigned.split_once('-').is_some_and(|(year, _)| {
+            !year.is_empty()
+                && year.bytes().all(|b| b.is_ascii_digit())
+                && (year.len() > 4 || unsigned.len() < s.len())
+        });
+        if expanded {
+            return out_of_range(&format!("\"{s}\""));
+        }
         format!(
             "unparsable time `{}`: {e} (expected RFC 3339 like `2026-01-05T10:00:00Z`, or epoch milliseconds)",
             json::clip(s)

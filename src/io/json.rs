@@ -511,8 +511,10 @@ fn describe_bad_token(line: &str, at: usize) -> SyntaxError {
         }
         '-' | '0'..='9' => format!("malformed number `{}`", clip(word(rest))),
         c if c.is_alphabetic() => format!("unexpected word `{}`", clip(word(rest))),
-        c if c.is_control() => format!("unexpected character `{}`", c.escape_debug()),
-        c => format!("unexpected character `{c}`"),
+        c => format!(
+            "unexpected character `{}`",
+            clip(c.encode_utf8(&mut [0; 4]))
+        ),
     };
     SyntaxError::new(at, what)
 }
@@ -557,13 +559,10 @@ fn word(s: &str) -> &str {
     s.get(..end.max(1)).unwrap_or(s)
 }
 
-/// At most 40 characters of `s`, for messages.
+/// `s` for a reject message: control characters escaped, long text cut
+/// ([`crate::diag::quote`]).
 pub fn clip(s: &str) -> String {
-    if s.chars().count() <= 40 {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(40).collect::<String>())
-    }
+    crate::diag::quote(s)
 }
 
 /// Exact powers of ten as `f64`: 10^22 is the largest whose every digit fits the
@@ -828,6 +827,21 @@ mod tests {
             .collect()
     }
 
+    /// Every top-level member name the general path reports (text range).
+    fn general_names(line: &str) -> Option<Vec<(usize, usize)>> {
+        let mut toks = Vec::new();
+        lex(line, &mut toks).ok()?;
+        let mut names = Vec::new();
+        walk_object(line, &toks, |name, _| {
+            names.push((
+                name.start as usize + 1,
+                (name.end - name.start) as usize - 2,
+            ));
+        })
+        .ok()?;
+        Some(names)
+    }
+
     fn flat(line: &str) -> Option<Vec<(usize, usize, Tok)>> {
         let mut members = Vec::new();
         walk_flat(line, |start, len, tok| members.push((start, len, tok))).then_some(members)
@@ -1002,6 +1016,25 @@ mod tests {
             let line = pieces.concat();
             if let Some(members) = flat(&line) {
                 prop_assert_eq!(Some(members), general(&line), "line {:?}", line);
+            }
+        }
+
+        /// Repeated names are members like any other on both paths (the decoder
+        /// rejects the line; both walks must show it every one of them).
+        #[test]
+        fn repeated_names_are_reported_alike(
+            members in prop::collection::vec(
+                (prop::sample::select(vec!["a", "ts", "type", "a b", ""]), prop::sample::select(vec!["1", "\"x\"", "null", "[1]"])),
+                0..8,
+            ),
+        ) {
+            let body: Vec<String> = members.iter().map(|(n, v)| format!("\"{n}\":{v}")).collect();
+            let line = format!("{{{}}}", body.join(","));
+            let general = general_names(&line);
+            prop_assert_eq!(general.as_ref().map(Vec::len), Some(members.len()), "line {:?}", line);
+            if let Some(members) = flat(&line) {
+                let names: Vec<(usize, usize)> = members.iter().map(|&(s, l, _)| (s, l)).collect();
+                prop_assert_eq!(Some(names), general, "line {:?}", line);
             }
         }
 

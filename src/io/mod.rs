@@ -5,6 +5,7 @@ pub mod decode;
 pub mod json;
 pub mod lines;
 pub mod name_table;
+pub mod repeats;
 pub mod sink;
 
 pub use decode::{Decoded, Decoder, Reject};
