@@ -15,7 +15,7 @@ use schema::{event, field};
 use shop::shop_event;
 use trigc::interp::{Interner, Value};
 use trigc::io::lines::Line;
-use trigc::io::{Decoded, Decoder, Lines, Reject};
+use trigc::io::{Decoded, Decoder, LineTooLong, Lines, Poll, Reject};
 use trigc::ir::{EventId, FieldDef, Program, Ty, WireSchema};
 use trigc::runtime::Event;
 
@@ -869,6 +869,94 @@ fn lines_read_the_same_whatever_the_buffer_size() {
             "buffer of {capacity} bytes"
         );
     }
+}
+
+/// `head`, then `long` bytes of `x` made as they are read (never held whole), then
+/// `tail`.
+struct LongLine {
+    head: &'static [u8],
+    long: usize,
+    tail: &'static [u8],
+    at: usize,
+}
+
+impl std::io::Read for LongLine {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let (head, long) = (self.head.len(), self.long);
+        let n = if self.at < head {
+            let part = &self.head[self.at..];
+            let n = part.len().min(buf.len());
+            buf[..n].copy_from_slice(&part[..n]);
+            n
+        } else if self.at < head + long {
+            let n = (head + long - self.at).min(buf.len());
+            buf[..n].fill(b'x');
+            n
+        } else {
+            let part = self.tail.get(self.at - head - long..).unwrap_or_default();
+            let n = part.len().min(buf.len());
+            buf[..n].copy_from_slice(&part[..n]);
+            n
+        };
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_50_mb_line_is_skipped_in_bounded_memory_and_reported_with_its_number() {
+    const LONG: usize = 50 << 20;
+    let visit = br#"{"type":"VISIT","user":"u","ts":0}"#;
+    let input = || LongLine {
+        head: b"{\"type\":\"VISIT\",\"user\":\"u\",\"ts\":0}\n",
+        long: LONG,
+        tail: b"\n{\"type\":\"VISIT\",\"user\":\"u\",\"ts\":0}\n",
+        at: 0,
+    };
+    let started = std::time::Instant::now();
+    let mut lines = Lines::new(std::io::BufReader::with_capacity(1 << 16, input()));
+    let mut got = Vec::new();
+    let mut biggest = 0;
+    loop {
+        biggest = biggest.max(lines.buffer_capacity());
+        match lines.poll_line() {
+            Poll::Line(line) => got.push(format!("{} {}", line.number, line.bytes.len())),
+            Poll::TooLong { number, bytes } => got.push(format!("{number} too long: {bytes}")),
+            Poll::NeedInput => {
+                lines.fill().expect("in-memory read");
+            }
+            Poll::End => break,
+        }
+    }
+    let len = visit.len();
+    assert_eq!(
+        got,
+        [
+            format!("1 {len}"),
+            format!("2 too long: {LONG}"),
+            format!("3 {len}")
+        ]
+    );
+    assert!(biggest < 3 << 20, "the line buffer grew to {biggest} bytes");
+    // `next_line` reports it as an error and goes on.
+    let mut lines = Lines::new(std::io::BufReader::new(input()));
+    assert!(matches!(
+        lines.next_line(),
+        Ok(Some(Line { number: 1, .. }))
+    ));
+    let err = lines.next_line().err().expect("line 2 is too long");
+    let too_long = err.get_ref().and_then(|e| e.downcast_ref::<LineTooLong>());
+    assert_eq!(
+        too_long.map(|t| (t.number, t.bytes, t.max_bytes)),
+        Some((2, LONG as u64, 1 << 20))
+    );
+    assert!(matches!(
+        lines.next_line(),
+        Ok(Some(Line { number: 3, .. }))
+    ));
+    assert!(matches!(lines.next_line(), Ok(None)));
+    // Linear: two passes over 50 MB take well under the seconds a rescan would.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
 
 #[test]

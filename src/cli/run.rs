@@ -24,6 +24,7 @@ use crate::driver::{
     Checkpoint, EngineKind, LineOutcome, PendingCheckpoint, Session, Summary, describe_notice,
 };
 use crate::interp::Interner;
+use crate::io::lines::LineLimit;
 use crate::io::sink::NdjsonSink;
 use crate::io::{Lines, Poll};
 use crate::ir::Program;
@@ -51,8 +52,8 @@ pub struct RunArgs {
     /// Which engine evaluates expressions.
     #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
     pub engine: EngineKind,
-    /// Final watermark at the end of input (RFC 3339 or epoch milliseconds): timers
-    /// due up to it fire.
+    /// Final watermark at the end of input (RFC 3339 or epoch milliseconds, within
+    /// 1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z): timers due up to it fire.
     #[arg(long, value_parser = parse_until)]
     pub until: Option<i64>,
     /// Allowed lateness (`5m`): events up to this much out of order are re-ordered.
@@ -61,9 +62,16 @@ pub struct RunArgs {
     /// What to do with events older than the watermark.
     #[arg(long, value_enum, default_value_t = LateArg::Drop)]
     pub late: LateArg,
-    /// Copy every rejected input line, verbatim, to this file.
+    /// Copy every rejected input line, verbatim, to this file (except lines over
+    /// `--max-line-bytes`, which are never held in memory: those are only reported
+    /// on stderr).
     #[arg(long)]
     pub rejects: Option<PathBuf>,
+    /// Longest input line, in bytes (not counting its newline). A longer line is
+    /// skipped as it streams past, in constant memory, and rejected with its line
+    /// number; a stream without newlines is one such line.
+    #[arg(long, default_value_t = LineLimit::DEFAULT_MAX_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..), value_name = "N")]
+    pub max_line_bytes: u64,
     /// Print the end-of-run summary as one JSON object on stderr.
     #[arg(long)]
     pub stats: bool,
@@ -155,7 +163,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
         stderr: io::stderr().lock(),
     };
     let reader = std::mem::replace(&mut files.reader, Box::new(io::empty()));
-    match read_input(&mut session, reader, &mut out, files.rejects.as_mut()) {
+    let limit = LineLimit {
+        max_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),
+    };
+    match read_input(
+        &mut session,
+        reader,
+        limit,
+        &mut out,
+        files.rejects.as_mut(),
+    ) {
         Ok(InputEnd::Consumed) => {}
         Ok(InputEnd::ReaderGone) => {
             if files.checkpoint.is_some() {
@@ -304,15 +321,17 @@ enum InputEnd {
 }
 
 /// The read loop: every line into the session, rejects reported (and copied to
-/// `--rejects`). Decided records are flushed before each read, which may block, so
-/// they never wait on the input.
+/// `--rejects`, but for lines over the limit, which were never held). Decided
+/// records are flushed before each read, which may block, so they never wait on
+/// the input.
 fn read_input(
     session: &mut Session<'_>,
     reader: Box<dyn BufRead>,
+    limit: LineLimit,
     out: &mut CliOutput<'_, io::StdoutLock<'static>>,
     mut rejects: Option<&mut io::BufWriter<File>>,
 ) -> Result<InputEnd, String> {
-    let mut lines = Lines::new(reader);
+    let mut lines = Lines::with_limit(reader, limit);
     let end = loop {
         match lines.poll_line() {
             Poll::Line(line) => {
@@ -327,6 +346,10 @@ fn read_input(
                 if out.sink.reader_gone() {
                     break InputEnd::ReaderGone;
                 }
+            }
+            Poll::TooLong { number, .. } => {
+                let reject = session.reject_too_long(number, limit.max_bytes);
+                let _ = writeln!(out.stderr, "rejected {reject}");
             }
             Poll::NeedInput => {
                 out.sink.flush();

@@ -9,4 +9,4 @@ pub mod repeats;
 pub mod sink;
 
 pub use decode::{Decoded, Decoder, Reject};
-pub use lines::{Lines, Poll};
+pub use lines::{LineLimit, LineTooLong, Lines, Poll};
