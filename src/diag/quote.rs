@@ -28,6 +28,16 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// `s` with its control and invisible formatting characters escaped, not cut (for
+/// text already short).
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        push_escaped(&mut out, c);
+    }
+    out
+}
+
 /// Whether `c` must not be shown raw: C0 and C1 controls, DEL, and the Unicode
 /// formatting characters that move or hide text (bidi embeddings, overrides and
 /// isolates, the line and paragraph separators, zero-width characters, BOM).
