@@ -7,6 +7,7 @@ pub mod lines;
 pub mod name_table;
 pub mod repeats;
 pub mod sink;
+mod value;
 
 pub use decode::{Decoded, Decoder, Reject};
 pub use lines::{LineLimit, LineTooLong, Lines, Poll};
