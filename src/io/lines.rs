@@ -505,7 +505,7 @@ mod tests {
             lines.next_line(),
             Ok(Some(Line { number: 1, .. }))
         ));
-        let err = lines.next_line().err().expect("line 2 is too long");
+        let err = lines.next_line().expect_err("line 2 is too long");
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         let too_long = err.get_ref().and_then(|e| e.downcast_ref::<LineTooLong>());
         assert_eq!(

@@ -148,7 +148,7 @@ fn a_50_mb_line_is_skipped_in_bounded_memory_and_reported_with_its_number() {
         lines.next_line(),
         Ok(Some(Line { number: 1, .. }))
     ));
-    let err = lines.next_line().err().expect("line 2 is too long");
+    let err = lines.next_line().expect_err("line 2 is too long");
     let too_long = err.get_ref().and_then(|e| e.downcast_ref::<LineTooLong>());
     assert_eq!(
         too_long.map(|t| (t.number, t.bytes, t.max_bytes)),
