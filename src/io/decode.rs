@@ -53,12 +53,11 @@ pub use super::json::MAX_DEPTH;
 use super::json::{self, FlatMembers, Tok, Token};
 use super::name_table::{NameTable, QuotedName};
 use super::repeats::UnknownNames;
-use super::value::{ValueReader, out_of_range, read_key, read_time};
+use super::value::{ValueReader, read_key, read_time};
 use crate::diag::quote;
 use crate::interp::{Interner, Value};
 use crate::ir::{EventId, FieldDef, FieldIdx, Program, Ty};
 use crate::runtime::Event;
-use crate::time::in_range;
 use crate::time::rfc3339::{DateCache, parse_canonical_utc};
 
 /// What became of one line.
@@ -449,12 +448,9 @@ impl Decoder {
             }
             _ => None,
         };
+        // `parse_canonical_utc` gives only times in range; `read_time` checks the rest.
         out.ts = match canonical {
-            Some(ms) if in_range(ms).is_some() => ms,
-            Some(_) => {
-                let what = out_of_range(time.text(text));
-                return Err(format!("field `{}`: {what}", self.time_member));
-            }
+            Some(ms) => ms,
             None => read_time(text, time, &mut self.scratch, &mut self.dates)
                 .map_err(|what| format!("field `{}`: {what}", self.time_member))?,
         };
@@ -534,37 +530,39 @@ impl Decoder {
         let unknown = self.successors_row.saturating_sub(1);
         self.flat_time = None;
         self.flat_kind = None;
-        self.repeat = None;
         self.unknown.clear();
-        let flat = json::walk_flat_with(
-            text,
-            &mut FlatScan {
-                names: &self.names,
-                quoted: &self.quoted,
-                successors: &mut self.successors,
-                slots: &mut self.slots,
-                generation,
-                previous: 0,
-                unknown,
-                row: 0,
-                kind_row_len: if self.kind_rows {
-                    self.successors_row
-                } else {
-                    0
-                },
-                kinds: &self.kinds,
-                type_name: self.type_name,
-                kind: &mut self.flat_kind,
-                recognised: None,
-                time_name: self.time_name,
-                dates: &mut self.dates,
-                time: &mut self.flat_time,
-                repeat: &mut self.repeat,
-                others: &mut self.unknown,
+        let mut scan = FlatScan {
+            names: &self.names,
+            quoted: &self.quoted,
+            successors: &mut self.successors,
+            slots: &mut self.slots,
+            generation,
+            previous: 0,
+            unknown,
+            row: 0,
+            kind_row_len: if self.kind_rows {
+                self.successors_row
+            } else {
+                0
             },
-        );
-        if flat {
-            return self.check_repeats(text);
+            kinds: &self.kinds,
+            type_name: self.type_name,
+            kind: &mut self.flat_kind,
+            recognised: None,
+            time_name: self.time_name,
+            dates: &mut self.dates,
+            time: &mut self.flat_time,
+            repeated: false,
+            others: &mut self.unknown,
+        };
+        let flat = json::walk_flat_with(text, &mut scan);
+        // A repeated name: the general path finds which one first and words it.
+        let repeated = scan.repeated;
+        if flat && !repeated && !self.unknown.may_repeat() {
+            return Ok(());
+        }
+        if flat && !repeated && self.unknown.first_repeat(text).is_none() {
+            return Ok(());
         }
         json::lex(text, &mut self.toks).map_err(|e| e.message())?;
         let generation = self.next_generation();
@@ -677,8 +675,8 @@ struct FlatScan<'a> {
     dates: &'a mut DateCache,
     /// Where the time member's value starts, and its milliseconds.
     time: &'a mut Option<(u32, i64)>,
-    /// The first repeated known name ([`Decoder::repeat`]).
-    repeat: &'a mut Option<(u32, NameId)>,
+    /// Whether a known name came twice (where and which, the general path finds).
+    repeated: bool,
     /// The names the schema does not know.
     others: &'a mut UnknownNames,
 }
@@ -736,9 +734,7 @@ impl FlatMembers for FlatScan<'_> {
         match id {
             Some(id) => {
                 if let Some(slot) = self.slots.get_mut(usize::from(id)) {
-                    if slot.line == self.generation {
-                        note_repeat(self.repeat, name_start, id);
-                    }
+                    self.repeated |= slot.line == self.generation;
                     *slot = Slot {
                         line: self.generation,
                         index: 0,

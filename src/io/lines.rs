@@ -80,11 +80,16 @@ pub struct Lines<R> {
     buf: Vec<u8>,
     start: usize,
     end: usize,
-    /// `buf[start..scanned]` holds no `\n`: the next search starts at `scanned`.
+    /// `buf[start..scanned]` holds no `\n`: the next search starts at `scanned`
+    /// (when it is below `start`, it is stale and means nothing).
     scanned: usize,
     max_bytes: usize,
-    /// The length so far of a too-long line being skipped.
-    skipping: Option<u64>,
+    /// `max_bytes + 1`: a line of this many bytes is too long. 0 while the rest of
+    /// a too-long line is being dropped, so its end takes the too-long branch too
+    /// (one compare on the common path for both).
+    limit: usize,
+    /// The bytes of a too-long line dropped so far.
+    skipped: u64,
     /// The reader has reported the end of its input.
     eof: bool,
     line_no: u64,
@@ -160,7 +165,8 @@ impl<R: BufRead> Lines<R> {
             end: 0,
             scanned: 0,
             max_bytes: limit.max_bytes,
-            skipping: None,
+            limit: limit.max_bytes.saturating_add(1),
+            skipped: 0,
             eof: false,
             line_no: 0,
             blank: 0,
@@ -214,49 +220,48 @@ impl<R: BufRead> Lines<R> {
     /// Where the next non-blank line is in `buf`, counting the blank ones passed.
     fn poll(&mut self) -> Polled {
         loop {
-            if self.skipping.is_some() {
-                return self.skip();
-            }
-            let unscanned = self.buf.get(self.scanned..self.end).unwrap_or_default();
-            let (from, to) = match memchr::memchr(b'\n', unscanned) {
+            let pending = self.buf.get(self.start..self.end).unwrap_or_default();
+            // The bytes before `scanned` were searched before the last read (a stale
+            // `scanned` below `start` skips nothing).
+            let searched = self.scanned.saturating_sub(self.start);
+            let unsearched = pending.get(searched..).unwrap_or_default();
+            let (from, to) = match memchr::memchr(b'\n', unsearched) {
                 Some(at) => {
+                    let at = searched + at;
                     let from = self.start;
-                    let newline = self.scanned + at;
-                    self.start = newline + 1;
-                    self.scanned = self.start;
-                    let line = self.buf.get(from..newline).unwrap_or_default();
-                    if line.len() > self.max_bytes {
-                        self.line_no += 1;
-                        return Polled::TooLong {
-                            number: self.line_no,
-                            bytes: line.len() as u64,
-                        };
+                    self.start += at + 1;
+                    // Also the end of a line being skipped (`limit` is then 0).
+                    if at >= self.limit {
+                        return self.too_long(at);
                     }
-                    (from, from + without_cr(line).len())
+                    (
+                        from,
+                        from + without_cr(pending.get(..at).unwrap_or_default()).len(),
+                    )
                 }
                 None if self.eof => {
                     let pending = self.end - self.start;
-                    if pending == 0 {
+                    let skipping = self.limit == 0;
+                    if pending == 0 && !skipping {
                         return Polled::End;
                     }
                     // A last line without a terminator keeps a trailing `\r`.
                     let from = self.start;
                     self.start = self.end;
                     self.scanned = self.end;
-                    if pending > self.max_bytes {
-                        self.line_no += 1;
-                        return Polled::TooLong {
-                            number: self.line_no,
-                            bytes: pending as u64,
-                        };
+                    if pending >= self.limit {
+                        return self.too_long(pending);
                     }
                     (from, self.end)
                 }
                 None => {
                     self.scanned = self.end;
-                    if self.end - self.start > self.max_bytes {
-                        // Too long already: drop what is here and the rest as it comes.
-                        self.skipping = Some((self.end - self.start) as u64);
+                    let pending = self.end - self.start;
+                    if pending >= self.limit {
+                        // Too long: drop what is here, and the rest as it comes
+                        // (`limit` 0 until the line ends).
+                        self.skipped += pending as u64;
+                        self.limit = 0;
                         self.start = self.end;
                     }
                     return Polled::NeedInput;
@@ -271,28 +276,16 @@ impl<R: BufRead> Lines<R> {
         }
     }
 
-    /// Drop the bytes of a too-long line up to its `\n` (or the end of the input):
-    /// [`Polled::TooLong`] once it is passed, [`Polled::NeedInput`] before.
+    /// A too-long line has ended, `tail` bytes after those dropped already.
     #[cold]
-    fn skip(&mut self) -> Polled {
-        let pending = self.buf.get(self.start..self.end).unwrap_or_default();
-        let (seen, passed) = match memchr::memchr(b'\n', pending) {
-            Some(at) => (at, at + 1),
-            None => (pending.len(), pending.len()),
-        };
-        let bytes = self.skipping.unwrap_or(0) + seen as u64;
-        self.start += passed;
-        self.scanned = self.start;
-        if passed > seen || self.eof {
-            self.skipping = None;
-            self.line_no += 1;
-            return Polled::TooLong {
-                number: self.line_no,
-                bytes,
-            };
+    fn too_long(&mut self, tail: usize) -> Polled {
+        let bytes = std::mem::take(&mut self.skipped) + tail as u64;
+        self.limit = self.max_bytes.saturating_add(1);
+        self.line_no += 1;
+        Polled::TooLong {
+            number: self.line_no,
+            bytes,
         }
-        self.skipping = Some(bytes);
-        Polled::NeedInput
     }
 
     /// Read more input once: `Ok(true)` when bytes came in or the input ended,
@@ -325,7 +318,7 @@ impl<R: BufRead> Lines<R> {
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
-                self.scanned -= self.start;
+                self.scanned = self.scanned.saturating_sub(self.start);
                 self.start = 0;
             }
             if self.buf.len() - self.end < BLOCK {
@@ -490,6 +483,7 @@ mod tests {
         for stall in [false, true] {
             let mut lines = trickle(input, stall);
             lines.max_bytes = limit.max_bytes;
+            lines.limit = limit.max_bytes + 1;
             assert_eq!(outcomes(&mut lines), want, "stall: {stall}");
             assert_eq!(lines.blank(), 2);
         }
