@@ -675,3 +675,206 @@ fn checkpoint_misuse_fails_early_and_leaves_nothing_behind() {
         "was written with other `--lateness`/`--late`",
     );
 }
+
+/// `trigc run RULES ARGS` with `stdin` written from another thread (it may be large).
+fn run_with_stdin(
+    rules: &str,
+    args: &[&str],
+    stdin: impl FnOnce(&mut dyn std::io::Write) + Send + 'static,
+) -> Output {
+    use std::process::Stdio;
+    let mut child = bin::trigc()
+        .args(["run", rules])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the trigc binary runs");
+    let mut input = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::spawn(move || stdin(&mut input));
+    let out = child.wait_with_output().expect("trigc finishes");
+    writer.join().expect("the writer thread ends");
+    out
+}
+
+#[test]
+fn a_line_over_max_line_bytes_is_rejected_by_number_and_the_run_goes_on() {
+    let dir = temp_dir("long-line");
+    let rules = write(&dir, "r.trig", CLEAN.as_bytes());
+    let rejects = dir.join("rejects.ndjson").display().to_string();
+    let first = "{\"type\":\"VISIT\",\"user\":\"a\",\"ts\":\"2026-01-05T00:00:00Z\"}\n";
+    let last = "{\"type\":\"VISIT\",\"user\":\"b\",\"ts\":\"2026-01-05T00:01:00Z\"}\n";
+    let started = std::time::Instant::now();
+    // 50 MB without a newline between two good lines, made as it is written.
+    let out = run_with_stdin(&rules, &["--rejects", &rejects], move |w| {
+        let block = vec![b'x'; 1 << 20];
+        let _ = w.write_all(first.as_bytes());
+        for _ in 0..50 {
+            let _ = w.write_all(&block);
+        }
+        let _ = w.write_all(b"\n");
+        let _ = w.write_all(last.as_bytes());
+    });
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_exit(&out, 0);
+    assert_stderr_has(
+        &out,
+        "rejected line 2: line longer than --max-line-bytes (1048576 bytes)\n",
+    );
+    assert_stderr_has(&out, "events read: 3, rejected: 1,");
+    let input = write(&dir, "clean.ndjson", format!("{first}{last}").as_bytes());
+    let clean = trigc(&["run", &rules, "--input", &input]);
+    assert_eq!(text(&out.stdout), text(&clean.stdout));
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+    // Not held, so not copied to `--rejects`.
+    assert_eq!(std::fs::read(&rejects).expect("rejects file").len(), 0);
+
+    // The limit is a flag; a line of exactly the limit passes.
+    let limit = first.len() - 1;
+    let out = run_with_stdin(
+        &rules,
+        &["--max-line-bytes", &limit.to_string()],
+        move |w| {
+            let _ = w.write_all(
+                format!("{first}{last}{{\"type\":\"VISIT\",\"user\":\"c\",\"ts\":\"2026-01-05T00:02:00Z\",\"page\":\"/\"}}\n")
+                    .as_bytes(),
+            );
+        },
+    );
+    assert_exit(&out, 0);
+    assert_stderr_has(
+        &out,
+        &format!("rejected line 3: line longer than --max-line-bytes ({limit} bytes)"),
+    );
+    assert_stderr_has(&out, "events read: 3, rejected: 1,");
+    let out = trigc(&["run", &rules, "--max-line-bytes", "0"]);
+    assert_exit(&out, 2);
+}
+
+#[test]
+fn until_outside_the_time_range_is_refused() {
+    let dir = temp_dir("until-range");
+    let rules = write(&dir, "r.trig", CLEAN.as_bytes());
+    for until in [
+        "-1",
+        "9223372036854775807",
+        "253402300800000",
+        "+10000-01-01T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+    ] {
+        let out = trigc(&[
+            "run",
+            &rules,
+            &format!("--until={until}"),
+            "--input",
+            "rules/sample-events.ndjson",
+        ]);
+        assert_exit(&out, 2);
+        assert!(
+            text(&out.stderr).contains("1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z")
+                || text(&out.stderr).contains("not an RFC 3339 time"),
+            "{until}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = trigc(&[
+        "run",
+        &rules,
+        "--until=-1",
+        "--input",
+        "rules/sample-events.ndjson",
+    ]);
+    assert_stderr_has(
+        &out,
+        "out of range: times must lie in 1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z",
+    );
+    let out = trigc(&[
+        "run",
+        &rules,
+        "--until",
+        "253402300799999",
+        "--input",
+        "rules/sample-events.ndjson",
+    ]);
+    assert_exit(&out, 0);
+}
+
+#[test]
+fn input_values_reach_stderr_escaped_on_one_line() {
+    let dir = temp_dir("escape");
+    let rules = write(
+        &dir,
+        "r.trig",
+        b"event PURCHASE { amount: int }\ntrigger t\n  cooldown 1d\n  on PURCHASE where 10 / amount > 1\n  then emit \"x\"\n",
+    );
+    let input = write(
+        &dir,
+        "in.ndjson",
+        br#"{"type":"PURCHASE","user":"a\u001b[31m\nb","ts":"2026-01-05T00:00:00Z","amount":0}
+{"type":"PURCHASE","user":"u","ts":"\u001b[31m\n","amount":0}
+{"type":"PURCHASE","user":"u","ts":0,"amount":1,"\u001b]0;x\u0007":1,"\u001b]0;x\u0007":2}
+"#,
+    );
+    let out = trigc(&["run", &rules, "--input", &input]);
+    assert_exit(&out, 0);
+    let err = text(&out.stderr);
+    assert!(
+        !err.bytes().any(|b| b < 0x20 && b != b'\n'),
+        "a raw control byte on stderr: {err:?}"
+    );
+    assert_stderr_has(
+        &out,
+        "runtime error: division by zero in trigger `t` for key `a\\u{1b}[31m\\nb` at",
+    );
+    assert_stderr_has(
+        &out,
+        "rejected line 2: field `ts`: unparsable time `\\u{1b}[31m\\n`",
+    );
+    assert_stderr_has(
+        &out,
+        "rejected line 3: duplicate member \"\\u{1b}]0;x\\u{7}\"",
+    );
+    // One stderr line per message: the three, then the summary.
+    let place = dir.display().to_string();
+    let starts = [
+        place.as_str(),
+        "rejected line ",
+        "events read",
+        "actions",
+        "timers",
+        "runtime errors",
+    ];
+    for line in err.lines() {
+        assert!(
+            starts.iter().any(|s| line.starts_with(s)) || line.ends_with("s)"),
+            "a line that is part of a message: {line:?}\n{err}"
+        );
+    }
+    let rejected = err
+        .lines()
+        .filter(|l| l.starts_with("rejected line "))
+        .count();
+    assert_eq!(rejected, 2, "{err}");
+}
+
+#[test]
+fn a_10_mb_string_literal_gives_a_short_diagnostic() {
+    let dir = temp_dir("big-literal");
+    let big = "x".repeat(10 << 20);
+    let file = write(
+        &dir,
+        "big.trig",
+        format!("event VISIT {{ page: string? }}\ntrigger t\n  cooldown 1d\n  on VISIT where page == \"{big}\"\n  then emit \"x\"\n\"{big}\u{1b}\n").as_bytes(),
+    );
+    let out = trigc(&["check", &file]);
+    assert_exit(&out, 1);
+    let err = text(&out.stderr);
+    assert!(err.len() < 4096, "{} bytes of diagnostics", err.len());
+    assert!(
+        err.contains("… (1048576") || err.contains("(10485761 chars)") || err.contains("chars)"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err}");
+    assert!(err.contains("big.trig:6:1"), "the place is named: {err}");
+}

@@ -27,12 +27,13 @@ use crate::driver::{
     describe_notice,
 };
 use crate::interp::Interner;
+use crate::io::lines::LineLimit;
 use crate::io::sink::NdjsonSink;
 use crate::io::{Lines, Poll, Reject};
 use crate::ir::Program;
 use crate::runtime::{ActionRecord, LatePolicy, Notice, Output, RuntimeConfig};
 use crate::syntax::SourceMap;
-use crate::time::{format_time, parse_duration, parse_time};
+use crate::time::{TIME_RANGE, format_time, in_range, parse_duration, parse_time};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LateArg {
@@ -54,8 +55,8 @@ pub struct RunArgs {
     /// Which engine evaluates expressions.
     #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
     pub engine: EngineKind,
-    /// Final watermark at the end of input (RFC 3339 or epoch milliseconds): timers
-    /// due up to it fire.
+    /// Final watermark at the end of input (RFC 3339 or epoch milliseconds, within
+    /// 1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z): timers due up to it fire.
     #[arg(long, value_parser = parse_until)]
     pub until: Option<i64>,
     /// Allowed lateness (`5m`): events up to this much out of order are re-ordered.
@@ -69,9 +70,16 @@ pub struct RunArgs {
     /// What to do with events older than the watermark.
     #[arg(long, value_enum, default_value_t = LateArg::Drop)]
     pub late: LateArg,
-    /// Copy every rejected input line, verbatim, to this file.
+    /// Copy every rejected input line, verbatim, to this file (except lines over
+    /// `--max-line-bytes`, which are never held in memory: those are only reported
+    /// on stderr).
     #[arg(long)]
     pub rejects: Option<PathBuf>,
+    /// Longest input line, in bytes (not counting its newline). A longer line is
+    /// skipped as it streams past, in constant memory, and rejected with its line
+    /// number; a stream without newlines is one such line.
+    #[arg(long, default_value_t = LineLimit::DEFAULT_MAX_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..), value_name = "N")]
+    pub max_line_bytes: u64,
     /// Print the end-of-run summary as one JSON object on stderr.
     #[arg(long)]
     pub stats: bool,
@@ -101,10 +109,13 @@ impl RunArgs {
 }
 
 fn parse_until(s: &str) -> Result<i64, String> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return Ok(ms);
-    }
-    parse_time(s).map_err(|e| format!("not an RFC 3339 time or epoch milliseconds: {e}"))
+    let ms = match s.parse::<i64>() {
+        Ok(ms) => ms,
+        Err(_) => {
+            parse_time(s).map_err(|e| format!("not an RFC 3339 time or epoch milliseconds: {e}"))?
+        }
+    };
+    in_range(ms).ok_or_else(|| format!("out of range: times must lie in {TIME_RANGE}"))
 }
 
 fn parse_lateness(s: &str) -> Result<i64, String> {
@@ -182,11 +193,20 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if files.checkpoint.is_some() {
         session.set_unterminated(Unterminated::Hold);
     }
+    let limit = LineLimit {
+        max_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),
+    };
     let reading = Reading {
         rejects: files.rejects.as_mut(),
         stop: &stop,
+        limit,
     };
-    let end = read_input(&mut session, Lines::new(reader), &mut out, reading);
+    let end = read_input(
+        &mut session,
+        Lines::with_limit(reader, limit),
+        &mut out,
+        reading,
+    );
     let end = match end {
         Ok(end) => end,
         Err(message) => {
@@ -384,10 +404,13 @@ struct Reading<'a> {
     /// `--rejects`: every rejected line is copied there.
     rejects: Option<&'a mut io::BufWriter<File>>,
     stop: &'a StopRequests,
+    /// `--max-line-bytes`, for the message of a line over it.
+    limit: LineLimit,
 }
 
 /// The read loop: every line into the session, rejects reported (and copied to
-/// `--rejects`). Before each read that may wait, decided records and messages are
+/// `--rejects`, but for lines over `--max-line-bytes`, which were never held). Before
+/// each read that may wait, decided records and messages are
 /// flushed and a stop request is honoured, so neither waits on the input.
 fn read_input(
     session: &mut Session<'_>,
@@ -411,6 +434,10 @@ fn read_input(
                         line: lines.lines_read(),
                     };
                 }
+            }
+            Poll::TooLong { number, .. } => {
+                let reject = session.reject_too_long(number, reading.limit.max_bytes);
+                let _ = writeln!(out.stderr, "rejected {reject}");
             }
             Poll::NeedInput => {
                 out.flush();

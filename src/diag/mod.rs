@@ -3,9 +3,11 @@
 //! never stops at its first problem: it collects them all.
 
 pub mod codes;
+pub mod quote;
 pub mod render;
 
 pub use codes::Code;
+pub use quote::quote;
 
 use serde::Serialize;
 

@@ -1,5 +1,11 @@
 //! The only place that knows miette: renders [`Diagnostic`]s as graphical text (with
 //! or without colour, at a given width) or as JSON for CI and editors.
+//!
+//! A snippet of source is drawn only when it is small and printable: when the lines
+//! a report would draw (the labelled spans and a line either side) exceed
+//! [`MAX_SNIPPET_BYTES`] or hold a control character, the report names each place
+//! instead, with its text through [`super::quote`] (escaped, cut). A 10 MB string
+//! literal is then a line of a diagnostic, not 10 MB of terminal output.
 
 use std::fmt;
 
@@ -9,6 +15,7 @@ use miette::{
 };
 use serde::Serialize;
 
+use super::quote::{is_unsafe, quote};
 use super::{Diagnostic, Severity};
 use crate::source::{SourceMap, Span};
 
@@ -33,6 +40,9 @@ impl Default for RenderConfig {
 pub fn render_text(sources: &SourceMap, d: &Diagnostic) -> String {
     render(sources, d, RenderConfig::default())
 }
+
+/// The most bytes of source one report draws.
+pub const MAX_SNIPPET_BYTES: usize = 4096;
 
 /// Render one diagnostic as miette's graphical report.
 pub fn render(sources: &SourceMap, d: &Diagnostic, config: RenderConfig) -> String {
@@ -145,6 +155,18 @@ impl<'a> Report<'a> {
             name: &file.name,
             text: &file.text,
         };
+        let spans = std::iter::once(d.span).chain(
+            d.related
+                .iter()
+                .map(|(span, _)| *span)
+                .filter(|s| s.file == d.span.file),
+        );
+        let drawable = spans
+            .clone()
+            .all(|s| snippet_fits(&file.text, s.start as usize, s.end as usize));
+        if !drawable {
+            return Report::without_snippet(sources, d, source);
+        }
         let label = (!d.label.is_empty()).then(|| d.label.clone());
         let mut labels = vec![LabeledSpan::new_primary_with_span(label, to_miette(d.span))];
         let mut notes = Vec::new();
@@ -175,6 +197,82 @@ impl<'a> Report<'a> {
             help,
         }
     }
+}
+
+impl<'a> Report<'a> {
+    /// The report with no source drawn: each place named, its text quoted.
+    fn without_snippet(sources: &'a SourceMap, d: &'a Diagnostic, source: NamedText<'a>) -> Self {
+        let place = |span: Span, text: &str| {
+            let file = sources.file(span.file);
+            let code = file
+                .text
+                .get(span.start as usize..span.end as usize)
+                .unwrap_or("");
+            let what = if text.is_empty() {
+                String::new()
+            } else {
+                format!(" ({text})")
+            };
+            format!("at {}{what}: `{}`", sources.location(span), quote(code))
+        };
+        let mut lines = vec![place(d.span, &d.label)];
+        lines.extend(d.related.iter().map(|(span, text)| place(*span, text)));
+        lines.extend(d.help.iter().cloned());
+        Report {
+            d,
+            source,
+            labels: Vec::new(),
+            help: Some(lines.join("\n")),
+        }
+    }
+
+    fn has_snippet(&self) -> bool {
+        !self.labels.is_empty()
+    }
+}
+
+/// Whether the lines miette would draw for `start..end` (those lines and one either
+/// side) are at most [`MAX_SNIPPET_BYTES`] and printable. Looks at no more than that
+/// many bytes either side, so a huge line costs nothing per report.
+fn snippet_fits(text: &str, start: usize, end: usize) -> bool {
+    let b = text.as_bytes();
+    if end < start || end.saturating_sub(start) > MAX_SNIPPET_BYTES || end > b.len() {
+        return false;
+    }
+    // Back over two newlines (the one ending the line before, and the one before
+    // that line), forward over two, each within the budget.
+    let lo = start.saturating_sub(MAX_SNIPPET_BYTES);
+    let from = match b
+        .get(lo..start)
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .enumerate()
+        .filter(|&(_, &c)| c == b'\n')
+        .nth(1)
+    {
+        Some((back, _)) => start - back,
+        None if lo == 0 => 0,
+        None => return false,
+    };
+    let hi = (end + MAX_SNIPPET_BYTES).min(b.len());
+    let to = match b
+        .get(end..hi)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter(|&(_, &c)| c == b'\n')
+        .nth(1)
+    {
+        Some((ahead, _)) => end + ahead,
+        None if hi == b.len() => b.len(),
+        None => return false,
+    };
+    to - from <= MAX_SNIPPET_BYTES
+        && text.get(from..to).is_some_and(|s| {
+            !s.chars()
+                .any(|c| is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r'))
+        })
 }
 
 fn to_miette(span: Span) -> SourceSpan {
@@ -214,7 +312,8 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
+        self.has_snippet()
+            .then_some(&self.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

@@ -1,5 +1,6 @@
 //! The wording of runtime notices: one line each, for stderr or a log.
 
+use crate::diag::quote;
 use crate::ir::Program;
 use crate::runtime::Notice;
 use crate::source::SourceMap;
@@ -36,7 +37,8 @@ pub fn describe_notice(notice: &Notice, program: &Program, sources: &SourceMap) 
                 .map(|t| format!(" in trigger `{}`", t.name))
                 .unwrap_or_default();
             format!(
-                "{place}: runtime error: {kind}{trigger} for key `{key}` at {}",
+                "{place}: runtime error: {kind}{trigger} for key `{}` at {}",
+                quote(key),
                 format_time(*at)
             )
         }

@@ -270,6 +270,18 @@ impl<'p> Session<'p> {
         *ignored.entry(name).or_default() += 1;
     }
 
+    /// A line longer than `max_bytes` was skipped unread ([`crate::io::Poll::TooLong`]):
+    /// counted as read and rejected, like a line the decoder rejects. The reject
+    /// names the `--max-line-bytes` limit of `trigc run`.
+    pub fn reject_too_long(&mut self, number: u64, max_bytes: usize) -> Reject {
+        self.input.read += 1;
+        self.input.rejected += 1;
+        Reject {
+            line: number,
+            reason: format!("line longer than --max-line-bytes ({max_bytes} bytes)"),
+        }
+    }
+
     /// Time has passed to `t` with no line ([`Runtime::advance_to`]). An event held
     /// as a stray time and confirmed later than `t` is then late.
     pub fn advance_to(&mut self, t: i64, out: &mut dyn Output) {

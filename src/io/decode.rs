@@ -14,11 +14,14 @@
 //! - The line must be exactly one JSON object (RFC 8259; whitespace around it is
 //!   fine), valid UTF-8, nested at most [`MAX_DEPTH`] levels. Anything else is rejected.
 //! - Members not declared for the event type (and not the envelope) are ignored,
-//!   whatever JSON they hold. With duplicate member names the last one wins.
+//!   whatever JSON they hold. A member name may appear once: a line naming one twice
+//!   (declared or not, read or not) is rejected, `duplicate member "type"`
+//!   ([`super::repeats`]).
 //! - `type` must be a string. A type no `event` declares gives [`Decoded::Ignored`]
 //!   (the rest of such a line is not checked beyond being JSON: its shape is unknown).
 //! - Time (`ts`) and `time` fields: an RFC 3339 string (any offset, converted to UTC
-//!   milliseconds) or a JSON integer of epoch milliseconds.
+//!   milliseconds) or a JSON integer of epoch milliseconds, in
+//!   [`crate::time::TIME_RANGE`] (epoch milliseconds [`crate::time::MIN_TIME`]`..=`[`crate::time::MAX_TIME`]).
 //! - The key is the customer key member (`user`), or, for an event `keyed by F`,
 //!   field `F` (the customer key member may then be absent). A key is a non-empty
 //!   string, or an integer (the key is then its decimal text as written, `42` → "42";
@@ -42,7 +45,6 @@
 //! numbers and the key are then read inline, everything else by `ValueReader`.
 
 use std::fmt;
-use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -50,11 +52,13 @@ pub use super::json::MAX_DEPTH;
 
 use super::json::{self, FlatMembers, Tok, Token};
 use super::name_table::{NameTable, QuotedName};
+use super::repeats::UnknownNames;
+use super::value::{ValueReader, read_key, read_time};
+use crate::diag::quote;
 use crate::interp::{Interner, Value};
 use crate::ir::{EventId, FieldDef, FieldIdx, Program, Ty};
 use crate::runtime::Event;
-use crate::time::parse_duration;
-use crate::time::rfc3339::{DateCache, parse_canonical_utc, parse_time_cached};
+use crate::time::rfc3339::{DateCache, parse_canonical_utc};
 
 /// What became of one line.
 #[derive(Clone, Debug, PartialEq)]
@@ -200,6 +204,13 @@ pub struct Decoder {
     /// The plain string `type` member the flat walk looked up on this line (its
     /// token's start and end, and the event type), if it did.
     flat_kind: Option<(u32, u32, Option<EventId>)>,
+    /// By [`NameId`]: the name, for messages.
+    name_texts: Vec<String>,
+    /// The first member on this line repeating a known name: where its name starts,
+    /// and the name.
+    repeat: Option<(u32, NameId)>,
+    /// The other names on this line.
+    unknown: UnknownNames,
 }
 
 impl Decoder {
@@ -257,9 +268,13 @@ impl Decoder {
             _ => 1,
         };
         let mut quoted = vec![QuotedName::NEVER; names.len()];
+        let mut name_texts = vec![String::new(); names.len()];
         for (name, &id) in &names {
             if let Some(q) = quoted.get_mut(usize::from(id)) {
                 *q = QuotedName::new(name.as_bytes());
+            }
+            if let Some(t) = name_texts.get_mut(usize::from(id)) {
+                t.clone_from(name);
             }
         }
         Decoder {
@@ -284,6 +299,9 @@ impl Decoder {
             dates: DateCache::default(),
             flat_time: None,
             flat_kind: None,
+            name_texts,
+            repeat: None,
+            unknown: UnknownNames::default(),
         }
     }
 
@@ -431,6 +449,7 @@ impl Decoder {
             }
             _ => None,
         };
+        // `parse_canonical_utc` gives only times in range; `read_time` checks the rest.
         out.ts = match canonical {
             Some(ms) => ms,
             None => read_time(text, time, &mut self.scratch, &mut self.dates)
@@ -512,40 +531,50 @@ impl Decoder {
         let unknown = self.successors_row.saturating_sub(1);
         self.flat_time = None;
         self.flat_kind = None;
-        let flat = json::walk_flat_with(
-            text,
-            &mut FlatScan {
-                names: &self.names,
-                quoted: &self.quoted,
-                successors: &mut self.successors,
-                slots: &mut self.slots,
-                generation,
-                previous: 0,
-                unknown,
-                row: 0,
-                kind_row_len: if self.kind_rows {
-                    self.successors_row
-                } else {
-                    0
-                },
-                kinds: &self.kinds,
-                type_name: self.type_name,
-                kind: &mut self.flat_kind,
-                recognised: None,
-                time_name: self.time_name,
-                dates: &mut self.dates,
-                time: &mut self.flat_time,
+        self.unknown.clear();
+        let mut scan = FlatScan {
+            names: &self.names,
+            quoted: &self.quoted,
+            successors: &mut self.successors,
+            slots: &mut self.slots,
+            generation,
+            previous: 0,
+            unknown,
+            row: 0,
+            kind_row_len: if self.kind_rows {
+                self.successors_row
+            } else {
+                0
             },
-        );
-        if flat {
+            kinds: &self.kinds,
+            type_name: self.type_name,
+            kind: &mut self.flat_kind,
+            recognised: None,
+            time_name: self.time_name,
+            dates: &mut self.dates,
+            time: &mut self.flat_time,
+            repeated: false,
+            others: &mut self.unknown,
+        };
+        let flat = json::walk_flat_with(text, &mut scan);
+        // A repeated name: the general path finds which one first and words it.
+        let repeated = scan.repeated;
+        if flat && !repeated && !self.unknown.may_repeat() {
+            return Ok(());
+        }
+        if flat && !repeated && self.unknown.first_repeat(text).is_none() {
             return Ok(());
         }
         json::lex(text, &mut self.toks).map_err(|e| e.message())?;
         let generation = self.next_generation();
+        self.repeat = None;
+        self.unknown.clear();
         let names = &self.names;
         let slots = &mut self.slots;
         let scratch = &mut self.scratch;
         let toks = &self.toks;
+        let repeat = &mut self.repeat;
+        let unknown = &mut self.unknown;
         json::walk_object(text, toks, |name, value| {
             let id = match name.token {
                 Token::Str => {
@@ -558,10 +587,18 @@ impl Decoder {
                     names.get(scratch.as_bytes())
                 }
             };
-            if let (Some(slot), Some(&tok)) = (
-                id.and_then(|id| slots.get_mut(usize::from(id))),
-                toks.get(value),
-            ) {
+            let name_start = name.start as usize + 1;
+            let Some(id) = id else {
+                match name.token {
+                    Token::Str => unknown.push_plain(name_start, name.str_body(text).len()),
+                    _ => unknown.push_unescaped(name_start, scratch),
+                }
+                return;
+            };
+            if let (Some(slot), Some(&tok)) = (slots.get_mut(usize::from(id)), toks.get(value)) {
+                if slot.line == generation {
+                    note_repeat(repeat, name_start, id);
+                }
                 *slot = Slot {
                     line: generation,
                     index: u32::try_from(value).unwrap_or(u32::MAX),
@@ -569,7 +606,35 @@ impl Decoder {
                 };
             }
         })
-        .map_err(|e| e.message())
+        .map_err(|e| e.message())?;
+        self.check_repeats(text)
+    }
+
+    /// `Err` when a member name on this line repeats an earlier one.
+    #[inline]
+    fn check_repeats(&mut self, text: &str) -> Result<(), String> {
+        if self.repeat.is_none() && !self.unknown.may_repeat() {
+            return Ok(());
+        }
+        self.repeat_error(text)
+    }
+
+    /// The first repeated name in line order, known or not.
+    #[cold]
+    fn repeat_error(&mut self, text: &str) -> Result<(), String> {
+        let known = self.repeat.map(|(at, id)| {
+            let name = self.name_texts.get(usize::from(id));
+            (at, name.map_or("", String::as_str))
+        });
+        let other = self.unknown.first_repeat(text);
+        let first = match (known, other) {
+            (Some(k), Some(o)) => Some(if k.0 <= o.0 { k } else { o }),
+            (k, o) => k.or(o),
+        };
+        match first {
+            Some((_, name)) => Err(format!("duplicate member \"{}\"", quote(name))),
+            None => Ok(()),
+        }
     }
 
     /// The value of member `name` on this line, if present.
@@ -611,6 +676,10 @@ struct FlatScan<'a> {
     dates: &'a mut DateCache,
     /// Where the time member's value starts, and its milliseconds.
     time: &'a mut Option<(u32, i64)>,
+    /// Whether a known name came twice (where and which, the general path finds).
+    repeated: bool,
+    /// The names the schema does not know.
+    others: &'a mut UnknownNames,
 }
 
 impl FlatMembers for FlatScan<'_> {
@@ -663,245 +732,26 @@ impl FlatMembers for FlatScan<'_> {
             *self.kind = Some((tok.start, tok.end, kind));
             self.row = kind.map_or(0, |kind| (kind.index() + 1) * self.kind_row_len);
         }
-        if let Some(slot) = id.and_then(|id| self.slots.get_mut(usize::from(id))) {
-            *slot = Slot {
-                line: self.generation,
-                index: 0,
-                tok,
-            };
-        }
-    }
-}
-
-/// Write the key held by `tok` into `key`; `Err` completes "field `user` ...".
-fn read_key(text: &str, tok: Tok, key: &mut String) -> Result<(), String> {
-    match tok.token {
-        Token::Str => key.push_str(tok.str_body(text)),
-        Token::StrEscaped => json::unescape(tok.str_body(text), key),
-        Token::Int => {
-            let digits = tok.text(text);
-            if digits.parse::<i64>().is_err() && digits.parse::<u64>().is_err() {
-                return Err(format!(
-                    "is an integer out of the 64-bit range: {}",
-                    json::clip(digits)
-                ));
-            }
-            key.push_str(digits);
-        }
-        other => {
-            return Err(format!(
-                "must be a string or an integer, found {}",
-                other.describe()
-            ));
-        }
-    }
-    if key.is_empty() {
-        return Err("is an empty string".into());
-    }
-    Ok(())
-}
-
-fn read_time(
-    text: &str,
-    tok: Tok,
-    scratch: &mut String,
-    dates: &mut DateCache,
-) -> Result<i64, String> {
-    match tok.token {
-        Token::Int => tok.text(text).parse::<i64>().map_err(|_| {
-            format!(
-                "epoch milliseconds out of range: {}",
-                json::clip(tok.text(text))
-            )
-        }),
-        Token::Str => time_text(tok.str_body(text), dates),
-        Token::StrEscaped => {
-            scratch.clear();
-            json::unescape(tok.str_body(text), scratch);
-            time_text(scratch, dates)
-        }
-        other => Err(format!(
-            "expected a time (RFC 3339 string or epoch milliseconds), found {}",
-            other.describe()
-        )),
-    }
-}
-
-fn time_text(s: &str, dates: &mut DateCache) -> Result<i64, String> {
-    parse_time_cached(s, dates).map_err(|e| {
-        format!(
-            "unparsable time `{}`: {e} (expected RFC 3339 like `2026-01-05T10:00:00Z`, or epoch milliseconds)",
-            json::clip(s)
-        )
-    })
-}
-
-/// Reads one declared field's value out of the token buffer.
-struct ValueReader<'a> {
-    text: &'a str,
-    toks: &'a [Tok],
-    /// Whether to materialise strings (intern them); unread fields are only checked.
-    used: bool,
-}
-
-impl ValueReader<'_> {
-    /// The value `tok` (token `i` of the buffer, for arrays) as type `ty`; `Err`
-    /// completes "field `f` of E: ...".
-    fn read(
-        &self,
-        i: usize,
-        tok: Tok,
-        ty: &Ty,
-        interner: &mut Interner,
-        scratch: &mut String,
-    ) -> Result<Value, String> {
-        let mismatch = || format!("expected {}, found {}", ty_name(ty), tok.token.describe());
-        let value = match (ty, tok.token) {
-            (Ty::Optional(_), Token::Null) => Value::None,
-            (Ty::Optional(inner), _) => return self.read(i, tok, inner, interner, scratch),
-            (_, Token::Null) => return Err(mismatch()),
-            (Ty::Bool, Token::True) => Value::Bool(true),
-            (Ty::Bool, Token::False) => Value::Bool(false),
-            (Ty::Int, Token::Int) => Value::Int(tok.text(self.text).parse().map_err(|_| {
-                format!("integer out of range: {}", json::clip(tok.text(self.text)))
-            })?),
-            (Ty::Float, Token::Int | Token::Float) => {
-                let f: f64 = tok.text(self.text).parse().map_err(|_| mismatch())?;
-                if !f.is_finite() {
-                    return Err(format!(
-                        "number out of range: {}",
-                        json::clip(tok.text(self.text))
-                    ));
-                }
-                if self.used {
-                    Value::Float(f)
-                } else {
-                    Value::None
+        match id {
+            Some(id) => {
+                if let Some(slot) = self.slots.get_mut(usize::from(id)) {
+                    self.repeated |= slot.line == self.generation;
+                    *slot = Slot {
+                        line: self.generation,
+                        index: 0,
+                        tok,
+                    };
                 }
             }
-            (Ty::Str, Token::Str) if self.used => {
-                Value::Str(interner.intern(tok.str_body(self.text)))
-            }
-            (Ty::Str, Token::StrEscaped) if self.used => {
-                scratch.clear();
-                json::unescape(tok.str_body(self.text), scratch);
-                Value::Str(interner.intern(scratch))
-            }
-            (Ty::Str, Token::Str | Token::StrEscaped) => Value::None,
-            (Ty::Time, Token::Int | Token::Str | Token::StrEscaped) => Value::Time(read_time(
-                self.text,
-                tok,
-                scratch,
-                &mut DateCache::default(),
-            )?),
-            (Ty::Duration, Token::Int) => {
-                Value::Duration(tok.text(self.text).parse().map_err(|_| {
-                    format!("duration out of range: {}", json::clip(tok.text(self.text)))
-                })?)
-            }
-            (Ty::Duration, Token::Str | Token::StrEscaped) => {
-                let s = if tok.token == Token::Str {
-                    tok.str_body(self.text)
-                } else {
-                    scratch.clear();
-                    json::unescape(tok.str_body(self.text), scratch);
-                    scratch.as_str()
-                };
-                let ms = parse_duration(s)
-                    .map_err(|e| format!("unparsable duration `{}`: {e}", json::clip(s)))?;
-                Value::Duration(ms)
-            }
-            (Ty::Set(elem), Token::ArrOpen) => {
-                let mut members = self.read_array(i, elem, interner, scratch)?;
-                if !self.used {
-                    return Ok(Value::None);
-                }
-                members.sort_by(set_order);
-                members.dedup();
-                Value::Set(Arc::new(members))
-            }
-            (Ty::List(elem), Token::ArrOpen) => {
-                let items = self.read_array(i, elem, interner, scratch)?;
-                if !self.used {
-                    return Ok(Value::None);
-                }
-                Value::List(Arc::new(items))
-            }
-            _ => return Err(mismatch()),
-        };
-        Ok(value)
-    }
-
-    fn read_array(
-        &self,
-        open: usize,
-        elem: &Ty,
-        interner: &mut Interner,
-        scratch: &mut String,
-    ) -> Result<Vec<Value>, String> {
-        let mut items = Vec::new();
-        let mut i = open + 1;
-        if json::kind(self.toks, i) == Some(Token::ArrClose) {
-            return Ok(items);
-        }
-        loop {
-            let Some(&tok) = self.toks.get(i) else {
-                return Err("internal: token index out of range".into());
-            };
-            let item = self
-                .read(i, tok, elem, interner, scratch)
-                .map_err(|what| format!("element {}: {what}", items.len() + 1))?;
-            items.push(item);
-            i = json::value_end(self.toks, i);
-            match json::kind(self.toks, i) {
-                Some(Token::Comma) => i += 1,
-                _ => return Ok(items),
-            }
+            None => self.others.push_plain(name_start, name_len),
         }
     }
 }
 
-/// The order sets are kept in: by variant, then strings by symbol, numbers by value.
-fn set_order(a: &Value, b: &Value) -> std::cmp::Ordering {
-    fn rank(v: &Value) -> u8 {
-        match v {
-            Value::None => 0,
-            Value::Bool(_) => 1,
-            Value::Int(_) => 2,
-            Value::Float(_) => 3,
-            Value::Str(_) => 4,
-            Value::Time(_) => 5,
-            Value::Duration(_) => 6,
-            Value::Set(_) => 7,
-            Value::List(_) => 8,
-            Value::Object(_) => 9,
-            Value::Event(_) => 10,
-        }
-    }
-    match (a, b) {
-        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        (Value::Int(x), Value::Int(y))
-        | (Value::Time(x), Value::Time(y))
-        | (Value::Duration(x), Value::Duration(y)) => x.cmp(y),
-        (Value::Float(x), Value::Float(y)) => x.total_cmp(y),
-        (Value::Str(x), Value::Str(y)) => x.cmp(y),
-        _ => rank(a).cmp(&rank(b)),
-    }
-}
-
-/// How a declared type reads in messages ("expected float").
-fn ty_name(ty: &Ty) -> String {
-    match ty {
-        Ty::Bool => "bool".into(),
-        Ty::Int => "int".into(),
-        Ty::Float => "float".into(),
-        Ty::Str => "string".into(),
-        Ty::Time => "time (RFC 3339 string or epoch milliseconds)".into(),
-        Ty::Duration => "duration (milliseconds or a string like \"30m\")".into(),
-        Ty::Set(t) => format!("set<{}> (an array)", ty_name(t)),
-        Ty::List(t) => format!("list<{}> (an array)", ty_name(t)),
-        Ty::Optional(t) => format!("{}?", ty_name(t)),
-        Ty::Event(_) => "event".into(),
-        Ty::Object => "object".into(),
+/// Remember the first repeated known name of a line (the walks go in line order).
+#[cold]
+fn note_repeat(repeat: &mut Option<(u32, NameId)>, name_start: usize, id: NameId) {
+    if repeat.is_none() {
+        *repeat = Some((u32::try_from(name_start).unwrap_or(u32::MAX), id));
     }
 }

@@ -8,8 +8,60 @@
 //! skipped, but counted ([`Lines::blank`]) so nothing disappears without a trace.
 //! Bytes are passed through as they are: a line that is not UTF-8 reaches the
 //! decoder, which rejects it with its line number.
+//!
+//! Lines are bounded ([`LineLimit`], 1 MiB by default): a longer line is never held
+//! whole. Its bytes are dropped as they stream past, in constant memory, and it comes
+//! out as [`Poll::TooLong`] (from [`Lines::next_line`]: an `InvalidData` error holding
+//! a [`LineTooLong`], after which reading goes on), with its number and length. A
+//! stream with no newline at all is one such line. Each byte is searched for `\n`
+//! once, however many reads a line takes, so reading is linear in the input.
 
+use std::fmt;
 use std::io::{self, BufRead};
+
+/// How long a line may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineLimit {
+    /// The most bytes a line may have, not counting its `\n` (a `\r` before it
+    /// counts). Longer lines are skipped and reported.
+    pub max_bytes: usize,
+}
+
+impl LineLimit {
+    /// 1 MiB: far above any real event line, small enough to buffer.
+    pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
+}
+
+impl Default for LineLimit {
+    fn default() -> LineLimit {
+        LineLimit {
+            max_bytes: LineLimit::DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
+/// A line longer than [`LineLimit::max_bytes`], skipped: what [`Lines::next_line`]'s
+/// `InvalidData` error holds (`error.get_ref()` downcasts to it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineTooLong {
+    /// 1-based line number.
+    pub number: u64,
+    /// Its length, not counting the `\n`.
+    pub bytes: u64,
+    pub max_bytes: usize,
+}
+
+impl fmt::Display for LineTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}: {} bytes, longer than the limit of {} bytes",
+            self.number, self.bytes, self.max_bytes
+        )
+    }
+}
+
+impl std::error::Error for LineTooLong {}
 
 /// A reader of numbered, non-blank lines. Not an `Iterator`: each line borrows the
 /// reader, so reading allocates nothing per line.
@@ -19,7 +71,8 @@ use std::io::{self, BufRead};
 /// reader's own buffer took two `fill_buf` calls and a `consume` per line, and the
 /// reader is a `Box<dyn BufRead>`, so none of them inline: a cost profiling `trigc
 /// run` made visible (figures in BENCHMARKS.md). A line that straddles a block is
-/// moved to the front of `buf` once (`buf` grows for a line longer than a block).
+/// moved to the front of `buf` once (`buf` grows for a line longer than a block, up
+/// to about [`LineLimit::max_bytes`] and two blocks).
 #[derive(Debug)]
 pub struct Lines<R> {
     reader: R,
@@ -27,6 +80,16 @@ pub struct Lines<R> {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// `buf[start..scanned]` holds no `\n`: the next search starts at `scanned`
+    /// (when it is below `start`, it is stale and means nothing).
+    scanned: usize,
+    max_bytes: usize,
+    /// `max_bytes + 1`: a line of this many bytes is too long. 0 while the rest of
+    /// a too-long line is being dropped, so its end takes the too-long branch too
+    /// (one compare on the common path for both).
+    limit: usize,
+    /// The bytes of a too-long line dropped so far.
+    skipped: u64,
     /// The reader has reported the end of its input.
     eof: bool,
     line_no: u64,
@@ -49,6 +112,12 @@ pub enum Poll<'a> {
     Line(Line<'a>),
     /// No whole line is buffered: [`Lines::fill`] reads more (and may block).
     NeedInput,
+    /// A line longer than [`LineLimit::max_bytes`] was skipped: its 1-based number
+    /// and length (not counting the `\n`). Poll again for the next line.
+    TooLong {
+        number: u64,
+        bytes: u64,
+    },
     /// The input has ended and every line was handed out.
     End,
 }
@@ -59,6 +128,7 @@ pub enum Poll<'a> {
 enum Polled {
     Line { from: usize, to: usize },
     NeedInput,
+    TooLong { number: u64, bytes: u64 },
     End,
 }
 
@@ -84,12 +154,21 @@ fn is_blank(line: &[u8]) -> bool {
 }
 
 impl<R: BufRead> Lines<R> {
+    /// Lines of at most [`LineLimit::DEFAULT_MAX_BYTES`].
     pub fn new(reader: R) -> Lines<R> {
+        Lines::with_limit(reader, LineLimit::default())
+    }
+
+    pub fn with_limit(reader: R, limit: LineLimit) -> Lines<R> {
         Lines {
             reader,
             buf: Vec::new(),
             start: 0,
             end: 0,
+            scanned: 0,
+            max_bytes: limit.max_bytes,
+            limit: limit.max_bytes.saturating_add(1),
+            skipped: 0,
             eof: false,
             line_no: 0,
             blank: 0,
@@ -98,13 +177,23 @@ impl<R: BufRead> Lines<R> {
     }
 
     /// The next non-blank line, or `None` at the end of the input: [`Self::poll_line`]
-    /// and [`Self::fill`] until there is one (blocking when the reader does).
+    /// and [`Self::fill`] until there is one (blocking when the reader does). A line
+    /// over the limit is an `InvalidData` error holding a [`LineTooLong`]; calling
+    /// again goes on with the next line.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
         loop {
             match self.poll() {
                 Polled::Line { from, to } => return Ok(Some(self.line_at(from, to))),
                 Polled::NeedInput => {
                     self.fill()?;
+                }
+                Polled::TooLong { number, bytes } => {
+                    let too_long = LineTooLong {
+                        number,
+                        bytes,
+                        max_bytes: self.max_bytes,
+                    };
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, too_long));
                 }
                 Polled::End => return Ok(None),
             }
@@ -118,6 +207,7 @@ impl<R: BufRead> Lines<R> {
         match self.poll() {
             Polled::Line { from, to } => Poll::Line(self.line_at(from, to)),
             Polled::NeedInput => Poll::NeedInput,
+            Polled::TooLong { number, bytes } => Poll::TooLong { number, bytes },
             Polled::End => Poll::End,
         }
     }
@@ -136,25 +226,51 @@ impl<R: BufRead> Lines<R> {
     fn poll(&mut self) -> Polled {
         loop {
             let pending = self.buf.get(self.start..self.end).unwrap_or_default();
-            let (from, to) = match memchr::memchr(b'\n', pending) {
+            // The bytes before `scanned` were searched before the last read (a stale
+            // `scanned` below `start` skips nothing).
+            let searched = self.scanned.saturating_sub(self.start);
+            let unsearched = pending.get(searched..).unwrap_or_default();
+            let (from, to) = match memchr::memchr(b'\n', unsearched) {
                 Some(at) => {
+                    let at = searched + at;
                     let from = self.start;
                     self.start += at + 1;
+                    // Also the end of a line being skipped (`limit` is then 0).
+                    if at >= self.limit {
+                        return self.too_long(at);
+                    }
                     (
                         from,
                         from + without_cr(pending.get(..at).unwrap_or_default()).len(),
                     )
                 }
                 None if self.eof => {
-                    if pending.is_empty() {
+                    let pending = self.end - self.start;
+                    let skipping = self.limit == 0;
+                    if pending == 0 && !skipping {
                         return Polled::End;
                     }
                     // A last line without a terminator keeps a trailing `\r`.
                     let from = self.start;
                     self.start = self.end;
+                    self.scanned = self.end;
+                    if pending >= self.limit {
+                        return self.too_long(pending);
+                    }
                     (from, self.end)
                 }
-                None => return Polled::NeedInput,
+                None => {
+                    self.scanned = self.end;
+                    let pending = self.end - self.start;
+                    if pending >= self.limit {
+                        // Too long: drop what is here, and the rest as it comes
+                        // (`limit` 0 until the line ends).
+                        self.skipped += pending as u64;
+                        self.limit = 0;
+                        self.start = self.end;
+                    }
+                    return Polled::NeedInput;
+                }
             };
             self.line_no += 1;
             if is_blank(self.buf.get(from..to).unwrap_or_default()) {
@@ -162,6 +278,18 @@ impl<R: BufRead> Lines<R> {
                 continue;
             }
             return Polled::Line { from, to };
+        }
+    }
+
+    /// A too-long line has ended, `tail` bytes after those dropped already.
+    #[cold]
+    fn too_long(&mut self, tail: usize) -> Polled {
+        let bytes = std::mem::take(&mut self.skipped) + tail as u64;
+        self.limit = self.max_bytes.saturating_add(1);
+        self.line_no += 1;
+        Polled::TooLong {
+            number: self.line_no,
+            bytes,
         }
     }
 
@@ -186,13 +314,21 @@ impl<R: BufRead> Lines<R> {
     /// Read more input after `buf[start..end]` (moved to the front of `buf` first,
     /// which grows when it is full), or note the end of the input.
     fn refill(&mut self) -> io::Result<()> {
-        self.buf.copy_within(self.start..self.end, 0);
-        self.end -= self.start;
-        self.start = 0;
         // Room for a whole block: a `BufReader` of up to that capacity then reads
-        // straight into `buf` instead of copying through its own buffer.
+        // straight into `buf` instead of copying through its own buffer. The pending
+        // bytes move only when there is not, and `buf` grows only when moving them
+        // does not make room; they are at most `max_bytes` (a longer line is
+        // skipped), so `buf` stays below `max_bytes` and two blocks.
         if self.buf.len() - self.end < BLOCK {
-            self.buf.resize(self.end + BLOCK, 0);
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.scanned = self.scanned.saturating_sub(self.start);
+                self.start = 0;
+            }
+            if self.buf.len() - self.end < BLOCK {
+                self.buf.resize(self.end + BLOCK, 0);
+            }
         }
         let n = loop {
             match self
@@ -212,6 +348,7 @@ impl<R: BufRead> Lines<R> {
             let head = self.buf.get(..self.end).unwrap_or_default();
             if head.starts_with(BOM) {
                 self.start = BOM.len();
+                self.scanned = self.scanned.max(self.start);
                 self.started = true;
             } else if self.eof || !BOM.starts_with(head) {
                 self.started = true;
@@ -228,6 +365,12 @@ impl<R: BufRead> Lines<R> {
     /// Blank lines skipped so far.
     pub fn blank(&self) -> u64 {
         self.blank
+    }
+
+    /// The capacity of the line buffer, in bytes: how much memory reading holds
+    /// (tests check it stays bounded whatever the input).
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
     }
 }
 
@@ -278,16 +421,7 @@ mod tests {
     }
 
     fn all_lines<R: BufRead>(lines: &mut Lines<R>) -> Vec<(u64, Vec<u8>)> {
-        let mut got = Vec::new();
-        loop {
-            match lines.poll_line() {
-                Poll::Line(line) => got.push((line.number, line.bytes.to_vec())),
-                Poll::NeedInput => {
-                    lines.fill().expect("in-memory reads do not fail");
-                }
-                Poll::End => return got,
-            }
-        }
+        outcomes(lines)
     }
 
     #[test]
@@ -316,5 +450,75 @@ mod tests {
         let got = all_lines(&mut lines);
         assert_eq!(got, [(1, b"{}".to_vec())]);
         assert_eq!(lines.blank(), 0);
+    }
+
+    /// Every outcome of [`Lines::poll_line`] up to the end, too-long lines as
+    /// `(number, b"<N bytes>")`.
+    fn outcomes<R: BufRead>(lines: &mut Lines<R>) -> Vec<(u64, Vec<u8>)> {
+        let mut got = Vec::new();
+        loop {
+            match lines.poll_line() {
+                Poll::Line(line) => got.push((line.number, line.bytes.to_vec())),
+                Poll::TooLong { number, bytes } => {
+                    got.push((number, format!("<{bytes} bytes>").into_bytes()));
+                }
+                Poll::NeedInput => {
+                    lines.fill().expect("in-memory reads do not fail");
+                }
+                Poll::End => return got,
+            }
+        }
+    }
+
+    #[test]
+    fn lines_over_the_limit_are_reported_with_their_number_and_length() {
+        let input = b"{\"a\":1}\r\n0123456789\n\n12345678\n0123456789abc\r\n{}\n   \nxxxxxxxxxxxxx";
+        let want: Vec<(u64, Vec<u8>)> = vec![
+            (1, b"{\"a\":1}".to_vec()),
+            (2, b"<10 bytes>".to_vec()),
+            (4, b"12345678".to_vec()),
+            (5, b"<14 bytes>".to_vec()),
+            (6, b"{}".to_vec()),
+            (8, b"<13 bytes>".to_vec()),
+        ];
+        let limit = LineLimit { max_bytes: 8 };
+        // Whole, and a byte at a time with stalls (the skip spans reads).
+        let got = outcomes(&mut Lines::with_limit(&input[..], limit));
+        assert_eq!(got, want);
+        for stall in [false, true] {
+            let mut lines = trickle(input, stall);
+            lines.max_bytes = limit.max_bytes;
+            lines.limit = limit.max_bytes + 1;
+            assert_eq!(outcomes(&mut lines), want, "stall: {stall}");
+            assert_eq!(lines.blank(), 2);
+        }
+        // A stream without a newline is one line.
+        let got = outcomes(&mut Lines::with_limit(&[b'x'; 100][..], limit));
+        assert_eq!(got, [(1, b"<100 bytes>".to_vec())]);
+    }
+
+    #[test]
+    fn next_line_reports_a_long_line_as_an_error_and_goes_on() {
+        let mut lines = Lines::with_limit(&b"{}\nxxxxxx\n{}\n"[..], LineLimit { max_bytes: 4 });
+        assert!(matches!(
+            lines.next_line(),
+            Ok(Some(Line { number: 1, .. }))
+        ));
+        let err = lines.next_line().expect_err("line 2 is too long");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let too_long = err.get_ref().and_then(|e| e.downcast_ref::<LineTooLong>());
+        assert_eq!(
+            too_long,
+            Some(&LineTooLong {
+                number: 2,
+                bytes: 6,
+                max_bytes: 4
+            })
+        );
+        assert!(matches!(
+            lines.next_line(),
+            Ok(Some(Line { number: 3, .. }))
+        ));
+        assert!(matches!(lines.next_line(), Ok(None)));
     }
 }

@@ -6,7 +6,9 @@ pub mod json;
 pub mod lines;
 pub mod name_table;
 pub mod relay;
+pub mod repeats;
 pub mod sink;
+mod value;
 
 pub use decode::{Decoded, Decoder, Reject};
-pub use lines::{Lines, Poll};
+pub use lines::{LineLimit, LineTooLong, Lines, Poll};

@@ -128,6 +128,7 @@ mod tests {
                     lines.fill().expect("reads");
                 }
                 Poll::End => break,
+                Poll::TooLong { .. } => panic!("no line here is long"),
             }
         }
         assert_eq!(got, [b"{\"a\":1}".to_vec()]);

@@ -4,6 +4,7 @@
 //! `30m`", never "expected duration_lit".
 
 use super::parser::Rule;
+use crate::diag::quote::escape;
 use crate::diag::{Code, Diagnostic};
 use crate::source::Span;
 
@@ -56,11 +57,13 @@ impl Found {
     }
 }
 
+/// A token's text for a message: at most 24 characters (else 20 and `…`), control
+/// characters escaped ([`crate::diag::quote`]).
 fn shorten(text: &str) -> String {
     if text.chars().count() <= 24 {
-        text.to_owned()
+        escape(text)
     } else {
-        let mut s: String = text.chars().take(20).collect();
+        let mut s = escape(&text.chars().take(20).collect::<String>());
         s.push('…');
         s
     }
@@ -378,16 +381,20 @@ pub fn unterminated_string(span: Span) -> Diagnostic {
 }
 
 pub fn bad_escape(span: Span, escape: &str) -> Diagnostic {
-    Diagnostic::new(Code::BadEscape, span, format!("invalid escape `{escape}` in a string"))
+    Diagnostic::new(Code::BadEscape, span, format!("invalid escape `{}` in a string", shorten(escape)))
         .label("not a JSON escape")
         .help("the escapes are `\\\"` `\\\\` `\\/` `\\b` `\\f` `\\n` `\\r` `\\t` and `\\uXXXX`; write `\\\\` for a backslash")
 }
 
 pub fn unknown_duration_unit(span: Span, number: &str, unit: &str) -> Diagnostic {
     let message = if unit.is_empty() {
-        format!("`{number}` ends with a number that has no unit")
+        format!("`{}` ends with a number that has no unit", shorten(number))
     } else {
-        format!("unknown duration unit `{unit}` in `{number}`")
+        format!(
+            "unknown duration unit `{}` in `{}`",
+            shorten(unit),
+            shorten(number)
+        )
     };
     Diagnostic::new(Code::BadDuration, span, message)
         .label("not a duration")
@@ -398,7 +405,10 @@ pub fn fractional_duration(span: Span, text: &str) -> Diagnostic {
     Diagnostic::new(
         Code::BadDuration,
         span,
-        format!("`{text}` is not a duration: durations are whole numbers of a unit"),
+        format!(
+            "`{}` is not a duration: durations are whole numbers of a unit",
+            shorten(text)
+        ),
     )
     .label("fractional duration")
     .help("write a sum of units instead, e.g. `1h30m` for an hour and a half")
@@ -432,7 +442,7 @@ pub fn bad_time_of_day(span: Span, text: &str) -> Diagnostic {
     Diagnostic::new(
         Code::BadTimeOfDay,
         span,
-        format!("`{text}` is not a time of day"),
+        format!("`{}` is not a time of day", shorten(text)),
     )
     .label("expected HH:MM from 00:00 to 23:59")
     .help("`every day at HH:MM` takes a 24-hour UTC time, e.g. `every day at 02:00`")

@@ -57,8 +57,10 @@ fn parse_rfc3339(s: &str) -> Result<i64, String> {
         })
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` with every part in range, else `None` (the caller
-/// then asks chrono, which knows the other spellings and explains errors).
+/// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` with every part in range and a date from 1970 on
+/// (so the result is in [`super::MIN_TIME`]`..=`[`super::MAX_TIME`]), else `None`
+/// (the caller then asks chrono, which knows the other spellings, times before 1970
+/// and explains errors).
 ///
 /// Written for the common case: the 16-byte head is read as two 8-byte words
 /// (`YYYY-MM-`, `DDTHH:MM`), each checked against its separators and for ASCII
@@ -96,6 +98,11 @@ pub fn parse_canonical_utc(b: &[u8], cache: &mut DateCache) -> Option<i64> {
             return None;
         }
         let days = days_from_civil(year, month, day);
+        // Before 1970 (outside `MIN_TIME..`): left to the general parser, so a time
+        // from here is always in range and the decoder need not check it again.
+        if days < 0 {
+            return None;
+        }
         *cache = DateCache {
             year_month: w1,
             day: day_bytes,
@@ -196,18 +203,28 @@ mod tests {
         for s in [
             "2026-01-05T10:30:00Z",
             "1970-01-01T00:00:00Z",
-            "1969-12-31T23:59:59.999Z",
             "2000-02-29T12:00:00.5Z",
             "2024-12-31T23:59:59.123456789Z",
-            "0001-01-01T00:00:00Z",
             "9999-12-31T23:59:59.9Z",
-            "1900-03-01T00:00:00.01Z",
         ] {
             assert_eq!(
                 parse_canonical_utc(s.as_bytes(), &mut DateCache::default()),
                 Some(chrono_ms(s)),
                 "{s}"
             );
+        }
+        // Before 1970 (outside `MIN_TIME..`): left to chrono, which gets them right.
+        for s in [
+            "1969-12-31T23:59:59.999Z",
+            "0001-01-01T00:00:00Z",
+            "1900-03-01T00:00:00.01Z",
+        ] {
+            assert_eq!(
+                parse_canonical_utc(s.as_bytes(), &mut DateCache::default()),
+                None,
+                "{s}"
+            );
+            assert_eq!(parse_time(s), Ok(chrono_ms(s)), "{s}");
         }
     }
 
@@ -327,6 +344,7 @@ mod tests {
         }
 
         #[test]
+        /// From 1970 on (`MIN_TIME`): earlier ones take chrono's path.
         fn in_range_canonical_times_take_the_canonical_path(
             day in 0i64..3_000_000,
             ms_of_day in 0i64..86_400_000,
@@ -343,6 +361,7 @@ mod tests {
                 }
             };
             prop_assume!(s.len() >= 20 && !s.starts_with('-') && !s.starts_with('+'));
+            prop_assume!(t.timestamp_millis() >= 0);
             prop_assert_eq!(
                 parse_canonical_utc(s.as_bytes(), &mut DateCache::default()),
                 Some(chrono_ms(&s)),

@@ -82,6 +82,11 @@ fn reference(program: &Program, line: &str) -> Outcome {
     let Ok(J::Object(obj)) = serde_json::from_str::<J>(line) else {
         return Outcome::Rejected;
     };
+    // serde_json keeps the last of repeated names; the wire rules reject the line.
+    match serde_json::from_str::<Names>(line) {
+        Ok(Names(names)) if names.len() == obj.len() => {}
+        _ => return Outcome::Rejected,
+    }
     let get = |name: &str| obj.get(name).filter(|v| !v.is_null());
     let Some(J::String(kind)) = get(&program.schema.type_) else {
         return Outcome::Rejected;
@@ -123,14 +128,43 @@ fn reference(program: &Program, line: &str) -> Outcome {
     }
 }
 
+/// The top-level member names of an object, every one (repeats included).
+struct Names(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for Names {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Names, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Names;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Names, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    names.push(name);
+                }
+                Ok(Names(names))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// A time in the accepted range (1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z).
 fn ref_time(j: &serde_json::Value) -> Option<i64> {
-    match j {
+    let ms = match j {
         serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
             .ok()
             .map(|t| t.timestamp_millis()),
         serde_json::Value::Number(n) => n.as_i64(),
         _ => None,
-    }
+    }?;
+    (0..=253_402_300_799_999).contains(&ms).then_some(ms)
 }
 
 fn ref_duration(s: &str) -> Option<i64> {
