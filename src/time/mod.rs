@@ -15,3 +15,9 @@ pub mod rfc3339;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use format::{format_time, push_time, write_time};
 pub use rfc3339::parse_time;
+
+/// The earliest time an RFC 3339 UTC time can name: `0000-01-01T00:00:00Z`.
+pub const MIN_TIME: i64 = -62_167_219_200_000;
+
+/// The latest time an RFC 3339 UTC time can name: `9999-12-31T23:59:59.999Z`.
+pub const MAX_TIME: i64 = 253_402_300_799_999;
