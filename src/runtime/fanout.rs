@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::member::{self, ScalarKind};
 use super::customer::Customers;
+use super::member::{self, ScalarKind};
 use super::state::{CustomerId, KeyData};
 use crate::interp::{Sym, Value};
 use crate::ir::{Program, StateId};
@@ -199,7 +199,11 @@ impl FanOutIndex {
     /// counted right and names occupied customers. The error says what is wrong.
     pub fn check(&self, program: &Program, customers: &Customers) -> Result<(), String> {
         for (state, values) in &self.states {
-            if !program.states.get(state.index()).is_some_and(|def| def.indexed) {
+            if !program
+                .states
+                .get(state.index())
+                .is_some_and(|def| def.indexed)
+            {
                 return Err(format!(
                     "the fan-out index names state {}, which is not an indexed set",
                     state.0
@@ -207,7 +211,10 @@ impl FanOutIndex {
             }
             for (member, holders) in values {
                 let n: usize = holders.chunks.iter().map(Vec::len).sum();
-                let ascending = holders.iter().zip(holders.iter().skip(1)).all(|(a, b)| a < b);
+                let ascending = holders
+                    .iter()
+                    .zip(holders.iter().skip(1))
+                    .all(|(a, b)| a < b);
                 if n == 0 || n != holders.len || !ascending {
                     return Err(format!(
                         "the fan-out index's holders of value {member} of state {} are not an \

@@ -238,7 +238,10 @@ impl KeyData {
             }
             prev = Some(key);
             match slot {
-                Slot::Syms(id, _) | Slot::Members(id, _) | Slot::List(id, _) | Slot::Scalar(id, _) => {
+                Slot::Syms(id, _)
+                | Slot::Members(id, _)
+                | Slot::List(id, _)
+                | Slot::Scalar(id, _) => {
                     let Some(def) = program.states.get(id.index()) else {
                         return Err(format!("state {} does not exist", id.0));
                     };
@@ -276,7 +279,10 @@ impl KeyData {
                 }
                 Slot::Gate(id, _) => {
                     if program.triggers.get(id.index()).is_none() {
-                        return Err(format!("a gate names trigger {}, which does not exist", id.0));
+                        return Err(format!(
+                            "a gate names trigger {}, which does not exist",
+                            id.0
+                        ));
                     }
                 }
             }

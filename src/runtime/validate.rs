@@ -96,12 +96,7 @@ impl RuntimeState {
                 program.triggers.len()
             ));
         }
-        if let Some(((at, key), n)) = self
-            .enrolls
-            .by_key
-            .iter()
-            .find(|(_, n)| **n > u32::MAX / 2)
-        {
+        if let Some(((at, key), n)) = self.enrolls.by_key.iter().find(|(_, n)| **n > u32::MAX / 2) {
             return Err(format!(
                 "enrolls: customer `{key}` at {at} counts {n} enrolls, more than any run"
             ));
@@ -129,7 +124,7 @@ impl RuntimeState {
     fn check_customers(&self, program: &Program) -> Result<(), String> {
         let customers = &self.customers;
         let slots = customers.slots();
-        if u32::try_from(slots.len()).map_or(true, |n| n >= NIL) {
+        if slots.len() >= NIL as usize {
             return Err("more customer slots than ids can number".into());
         }
         let mut keys = HashSet::new();
@@ -170,7 +165,7 @@ impl RuntimeState {
 
     fn check_instances(&self, program: &Program) -> Result<(), String> {
         let slab = self.instances.slots();
-        if u32::try_from(slab.len()).map_or(true, |n| n >= NIL) {
+        if slab.len() >= NIL as usize {
             return Err("more instance slots than slot numbers".into());
         }
         let mut seen = vec![Seen::Not; slab.len()];
@@ -192,7 +187,9 @@ impl RuntimeState {
                 match *mark {
                     Seen::Not => {}
                     Seen::Listed(other) if other == c => {
-                        return Err(format!("instance {cur}: next points back into its own list"));
+                        return Err(format!(
+                            "instance {cur}: next points back into its own list"
+                        ));
                     }
                     Seen::Listed(other) => {
                         return Err(format!(
@@ -203,7 +200,9 @@ impl RuntimeState {
                 }
                 *mark = Seen::Listed(c);
                 if !inst.live {
-                    return Err(format!("instance {cur}: in customer {c}'s list but not live"));
+                    return Err(format!(
+                        "instance {cur}: in customer {c}'s list but not live"
+                    ));
                 }
                 if inst.customer.0 != c {
                     return Err(format!(
@@ -229,7 +228,9 @@ impl RuntimeState {
                     return Err(format!("instance {cur}: the free list comes back to it"));
                 }
                 Seen::Listed(c) => {
-                    return Err(format!("instance {cur}: both free and in customer {c}'s list"));
+                    return Err(format!(
+                        "instance {cur}: both free and in customer {c}'s list"
+                    ));
                 }
             }
             *mark = Seen::Free;
@@ -268,7 +269,12 @@ impl RuntimeState {
                 None => 0,
                 Some(kind) => match program.events.get(kind.index()) {
                     Some(e) => e.fields.len(),
-                    None => return Err(format!("instance {i}: event type {} does not exist", kind.0)),
+                    None => {
+                        return Err(format!(
+                            "instance {i}: event type {} does not exist",
+                            kind.0
+                        ));
+                    }
                 },
             };
             if inst.fields().len() > kept {
@@ -279,7 +285,10 @@ impl RuntimeState {
             }
             check_time(inst.start_ts).map_err(|what| format!("instance {i}: start {what}"))?;
             if inst.due < MIN_TIME {
-                return Err(format!("instance {i}: due at {}, before any time", inst.due));
+                return Err(format!(
+                    "instance {i}: due at {}, before any time",
+                    inst.due
+                ));
             }
         }
         if live != self.instances.live() {

@@ -116,7 +116,10 @@ fn an_instance_linked_to_itself_is_refused() {
 #[test]
 fn a_watermark_beyond_all_times_is_refused() {
     let what = refusal(|s| s["clock"]["watermark"] = json!(i64::MAX));
-    assert!(what.starts_with("the watermark 9223372036854775807 is outside"), "{what}");
+    assert!(
+        what.starts_with("the watermark 9223372036854775807 is outside"),
+        "{what}"
+    );
 }
 
 #[test]
@@ -126,7 +129,10 @@ fn a_string_beyond_the_interner_is_refused() {
         assert!(held.get("Str").is_some(), "{held}");
         *held = json!({ "Str": 100_000 });
     });
-    assert!(what.starts_with("string 100000 is held but not interned"), "{what}");
+    assert!(
+        what.starts_with("string 100000 is held but not interned"),
+        "{what}"
+    );
 }
 
 #[test]
@@ -138,7 +144,10 @@ fn a_timer_beyond_the_slab_is_refused() {
             .expect("a step timer");
         timer[2] = json!(1000u64 << 32);
     });
-    assert!(what.contains("names instance slot 1000, beyond the"), "{what}");
+    assert!(
+        what.contains("names instance slot 1000, beyond the"),
+        "{what}"
+    );
 }
 
 #[test]
@@ -163,5 +172,8 @@ fn a_free_list_loop_and_a_wrong_count_are_refused() {
     let what = refusal(|s| s["customers"]["len"] = json!(99));
     assert!(what.contains("counts 99 customers"), "{what}");
     let what = refusal(|s| s["stats"]["events"] = json!(u64::MAX));
-    assert!(what.starts_with("stats.events is 18446744073709551615"), "{what}");
+    assert!(
+        what.starts_with("stats.events is 18446744073709551615"),
+        "{what}"
+    );
 }
