@@ -212,6 +212,42 @@ fn a_damaged_checkpoint_is_refused() {
     );
 }
 
+/// A hand-edited checkpoint whose checksum was recomputed (a watermark past every
+/// time, which once made schedules tick without end) is refused by name, exit 2.
+#[test]
+fn an_edited_checkpoint_with_a_good_checksum_is_refused() {
+    let dir = temp_dir("edited");
+    let rules = write(&dir, "r.trig", RULES.as_bytes());
+    let input = write(&dir, "in.ndjson", visit("a", 0).as_bytes());
+    let state = dir.join("state.json");
+    let state_path = state.display().to_string();
+    let out = trigc(&[
+        "run",
+        &rules,
+        "--input",
+        &input,
+        "--checkpoint",
+        &state_path,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let good = std::fs::read(&state).expect("checkpoint written");
+    let header_end = good.iter().position(|&b| b == b'\n').expect("header line");
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&good[header_end + 1..]).expect("a JSON body");
+    body["runtime"]["clock"]["watermark"] = serde_json::json!(i64::MAX);
+    let edited: trigc::driver::Checkpoint = serde_json::from_value(body).expect("a checkpoint");
+    std::fs::write(&state, edited.to_bytes().expect("serialises")).expect("write");
+    let out = trigc(&["run", &rules, "--input", &input, "--resume", &state_path]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with(&format!(
+            "error: `{state_path}` is not a usable checkpoint: the watermark 9223372036854775807"
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// A file split in the middle of a line across `--checkpoint` and `--resume`: the
 /// line that straddles the split is read whole by the second part.
 #[test]

@@ -13,7 +13,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ use crate::io::lines::LineLimit;
 use crate::io::sink::NdjsonSink;
 use crate::io::{Lines, Poll, Reject};
 use crate::ir::Program;
-use crate::runtime::{ActionRecord, LatePolicy, Notice, Output, RuntimeConfig};
+use crate::runtime::{ActionRecord, LatePolicy, Notice, Output, RestoreError, RuntimeConfig};
 use crate::syntax::SourceMap;
 use crate::time::{TIME_RANGE, format_time, in_range, parse_duration, parse_time};
 
@@ -168,12 +168,19 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let stop = StopRequests::install();
     let started = Instant::now();
     let session = match files.resumed.take() {
-        None => Session::new(&program, engine, config),
+        None => Session::new(&program, engine, config).map_err(RestoreError::Engine),
         Some(checkpoint) => Session::resume(&program, engine, config, checkpoint),
     };
     let mut session = match session {
         Ok(session) => session,
-        Err(e) => return fail(&e.to_string()),
+        Err(RestoreError::Engine(e)) => return fail(&e.to_string()),
+        Err(RestoreError::Invalid(what)) => {
+            let path = args.resume.as_deref().unwrap_or(Path::new("-"));
+            return fail(&format!(
+                "`{}` is not a usable checkpoint: {what}",
+                path.display()
+            ));
+        }
     };
     session.set_max_jump(args.max_jump);
     let mut out = CliOutput {

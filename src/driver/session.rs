@@ -12,7 +12,7 @@ use crate::interp::{Engine, EngineError};
 use crate::io::lines::Line;
 use crate::io::{Decoded, Decoder, Reject};
 use crate::ir::Program;
-use crate::runtime::{Event, Output, Runtime, RuntimeConfig};
+use crate::runtime::{Event, MAX_COUNT, Output, RestoreError, Runtime, RuntimeConfig};
 
 /// Input-side counts of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +26,25 @@ pub struct InputStats {
     /// Lines rejected as stray times (counted in `rejected` too).
     #[serde(default)]
     pub strays: u64,
+}
+
+/// Whether a checkpoint's input counts leave room to count on (and to be summed).
+fn check_input(input: &InputStats) -> Result<(), String> {
+    let ignored = input
+        .ignored
+        .values()
+        .fold(0u64, |a, &n| a.saturating_add(n));
+    let counts = [
+        ("input.read", input.read),
+        ("input.rejected", input.rejected),
+        ("input.blank", input.blank),
+        ("input.strays", input.strays),
+        ("the ignored lines' total", ignored),
+    ];
+    match counts.iter().find(|(_, n)| *n > MAX_COUNT) {
+        Some((name, n)) => Err(format!("{name} is {n}, more than any run counts")),
+        None => Ok(()),
+    }
 }
 
 /// The end-of-run summary (the deterministic part: no timings).
@@ -130,13 +149,18 @@ impl<'p> Session<'p> {
     }
 
     /// Continue from a checkpoint of a session of the same program, under any
-    /// engine (a checkpoint holds no engine data).
+    /// engine (a checkpoint holds no engine data). A checkpoint the session could
+    /// not use safely is refused ([`RestoreError::Invalid`]), never run: its input
+    /// counts and stray suspects are checked here, its runtime state by
+    /// [`Runtime::restore`].
     pub fn resume(
         program: &'p Program,
         engine: Box<dyn Engine + 'p>,
         config: RuntimeConfig,
         checkpoint: Checkpoint,
-    ) -> Result<Session<'p>, EngineError> {
+    ) -> Result<Session<'p>, RestoreError> {
+        check_input(&checkpoint.input).map_err(RestoreError::Invalid)?;
+        checkpoint.strays.check().map_err(RestoreError::Invalid)?;
         let runtime = Runtime::restore(program, engine, config, checkpoint.runtime)?;
         Ok(Session {
             program,

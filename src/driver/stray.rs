@@ -61,6 +61,24 @@ impl StrayGuard {
         self.suspects.is_empty()
     }
 
+    /// Whether the guard (from a checkpoint) is one a run can leave: at most
+    /// [`MAX_SUSPECTS`], none refuted more than [`REFUTATIONS`] times.
+    pub fn check(&self) -> Result<(), String> {
+        if self.suspects.len() > MAX_SUSPECTS {
+            return Err(format!(
+                "{} stray suspects held, more than {MAX_SUSPECTS}",
+                self.suspects.len()
+            ));
+        }
+        if let Some(s) = self.suspects.iter().find(|s| s.refuted > REFUTATIONS) {
+            return Err(format!(
+                "the stray suspect of line {} is refuted {} times, more than {REFUTATIONS}",
+                s.line, s.refuted
+            ));
+        }
+        Ok(())
+    }
+
     /// Weigh the held suspects against an event of `key` at `ts`.
     pub fn weigh(&mut self, key: &str, ts: i64, max_jump: i64) -> Verdicts {
         let mut verdicts = Verdicts::default();

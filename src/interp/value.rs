@@ -196,6 +196,12 @@ impl Interner {
         text_of(&self.strs, sym).unwrap_or("")
     }
 
+    /// Whether `sym` names an interned string (below [`Interner::slots`] and not a
+    /// freed slot).
+    pub fn holds(&self, sym: Sym) -> bool {
+        text_of(&self.strs, sym).is_some()
+    }
+
     /// Strings interned now.
     pub fn len(&self) -> usize {
         self.strs.len() - self.free.len()

@@ -183,6 +183,16 @@ impl Customers {
             .map(|(i, _)| CustomerId::from_index(i))
     }
 
+    /// Every slot, occupied or free, by id.
+    pub fn slots(&self) -> &[Customer] {
+        &self.slots
+    }
+
+    /// The free ids, the next to reuse last.
+    pub fn free_ids(&self) -> &[u32] {
+        &self.free
+    }
+
     /// Rebuild the key index after deserialising.
     pub fn rebuild_index(&mut self) {
         let mut index = HashTable::with_capacity(self.len);

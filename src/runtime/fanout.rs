@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::customer::Customers;
 use super::member::{self, ScalarKind};
 use super::state::{CustomerId, KeyData};
 use crate::interp::{Sym, Value};
@@ -191,6 +192,48 @@ impl FanOutIndex {
                 }
             }
         }
+    }
+
+    /// Whether the index (from a checkpoint) fits `program` and `customers`: every
+    /// state exists and is `indexed`, every holder list is non-empty, ascending,
+    /// counted right and names occupied customers. The error says what is wrong.
+    pub fn check(&self, program: &Program, customers: &Customers) -> Result<(), String> {
+        for (state, values) in &self.states {
+            if !program
+                .states
+                .get(state.index())
+                .is_some_and(|def| def.indexed)
+            {
+                return Err(format!(
+                    "the fan-out index names state {}, which is not an indexed set",
+                    state.0
+                ));
+            }
+            for (member, holders) in values {
+                let n: usize = holders.chunks.iter().map(Vec::len).sum();
+                let ascending = holders
+                    .iter()
+                    .zip(holders.iter().skip(1))
+                    .all(|(a, b)| a < b);
+                if n == 0 || n != holders.len || !ascending {
+                    return Err(format!(
+                        "the fan-out index's holders of value {member} of state {} are not an \
+                         ascending list of the length it gives",
+                        state.0
+                    ));
+                }
+                if holders.chunks.iter().any(Vec::is_empty) {
+                    return Err("the fan-out index holds an empty chunk".into());
+                }
+                if let Some(c) = holders.iter().find(|&c| customers.get(c).is_none()) {
+                    return Err(format!(
+                        "the fan-out index names customer {}, which does not exist",
+                        c.0
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Number of (state, value) entries: for tests and stats.

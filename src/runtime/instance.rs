@@ -214,6 +214,11 @@ impl Instances {
         }
     }
 
+    /// The first free slot (its `next` links the rest), or `NIL`.
+    pub fn free_head(&self) -> u32 {
+        self.free
+    }
+
     pub fn slots(&self) -> &[Instance] {
         &self.slots
     }

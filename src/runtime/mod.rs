@@ -41,6 +41,7 @@ pub mod state;
 pub mod stats;
 mod strings;
 pub mod timers;
+mod validate;
 pub mod watermark;
 pub mod window;
 
@@ -49,6 +50,7 @@ pub use event::Event;
 pub use output::{ActionBody, ActionRecord, Notice, Output, Recipient};
 pub use stats::RunStats;
 pub use strings::COLLECT_FLOOR;
+pub use validate::MAX_COUNT;
 
 use serde::{Deserialize, Serialize};
 
@@ -169,6 +171,26 @@ impl EnrollCount {
     }
 }
 
+/// Why [`Runtime::restore`] could not continue from a state.
+#[derive(Debug)]
+pub enum RestoreError {
+    /// The engine cannot run the program.
+    Engine(EngineError),
+    /// The state is not one the runtime can use (what is wrong, in words).
+    Invalid(String),
+}
+
+impl std::fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestoreError::Engine(e) => e.fmt(f),
+            RestoreError::Invalid(what) => write!(f, "not a usable state: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for RestoreError {}
+
 /// The runtime of one program.
 pub struct Runtime<'p> {
     program: &'p Program,
@@ -228,12 +250,27 @@ impl<'p> Runtime<'p> {
             },
             strings_kept: 0,
         };
-        Self::restore(program, engine, config, state)
+        Self::build(program, engine, config, state)
     }
 
     /// Continue from a saved state (of the same program; any engine: the state holds
-    /// no engine data). The engine is prepared as by [`Runtime::new`].
+    /// no engine data). The state is validated first
+    /// ([`RuntimeState::validate_for`]): one the runtime could not use safely is
+    /// refused, never run. The engine is prepared as by [`Runtime::new`].
     pub fn restore(
+        program: &'p Program,
+        engine: Box<dyn Engine + 'p>,
+        config: RuntimeConfig,
+        state: RuntimeState,
+    ) -> Result<Self, RestoreError> {
+        state
+            .validate_for(program, &config)
+            .map_err(RestoreError::Invalid)?;
+        Self::build(program, engine, config, state).map_err(RestoreError::Engine)
+    }
+
+    /// A runtime over `state`, which is valid for `program`.
+    fn build(
         program: &'p Program,
         mut engine: Box<dyn Engine + 'p>,
         config: RuntimeConfig,

@@ -226,6 +226,70 @@ impl KeyData {
         self.slots.is_empty()
     }
 
+    /// Whether this data (from a checkpoint) fits `program`: slots in order, each
+    /// naming a state, aggregate, profile attribute or trigger the program has, in
+    /// the shape of its type. The error says what is wrong.
+    pub fn check(&self, program: &Program) -> Result<(), String> {
+        let mut prev: Option<SlotKey> = None;
+        for slot in &self.slots {
+            let key = slot.key();
+            if prev.is_some_and(|p| p >= key) {
+                return Err("its slots are out of order or repeated".into());
+            }
+            prev = Some(key);
+            match slot {
+                Slot::Syms(id, _)
+                | Slot::Members(id, _)
+                | Slot::List(id, _)
+                | Slot::Scalar(id, _) => {
+                    let Some(def) = program.states.get(id.index()) else {
+                        return Err(format!("state {} does not exist", id.0));
+                    };
+                    let element = ScalarKind::element_of(&def.ty);
+                    let fits = match (slot, def.ty.strip_optional()) {
+                        (Slot::Syms(_, syms), Ty::Set(_)) => {
+                            element == Some(ScalarKind::Str) && syms.is_sorted_by(|a, b| a < b)
+                        }
+                        (Slot::Members(_, ms), Ty::Set(_)) => {
+                            element.is_some_and(|k| k != ScalarKind::Str)
+                                && ms.is_sorted_by(|a, b| a < b)
+                        }
+                        (Slot::List(..), Ty::List(_)) => true,
+                        (Slot::Scalar(..), Ty::Set(_) | Ty::List(_)) => false,
+                        (Slot::Scalar(..), _) => true,
+                        _ => false,
+                    };
+                    if !fits {
+                        return Err(format!(
+                            "state `{}` holds a value not of its type",
+                            def.name
+                        ));
+                    }
+                }
+                Slot::Agg(id, agg) => {
+                    let Some(def) = program.aggregates.get(id.index()) else {
+                        return Err(format!("aggregate {} does not exist", id.0));
+                    };
+                    agg.check(def.within)?;
+                }
+                Slot::Profile(id, _) => {
+                    if program.profile.get(id.index()).is_none() {
+                        return Err(format!("profile attribute {} does not exist", id.0));
+                    }
+                }
+                Slot::Gate(id, _) => {
+                    if program.triggers.get(id.index()).is_none() {
+                        return Err(format!(
+                            "a gate names trigger {}, which does not exist",
+                            id.0
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Nothing but cooldown/limit gates (they sort last).
     pub fn holds_only_gates(&self) -> bool {
         self.slots

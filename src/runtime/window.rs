@@ -527,6 +527,29 @@ impl AggSlot {
 }
 
 impl AggSlot {
+    /// Whether the slot (from a checkpoint) can be used: a wide sum leaves room for
+    /// more values, a windowed slot holds at most [`WINDOW_CAP`] entries more than
+    /// any push leaves. The error says what is wrong.
+    pub fn check(&self, within: Option<i64>) -> Result<(), String> {
+        let entries = match self {
+            AggSlot::RunningWide(wide) if wide.1.unsigned_abs() > (i128::MAX as u128) / 2 => {
+                return Err("an aggregate's sum is beyond any sum of its values".into());
+            }
+            AggSlot::Times(s) => s.len(),
+            AggSlot::Pairs(s) => s.len(),
+            AggSlot::Extremes(q) => q.len(),
+            AggSlot::Distinct(d) => d.entries.len(),
+            AggSlot::Events(q) => q.len(),
+            _ => 0,
+        };
+        if entries > WINDOW_CAP && within.is_some() {
+            return Err(format!(
+                "an aggregate holds {entries} entries, more than {WINDOW_CAP}"
+            ));
+        }
+        Ok(())
+    }
+
     /// Shows `mark` every symbol the slot holds: stored events' fields, and the
     /// values of `min`/`max`/`distinct` when they are strings (`strings`: the
     /// aggregated field is a string, so values are symbol numbers).
