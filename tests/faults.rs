@@ -163,24 +163,44 @@ fn special_files_are_not_checkpoints_or_rules() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
-/// A checkpoint with any byte changed is refused with a clear error, never used.
-#[test]
-fn a_damaged_checkpoint_is_refused() {
-    let dir = temp_dir("damaged");
-    let rules = write(&dir, "r.trig", RULES.as_bytes());
-    let input = write(&dir, "in.ndjson", visit("a", 0).as_bytes());
+/// A run of [`RULES`] over one event in `dir`, checkpointed.
+struct Checkpointed {
+    rules: String,
+    input: String,
+    /// The checkpoint file's bytes.
+    bytes: Vec<u8>,
+}
+
+fn checkpointed(dir: &Path) -> Checkpointed {
+    let rules = write(dir, "r.trig", RULES.as_bytes());
+    let input = write(dir, "in.ndjson", visit("a", 0).as_bytes());
     let state = dir.join("state.json");
-    let state_path = state.display().to_string();
     let out = trigc(&[
         "run",
         &rules,
         "--input",
         &input,
         "--checkpoint",
-        &state_path,
+        &state.display().to_string(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let good = std::fs::read(&state).expect("checkpoint written");
+    let bytes = std::fs::read(&state).expect("checkpoint written");
+    Checkpointed {
+        rules,
+        input,
+        bytes,
+    }
+}
+
+/// A checkpoint with any byte changed is refused with a clear error, never used.
+#[test]
+fn a_damaged_checkpoint_is_refused() {
+    let dir = temp_dir("damaged");
+    let Checkpointed {
+        rules,
+        input,
+        bytes: good,
+    } = checkpointed(&dir);
     let damaged = dir.join("damaged.json");
     let damaged_path = damaged.display().to_string();
     // A flipped bit in the body, in the header, and a truncated copy.
@@ -217,20 +237,13 @@ fn a_damaged_checkpoint_is_refused() {
 #[test]
 fn an_edited_checkpoint_with_a_good_checksum_is_refused() {
     let dir = temp_dir("edited");
-    let rules = write(&dir, "r.trig", RULES.as_bytes());
-    let input = write(&dir, "in.ndjson", visit("a", 0).as_bytes());
-    let state = dir.join("state.json");
+    let Checkpointed {
+        rules,
+        input,
+        bytes: good,
+    } = checkpointed(&dir);
+    let state = dir.join("edited.json");
     let state_path = state.display().to_string();
-    let out = trigc(&[
-        "run",
-        &rules,
-        "--input",
-        &input,
-        "--checkpoint",
-        &state_path,
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let good = std::fs::read(&state).expect("checkpoint written");
     let header_end = good.iter().position(|&b| b == b'\n').expect("header line");
     let mut body: serde_json::Value =
         serde_json::from_slice(&good[header_end + 1..]).expect("a JSON body");

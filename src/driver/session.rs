@@ -130,22 +130,13 @@ impl<'p> Session<'p> {
         config: RuntimeConfig,
     ) -> Result<Session<'p>, EngineError> {
         let runtime = Runtime::new(program, engine, config)?;
-        Ok(Session {
+        Ok(Session::assemble(
             program,
             runtime,
-            decoder: Decoder::new(program),
-            event: Event::default(),
-            input: InputStats::default(),
-            tail: Vec::new(),
-            strays: StrayGuard::default(),
-            unterminated: Unterminated::Reject,
-            max_jump: DEFAULT_MAX_JUMP,
-            latest: i64::MIN,
-            jump_limit: i64::MAX,
-            rejected_later: Vec::new(),
-            released: Event::default(),
-        }
-        .with_limits())
+            InputStats::default(),
+            Vec::new(),
+            StrayGuard::default(),
+        ))
     }
 
     /// Continue from a checkpoint of a session of the same program, under any
@@ -162,22 +153,40 @@ impl<'p> Session<'p> {
         check_input(&checkpoint.input).map_err(RestoreError::Invalid)?;
         checkpoint.strays.check().map_err(RestoreError::Invalid)?;
         let runtime = Runtime::restore(program, engine, config, checkpoint.runtime)?;
-        Ok(Session {
+        Ok(Session::assemble(
+            program,
+            runtime,
+            checkpoint.input,
+            checkpoint.tail,
+            checkpoint.strays,
+        ))
+    }
+
+    /// A session around `runtime`, with what a checkpoint carries besides it.
+    fn assemble(
+        program: &'p Program,
+        runtime: Runtime<'p>,
+        input: InputStats,
+        tail: Vec<u8>,
+        strays: StrayGuard,
+    ) -> Session<'p> {
+        let mut session = Session {
             program,
             runtime,
             decoder: Decoder::new(program),
             event: Event::default(),
-            input: checkpoint.input,
-            tail: checkpoint.tail,
-            strays: checkpoint.strays,
+            input,
+            tail,
+            strays,
             unterminated: Unterminated::Reject,
             max_jump: DEFAULT_MAX_JUMP,
             latest: i64::MIN,
             jump_limit: i64::MAX,
             rejected_later: Vec::new(),
             released: Event::default(),
-        }
-        .with_limits())
+        };
+        session.refresh_limits();
+        session
     }
 
     pub fn checkpoint(&self) -> Checkpoint {
@@ -342,11 +351,6 @@ impl<'p> Session<'p> {
             Some(t) if self.max_jump > 0 => t.saturating_add(self.max_jump),
             _ => i64::MAX,
         };
-    }
-
-    fn with_limits(mut self) -> Session<'p> {
-        self.refresh_limits();
-        self
     }
 
     /// Lines rejected after they were read (held suspects refuted by later events),
