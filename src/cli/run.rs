@@ -4,7 +4,8 @@
 //! carries everything for the operator: rule diagnostics, one line per rejected input
 //! line, late event and runtime error, and a summary at the end (one JSON object
 //! with `--stats`). Exit codes: 0 when the input was read to its end (rejected lines
-//! do not change that), 1 for rule errors, 2 for usage and IO errors.
+//! do not change that), 1 for rule errors, 2 for usage and IO errors, 141 when the
+//! reader of stdout went away first, 143/130 when SIGTERM/SIGINT stopped the run.
 //!
 //! This file is argument handling ([`RunArgs`], [`open_files`]), the read loop
 //! ([`read_input`]) and the summary ([`render_end`]). What a line does is
