@@ -80,7 +80,7 @@ pub fn rule_set(triggers: u32, products: u32, seed: u64) -> String {
             }
             45..60 => {
                 let (a, b) = (product(&mut rng), product(&mut rng));
-                let _ = write!(out, "  on VIEW where product in [\"p{a}\", \"p{b}\"]\n");
+                let _ = writeln!(out, "  on VIEW where product in [\"p{a}\", \"p{b}\"]");
                 if below(&mut rng, 4) == 0 {
                     out.push_str("  wait 30m unless PURCHASE\n");
                 }
