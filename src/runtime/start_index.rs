@@ -264,6 +264,48 @@ impl StartIndex {
         }
     }
 
+    /// The index as `--emit ir` shows it: per event type with starting triggers,
+    /// how many are broad, and each field's hash (distinct values) and thresholds.
+    pub fn describe(&self, program: &Program) -> String {
+        use std::fmt::Write as _;
+        let mut out =
+            String::from("\n# start index (per event type: triggers reached by lookup)\n");
+        for (e, index) in self.by_event.iter().enumerate() {
+            if index.starters == 0 {
+                continue;
+            }
+            let Some(def) = program.events.get(e) else {
+                continue;
+            };
+            let field = |f: usize| def.fields.get(f).map_or("?", |x| x.name.as_str());
+            let s = index.summary;
+            let _ = write!(
+                out,
+                "index {} {}: {} starting, {} broad, {} by ==/in, {} by range",
+                EventId::from_index(e),
+                def.name,
+                s.starters,
+                s.broad,
+                s.eq_patterns,
+                s.range_patterns
+            );
+            for eq in &index.eq {
+                let _ = write!(out, "; hash {} ({} values)", field(eq.field), eq.map.len());
+            }
+            for r in &index.ranges {
+                let _ = write!(
+                    out,
+                    "; range {} ({} lower, {} upper bounds)",
+                    field(r.field),
+                    r.lower.len(),
+                    r.upper.len()
+                );
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// The symbols the index holds (its string constants).
     pub fn visit_syms(&self, mark: &mut dyn FnMut(Sym)) {
         for index in &self.by_event {
