@@ -108,6 +108,10 @@ struct Replay {
     resume_engine: EngineKind,
     /// Before each event, advance time to every due instant up to the event's time.
     advance: bool,
+    /// Run without the start index (`--no-index`); `resume_no_index` after the
+    /// checkpoint.
+    no_index: bool,
+    resume_no_index: bool,
 }
 
 impl Replay {
@@ -117,6 +121,8 @@ impl Replay {
             checkpoint_after: None,
             resume_engine: engine,
             advance: false,
+            no_index: false,
+            resume_no_index: false,
         }
     }
 }
@@ -133,8 +139,12 @@ fn replay(case: &Case, how: Replay) -> String {
         out: String::new(),
         err: String::new(),
     };
+    let config = RuntimeConfig {
+        no_index: how.no_index,
+        ..case.config
+    };
     let mut session =
-        Session::new(&case.program, engine(how.engine), case.config).expect("engine prepares");
+        Session::new(&case.program, engine(how.engine), config).expect("engine prepares");
     if how.advance {
         // Advancing to a held event's time would make it late once confirmed: the
         // clock test runs without the stray-time guard (which changes no case's
@@ -170,7 +180,10 @@ fn replay(case: &Case, how: Replay) -> String {
             session = Session::resume(
                 &case.program,
                 engine(how.resume_engine),
-                case.config,
+                RuntimeConfig {
+                    no_index: how.resume_no_index,
+                    ..case.config
+                },
                 checkpoint,
             )
             .expect("engine prepares");
@@ -216,6 +229,22 @@ fn run_cases() {
                 dir.display(),
                 kind.name()
             );
+            // The start index changes nothing but the work done (docs: issue #17).
+            let unindexed = replay(
+                &case,
+                Replay {
+                    no_index: true,
+                    resume_no_index: true,
+                    ..Replay::under(kind)
+                },
+            );
+            assert_eq!(
+                unindexed,
+                straight,
+                "{}: {} without the start index differs",
+                dir.display(),
+                kind.name()
+            );
             let next = engines[(i + 1) % engines.len()];
             let lines = case.events.split(|&b| b == b'\n').count() as u64;
             for n in 0..=lines {
@@ -224,6 +253,10 @@ fn run_cases() {
                     Replay {
                         checkpoint_after: Some(n),
                         resume_engine: next,
+                        // Half the replays switch the index on or off at the
+                        // checkpoint: it is no part of the state.
+                        no_index: n % 4 == 1,
+                        resume_no_index: n % 4 == 2,
                         ..Replay::under(kind)
                     },
                 );

@@ -112,7 +112,10 @@ pub fn compile(args: &CompileArgs) -> ExitCode {
     }
     let text = match (args.emit, &compiled.program) {
         (Emit::Ast, _) => crate::syntax::print::print_ast(&compiled.ast),
-        (Emit::Ir, Some(program)) => crate::ir::print::print(program),
+        (Emit::Ir, Some(program)) => {
+            let plan = crate::runtime::plan::Plan::new(program, &mut Default::default());
+            crate::ir::print::print(program) + &plan.index.describe(program)
+        }
         (Emit::Ir, None) => return ExitCode::from(1),
     };
     super::write_stdout(&text).unwrap_or(ExitCode::SUCCESS)

@@ -64,9 +64,28 @@ pub struct GenArgs {
     /// Write to this file instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write a rule set of this many generated triggers (over the event types and
+    /// products of the stream) instead of events.
+    #[arg(long)]
+    pub rules: Option<u32>,
 }
 
 pub fn generate(args: &GenArgs) -> ExitCode {
+    if let Some(n) = args.rules {
+        let text = super::gen_rules::rule_set(n, args.products, args.seed);
+        let result = match &args.out {
+            Some(path) => std::fs::write(path, text),
+            None => io::stdout().lock().write_all(text.as_bytes()),
+        };
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: writing rules: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let start = match crate::time::parse_time(&args.start) {
         Ok(t) => t,
         Err(e) => {

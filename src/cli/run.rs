@@ -93,6 +93,10 @@ pub struct RunArgs {
     /// one run over both inputs.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Evaluate every trigger's start patterns for every event of its type, without
+    /// the start index (same output, slower with many triggers; for comparisons).
+    #[arg(long)]
+    pub no_index: bool,
 }
 
 impl RunArgs {
@@ -105,6 +109,7 @@ impl RunArgs {
                 LateArg::Process => LatePolicy::Process,
             },
             until: self.until,
+            no_index: self.no_index,
         }
     }
 }
@@ -508,6 +513,14 @@ fn render_end(args: &RunArgs, session: &Session<'_>, elapsed: Duration) -> Strin
             obj.insert(
                 "stray_times".into(),
                 serde_json::json!(session.input.strays),
+            );
+            obj.insert(
+                "index_candidates".into(),
+                serde_json::json!(stats.index_candidates),
+            );
+            obj.insert(
+                "index_skipped".into(),
+                serde_json::json!(stats.index_skipped),
             );
         }
         return format!("{value}\n");

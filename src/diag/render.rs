@@ -120,7 +120,48 @@ impl SourceCode for NamedText<'_> {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
-        let inner = self.text.read_span(span, before, after)?;
+        // miette finds the span's lines by walking the text from its start, which
+        // made rendering every warning of a large generated file quadratic (10,000
+        // triggers: half a minute). It reads only a window here: from `before`
+        // lines above the span to `after` lines below, with the window's first line
+        // number from a table of newlines built once per file.
+        let (start, end) = (
+            span.offset().min(self.text.len()),
+            (span.offset() + span.len()).min(self.text.len()),
+        );
+        let bytes = self.text.as_bytes();
+        let line_start = |at: usize| {
+            bytes
+                .get(..at)
+                .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
+                .map_or(0, |nl| nl + 1)
+        };
+        let mut from = line_start(start);
+        for _ in 0..before {
+            if from == 0 {
+                break;
+            }
+            from = line_start(from - 1);
+        }
+        let mut to = end;
+        for _ in 0..=after {
+            match bytes
+                .get(to..)
+                .and_then(|b| b.iter().position(|&c| c == b'\n'))
+            {
+                Some(nl) => to += nl + 1,
+                None => {
+                    to = bytes.len();
+                    break;
+                }
+            }
+        }
+        let (window, shift, base_line) = match self.text.get(from..to) {
+            Some(w) => (w, from, lines_before(self.text, from)),
+            None => (self.text, 0, 0),
+        };
+        let local = SourceSpan::new((span.offset().saturating_sub(shift)).into(), span.len());
+        let inner = window.read_span(&local, before, after)?;
         // miette counts the column in bytes; `file:line:col` headers then disagree
         // with the JSON format (and editors) on any line with non-ASCII text before
         // the span. Counted in characters here, as `SourceMap::line_col` does.
@@ -132,12 +173,35 @@ impl SourceCode for NamedText<'_> {
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.to_string(),
             inner.data(),
-            *inner.span(),
-            inner.line(),
+            SourceSpan::new((inner.span().offset() + shift).into(), inner.span().len()),
+            inner.line() + base_line,
             column,
             inner.line_count(),
         )))
     }
+}
+
+/// How many lines of `text` end before byte `at` (a line start), from a table of
+/// newline offsets kept for the last file asked about.
+fn lines_before(text: &str, at: usize) -> usize {
+    thread_local! {
+        static NEWLINES: std::cell::RefCell<(usize, usize, Vec<usize>)> =
+            const { std::cell::RefCell::new((0, 0, Vec::new())) };
+    }
+    NEWLINES.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        let id = (text.as_ptr() as usize, text.len());
+        if (cache.0, cache.1) != id {
+            let newlines = text
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i)
+                .collect();
+            *cache = (id.0, id.1, newlines);
+        }
+        cache.2.partition_point(|&nl| nl < at)
+    })
 }
 
 /// Adapts one [`Diagnostic`] to miette's protocol.

@@ -68,6 +68,17 @@ impl Runtime<'_> {
         // (2) every trigger concerned, in firing order: ends, then starts.
         self.in_process = c;
         self.event_first_seq = self.state.next_instance;
+        if self.config.no_index {
+            self.triggers_all(c, e, out);
+        } else {
+            self.triggers_indexed(c, e, out);
+        }
+        self.in_process = CustomerId(NIL);
+        self.maybe_free(c, e.ts);
+    }
+
+    /// Step (2) over every trigger the event type concerns (`no_index`).
+    fn triggers_all(&mut self, c: CustomerId, e: &Event, out: &mut dyn Output) {
         let n = self.plan.by_event.get(e.kind.index()).map_or(0, Vec::len);
         for i in 0..n {
             let Some(&(t, roles)) = self
@@ -78,21 +89,74 @@ impl Runtime<'_> {
             else {
                 break;
             };
-            // What triggers before `t` at this instant started without a `wait`
-            // fires before `t` matches (docs/LANGUAGE.md §5: the same instant runs by
-            // priority, then name), so `t`'s patterns see their actions.
-            if self.quiet_until <= e.ts {
-                self.fire_queued(e.ts, tie(self.plan.rank(t), 0), out);
+            self.visit_trigger(t, roles & ENDS != 0, roles & STARTS != 0, c, e, out);
+        }
+    }
+
+    /// Step (2) over the triggers that can do something: those the start index names
+    /// for the event, and those with an instance of `c` that the event type may end.
+    /// Visited in firing order (a bitset over ranks, scanned upward). Instances the
+    /// event itself starts are never ended by it, so the key's instances found before
+    /// the first trigger runs are all step (2) may end.
+    fn triggers_indexed(&mut self, c: CustomerId, e: &Event, out: &mut dyn Output) {
+        let mut starts = std::mem::take(&mut self.start_bits);
+        let mut ends = std::mem::take(&mut self.end_bits);
+        self.plan.index.candidates(e.kind, &e.fields, &mut starts);
+        let mut cur = self.state.customers.get(c).map_or(NIL, |x| x.instances);
+        while let Some(inst) = self.state.instances.get(cur) {
+            if self.plan.role(inst.trigger, e.kind) & ENDS != 0
+                && let Some(w) = ends.get_mut(self.plan.rank(inst.trigger) as usize / 64)
+            {
+                *w |= 1u64 << (self.plan.rank(inst.trigger) % 64);
             }
-            if roles & ENDS != 0 {
-                self.end_matching(t, c, e, out);
-            }
-            if roles & STARTS != 0 {
-                self.start_on_event(t, c, e, out);
+            cur = inst.next;
+        }
+        let named: u32 = starts.iter().map(|w| w.count_ones()).sum();
+        let stats = &mut self.state.stats;
+        stats.index_candidates += u64::from(named);
+        stats.index_skipped += u64::from(self.plan.index.starters(e.kind).saturating_sub(named));
+        for w in 0..starts.len() {
+            let (sw, ew) = match (starts.get_mut(w), ends.get_mut(w)) {
+                (Some(s), Some(x)) => (std::mem::take(s), std::mem::take(x)),
+                _ => break,
+            };
+            let mut bits = sw | ew;
+            while bits != 0 {
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                let Some(&t) = self.plan.order.get(w * 64 + b as usize) else {
+                    break;
+                };
+                let bit = 1u64 << b;
+                self.visit_trigger(t, ew & bit != 0, sw & bit != 0, c, e, out);
             }
         }
-        self.in_process = CustomerId(NIL);
-        self.maybe_free(c, e.ts);
+        self.start_bits = starts;
+        self.end_bits = ends;
+    }
+
+    /// Trigger `t`'s turn in step (2): fire what comes before it, then end and start.
+    fn visit_trigger(
+        &mut self,
+        t: TriggerId,
+        ends: bool,
+        starts: bool,
+        c: CustomerId,
+        e: &Event,
+        out: &mut dyn Output,
+    ) {
+        // What triggers before `t` at this instant started without a `wait`
+        // fires before `t` matches (docs/LANGUAGE.md §5: the same instant runs by
+        // priority, then name), so `t`'s patterns see their actions.
+        if self.quiet_until <= e.ts {
+            self.fire_queued(e.ts, tie(self.plan.rank(t), 0), out);
+        }
+        if ends {
+            self.end_matching(t, c, e, out);
+        }
+        if starts {
+            self.start_on_event(t, c, e, out);
+        }
     }
 
     /// End `c`'s instances of `t` whose `exit on` or current-step `unless` matches `e`.

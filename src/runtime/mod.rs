@@ -37,6 +37,7 @@ pub mod plan;
 pub mod schedule;
 mod scheduled;
 pub mod scope;
+pub mod start_index;
 pub mod state;
 pub mod stats;
 mod strings;
@@ -83,6 +84,10 @@ pub struct RuntimeConfig {
     pub late: LatePolicy,
     /// `--until`: the final watermark at the end of input (ms since epoch).
     pub until: Option<i64>,
+    /// Evaluate every start pattern and walk every instance list, without the start
+    /// index (`--no-index`; the differential tests compare both ways).
+    #[serde(default)]
+    pub no_index: bool,
 }
 
 /// Everything a run has built up: plain data, serialisable as a whole (a checkpoint
@@ -219,6 +224,11 @@ pub struct Runtime<'p> {
     /// During a fan-out that fires at once: the payloads built so far that do not
     /// read the customer, by payload expression (`usize::MAX`: the starting event).
     shared_payloads: Option<Vec<(usize, crate::interp::Value)>>,
+    /// Scratch bitsets over trigger ranks for step (2): the triggers the event may
+    /// start, and those with an instance of the key it may end (all clear between
+    /// events).
+    start_bits: Vec<u64>,
+    end_bits: Vec<u64>,
 }
 
 impl<'p> Runtime<'p> {
@@ -281,6 +291,7 @@ impl<'p> Runtime<'p> {
         state.customers.rebuild_active(&state.instances);
         state.stats.actions.resize(program.triggers.len(), 0);
         let plan = Plan::new(program, &mut state.interner);
+        let words = plan.index.words();
         Ok(Runtime {
             program,
             engine,
@@ -295,6 +306,8 @@ impl<'p> Runtime<'p> {
             in_process: state::CustomerId(instance::NIL),
             event_first_seq: u64::MAX,
             shared_payloads: None,
+            start_bits: vec![0; words],
+            end_bits: vec![0; words],
         })
     }
 

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::schedule::Schedule;
+use super::start_index::StartIndex;
 use crate::interp::{Interner, Sym};
 use crate::ir::{
     ActionKind, Binding, Expr, ExprId, PatternIr, Payload, ProfileFieldId, Program, StartIr,
@@ -28,6 +29,12 @@ pub struct Plan {
     pub rank: Vec<u32>,
     /// Per event type: the triggers it concerns, in `order`, with `STARTS`/`ENDS`.
     pub by_event: Vec<Vec<(TriggerId, u8)>>,
+    /// Per trigger × event type (`t * events + e`): `STARTS`/`ENDS`.
+    roles: Vec<u8>,
+    /// Event types.
+    events: usize,
+    /// Which triggers an event may start, by its field values.
+    pub index: StartIndex,
     /// Per trigger, per event type: how many leading fields of a starting event of
     /// that type an instance keeps (the fields read after the start).
     pub keep: Vec<Vec<usize>>,
@@ -66,6 +73,8 @@ impl Plan {
         }
 
         let mut by_event: Vec<Vec<(TriggerId, u8)>> = vec![Vec::new(); program.events.len()];
+        let events = program.events.len();
+        let mut all_roles = vec![0u8; program.triggers.len() * events];
         for &t in &order {
             let def = program.trigger(t);
             let mut roles = vec![0u8; program.events.len()];
@@ -81,6 +90,9 @@ impl Plan {
             {
                 mark(&mut roles, p, ENDS);
             }
+            if let Some(row) = all_roles.get_mut(t.index() * events..(t.index() + 1) * events) {
+                row.copy_from_slice(&roles);
+            }
             for (e, r) in roles.into_iter().enumerate() {
                 if r != 0
                     && let Some(list) = by_event.get_mut(e)
@@ -90,6 +102,7 @@ impl Plan {
             }
         }
 
+        let index = StartIndex::new(program, &rank, interner);
         let keep = program
             .triggers
             .iter()
@@ -145,6 +158,9 @@ impl Plan {
             order,
             rank,
             by_event,
+            roles: all_roles,
+            events,
+            index,
             keep,
             reads_key,
             reads_customer,
@@ -163,6 +179,16 @@ impl Plan {
         for (_, keys) in &self.object_keys {
             keys.iter().for_each(|s| mark(*s));
         }
+        self.index.visit_syms(mark);
+    }
+
+    /// `STARTS`/`ENDS` of trigger `t` on event type `e`.
+    #[inline]
+    pub fn role(&self, t: TriggerId, e: crate::ir::EventId) -> u8 {
+        self.roles
+            .get(t.index() * self.events + e.index())
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The interned keys of a payload object `expr`, in entry order.

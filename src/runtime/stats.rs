@@ -29,6 +29,13 @@ pub struct RunStats {
     /// `enroll` actions dropped past `ENROLL_BOUND` starts per customer and instant.
     #[serde(default)]
     pub enrolls_dropped: u64,
+    /// Start patterns' triggers evaluated because the start index named them (or
+    /// they are broad), and those it spared: triggers starting on the event's type
+    /// that it did not name. Both 0 with the index off.
+    #[serde(default)]
+    pub index_candidates: u64,
+    #[serde(default)]
+    pub index_skipped: u64,
 }
 
 impl RunStats {

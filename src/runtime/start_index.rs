@@ -1,0 +1,503 @@
+//! The start index (issue #17): per event type, which triggers an event can start,
+//! found by looking its field values up instead of evaluating every start pattern.
+//!
+//! A start pattern's `where` is split into its top-level `and` conjuncts. One
+//! conjunct of the form `field OP constant` (an event field of the pattern's own
+//! event, `==`, `in [constants]`, or a numeric `>`/`>=`/`<`/`<=`) becomes the
+//! pattern's access conjunct: an `==`/`in` goes into a hash from value to trigger
+//! ranks, a range into sorted thresholds. A pattern with no such conjunct, or whose
+//! `where` could fail (integer `/`, `%`, overflow: skipping it must not hide a
+//! reported error), is broad: its trigger is a candidate for every event of the type.
+//!
+//! The index is a pre-filter and never decides alone: a candidate's patterns are
+//! evaluated in full as before, so the index need only return a superset of the
+//! triggers whose pattern holds. What must never happen is leaving one out; so keys
+//! follow `interp::equal` (an `int` keys as the `float` it converts to, `-0.0` as
+//! `0.0`; integers above 2^53 may then collide, which only adds candidates), NaN and
+//! absent fields look nothing up (a comparison with them is false or none), and
+//! range thresholds are compared non-strictly in `f64` (rounding is monotonic, so an
+//! integer comparison that holds still holds after the conversion).
+//!
+//! Candidates come out as a bitset over [`super::plan::Plan::rank`], so scanning it
+//! upward visits them in firing order (priority, then name) whatever the index
+//! returned first.
+
+use rustc_hash::FxHashMap;
+
+use crate::interp::{Interner, Sym, Value};
+use crate::ir::{BinaryOp, Binding, Builtin, Const, EventId, Expr, ExprId, Program, StartIr};
+
+/// A field value as the index keys it (see the module doc for the equality it
+/// follows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    /// An `int` or `float`, as the bits of its `f64` (`-0.0` as `0.0`; never NaN).
+    Num(u64),
+    Str(Sym),
+    Bool(bool),
+}
+
+fn num_key(f: f64) -> Option<Key> {
+    if f.is_nan() {
+        None
+    } else if f == 0.0 {
+        Some(Key::Num(0))
+    } else {
+        Some(Key::Num(f.to_bits()))
+    }
+}
+
+/// The key of an event's field value; `None` for an absent field, NaN and kinds the
+/// index does not hold (none of which equals an indexed constant).
+fn value_key(v: &Value) -> Option<Key> {
+    match v {
+        Value::Int(i) => num_key(*i as f64),
+        Value::Float(f) => num_key(*f),
+        Value::Str(s) => Some(Key::Str(*s)),
+        Value::Bool(b) => Some(Key::Bool(*b)),
+        _ => None,
+    }
+}
+
+/// A numeric field value as a range threshold compares it; `None` for an absent
+/// field, NaN (which fails every range) and other kinds.
+fn value_num(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) if !f.is_nan() => Some(*f),
+        _ => None,
+    }
+}
+
+/// The hash index of one field: value → ranks of the triggers it may start.
+#[derive(Clone, Debug, Default)]
+struct EqIndex {
+    field: usize,
+    map: FxHashMap<Key, Vec<u32>>,
+}
+
+/// The range index of one numeric field.
+#[derive(Clone, Debug, Default)]
+struct RangeIndex {
+    field: usize,
+    /// `field > c` / `field >= c`, by `c` ascending: a value `v` may start those
+    /// with `c <= v`.
+    lower: Vec<(f64, u32)>,
+    /// `field < c` / `field <= c`, by `c` ascending: `v` may start those with
+    /// `c >= v`.
+    upper: Vec<(f64, u32)>,
+}
+
+/// The index of one event type.
+#[derive(Clone, Debug, Default)]
+struct EventIndex {
+    /// Triggers with a start pattern on the type that no index covers, as a bitset
+    /// over ranks (empty when there are none).
+    broad: Vec<u64>,
+    eq: Vec<EqIndex>,
+    ranges: Vec<RangeIndex>,
+    /// Triggers starting on the type.
+    starters: u32,
+    /// Conjuncts indexed, by kind, for `--emit ir`-style reports.
+    summary: IndexSummary,
+}
+
+/// What one event type's index holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexSummary {
+    pub starters: u32,
+    pub broad: u32,
+    pub eq_patterns: u32,
+    pub range_patterns: u32,
+}
+
+/// The start index of a program.
+#[derive(Clone, Debug, Default)]
+pub struct StartIndex {
+    by_event: Vec<EventIndex>,
+    /// Words of a candidate bitset (one bit per trigger rank).
+    words: usize,
+}
+
+/// A pattern's access conjunct.
+enum Access {
+    Eq(usize, Vec<Key>),
+    /// Field, threshold, whether it bounds from below (`>`/`>=`).
+    Range(usize, f64, bool),
+}
+
+impl StartIndex {
+    /// Build the index of `program`, whose triggers have the firing ranks `rank`.
+    pub fn new(program: &Program, rank: &[u32], interner: &mut Interner) -> StartIndex {
+        let words = rank.len().div_ceil(64);
+        let mut by_event: Vec<EventIndex> = (0..program.events.len())
+            .map(|_| EventIndex::default())
+            .collect();
+        for (t, def) in program.triggers.iter().enumerate() {
+            let StartIr::On(patterns) = &def.start else {
+                continue;
+            };
+            let r = rank.get(t).copied().unwrap_or(u32::MAX);
+            for (e, index) in by_event.iter_mut().enumerate() {
+                let event = EventId::from_index(e);
+                let mine: Vec<_> = patterns.iter().filter(|p| p.event == event).collect();
+                if mine.is_empty() {
+                    continue;
+                }
+                index.starters += 1;
+                index.summary.starters += 1;
+                let access: Option<Vec<Access>> = mine
+                    .iter()
+                    .map(|p| {
+                        p.filter
+                            .and_then(|f| access_of(program, event, f, interner))
+                    })
+                    .collect();
+                let Some(access) = access else {
+                    set_bit(&mut index.broad, words, r);
+                    index.summary.broad += 1;
+                    continue;
+                };
+                for a in access {
+                    match a {
+                        Access::Eq(field, keys) => {
+                            index.summary.eq_patterns += 1;
+                            let at = match index.eq.iter().position(|x| x.field == field) {
+                                Some(at) => at,
+                                None => {
+                                    index.eq.push(EqIndex {
+                                        field,
+                                        map: FxHashMap::default(),
+                                    });
+                                    index.eq.len() - 1
+                                }
+                            };
+                            if let Some(eq) = index.eq.get_mut(at) {
+                                for k in keys {
+                                    eq.map.entry(k).or_default().push(r);
+                                }
+                            }
+                        }
+                        Access::Range(field, c, lower) => {
+                            index.summary.range_patterns += 1;
+                            let at = match index.ranges.iter().position(|x| x.field == field) {
+                                Some(at) => at,
+                                None => {
+                                    index.ranges.push(RangeIndex {
+                                        field,
+                                        ..RangeIndex::default()
+                                    });
+                                    index.ranges.len() - 1
+                                }
+                            };
+                            if let Some(range) = index.ranges.get_mut(at) {
+                                if lower {
+                                    range.lower.push((c, r));
+                                } else {
+                                    range.upper.push((c, r));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for index in &mut by_event {
+            for range in &mut index.ranges {
+                range.lower.sort_by(|a, b| a.0.total_cmp(&b.0));
+                range.upper.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+        }
+        StartIndex { by_event, words }
+    }
+
+    /// Words of a candidate bitset.
+    pub fn words(&self) -> usize {
+        self.words
+    }
+
+    /// Triggers starting on event type `kind`.
+    pub fn starters(&self, kind: EventId) -> u32 {
+        self.by_event.get(kind.index()).map_or(0, |x| x.starters)
+    }
+
+    /// What the index of `kind` holds.
+    pub fn summary(&self, kind: EventId) -> IndexSummary {
+        self.by_event
+            .get(kind.index())
+            .map_or_else(IndexSummary::default, |x| x.summary)
+    }
+
+    /// Set in `bits` (of [`Self::words`] words, all clear) the rank of every
+    /// trigger an event of type `kind` with `fields` may start: a superset of those
+    /// whose start pattern holds.
+    pub fn candidates(&self, kind: EventId, fields: &[Value], bits: &mut [u64]) {
+        let Some(index) = self.by_event.get(kind.index()) else {
+            return;
+        };
+        for (b, w) in bits.iter_mut().zip(&index.broad) {
+            *b |= *w;
+        }
+        for eq in &index.eq {
+            if let Some(ranks) = fields
+                .get(eq.field)
+                .and_then(value_key)
+                .and_then(|k| eq.map.get(&k))
+            {
+                for &r in ranks {
+                    set_bit_in(bits, r);
+                }
+            }
+        }
+        for range in &index.ranges {
+            let Some(v) = fields.get(range.field).and_then(value_num) else {
+                continue;
+            };
+            let below = range.lower.partition_point(|(c, _)| *c <= v);
+            for (_, r) in range.lower.get(..below).unwrap_or_default() {
+                set_bit_in(bits, *r);
+            }
+            let from = range.upper.partition_point(|(c, _)| *c < v);
+            for (_, r) in range.upper.get(from..).unwrap_or_default() {
+                set_bit_in(bits, *r);
+            }
+        }
+    }
+
+    /// The index as `--emit ir` shows it: per event type with starting triggers,
+    /// how many are broad, and each field's hash (distinct values) and thresholds.
+    pub fn describe(&self, program: &Program) -> String {
+        use std::fmt::Write as _;
+        let mut out =
+            String::from("\n# start index (per event type: triggers reached by lookup)\n");
+        for (e, index) in self.by_event.iter().enumerate() {
+            if index.starters == 0 {
+                continue;
+            }
+            let Some(def) = program.events.get(e) else {
+                continue;
+            };
+            let field = |f: usize| def.fields.get(f).map_or("?", |x| x.name.as_str());
+            let s = index.summary;
+            let _ = write!(
+                out,
+                "index {} {}: {} starting, {} broad, {} by ==/in, {} by range",
+                EventId::from_index(e),
+                def.name,
+                s.starters,
+                s.broad,
+                s.eq_patterns,
+                s.range_patterns
+            );
+            for eq in &index.eq {
+                let _ = write!(out, "; hash {} ({} values)", field(eq.field), eq.map.len());
+            }
+            for r in &index.ranges {
+                let _ = write!(
+                    out,
+                    "; range {} ({} lower, {} upper bounds)",
+                    field(r.field),
+                    r.lower.len(),
+                    r.upper.len()
+                );
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The symbols the index holds (its string constants).
+    pub fn visit_syms(&self, mark: &mut dyn FnMut(Sym)) {
+        for index in &self.by_event {
+            for eq in &index.eq {
+                for k in eq.map.keys() {
+                    if let Key::Str(s) = k {
+                        mark(*s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn set_bit(bits: &mut Vec<u64>, words: usize, r: u32) {
+    if bits.len() < words {
+        bits.resize(words, 0);
+    }
+    set_bit_in(bits, r);
+}
+
+fn set_bit_in(bits: &mut [u64], r: u32) {
+    if let Some(w) = bits.get_mut(r as usize / 64) {
+        *w |= 1u64 << (r % 64);
+    }
+}
+
+/// The access conjunct of a start pattern on `event` with `where` `filter`: `None`
+/// when the pattern is broad.
+fn access_of(
+    program: &Program,
+    event: EventId,
+    filter: ExprId,
+    interner: &mut Interner,
+) -> Option<Access> {
+    if may_fail(program, filter) {
+        return None;
+    }
+    let mut conjuncts = Vec::new();
+    let mut stack = vec![filter];
+    while let Some(id) = stack.pop() {
+        match program.exprs.get(id.index())? {
+            Expr::Binary {
+                op: BinaryOp::And,
+                lhs,
+                rhs,
+            } => {
+                stack.push(*rhs);
+                stack.push(*lhs);
+            }
+            _ => conjuncts.push(id),
+        }
+    }
+    let mut range = None;
+    for c in conjuncts {
+        match comparison(program, event, c, interner) {
+            Some(a @ Access::Eq(..)) => return Some(a),
+            Some(a @ Access::Range(..)) if range.is_none() => range = Some(a),
+            _ => {}
+        }
+    }
+    range
+}
+
+/// `field OP constant` (either way round) on a field of `event` itself.
+fn comparison(
+    program: &Program,
+    event: EventId,
+    id: ExprId,
+    interner: &mut Interner,
+) -> Option<Access> {
+    let Expr::Binary { op, lhs, rhs } = program.exprs.get(id.index())? else {
+        return None;
+    };
+    if *op == BinaryOp::In {
+        let field = field_of(program, event, *lhs)?;
+        let Expr::List(items) = program.exprs.get(rhs.index())? else {
+            return None;
+        };
+        let keys = items
+            .iter()
+            .map(|i| constant(program, *i).and_then(|c| const_key(&c, interner)))
+            .collect::<Option<Vec<Key>>>()?;
+        return Some(Access::Eq(field, keys));
+    }
+    let (field, value, op) = match (
+        field_of(program, event, *lhs),
+        field_of(program, event, *rhs),
+    ) {
+        (Some(f), _) => (f, constant(program, *rhs)?, *op),
+        (None, Some(f)) => (f, constant(program, *lhs)?, flip(*op)?),
+        _ => return None,
+    };
+    match op {
+        BinaryOp::Eq => Some(Access::Eq(field, vec![const_key(&value, interner)?])),
+        BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Lt | BinaryOp::Le => {
+            let c = match value {
+                Const::Int(i) => i as f64,
+                Const::Float(f) if !f.is_nan() => f,
+                _ => return None,
+            };
+            Some(Access::Range(
+                field,
+                c,
+                matches!(op, BinaryOp::Gt | BinaryOp::Ge),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The operator with its operands swapped.
+fn flip(op: BinaryOp) -> Option<BinaryOp> {
+    Some(match op {
+        BinaryOp::Eq => BinaryOp::Eq,
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::Le => BinaryOp::Ge,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::Ge => BinaryOp::Le,
+        _ => return None,
+    })
+}
+
+/// The index of the field `id` reads on the event being matched (through an
+/// `int`-to-`float` promotion, which keys and compares the same), if it is one of
+/// `event`'s own fields.
+fn field_of(program: &Program, event: EventId, id: ExprId) -> Option<usize> {
+    match program.exprs.get(id.index())? {
+        Expr::ToFloat(inner) => field_of(program, event, *inner),
+        Expr::Field {
+            binding: Binding::Current,
+            choices,
+        } => choices
+            .iter()
+            .find(|(e, _)| *e == event)
+            .map(|(_, f)| f.index()),
+        _ => None,
+    }
+}
+
+/// The constant `id` is (through a promotion), if it is one.
+fn constant(program: &Program, id: ExprId) -> Option<Const> {
+    match program.exprs.get(id.index())? {
+        Expr::ToFloat(inner) => match constant(program, *inner)? {
+            Const::Int(i) => Some(Const::Float(i as f64)),
+            other => Some(other),
+        },
+        Expr::Const(c) => Some(c.clone()),
+        _ => None,
+    }
+}
+
+fn const_key(c: &Const, interner: &mut Interner) -> Option<Key> {
+    match c {
+        Const::Int(i) => num_key(*i as f64),
+        Const::Float(f) => num_key(*f),
+        Const::Str(s) => Some(Key::Str(interner.intern(s))),
+        Const::Bool(b) => Some(Key::Bool(*b)),
+        Const::Duration(_) | Const::Time(_) => None,
+    }
+}
+
+/// Whether evaluating `root` could report an error (arithmetic that overflows or
+/// divides by zero, `abs`): then no conjunct of it is skipped.
+fn may_fail(program: &Program, root: ExprId) -> bool {
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        let Some(expr) = program.exprs.get(id.index()) else {
+            return true;
+        };
+        let risky = match expr {
+            Expr::Unary { op, .. } => *op == crate::ir::UnaryOp::Neg,
+            Expr::Binary { op, .. } => matches!(
+                op,
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem
+            ),
+            Expr::Call { func, .. } => !matches!(
+                func,
+                Builtin::Len
+                    | Builtin::Empty
+                    | Builtin::Lower
+                    | Builtin::Upper
+                    | Builtin::StartsWith
+                    | Builtin::EndsWith
+                    | Builtin::Contains
+            ),
+            _ => false,
+        };
+        if risky {
+            return true;
+        }
+        stack.extend(expr.operands());
+    }
+    false
+}
