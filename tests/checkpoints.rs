@@ -17,13 +17,14 @@ use trigc::interp::{Interner, Interp};
 use trigc::io::lines::Line;
 use trigc::io::sink::write_record;
 use trigc::ir::Program;
-use trigc::runtime::{ActionRecord, LatePolicy, Notice, Output, RuntimeConfig};
+use trigc::runtime::{ActionRecord, LatePolicy, Notice, Output, RuntimeConfig, StartIndexUse};
 
 /// One hour of lateness: events are held at the checkpoint.
 const CONFIG: RuntimeConfig = RuntimeConfig {
     lateness: 3_600_000,
     late: LatePolicy::Drop,
     until: None,
+    start_index: StartIndexUse::Auto,
 };
 
 /// Lines before the checkpoint; the rest of the sample follows the resume.

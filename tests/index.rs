@@ -13,7 +13,7 @@ use trigc::interp::Interner;
 use trigc::io::Lines;
 use trigc::io::sink::write_record;
 use trigc::ir::Program;
-use trigc::runtime::{ActionRecord, Notice, Output, RunStats, RuntimeConfig};
+use trigc::runtime::{ActionRecord, Notice, Output, RunStats, RuntimeConfig, StartIndexUse};
 use trigc::syntax::SourceMap;
 
 struct Collect<'a> {
@@ -43,7 +43,11 @@ fn run(
 ) -> (Vec<u8>, RunStats) {
     let engine = EngineKind::Interp.build().expect("the interpreter builds");
     let config = RuntimeConfig {
-        no_index,
+        start_index: if no_index {
+            StartIndexUse::Never
+        } else {
+            StartIndexUse::Always
+        },
         ..RuntimeConfig::default()
     };
     let mut out = Collect {

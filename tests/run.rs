@@ -33,7 +33,7 @@ use trigc::io::Lines;
 use trigc::io::sink::write_record;
 use trigc::io::{Decoded, Decoder};
 use trigc::ir::Program;
-use trigc::runtime::{ActionRecord, Notice, Output, RuntimeConfig};
+use trigc::runtime::{ActionRecord, Notice, Output, RuntimeConfig, StartIndexUse};
 use trigc::syntax::SourceMap;
 
 /// Collects records and notices as text.
@@ -108,10 +108,10 @@ struct Replay {
     resume_engine: EngineKind,
     /// Before each event, advance time to every due instant up to the event's time.
     advance: bool,
-    /// Run without the start index (`--no-index`); `resume_no_index` after the
-    /// checkpoint.
-    no_index: bool,
-    resume_no_index: bool,
+    /// Whether the start index is used (`Always` unless a replay compares it with
+    /// `Never`); `resume_index` after the checkpoint.
+    index: StartIndexUse,
+    resume_index: StartIndexUse,
 }
 
 impl Replay {
@@ -121,8 +121,8 @@ impl Replay {
             checkpoint_after: None,
             resume_engine: engine,
             advance: false,
-            no_index: false,
-            resume_no_index: false,
+            index: StartIndexUse::Always,
+            resume_index: StartIndexUse::Always,
         }
     }
 }
@@ -140,7 +140,7 @@ fn replay(case: &Case, how: Replay) -> String {
         err: String::new(),
     };
     let config = RuntimeConfig {
-        no_index: how.no_index,
+        start_index: how.index,
         ..case.config
     };
     let mut session =
@@ -181,7 +181,7 @@ fn replay(case: &Case, how: Replay) -> String {
                 &case.program,
                 engine(how.resume_engine),
                 RuntimeConfig {
-                    no_index: how.resume_no_index,
+                    start_index: how.resume_index,
                     ..case.config
                 },
                 checkpoint,
@@ -233,8 +233,8 @@ fn run_cases() {
             let unindexed = replay(
                 &case,
                 Replay {
-                    no_index: true,
-                    resume_no_index: true,
+                    index: StartIndexUse::Never,
+                    resume_index: StartIndexUse::Never,
                     ..Replay::under(kind)
                 },
             );
@@ -255,8 +255,16 @@ fn run_cases() {
                         resume_engine: next,
                         // Half the replays switch the index on or off at the
                         // checkpoint: it is no part of the state.
-                        no_index: n % 4 == 1,
-                        resume_no_index: n % 4 == 2,
+                        index: if n % 4 == 1 {
+                            StartIndexUse::Never
+                        } else {
+                            StartIndexUse::Always
+                        },
+                        resume_index: if n % 4 == 2 {
+                            StartIndexUse::Never
+                        } else {
+                            StartIndexUse::Always
+                        },
                         ..Replay::under(kind)
                     },
                 );

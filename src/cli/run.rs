@@ -32,7 +32,9 @@ use crate::io::lines::LineLimit;
 use crate::io::sink::NdjsonSink;
 use crate::io::{Lines, Poll, Reject};
 use crate::ir::Program;
-use crate::runtime::{ActionRecord, LatePolicy, Notice, Output, RestoreError, RuntimeConfig};
+use crate::runtime::{
+    ActionRecord, LatePolicy, Notice, Output, RestoreError, RuntimeConfig, StartIndexUse,
+};
 use crate::syntax::SourceMap;
 use crate::time::{TIME_RANGE, format_time, in_range, parse_duration, parse_time};
 
@@ -109,7 +111,11 @@ impl RunArgs {
                 LateArg::Process => LatePolicy::Process,
             },
             until: self.until,
-            no_index: self.no_index,
+            start_index: if self.no_index {
+                StartIndexUse::Never
+            } else {
+                StartIndexUse::Auto
+            },
         }
     }
 }

@@ -12,7 +12,7 @@ use super::lifecycle::{Start, StartEvent, kept_fields};
 use super::plan::{ENDS, STARTS};
 use super::scope::{Context, IngestEval};
 use super::state::CustomerId;
-use super::{Event, Output, Runtime};
+use super::{Event, INDEX_MIN_STARTERS, Output, Runtime, StartIndexUse};
 use crate::interp::Value;
 use crate::interp::is_true;
 use crate::ir::{ActionKind, StartIr, TriggerId};
@@ -68,16 +68,23 @@ impl Runtime<'_> {
         // (2) every trigger concerned, in firing order: ends, then starts.
         self.in_process = c;
         self.event_first_seq = self.state.next_instance;
-        if self.config.no_index {
-            self.triggers_all(c, e, out);
-        } else {
+        let indexed = match self.config.start_index {
+            StartIndexUse::Never => false,
+            StartIndexUse::Always => true,
+            StartIndexUse::Auto => self.plan.index.starters(e.kind) >= INDEX_MIN_STARTERS,
+        };
+        if indexed {
             self.triggers_indexed(c, e, out);
+        } else {
+            self.triggers_all(c, e, out);
         }
         self.in_process = CustomerId(NIL);
         self.maybe_free(c, e.ts);
     }
 
-    /// Step (2) over every trigger the event type concerns (`no_index`).
+    /// Step (2) over every trigger the event type concerns, in firing order (few
+    /// triggers, or `--no-index`).
+    #[inline(always)]
     fn triggers_all(&mut self, c: CustomerId, e: &Event, out: &mut dyn Output) {
         let n = self.plan.by_event.get(e.kind.index()).map_or(0, Vec::len);
         for i in 0..n {
@@ -98,6 +105,10 @@ impl Runtime<'_> {
     /// Visited in firing order (a bitset over ranks, scanned upward). Instances the
     /// event itself starts are never ended by it, so the key's instances found before
     /// the first trigger runs are all step (2) may end.
+    ///
+    /// Kept out of line: it serves rule sets large enough that a call is nothing
+    /// next to the work, and inlined it made LLVM stop inlining the small-set path.
+    #[inline(never)]
     fn triggers_indexed(&mut self, c: CustomerId, e: &Event, out: &mut dyn Output) {
         let mut starts = std::mem::take(&mut self.start_bits);
         let mut ends = std::mem::take(&mut self.end_bits);
@@ -136,6 +147,7 @@ impl Runtime<'_> {
     }
 
     /// Trigger `t`'s turn in step (2): fire what comes before it, then end and start.
+    #[inline(always)]
     fn visit_trigger(
         &mut self,
         t: TriggerId,
@@ -160,6 +172,9 @@ impl Runtime<'_> {
     }
 
     /// End `c`'s instances of `t` whose `exit on` or current-step `unless` matches `e`.
+    /// Inlined into both walks of step (2), as it was into the one walk before the
+    /// start index (see BENCHMARKS.md, "Figures behind choices").
+    #[inline(always)]
     fn end_matching(&mut self, t: TriggerId, c: CustomerId, e: &Event, out: &mut dyn Output) {
         let program = self.program;
         let def = program.trigger(t);
@@ -208,6 +223,8 @@ impl Runtime<'_> {
     }
 
     /// Start `t` if `e` matches one of its start patterns (fanning out when asked).
+    /// Inlined into both walks of step (2), like [`Self::end_matching`].
+    #[inline(always)]
     fn start_on_event(&mut self, t: TriggerId, c: CustomerId, e: &Event, out: &mut dyn Output) {
         let program = self.program;
         let def = program.trigger(t);

@@ -84,11 +84,28 @@ pub struct RuntimeConfig {
     pub late: LatePolicy,
     /// `--until`: the final watermark at the end of input (ms since epoch).
     pub until: Option<i64>,
-    /// Evaluate every start pattern and walk every instance list, without the start
-    /// index (`--no-index`; the differential tests compare both ways).
+    /// When step (2) goes through the start index (`--no-index`: never; the
+    /// differential tests compare `Always` with `Never`).
     #[serde(default)]
-    pub no_index: bool,
+    pub start_index: StartIndexUse,
 }
+
+/// When an event finds the triggers it may start through the start index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StartIndexUse {
+    /// For event types that start at least [`INDEX_MIN_STARTERS`] triggers: below
+    /// that, visiting each trigger in firing order costs less than the index's
+    /// lookups and bitsets (measured on `rules/`, see BENCHMARKS.md).
+    #[default]
+    Auto,
+    Always,
+    /// Evaluate every start pattern and walk every instance list.
+    Never,
+}
+
+/// The fewest triggers starting on one event type for which [`StartIndexUse::Auto`]
+/// uses the index.
+pub const INDEX_MIN_STARTERS: u32 = 16;
 
 /// Everything a run has built up: plain data, serialisable as a whole (a checkpoint
 /// is this state; the program and the engine are supplied again on restore).

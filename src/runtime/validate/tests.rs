@@ -34,6 +34,7 @@ const CONFIG: RuntimeConfig = RuntimeConfig {
     lateness: 600_000,
     late: crate::runtime::LatePolicy::Drop,
     until: None,
+    start_index: crate::runtime::StartIndexUse::Auto,
 };
 
 /// The runtime state of a run, as JSON.
