@@ -12,6 +12,8 @@ mod reference;
 mod schema;
 #[path = "../benches/fixtures/shop.rs"]
 mod shop;
+#[path = "decode/wire.rs"]
+mod wire;
 
 use std::io::Cursor;
 
