@@ -261,11 +261,14 @@ impl Decoder {
     }
 
     /// What an ignored line without the type member counts as.
+    #[cold]
     pub(super) fn untyped(&self) -> String {
         format!("(no {})", self.type_member)
     }
 
     /// [`Decoder::decode_line`] after the scan, for programs with a wire mapping.
+    /// Kept out of line, so `decode_line` stays as small as before for the others.
+    #[inline(never)]
     pub(super) fn decode_wire(
         &mut self,
         text: &str,
