@@ -144,8 +144,8 @@ impl Checker<'_> {
     }
 
     /// The fields of one event. A field may not take a name the envelope owns: the
-    /// schema's key, type and time fields are already members of every line, and
-    /// `ts` is the event's time. A field of an unknown type is kept, marked untyped,
+    /// schema's key, type and time fields are already members of every line (unless
+    /// the field is read `from` another path), and `ts` is the event's time. A field of an unknown type is kept, marked untyped,
     /// so reads of it stay silent instead of repeating the type error.
     fn event_fields(&mut self, ev: &ast::EventDecl) -> Vec<FieldDef> {
         let mut fields: Vec<FieldDef> = Vec::new();
@@ -153,7 +153,10 @@ impl Checker<'_> {
             let name = f.name.name.to_string();
             let owner = {
                 let s = &self.prog.schema;
-                if name == s.key || s.key_alternatives.contains(&name) {
+                // A field read `from` a path does not take its name's member.
+                if f.path.is_some() && name != "ts" {
+                    None
+                } else if name == s.key || s.key_alternatives.contains(&name) {
                     Some("the schema's key field")
                 } else if name == s.type_ {
                     Some("the schema's type field")
