@@ -189,6 +189,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if args.format() == InputFormat::Csv && (args.checkpoint.is_some() || args.resume.is_some()) {
         return fail("--checkpoint and --resume take NDJSON input, not CSV");
     }
+    if args.format() == InputFormat::Ndjson && args.csv_columns.is_some() {
+        return fail("--csv-columns names the columns of CSV input, not NDJSON");
+    }
     let (sources, program) = match compile_rules(args) {
         Ok(compiled) => compiled,
         Err(code) => return code,
