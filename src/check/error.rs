@@ -161,6 +161,11 @@ pub enum Problem {
         format: String,
         epoch: bool,
     },
+    /// `time ts format "%Y-%m-%d %H:%M" in "Europe/Berln"`.
+    UnknownTimeZone {
+        span: Span,
+        zone: String,
+    },
     /// `event A { user: string }` with the default schema, `event A { ts: time }`.
     ReservedName {
         span: Span,
@@ -427,6 +432,11 @@ impl Problem {
                 Diagnostic::new(Code::BadTimeFormat, span, format!("bad time format \"{}\"", quote(&format)))
                     .label("not a strftime format chrono can read")
                     .help("use chrono strftime items like \"%Y-%m-%d %H:%M:%S\" (`%%` for a literal `%`); a format without a zone is UTC")
+            }
+            P::UnknownTimeZone { span, zone } => {
+                Diagnostic::new(Code::UnknownTimeZone, span, format!("unknown time zone \"{}\"", quote(&zone)))
+                    .label("not an IANA time zone name")
+                    .help("write a name of the IANA database like \"Europe/Berlin\" or \"America/New_York\" (\"UTC\" is the default)")
             }
             P::ReservedName { span, name, owner } => {
                 Diagnostic::new(Code::ReservedName, span, format!("field name `{name}` is reserved"))

@@ -33,7 +33,7 @@ impl Checker<'_> {
     /// `format "..."` (validated with chrono) or `epoch UNIT`.
     pub(super) fn check_time_format(&mut self, format: &ast::TimeFormat) -> TimeFormat {
         match format {
-            ast::TimeFormat::Strftime(s) => {
+            ast::TimeFormat::Strftime(s, zone) => {
                 let bad = s.value.is_empty()
                     || StrftimeItems::new(&s.value).any(|i| matches!(i, Item::Error));
                 if bad {
@@ -43,7 +43,18 @@ impl Checker<'_> {
                         epoch: false,
                     });
                 }
-                TimeFormat::Strftime(s.value.clone())
+                if let Some(z) = zone
+                    && z.value.parse::<chrono_tz::Tz>().is_err()
+                {
+                    self.report(Problem::UnknownTimeZone {
+                        span: z.span,
+                        zone: z.value.clone(),
+                    });
+                }
+                TimeFormat::Strftime {
+                    format: s.value.clone(),
+                    zone: zone.as_ref().map(|z| z.value.clone()),
+                }
             }
             ast::TimeFormat::Epoch(unit) => match unit.name.as_str() {
                 "seconds" => TimeFormat::EpochSeconds,

@@ -100,6 +100,8 @@ codes! {
         "A wire path (`from a.b.c`, or a schema line) uses `[]` where it has no meaning: only a `list<T>` field's path may gather, at one level (`from properties.products[].product_id`); the schema's key, type and time are single values.";
     BadTimeFormat = "bad-time-format", Error,
         "The schema's `time ... format \"...\"` is not a chrono strftime format (an unknown `%` item, or empty), or `epoch UNIT` names a unit other than `seconds`, `millis` or `micros`.";
+    UnknownTimeZone = "unknown-time-zone", Error,
+        "`time F format \"...\" in \"ZONE\"` names a zone the IANA time zone database does not know. Times without an offset are read in that zone (the default is UTC).";
     BadKeyedBy = "bad-keyed-by", Error,
         "`keyed by F` must name a declared, non-optional `string` field of the event.";
     BadReducer = "bad-reducer", Error,

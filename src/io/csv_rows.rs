@@ -149,7 +149,7 @@ impl CsvShape {
 
     fn time_cell(&self, cell: &str) -> Cell {
         match (&self.time_format, cell.parse::<i64>()) {
-            (TimeFormat::Strftime(_), _) => Cell::Str,
+            (TimeFormat::Strftime { .. }, _) => Cell::Str,
             (_, Ok(_)) => Cell::Raw,
             (TimeFormat::EpochSeconds, Err(_)) => match cell.parse::<f64>() {
                 Ok(f) if f.is_finite() => Cell::Owned(format!("{f:?}")),

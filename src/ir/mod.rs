@@ -246,9 +246,13 @@ pub enum TimeFormat {
     /// An RFC 3339 string or an integer of epoch milliseconds.
     #[default]
     Default,
-    /// `format "%Y-%m-%d %H:%M:%S UTC"`: a chrono strftime string (checked to be
-    /// valid); without a zone in it, the time is UTC.
-    Strftime(String),
+    /// `format "%Y-%m-%d %H:%M:%S UTC" [in "Europe/Berlin"]`: a chrono strftime
+    /// string (checked to be valid); a time without an offset is in `zone` (an IANA
+    /// name, checked to be known), else UTC.
+    Strftime {
+        format: String,
+        zone: Option<String>,
+    },
     /// `epoch seconds`: an integer of seconds since the Unix epoch.
     EpochSeconds,
     /// `epoch millis`

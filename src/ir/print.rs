@@ -26,8 +26,11 @@ pub fn print(program: &Program) -> String {
     let _ = write!(out, " type={} time={}", s.type_, s.time);
     match &s.time_format {
         super::TimeFormat::Default => {}
-        super::TimeFormat::Strftime(f) => {
-            let _ = write!(out, " format {f:?}");
+        super::TimeFormat::Strftime { format, zone } => {
+            let _ = write!(out, " format {format:?}");
+            if let Some(zone) = zone {
+                let _ = write!(out, " in {zone:?}");
+            }
         }
         super::TimeFormat::EpochSeconds => out.push_str(" epoch seconds"),
         super::TimeFormat::EpochMillis => out.push_str(" epoch millis"),

@@ -89,8 +89,9 @@ pub struct SchemaLine {
 /// How a time member is written: `format "%Y-%m-%d %H:%M:%S"` or `epoch seconds`.
 #[derive(Clone, Debug, Serialize)]
 pub enum TimeFormat {
-    /// A chrono strftime string (checked by `check`).
-    Strftime(StrLit),
+    /// A chrono strftime string (checked by `check`), and `in "Europe/Berlin"`: the
+    /// IANA zone of times without an offset.
+    Strftime(StrLit, Option<StrLit>),
     /// `epoch UNIT`: the unit as written (checked by `check`).
     Epoch(Ident),
 }

@@ -335,6 +335,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         R::wire_path => "a wire path like `properties.product_id`",
         R::wire_name => "a wire name (a string or a whole number)",
         R::time_format => "`format` or `epoch`",
+        R::time_zone => "`in` and a time zone",
         R::kw_format => "`format`",
         R::kw_epoch => "`epoch`",
         R::coalesce => "`??`",

@@ -260,9 +260,17 @@ impl Builder<'_, '_> {
     }
 
     fn parse_time_format(&mut self, pair: Pair<'_, Rule>) -> Option<TimeFormat> {
-        let p = parts(pair).next()?;
+        let mut items = parts(pair);
+        let p = items.next()?;
         Some(match p.as_rule() {
-            Rule::string => TimeFormat::Strftime(self.parse_string(p)),
+            Rule::string => {
+                let format = self.parse_string(p);
+                let zone = items
+                    .next()
+                    .and_then(|z| parts(z).next())
+                    .map(|z| self.parse_string(z));
+                TimeFormat::Strftime(format, zone)
+            }
             _ => TimeFormat::Epoch(self.ident(&p)),
         })
     }

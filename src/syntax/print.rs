@@ -88,7 +88,10 @@ impl Printer<'_> {
                     let paths: Vec<String> = l.paths.iter().map(ToString::to_string).collect();
                     let format = match &l.format {
                         None => String::new(),
-                        Some(TimeFormat::Strftime(f)) => format!(" format {:?}", f.value),
+                        Some(TimeFormat::Strftime(f, None)) => format!(" format {:?}", f.value),
+                        Some(TimeFormat::Strftime(f, Some(z))) => {
+                            format!(" format {:?} in {:?}", f.value, z.value)
+                        }
                         Some(TimeFormat::Epoch(u)) => format!(" epoch {}", u.name),
                     };
                     let paths = paths.join(" ?? ");

@@ -115,6 +115,25 @@ fn time_formats_and_epoch_units() {
         f.reject(r#"{"type":"A","user":"u","at":"2026-01-05"}"#)
             .contains("does not match the format")
     );
+    let mut f = Fixture::with(&compiled(
+        r#"schema { time at format "%Y-%m-%d %H:%M:%S" in "Europe/Berlin" }
+        event A { x: int? }
+        trigger t on A then emit "x""#,
+    ));
+    assert_eq!(
+        f.ok(r#"{"type":"A","user":"u","at":"2026-01-05 11:00:00"}"#)
+            .ts,
+        T0
+    );
+    // Repeated by the end of summer time: the earlier instant (CEST, UTC+2).
+    let autumn = f
+        .ok(r#"{"type":"A","user":"u","at":"2026-10-25 02:30:00"}"#)
+        .ts;
+    assert_eq!(autumn, 1_792_888_200_000);
+    assert!(
+        f.reject(r#"{"type":"A","user":"u","at":"2026-03-29 02:30:00"}"#)
+            .contains("does not exist in Europe/Berlin")
+    );
     for (unit, raw, ms) in [
         ("seconds", "1767607200", T0),
         ("seconds", "1767607200.25", T0 + 250),

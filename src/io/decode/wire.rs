@@ -14,7 +14,8 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 
 use super::{Decoder, KeySource, NameId, json, read_key};
@@ -82,6 +83,8 @@ pub(super) struct WireMap {
     type_: Path,
     time: Path,
     time_format: TimeFormat,
+    /// The zone of `format "..." in "ZONE"` (checked by `check`).
+    time_zone: Option<Tz>,
     /// Integer values of the type member (`event VIEW from 1`).
     ints: FxHashMap<i64, EventId>,
     /// By event, by field: its path (a plain field name is a path of one member).
@@ -128,6 +131,10 @@ impl WireMap {
             type_: Path::new(&s.type_, name_id),
             time: Path::new(&s.time, name_id),
             time_format: s.time_format.clone(),
+            time_zone: match &s.time_format {
+                TimeFormat::Strftime { zone: Some(z), .. } => z.parse().ok(),
+                _ => None,
+            },
             ints,
             fields,
         })
@@ -369,7 +376,7 @@ impl Decoder {
         };
         out.ts = match &wire.time_format {
             TimeFormat::Default => read_time(text, time, &mut self.scratch, &mut self.dates),
-            format => read_formatted(text, time, format, &mut self.scratch),
+            format => read_formatted(text, time, format, wire.time_zone, &mut self.scratch),
         }
         .map_err(|what| format!("field `{}`: {what}", wire.time.text))?;
 
@@ -420,17 +427,18 @@ impl Decoder {
     }
 }
 
-/// The schema's time member in its declared format: a strftime string (UTC when the
-/// format has no zone; midnight when it has no time of day) or an integer in an epoch
-/// unit.
+/// The schema's time member in its declared format: a strftime string (a time without
+/// an offset is in `zone`, else UTC; midnight when the format has no time of day) or
+/// an integer in an epoch unit.
 fn read_formatted(
     text: &str,
     tok: Tok,
     format: &TimeFormat,
+    zone: Option<Tz>,
     scratch: &mut String,
 ) -> Result<i64, String> {
     let ms = match format {
-        TimeFormat::Strftime(fmt) => {
+        TimeFormat::Strftime { format: fmt, .. } => {
             if !tok.token.is_str() {
                 return Err(format!(
                     "expected a time string like the format \"{fmt}\", found {}",
@@ -440,20 +448,22 @@ fn read_formatted(
             scratch.clear();
             json::unescape(tok.str_body(text), scratch);
             let s = scratch.as_str();
-            let ms = DateTime::parse_from_str(s, fmt)
-                .map(|t| t.timestamp_millis())
+            let parsed = DateTime::parse_from_str(s, fmt)
+                .map(|t| Some(t.timestamp_millis()))
+                .or_else(|_| NaiveDateTime::parse_from_str(s, fmt).map(|t| local(t, zone)))
                 .or_else(|_| {
-                    NaiveDateTime::parse_from_str(s, fmt).map(|t| t.and_utc().timestamp_millis())
-                })
-                .or_else(|_| {
-                    NaiveDate::parse_from_str(s, fmt).map(|d| {
-                        d.and_time(chrono::NaiveTime::MIN)
-                            .and_utc()
-                            .timestamp_millis()
-                    })
+                    NaiveDate::parse_from_str(s, fmt)
+                        .map(|d| local(d.and_time(chrono::NaiveTime::MIN), zone))
                 });
-            match ms {
-                Ok(ms) => ms,
+            match parsed {
+                Ok(Some(ms)) => ms,
+                Ok(None) => {
+                    let zone = zone.map_or("UTC", |z| z.name());
+                    return Err(format!(
+                        "time `{}` does not exist in {zone} (skipped by a daylight-saving change)",
+                        json::clip(s)
+                    ));
+                }
                 Err(e) => {
                     return Err(format!(
                         "time `{}` does not match the format \"{fmt}\": {e}",
@@ -468,6 +478,18 @@ fn read_formatted(
         TimeFormat::Default => return Err("internal: default time format".into()),
     };
     in_range(ms).ok_or_else(|| out_of_range(tok.text(text)))
+}
+
+/// A wall-clock time in `zone` (UTC without one) as epoch milliseconds; a time a
+/// daylight-saving change repeats is its earlier instant, one it skips is `None`.
+fn local(t: NaiveDateTime, zone: Option<Tz>) -> Option<i64> {
+    match zone {
+        None => Some(t.and_utc().timestamp_millis()),
+        Some(z) => z
+            .from_local_datetime(&t)
+            .earliest()
+            .map(|t| t.timestamp_millis()),
+    }
 }
 
 /// An epoch number in `unit` as milliseconds: an integer (also as a string of
