@@ -12,6 +12,8 @@ mod reference;
 mod schema;
 #[path = "../benches/fixtures/shop.rs"]
 mod shop;
+#[path = "decode/wire.rs"]
+mod wire;
 
 use std::io::Cursor;
 
@@ -616,6 +618,7 @@ fn a_custom_wire_schema_names_the_envelope() {
         key: "customer_id".into(),
         type_: "event".into(),
         time: "at".into(),
+        ..WireSchema::default()
     };
     let mut f = Fixture::with(&p);
     let ev = f.ok(r#"{"event":"VISIT","customer_id":"c","at":"2026-01-05T10:00:00Z","user":5,"ts":"x","type":1}"#);

@@ -40,11 +40,24 @@ impl Checker<'_> {
                     continue;
                 }
                 seen[slot] = Some(line.span);
-                let field = line.field.name.to_string();
+                let mut paths: Vec<String> = line
+                    .paths
+                    .iter()
+                    .map(|p| self.check_schema_path(p))
+                    .collect();
+                let Some(field) = (!paths.is_empty()).then(|| paths.remove(0)) else {
+                    continue;
+                };
                 match line.role {
-                    SchemaRole::Key => schema.key = field,
+                    SchemaRole::Key => {
+                        schema.key = field;
+                        schema.key_alternatives = paths;
+                    }
                     SchemaRole::Type => schema.type_ = field,
                     SchemaRole::Time => schema.time = field,
+                }
+                if let Some(format) = &line.format {
+                    schema.time_format = self.check_time_format(format);
                 }
             }
         }
@@ -99,11 +112,13 @@ impl Checker<'_> {
                 continue;
             }
             let fields = self.event_fields(ev);
+            let wire = self.check_wire_names(ev);
             let mut def = EventDef {
                 name: ev.name.name.to_string(),
                 span: ev.name.span,
                 profile: ev.profile.is_some(),
                 keyed_by: None,
+                wire,
                 fields,
                 profile_fields: Vec::new(),
             };
@@ -129,8 +144,8 @@ impl Checker<'_> {
     }
 
     /// The fields of one event. A field may not take a name the envelope owns: the
-    /// schema's key, type and time fields are already members of every line, and
-    /// `ts` is the event's time. A field of an unknown type is kept, marked untyped,
+    /// schema's key, type and time fields are already members of every line (unless
+    /// the field is read `from` another path), and `ts` is the event's time. A field of an unknown type is kept, marked untyped,
     /// so reads of it stay silent instead of repeating the type error.
     fn event_fields(&mut self, ev: &ast::EventDecl) -> Vec<FieldDef> {
         let mut fields: Vec<FieldDef> = Vec::new();
@@ -138,7 +153,10 @@ impl Checker<'_> {
             let name = f.name.name.to_string();
             let owner = {
                 let s = &self.prog.schema;
-                if name == s.key {
+                // A field read `from` a path does not take its name's member.
+                if f.path.is_some() && name != "ts" {
+                    None
+                } else if name == s.key || s.key_alternatives.contains(&name) {
                     Some("the schema's key field")
                 } else if name == s.type_ {
                     Some("the schema's type field")
@@ -174,6 +192,10 @@ impl Checker<'_> {
                 let field = u32::try_from(fields.len()).unwrap_or(u32::MAX);
                 self.untyped_fields.insert((event, field));
             }
+            let path = f
+                .path
+                .as_ref()
+                .map(|p| self.check_field_path(p, ty.as_ref()));
             let ty = ty.unwrap_or(Ty::Str);
             let optional = ty.is_optional();
             fields.push(FieldDef {
@@ -182,6 +204,7 @@ impl Checker<'_> {
                 ty: ty.strip_optional().clone(),
                 optional,
                 used: false,
+                path,
             });
         }
         fields

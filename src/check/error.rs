@@ -2,7 +2,7 @@
 //! one place that words them: [`Problem::into_diagnostic`]. The checker never builds
 //! message strings itself, so wording stays consistent and reviewable here.
 
-use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::diag::{Code, Diagnostic, did_you_mean, quote};
 use crate::syntax::Span;
 
 /// What kind of name was not found, for [`Problem::Unknown`].
@@ -134,6 +134,37 @@ pub enum Problem {
     BadCron {
         span: Span,
         reason: String,
+    },
+    /// `event A from "x" {}` and `event B from "x" {}`; `event B from "A"` beside an
+    /// `event A` without `from`.
+    DuplicateWireName {
+        span: Span,
+        wire: String,
+        event: String,
+        first_event: String,
+        first: Span,
+    },
+    /// `event A from 99999999999999999999 {}`.
+    BadWireName {
+        span: Span,
+        text: String,
+    },
+    /// `x: string from a[].b` (not a list), `from a[].b[].c`, `key user[]`.
+    BadWirePath {
+        span: Span,
+        path: String,
+        reason: &'static str,
+    },
+    /// `time ts format "%Q"`, `time ts epoch hours`.
+    BadTimeFormat {
+        span: Span,
+        format: String,
+        epoch: bool,
+    },
+    /// `time ts format "%Y-%m-%d %H:%M" in "Europe/Berln"`.
+    UnknownTimeZone {
+        span: Span,
+        zone: String,
     },
     /// `event A { user: string }` with the default schema, `event A { ts: time }`.
     ReservedName {
@@ -376,6 +407,37 @@ impl Problem {
             P::BadCron { span, reason } => Diagnostic::new(Code::BadCron, span, "invalid cron expression")
                 .label(reason)
                 .help("five fields, UTC: minute hour day-of-month month day-of-week, e.g. `cron \"0 2 * * *\"`"),
+            P::DuplicateWireName { span, wire, event, first_event, first } => {
+                Diagnostic::new(Code::DuplicateWireName, span, format!("wire name {} means two events", quote(&wire)))
+                    .label(format!("means `{event}` here"))
+                    .related(first, format!("already means `{first_event}` here"))
+                    .help("give each wire value of the type member to one event only")
+            }
+            P::BadWireName { span, text } => {
+                Diagnostic::new(Code::BadWireName, span, format!("wire name `{}` is out of the 64-bit range", quote(&text)))
+                    .label("too large for an integer")
+                    .help("write the type value as a string, or a whole number that fits 64 bits")
+            }
+            P::BadWirePath { span, path, reason } => {
+                Diagnostic::new(Code::BadWirePath, span, format!("bad wire path `{}`", quote(&path)))
+                    .label(reason)
+                    .help("a path is member names joined by `.`; one `[]` gathers a member of every array element into a `list<T>` field")
+            }
+            P::BadTimeFormat { span, format, epoch: true } => {
+                Diagnostic::new(Code::BadTimeFormat, span, format!("unknown epoch unit `{}`", quote(&format)))
+                    .label("not an epoch unit")
+                    .help("write `epoch seconds`, `epoch millis` or `epoch micros`")
+            }
+            P::BadTimeFormat { span, format, epoch: false } => {
+                Diagnostic::new(Code::BadTimeFormat, span, format!("bad time format \"{}\"", quote(&format)))
+                    .label("not a strftime format chrono can read")
+                    .help("use chrono strftime items like \"%Y-%m-%d %H:%M:%S\" (`%%` for a literal `%`); a format without a zone is UTC")
+            }
+            P::UnknownTimeZone { span, zone } => {
+                Diagnostic::new(Code::UnknownTimeZone, span, format!("unknown time zone \"{}\"", quote(&zone)))
+                    .label("not an IANA time zone name")
+                    .help("write a name of the IANA database like \"Europe/Berlin\" or \"America/New_York\" (\"UTC\" is the default)")
+            }
             P::ReservedName { span, name, owner } => {
                 Diagnostic::new(Code::ReservedName, span, format!("field name `{name}` is reserved"))
                     .label(format!("`{name}` is {owner}"))

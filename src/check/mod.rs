@@ -24,6 +24,7 @@ mod names;
 mod scope;
 mod trigger;
 mod types;
+mod wire;
 
 use rustc_hash::FxHashMap;
 
@@ -41,6 +42,7 @@ pub fn check(ast: &Ast, sources: &SourceMap) -> (Option<Program>, Vec<Diagnostic
     let mut c = Checker::new(ast);
     c.check_schema();
     c.declare_events();
+    c.check_wire_collisions();
     c.declare_states();
     c.declare_triggers();
     c.declare_profile_writes();

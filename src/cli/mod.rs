@@ -6,6 +6,7 @@
 //! Exit codes: 0 success, 1 rule errors, 2 usage or IO errors.
 
 pub mod check;
+mod csv_input;
 pub mod gen_rules;
 pub mod generate;
 mod input;

@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use super::check::report;
+use super::csv_input::read_csv;
 use super::input::{Input, clash, not_a_regular_file, open_input};
 use super::load::load_rules;
 use super::stop::{StopRequests, StopSignal};
@@ -47,14 +48,31 @@ pub enum LateArg {
     Process,
 }
 
+/// `--input-format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// One JSON object per line.
+    Ndjson,
+    /// Comma-separated values with a header row (or `--csv-columns`).
+    Csv,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// Rule files or directories, compiled as one program.
     #[arg(required = true)]
     pub rules: Vec<PathBuf>,
-    /// NDJSON input file; `-` (the default) reads stdin.
+    /// Input file (NDJSON, or CSV with `--input-format csv`); `-` (the default)
+    /// reads stdin.
     #[arg(long, default_value = "-")]
     pub input: PathBuf,
+    /// The input's format; default: `csv` for a `*.csv` input, else `ndjson`.
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormat>,
+    /// CSV input without a header row: the names of its columns, in order
+    /// (`--csv-columns user,type,ts,product`).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub csv_columns: Option<Vec<String>>,
     /// Which engine evaluates expressions.
     #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
     pub engine: EngineKind,
@@ -102,6 +120,22 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// `--input-format`, or what the input's name says.
+    pub fn format(&self) -> InputFormat {
+        match self.input_format {
+            Some(f) => f,
+            None if self.csv_columns.is_some() => InputFormat::Csv,
+            None if self
+                .input
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv")) =>
+            {
+                InputFormat::Csv
+            }
+            None => InputFormat::Ndjson,
+        }
+    }
+
     /// The runtime's view of the time options.
     pub fn config(&self) -> RuntimeConfig {
         RuntimeConfig {
@@ -137,8 +171,8 @@ fn parse_lateness(s: &str) -> Result<i64, String> {
 /// Records to stdout, notices and rejects to stderr. Both are buffered and flushed
 /// before each read that may wait, and at the end: a reject costs no write call of its
 /// own.
-struct CliOutput<'a> {
-    sink: NdjsonSink<io::StdoutLock<'static>>,
+pub(super) struct CliOutput<'a> {
+    pub sink: NdjsonSink<io::StdoutLock<'static>>,
     program: &'a Program,
     sources: &'a SourceMap,
     stderr: io::BufWriter<io::StderrLock<'static>>,
@@ -146,7 +180,7 @@ struct CliOutput<'a> {
 
 impl CliOutput<'_> {
     /// Hand everything decided so far to stdout and stderr.
-    fn flush(&mut self) {
+    pub(super) fn flush(&mut self) {
         self.sink.flush();
         let _ = self.stderr.flush();
     }
@@ -164,6 +198,12 @@ impl Output for CliOutput<'_> {
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
+    if args.format() == InputFormat::Csv && (args.checkpoint.is_some() || args.resume.is_some()) {
+        return fail("--checkpoint and --resume take NDJSON input, not CSV");
+    }
+    if args.format() == InputFormat::Ndjson && args.csv_columns.is_some() {
+        return fail("--csv-columns names the columns of CSV input, not NDJSON");
+    }
     let (sources, program) = match compile_rules(args) {
         Ok(compiled) => compiled,
         Err(code) => return code,
@@ -220,12 +260,22 @@ pub fn run(args: &RunArgs) -> ExitCode {
         stop: &stop,
         limit,
     };
-    let end = read_input(
-        &mut session,
-        Lines::with_limit(reader, limit),
-        &mut out,
-        reading,
-    );
+    let end = match args.format() {
+        InputFormat::Ndjson => read_input(
+            &mut session,
+            Lines::with_limit(reader, limit),
+            &mut out,
+            reading,
+        ),
+        InputFormat::Csv => read_csv(
+            &mut session,
+            &program,
+            reader,
+            args.csv_columns.clone(),
+            &mut out,
+            reading,
+        ),
+    };
     let end = match end {
         Ok(end) => end,
         Err(message) => {
@@ -409,7 +459,7 @@ fn open_files(args: &RunArgs, sources: &SourceMap, program: &Program) -> Result<
 }
 
 /// How reading the input ended.
-enum InputEnd {
+pub(super) enum InputEnd {
     /// Every line was read.
     Consumed,
     /// The reader of stdout went away first (`| head`), after input line `line`.
@@ -419,12 +469,12 @@ enum InputEnd {
 }
 
 /// What the read loop needs besides the session and the output.
-struct Reading<'a> {
+pub(super) struct Reading<'a> {
     /// `--rejects`: every rejected line is copied there.
-    rejects: Option<&'a mut io::BufWriter<File>>,
-    stop: &'a StopRequests,
+    pub rejects: Option<&'a mut io::BufWriter<File>>,
+    pub stop: &'a StopRequests,
     /// `--max-line-bytes`, for the message of a line over it.
-    limit: LineLimit,
+    pub limit: LineLimit,
 }
 
 /// The read loop: every line into the session, rejects reported (and copied to
@@ -478,7 +528,7 @@ fn read_input(
 }
 
 /// A rejected line: one line on stderr, and its bytes copied to `--rejects`.
-fn report_reject(
+pub(super) fn report_reject(
     out: &mut CliOutput<'_>,
     reject: &Reject,
     bytes: &[u8],

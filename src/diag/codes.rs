@@ -92,6 +92,16 @@ codes! {
         "`for each key where ...` fans an event out to customers, so the start event must be declared `keyed by` a field other than the customer key.";
     FanOutNotSet = "fan-out-not-set", Error,
         "`for each key where STATE contains X` needs STATE to be a `set<T>` state whose member type matches X.";
+    DuplicateWireName = "duplicate-wire-name", Error,
+        "Two events claim one wire value of the type member (`event A from \"x\"` and `event B from \"x\"`, or `from \"A\"` beside an `event A` without `from`, whose wire name is its own name). Each value may mean one event.";
+    BadWireName = "bad-wire-name", Error,
+        "An integer wire name in `event NAME from N` does not fit 64 bits.";
+    BadWirePath = "bad-wire-path", Error,
+        "A wire path (`from a.b.c`, or a schema line) uses `[]` where it has no meaning: only a `list<T>` field's path may gather, at one level (`from properties.products[].product_id`); the schema's key, type and time are single values.";
+    BadTimeFormat = "bad-time-format", Error,
+        "The schema's `time ... format \"...\"` is not a chrono strftime format (an unknown `%` item, or empty), or `epoch UNIT` names a unit other than `seconds`, `millis` or `micros`.";
+    UnknownTimeZone = "unknown-time-zone", Error,
+        "`time F format \"...\" in \"ZONE\"` names a zone the IANA time zone database does not know. Times without an offset are read in that zone (the default is UTC).";
     BadKeyedBy = "bad-keyed-by", Error,
         "`keyed by F` must name a declared, non-optional `string` field of the event.";
     BadReducer = "bad-reducer", Error,

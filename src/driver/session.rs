@@ -315,6 +315,17 @@ impl<'p> Session<'p> {
         }
     }
 
+    /// A row the input format refused before decoding (a CSV cell that cannot be its
+    /// field's type): counted as read and rejected, like a line the decoder rejects.
+    pub fn reject_row(&mut self, number: u64, reason: String) -> Reject {
+        self.input.read += 1;
+        self.input.rejected += 1;
+        Reject {
+            line: number,
+            reason,
+        }
+    }
+
     /// Time has passed to `t` with no line ([`Runtime::advance_to`]). An event held
     /// as a stray time and confirmed later than `t` is then late.
     pub fn advance_to(&mut self, t: i64, out: &mut dyn Output) {

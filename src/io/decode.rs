@@ -44,6 +44,8 @@
 //! no hash), and a canonical time is parsed where it stands; plain strings, short
 //! numbers and the key are then read inline, everything else by `ValueReader`.
 
+mod wire;
+
 use std::fmt;
 
 use rustc_hash::FxHashMap;
@@ -56,7 +58,7 @@ use super::repeats::UnknownNames;
 use super::value::{ValueReader, read_key, read_time};
 use crate::diag::quote;
 use crate::interp::{Interner, Value};
-use crate::ir::{EventId, FieldDef, FieldIdx, Program, Ty};
+use crate::ir::{EventId, FieldDef, FieldIdx, Program, Ty, WireValue};
 use crate::runtime::Event;
 use crate::time::rfc3339::{DateCache, parse_canonical_utc};
 
@@ -211,6 +213,13 @@ pub struct Decoder {
     repeat: Option<(u32, NameId)>,
     /// The other names on this line.
     unknown: UnknownNames,
+    /// The wire mapping, when the program needs more than flat top-level members
+    /// (nested paths, key alternatives, a time format, integer type values); decided
+    /// once in [`Decoder::new`], so programs without it keep the flat fast path.
+    wire: Option<Box<wire::WireMap>>,
+    /// Whether a line without the type member is ignored rather than rejected: in
+    /// programs that map wire names (docs/LANGUAGE.md §3, "Wire mapping").
+    untyped_ignored: bool,
 }
 
 impl Decoder {
@@ -220,9 +229,9 @@ impl Decoder {
             let next = NameId::try_from(names.len()).unwrap_or(NameId::MAX);
             *names.entry(name.to_owned()).or_insert(next)
         };
-        let key_name = name_id(&program.schema.key);
-        let type_name = name_id(&program.schema.type_);
-        let time_name = name_id(&program.schema.time);
+        let key_name = name_id(wire::first_segment(&program.schema.key));
+        let type_name = name_id(wire::first_segment(&program.schema.type_));
+        let time_name = name_id(wire::first_segment(&program.schema.time));
         let events: Vec<EventShape> = program
             .events
             .iter()
@@ -233,7 +242,7 @@ impl Decoder {
                     .fields
                     .iter()
                     .map(|f: &FieldDef| FieldShape {
-                        name_id: name_id(&f.name),
+                        name_id: name_id(wire::first_segment(f.path.as_deref().unwrap_or(&f.name))),
                         name: f.name.clone(),
                         ty: f.ty.clone(),
                         scalar: Scalar::of(&f.ty),
@@ -243,13 +252,18 @@ impl Decoder {
                     .collect(),
             })
             .collect();
-        let kinds = NameTable::new(
-            program
-                .events
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (e.name.as_bytes(), EventId::from_index(i))),
-        );
+        // The wire names of the type member: an event's `from` strings, or its name.
+        let kinds = NameTable::new(program.events.iter().enumerate().flat_map(|(i, e)| {
+            let id = EventId::from_index(i);
+            let own = e.wire.is_empty().then_some((e.name.as_bytes(), id));
+            let from = e.wire.iter().filter_map(move |w| match w {
+                WireValue::Str(s) => Some((s.as_bytes(), id)),
+                WireValue::Int(_) => None,
+            });
+            own.into_iter().chain(from)
+        }));
+        let wire = wire::WireMap::new(program, &mut name_id).map(Box::new);
+        let untyped_ignored = wire.is_some() || program.events.iter().any(|e| !e.wire.is_empty());
         let slots = vec![Slot::default(); names.len()];
         let mut starts = vec![false; program.events.len()];
         for t in &program.triggers {
@@ -302,6 +316,8 @@ impl Decoder {
             name_texts,
             repeat: None,
             unknown: UnknownNames::default(),
+            wire,
+            untyped_ignored,
         }
     }
 
@@ -349,11 +365,17 @@ impl Decoder {
             return Err("line longer than 4 GiB".into());
         }
         self.scan(text)?;
+        if self.wire.is_some() {
+            return self.decode_wire(text, interner, out);
+        }
 
         let type_tok = self
             .member(self.type_name)
             .filter(|t| t.token != Token::Null);
         let Some(type_tok) = type_tok else {
+            if self.untyped_ignored {
+                return Ok(Some(self.untyped()));
+            }
             return Err(format!("missing field `{}`", self.type_member));
         };
         if !type_tok.token.is_str() {

@@ -1,6 +1,7 @@
 //! The edges: decoding NDJSON event lines into typed [`crate::runtime::Event`]s and
 //! writing action records.
 
+pub mod csv_rows;
 pub mod decode;
 pub mod json;
 pub mod lines;

@@ -200,11 +200,20 @@ impl Program {
 }
 
 /// Which wire fields hold the envelope (`schema { key user type type time ts }`).
+/// Each is a wire path: a member name, or dotted names into nested objects
+/// (`context.traits.email`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireSchema {
     pub key: String,
     pub type_: String,
     pub time: String,
+    /// `key userId ?? anonymousId`: the paths tried after `key`, in order; the first
+    /// present (not `null`) one holds the key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_alternatives: Vec<String>,
+    /// How the time member is written.
+    #[serde(default, skip_serializing_if = "TimeFormat::is_default")]
+    pub time_format: TimeFormat,
 }
 
 impl Default for WireSchema {
@@ -213,6 +222,63 @@ impl Default for WireSchema {
             key: "user".into(),
             type_: "type".into(),
             time: "ts".into(),
+            key_alternatives: Vec::new(),
+            time_format: TimeFormat::Default,
+        }
+    }
+}
+
+impl WireSchema {
+    /// Whether decoding needs more than flat top-level members: nested paths, key
+    /// alternatives or a time format other than the default.
+    pub fn is_extended(&self) -> bool {
+        !self.key_alternatives.is_empty()
+            || !self.time_format.is_default()
+            || [&self.key, &self.type_, &self.time]
+                .iter()
+                .any(|p| p.contains('.'))
+    }
+}
+
+/// How the schema's time member is written (`time ts format "..."`, `epoch UNIT`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeFormat {
+    /// An RFC 3339 string or an integer of epoch milliseconds.
+    #[default]
+    Default,
+    /// `format "%Y-%m-%d %H:%M:%S UTC" [in "Europe/Berlin"]`: a chrono strftime
+    /// string (checked to be valid); a time without an offset is in `zone` (an IANA
+    /// name, checked to be known), else UTC.
+    Strftime {
+        format: String,
+        zone: Option<String>,
+    },
+    /// `epoch seconds`: an integer of seconds since the Unix epoch.
+    EpochSeconds,
+    /// `epoch millis`
+    EpochMillis,
+    /// `epoch micros`
+    EpochMicros,
+}
+
+impl TimeFormat {
+    pub fn is_default(&self) -> bool {
+        *self == TimeFormat::Default
+    }
+}
+
+/// A wire value of the type member meaning an event (`event A from "a", 2`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WireValue {
+    Str(String),
+    Int(i64),
+}
+
+impl std::fmt::Display for WireValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WireValue::Str(s) => write!(f, "{s:?}"),
+            WireValue::Int(n) => write!(f, "{n}"),
         }
     }
 }
@@ -227,6 +293,10 @@ pub struct EventDef {
     /// `keyed by F`: the event is routed by this (string) field instead of the
     /// customer key; the wire line then needs `F` and may lack the key field.
     pub keyed_by: Option<FieldIdx>,
+    /// `from "Product Added", 2`: the type member's values meaning this event; empty
+    /// when it is the event's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wire: Vec<WireValue>,
     pub fields: Vec<FieldDef>,
     /// For a profile event, the profile attribute each field merges into
     /// (same length as `fields`); empty otherwise.
@@ -234,6 +304,11 @@ pub struct EventDef {
 }
 
 impl EventDef {
+    /// Whether decoding this event needs nested paths or non-string type values.
+    pub fn is_extended(&self) -> bool {
+        self.fields.iter().any(|f| f.path.is_some())
+            || self.wire.iter().any(|w| matches!(w, WireValue::Int(_)))
+    }
     pub fn field(&self, idx: FieldIdx) -> &FieldDef {
         &self.fields[idx.index()]
     }
@@ -256,6 +331,10 @@ pub struct FieldDef {
     /// Whether any expression, payload or index reads this field. The decoder may
     /// skip materialising unread fields (it still validates their type).
     pub used: bool,
+    /// `from properties.product_id`: the wire path (dotted; one `[]` in a `list<T>`
+    /// field gathers a member of every element); `None` is `name` at the top level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// A customer attribute: from `profile event` fields and `set profile.x = ...`.

@@ -19,7 +19,24 @@ use crate::time::format_duration;
 pub fn print(program: &Program) -> String {
     let mut out = String::new();
     let s = &program.schema;
-    let _ = writeln!(out, "schema key={} type={} time={}", s.key, s.type_, s.time);
+    let _ = write!(out, "schema key={}", s.key);
+    for alt in &s.key_alternatives {
+        let _ = write!(out, " ?? {alt}");
+    }
+    let _ = write!(out, " type={} time={}", s.type_, s.time);
+    match &s.time_format {
+        super::TimeFormat::Default => {}
+        super::TimeFormat::Strftime { format, zone } => {
+            let _ = write!(out, " format {format:?}");
+            if let Some(zone) = zone {
+                let _ = write!(out, " in {zone:?}");
+            }
+        }
+        super::TimeFormat::EpochSeconds => out.push_str(" epoch seconds"),
+        super::TimeFormat::EpochMillis => out.push_str(" epoch millis"),
+        super::TimeFormat::EpochMicros => out.push_str(" epoch micros"),
+    }
+    out.push('\n');
     print_events(program, &mut out);
     if !program.profile.is_empty() {
         out.push('\n');
@@ -131,6 +148,10 @@ fn print_events(program: &Program, out: &mut String) {
         out.push('\n');
         let profile = if e.profile { "profile " } else { "" };
         let _ = write!(out, "{profile}event e{i} {}", e.name);
+        if !e.wire.is_empty() {
+            let wire: Vec<String> = e.wire.iter().map(ToString::to_string).collect();
+            let _ = write!(out, " from {}", wire.join(", "));
+        }
         if let Some(k) = e.keyed_by {
             let name = e.fields.get(k.index()).map_or("?", |f| f.name.as_str());
             let _ = write!(out, " keyed by {k} {name}");
@@ -143,9 +164,13 @@ fn print_events(program: &Program, out: &mut String) {
                 Some(p) => format!("  -> {p}"),
                 None => String::new(),
             };
+            let from = f
+                .path
+                .as_ref()
+                .map_or(String::new(), |p| format!(" from {p}"));
             let _ = writeln!(
                 out,
-                "  f{j} {}: {}{opt}{used}{merge}",
+                "  f{j} {}: {}{opt}{from}{used}{merge}",
                 f.name,
                 ty(program, &f.ty)
             );

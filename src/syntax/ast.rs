@@ -75,12 +75,86 @@ pub enum SchemaRole {
     Time,
 }
 
-/// `key user`: `role` names the envelope part, `field` the wire field holding it.
+/// `key user`: `role` names the envelope part, `paths` where it sits on the wire
+/// (one, or several for `key userId ?? anonymousId`: the first present wins).
 #[derive(Clone, Debug, Serialize)]
 pub struct SchemaLine {
     pub span: Span,
     pub role: SchemaRole,
-    pub field: Ident,
+    pub paths: Vec<WirePath>,
+    /// `time ts format "..."` / `time ts epoch seconds`.
+    pub format: Option<TimeFormat>,
+}
+
+/// How a time member is written: `format "%Y-%m-%d %H:%M:%S"` or `epoch seconds`.
+#[derive(Clone, Debug, Serialize)]
+pub enum TimeFormat {
+    /// A chrono strftime string (checked by `check`), and `in "Europe/Berlin"`: the
+    /// IANA zone of times without an offset.
+    Strftime(StrLit, Option<StrLit>),
+    /// `epoch UNIT`: the unit as written (checked by `check`).
+    Epoch(Ident),
+}
+
+/// Where a value sits on the wire: `user`, `context.traits.email`,
+/// `properties.products[].product_id`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WirePath {
+    pub span: Span,
+    pub segments: Vec<PathSegment>,
+}
+
+/// One member name of a [`WirePath`]; `each` when it is followed by `[]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PathSegment {
+    pub name: String,
+    pub each: bool,
+}
+
+impl WirePath {
+    /// Split the text of a `wire_path` (the grammar has checked its shape).
+    pub fn parse(text: &str, span: Span) -> WirePath {
+        let segments = text
+            .split('.')
+            .map(|s| match s.strip_suffix("[]") {
+                Some(name) => PathSegment {
+                    name: name.to_owned(),
+                    each: true,
+                },
+                None => PathSegment {
+                    name: s.to_owned(),
+                    each: false,
+                },
+            })
+            .collect();
+        WirePath { span, segments }
+    }
+}
+
+impl std::fmt::Display for WirePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, s) in self.segments.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            f.write_str(&s.name)?;
+            if s.each {
+                f.write_str("[]")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A wire value of the type member meaning an event: `from "Product Added"`, `from 2`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum WireName {
+    Str(StrLit),
+    /// The integer as written (checked to fit 64 bits by `check`).
+    Int {
+        text: String,
+        span: Span,
+    },
 }
 
 /// `[profile] event NAME [keyed by FIELD] { field: type, ... }`
@@ -90,6 +164,8 @@ pub struct EventDecl {
     /// Span of the `profile` keyword when this is a profile event.
     pub profile: Option<Span>,
     pub name: Ident,
+    /// `from "Product Added", "Cart Updated"`: empty when the wire name is `name`.
+    pub wire: Vec<WireName>,
     pub keyed_by: Option<Ident>,
     pub fields: Vec<FieldDecl>,
 }
@@ -100,6 +176,8 @@ pub struct FieldDecl {
     pub span: Span,
     pub name: Ident,
     pub ty: TypeExpr,
+    /// `from properties.product_id`: where the field sits; `None` is `name` at the top.
+    pub path: Option<WirePath>,
 }
 
 /// A written type: `string`, `set<string>`, `int?`.

@@ -52,6 +52,8 @@ pub fn split(source: &str, tokens: &[Token]) -> Vec<Chunk> {
         if let Some(p) = prev {
             let field_position = p.kind == TokenKind::Dot
                 || p.is_word(source, "by")
+                || p.is_word(source, "from")
+                || p.kind == TokenKind::Coalesce
                 || (word == "event" && p.is_word(source, "profile"))
                 || (in_schema && ["key", "type", "time"].iter().any(|w| p.is_word(source, w)));
             if field_position {

@@ -240,20 +240,63 @@ impl Builder<'_, '_> {
 
     fn parse_schema_line(&mut self, pair: Pair<'_, Rule>) -> SchemaLine {
         let span = self.span(&pair);
-        let mut role = SchemaRole::Key;
-        let mut field = Ident {
-            name: Name::new(""),
+        let mut line = SchemaLine {
             span,
+            role: SchemaRole::Key,
+            paths: Vec::new(),
+            format: None,
         };
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::kw_key => role = SchemaRole::Key,
-                Rule::kw_type => role = SchemaRole::Type,
-                Rule::kw_time => role = SchemaRole::Time,
-                _ => field = self.ident(&p),
+                Rule::kw_key => line.role = SchemaRole::Key,
+                Rule::kw_type => line.role = SchemaRole::Type,
+                Rule::kw_time => line.role = SchemaRole::Time,
+                Rule::wire_path => line.paths.push(self.wire_path(&p)),
+                Rule::time_format => line.format = self.parse_time_format(p),
+                _ => {}
             }
         }
-        SchemaLine { span, role, field }
+        line
+    }
+
+    fn parse_time_format(&mut self, pair: Pair<'_, Rule>) -> Option<TimeFormat> {
+        let mut items = parts(pair);
+        let p = items.next()?;
+        Some(match p.as_rule() {
+            Rule::string => {
+                let format = self.parse_string(p);
+                let zone = items
+                    .next()
+                    .and_then(|z| parts(z).next())
+                    .map(|z| self.parse_string(z));
+                TimeFormat::Strftime(format, zone)
+            }
+            _ => TimeFormat::Epoch(self.ident(&p)),
+        })
+    }
+
+    fn wire_path(&self, pair: &Pair<'_, Rule>) -> WirePath {
+        WirePath::parse(pair.as_str(), self.span(pair))
+    }
+
+    fn parse_wire_names(&mut self, pair: Pair<'_, Rule>) -> Vec<WireName> {
+        let mut names = Vec::new();
+        for p in parts(pair) {
+            if p.as_rule() != Rule::wire_name {
+                continue;
+            }
+            let Some(inner) = parts(p).next() else {
+                continue;
+            };
+            names.push(match inner.as_rule() {
+                Rule::string => WireName::Str(self.parse_string(inner)),
+                _ => WireName::Int {
+                    text: inner.as_str().to_owned(),
+                    span: self.span(&inner),
+                },
+            });
+        }
+        names
     }
 
     fn parse_event_decl(&mut self, pair: Pair<'_, Rule>) -> EventDecl {
@@ -265,6 +308,7 @@ impl Builder<'_, '_> {
                 name: Name::new(""),
                 span,
             },
+            wire: Vec::new(),
             keyed_by: None,
             fields: Vec::new(),
         };
@@ -272,6 +316,7 @@ impl Builder<'_, '_> {
             match p.as_rule() {
                 Rule::kw_profile => decl.profile = Some(self.span(&p)),
                 Rule::event_name => decl.name = self.ident(&p),
+                Rule::wire_names => decl.wire = self.parse_wire_names(p),
                 Rule::keyed_by => decl.keyed_by = self.parse_keyed_by(p),
                 Rule::field_decl => decl.fields.push(self.parse_field_decl(p)),
                 _ => {}
@@ -294,13 +339,21 @@ impl Builder<'_, '_> {
             span,
             kind: TypeKind::Named(name),
         };
+        let mut path = None;
         for p in parts(pair) {
             match p.as_rule() {
                 Rule::field_name => name = self.ident(&p),
+                Rule::wire_path => path = Some(self.wire_path(&p)),
+                Rule::kw_from => {}
                 _ => ty = self.parse_type_expr(p),
             }
         }
-        FieldDecl { span, name, ty }
+        FieldDecl {
+            span,
+            name,
+            ty,
+            path,
+        }
     }
 
     fn parse_type_expr(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {

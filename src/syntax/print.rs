@@ -85,7 +85,17 @@ impl Printer<'_> {
                         SchemaRole::Type => "type",
                         SchemaRole::Time => "time",
                     };
-                    self.line(1, format!("{role} {} {}", l.field.name, at(l.span)));
+                    let paths: Vec<String> = l.paths.iter().map(ToString::to_string).collect();
+                    let format = match &l.format {
+                        None => String::new(),
+                        Some(TimeFormat::Strftime(f, None)) => format!(" format {:?}", f.value),
+                        Some(TimeFormat::Strftime(f, Some(z))) => {
+                            format!(" format {:?} in {:?}", f.value, z.value)
+                        }
+                        Some(TimeFormat::Epoch(u)) => format!(" epoch {}", u.name),
+                    };
+                    let paths = paths.join(" ?? ");
+                    self.line(1, format!("{role} {paths}{format} {}", at(l.span)));
                 }
             }
             Decl::Event(e) => {
@@ -95,13 +105,33 @@ impl Printer<'_> {
                     "event"
                 };
                 self.line(0, format!("{kind} {} {}", e.name.name, at(e.span)));
+                if !e.wire.is_empty() {
+                    let names: Vec<String> = e
+                        .wire
+                        .iter()
+                        .map(|w| match w {
+                            WireName::Str(s) => format!("{:?}", s.value),
+                            WireName::Int { text, .. } => text.clone(),
+                        })
+                        .collect();
+                    self.line(1, format!("from {}", names.join(", ")));
+                }
                 if let Some(k) = &e.keyed_by {
                     self.line(1, format!("keyed by {} {}", k.name, at(k.span)));
                 }
                 for f in &e.fields {
+                    let from = f
+                        .path
+                        .as_ref()
+                        .map_or(String::new(), |p| format!(" from {p}"));
                     self.line(
                         1,
-                        format!("field {}: {} {}", f.name.name, type_text(&f.ty), at(f.span)),
+                        format!(
+                            "field {}: {}{from} {}",
+                            f.name.name,
+                            type_text(&f.ty),
+                            at(f.span)
+                        ),
                     );
                 }
             }

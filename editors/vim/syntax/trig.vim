@@ -24,7 +24,7 @@ syn match   trigBadEscape   contained +\\\%(["\\/bfnrtu]\)\@!.+
 syn region  trigString      start=+"+ skip=+\\\\\|\\"+ end=+"+ end=+$+ contains=trigEscape,trigBadEscape,@Spell
 
 " Declarations.
-syn keyword trigDeclaration schema event state trigger keyed by type
+syn keyword trigDeclaration schema event state trigger keyed by type from format epoch
 " Trigger options.
 syn keyword trigOption      priority cooldown limit per reentry restart skip parallel exit
 " Starts, steps, patterns and schedules.

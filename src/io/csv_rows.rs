@@ -1,0 +1,296 @@
+//! CSV input (`trigc run --input-format csv`): each row becomes the NDJSON line the
+//! decoder already knows, so every rule of docs/LANGUAGE.md §8 applies unchanged.
+//!
+//! The header row names the columns (or `--csv-columns a,b,c` when there is none);
+//! a column's name is a wire name, a top-level member (dotted `from` paths do not
+//! reach into CSV cells). A cell is typed by the declarations: by the schema's role
+//! for the key, type and time columns, and by the declared field of the row's event
+//! for the others. An empty cell is an absent member; a cell that cannot be its
+//! field's type (`abc` for an `int`) rejects the row with its line number. Columns
+//! no declaration names are left out. Lists and sets are written as a JSON array in
+//! the cell.
+
+use rustc_hash::FxHashMap;
+
+use crate::ir::{EventId, Program, TimeFormat, Ty, WireValue};
+
+/// What a column holds, for the row's event.
+#[derive(Clone, Debug)]
+enum Role {
+    Key,
+    Type,
+    Time,
+    /// Anything else: typed by the row's event (`field` of [`CsvShape::fields`]).
+    Other,
+}
+
+/// How one program's CSV rows become JSON lines.
+#[derive(Clone, Debug)]
+pub struct CsvShape {
+    columns: Vec<(String, Role)>,
+    type_column: Option<usize>,
+    /// String values of the type member (events' `from` strings, or their names).
+    strings: FxHashMap<String, EventId>,
+    ints: FxHashMap<i64, EventId>,
+    /// By event, by column: the declared type of the field the column holds.
+    fields: Vec<Vec<Option<Ty>>>,
+    time_format: TimeFormat,
+}
+
+impl CsvShape {
+    /// The shape of rows whose columns are `columns` (the header, in order).
+    pub fn new(program: &Program, columns: &[String]) -> CsvShape {
+        let s = &program.schema;
+        let role = |c: &str| {
+            if c == s.key || s.key_alternatives.iter().any(|k| k == c) {
+                Role::Key
+            } else if c == s.type_ {
+                Role::Type
+            } else if c == s.time {
+                Role::Time
+            } else {
+                Role::Other
+            }
+        };
+        let mut strings = FxHashMap::default();
+        let mut ints = FxHashMap::default();
+        for (i, e) in program.events.iter().enumerate() {
+            let id = EventId::from_index(i);
+            if e.wire.is_empty() {
+                strings.entry(e.name.clone()).or_insert(id);
+            }
+            for w in &e.wire {
+                match w {
+                    WireValue::Str(v) => strings.entry(v.clone()).or_insert(id),
+                    WireValue::Int(n) => ints.entry(*n).or_insert(id),
+                };
+            }
+        }
+        let fields = program
+            .events
+            .iter()
+            .map(|e| {
+                columns
+                    .iter()
+                    .map(|c| {
+                        e.fields
+                            .iter()
+                            .find(|f| f.path.as_deref().unwrap_or(&f.name) == c)
+                            .map(|f| f.ty.clone())
+                    })
+                    .collect()
+            })
+            .collect();
+        CsvShape {
+            columns: columns.iter().map(|c| (c.clone(), role(c))).collect(),
+            type_column: columns.iter().position(|c| *c == s.type_),
+            strings,
+            ints,
+            fields,
+            time_format: s.time_format.clone(),
+        }
+    }
+
+    /// Write the row's JSON object into `out`; `Err` says which cell is wrong. A row
+    /// with more cells than columns is wrong; one with fewer lacks the rest.
+    pub fn row_to_json<'r>(
+        &self,
+        cells: impl ExactSizeIterator<Item = &'r str>,
+        out: &mut String,
+    ) -> Result<(), String> {
+        if cells.len() > self.columns.len() {
+            return Err(format!(
+                "row has {} cells, but there are {} columns",
+                cells.len(),
+                self.columns.len()
+            ));
+        }
+        let cells: Vec<&str> = cells.collect();
+        let kind = self
+            .type_column
+            .and_then(|i| cells.get(i))
+            .and_then(|cell| match cell.parse::<i64>() {
+                Ok(n) if !self.ints.is_empty() => self.ints.get(&n).copied(),
+                _ => self.strings.get(*cell).copied(),
+            });
+        let fields = kind.and_then(|k| self.fields.get(k.index()));
+        out.clear();
+        out.push('{');
+        let mut first = true;
+        for (i, (cell, (name, role))) in cells.iter().zip(&self.columns).enumerate() {
+            if cell.is_empty() {
+                continue;
+            }
+            let value = match role {
+                Role::Key => Cell::Str,
+                Role::Type if !self.ints.is_empty() && cell.parse::<i64>().is_ok() => Cell::Raw,
+                Role::Type => Cell::Str,
+                Role::Time => self.time_cell(cell),
+                Role::Other => match fields.and_then(|f| f.get(i)).and_then(Option::as_ref) {
+                    Some(ty) => typed_cell(ty, cell).ok_or_else(|| bad_cell(name, ty, cell))?,
+                    None => continue,
+                },
+            };
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            push_json_str(out, name);
+            out.push(':');
+            match value {
+                Cell::Str => push_json_str(out, cell),
+                Cell::Raw => out.push_str(cell),
+                Cell::Owned(text) => out.push_str(&text),
+            }
+        }
+        out.push('}');
+        Ok(())
+    }
+
+    fn time_cell(&self, cell: &str) -> Cell {
+        match (&self.time_format, cell.parse::<i64>()) {
+            (TimeFormat::Strftime { .. }, _) => Cell::Str,
+            (_, Ok(_)) => Cell::Raw,
+            (TimeFormat::EpochSeconds, Err(_)) => match cell.parse::<f64>() {
+                Ok(f) if f.is_finite() => Cell::Owned(format!("{f:?}")),
+                _ => Cell::Str,
+            },
+            _ => Cell::Str,
+        }
+    }
+}
+
+/// How a cell is written into the JSON line.
+enum Cell {
+    /// As a JSON string.
+    Str,
+    /// As it stands (a JSON number).
+    Raw,
+    /// Rewritten (a number in JSON spelling, an array re-serialised).
+    Owned(String),
+}
+
+/// A cell as a value of `ty`; `None` when it cannot be one.
+fn typed_cell(ty: &Ty, cell: &str) -> Option<Cell> {
+    Some(match ty {
+        Ty::Optional(inner) => return typed_cell(inner, cell),
+        Ty::Int => {
+            cell.parse::<i64>().ok()?;
+            Cell::Raw
+        }
+        Ty::Float => {
+            let f: f64 = cell.trim().parse().ok()?;
+            if !f.is_finite() {
+                return None;
+            }
+            Cell::Owned(format!("{f:?}"))
+        }
+        Ty::Bool => match cell.to_ascii_lowercase().as_str() {
+            "true" => Cell::Owned("true".into()),
+            "false" => Cell::Owned("false".into()),
+            _ => return None,
+        },
+        Ty::Time | Ty::Duration => match cell.parse::<i64>() {
+            Ok(_) => Cell::Raw,
+            Err(_) => Cell::Str,
+        },
+        Ty::Set(_) | Ty::List(_) => match serde_json::from_str::<serde_json::Value>(cell) {
+            Ok(v @ serde_json::Value::Array(_)) => Cell::Owned(v.to_string()),
+            _ => return None,
+        },
+        Ty::Str | Ty::Event(_) | Ty::Object => Cell::Str,
+    })
+}
+
+#[cold]
+fn bad_cell(column: &str, ty: &Ty, cell: &str) -> String {
+    let expected = match ty.strip_optional() {
+        Ty::Int => "an integer",
+        Ty::Float => "a number",
+        Ty::Bool => "`true` or `false`",
+        Ty::Set(_) | Ty::List(_) => "a JSON array",
+        _ => "a value of its type",
+    };
+    format!(
+        "column `{}`: expected {expected}, found `{}`",
+        crate::diag::quote(column),
+        crate::diag::quote(cell)
+    )
+}
+
+/// `s` as a JSON string.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program(src: &str) -> Program {
+        let mut sources = crate::syntax::SourceMap::default();
+        let _ = crate::syntax::add_file(&mut sources, "t.trig", src.as_bytes());
+        crate::compile(&sources).program.unwrap_or_default()
+    }
+
+    #[test]
+    fn cells_are_typed_by_the_row_event() {
+        let p = program(
+            "schema { key user_id, type type, time ts }\n\
+             event VIEW from 1 { sku: int, price: float?, ok: bool?, tags: list<string>? }\n\
+             trigger t on VIEW then emit \"x\" with { s: sku, p: price, o: ok, t: tags }\n",
+        );
+        let cols: Vec<String> = [
+            "user_id", "type", "ts", "sku", "price", "ok", "tags", "other",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let shape = CsvShape::new(&p, &cols);
+        let mut out = String::new();
+        let row = [
+            "42",
+            "1",
+            "1767607200000",
+            "7",
+            "5",
+            "TRUE",
+            "[\"a\"]",
+            "x\"y",
+        ];
+        assert_eq!(shape.row_to_json(row.iter().copied(), &mut out), Ok(()));
+        assert_eq!(
+            out,
+            r#"{"user_id":"42","type":1,"ts":1767607200000,"sku":7,"price":5.0,"ok":true,"tags":["a"]}"#
+        );
+        let row = ["u", "1", "2026-01-05T10:00:00Z", "7", "", "", "", ""];
+        assert_eq!(shape.row_to_json(row.iter().copied(), &mut out), Ok(()));
+        assert_eq!(
+            out,
+            r#"{"user_id":"u","type":1,"ts":"2026-01-05T10:00:00Z","sku":7}"#
+        );
+        let row = ["u", "1", "1", "seven"];
+        assert_eq!(
+            shape.row_to_json(row.iter().copied(), &mut out),
+            Err("column `sku`: expected an integer, found `seven`".into())
+        );
+        // Another event type: its cells are not typed, only the envelope is kept.
+        let row = ["u", "9", "1", "seven"];
+        assert_eq!(shape.row_to_json(row.iter().copied(), &mut out), Ok(()));
+        assert_eq!(out, r#"{"user_id":"u","type":9,"ts":1}"#);
+    }
+}

@@ -1,0 +1,532 @@
+//! The decoder's wire mapping (docs/LANGUAGE.md §3, "Wire mapping"): for programs
+//! whose declarations say where things sit on the wire. Paths into nested objects
+//! (`properties.product_id`), `[]` gathering a member of every array element into a
+//! list, key alternatives (`userId ?? anonymousId`), integer type values (`from 2`)
+//! and time formats (`format "..."`, `epoch seconds`).
+//!
+//! [`WireMap::new`] decides once per program whether any of this is needed; when it
+//! is not, the decoder never comes here and flat lines keep their fast path. When it
+//! is, the line has already been scanned by [`Decoder::scan`] (top-level members in
+//! their slots, the same verdicts on malformed JSON and repeated names), and
+//! [`Decoder::decode_wire`] follows paths from those slots through the token buffer.
+//! A path that leads nowhere is an absent member. On a flat line the slots hold
+//! scalars only, so a path going deeper finds nothing, without reading the buffer.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+use rustc_hash::FxHashMap;
+
+use super::{Decoder, KeySource, NameId, json, read_key};
+use crate::interp::{Interner, Value};
+use crate::io::json::{Tok, Token};
+use crate::io::value::{ValueReader, out_of_range, read_time};
+use crate::ir::{EventId, Program, TimeFormat, Ty, WireValue};
+use crate::runtime::Event;
+use crate::time::in_range;
+
+/// The first member name of a dotted wire path (`properties` of
+/// `properties.products[].sku`): the top-level member the scan records.
+pub(super) fn first_segment(path: &str) -> &str {
+    let first = path.split('.').next().unwrap_or(path);
+    first.strip_suffix("[]").unwrap_or(first)
+}
+
+/// A wire path, resolved against the decoder's member names.
+#[derive(Clone, Debug)]
+struct Path {
+    /// The top-level member.
+    first: NameId,
+    /// The member names after it, into nested objects.
+    rest: Vec<String>,
+    /// With `[]`: how many of `rest` lead to the array (the others are read in each
+    /// element). `Some(0)` when the top-level member is the array.
+    gather: Option<usize>,
+    /// As written, for messages.
+    text: String,
+}
+
+impl Path {
+    fn new(text: &str, name_id: &mut impl FnMut(&str) -> NameId) -> Path {
+        let mut first = None;
+        let mut rest = Vec::new();
+        let mut gather = None;
+        for (i, seg) in text.split('.').enumerate() {
+            let (name, each) = match seg.strip_suffix("[]") {
+                Some(name) => (name, true),
+                None => (seg, false),
+            };
+            if i == 0 {
+                first = Some(name_id(name));
+            } else {
+                rest.push(name.to_owned());
+            }
+            if each && gather.is_none() {
+                gather = Some(rest.len());
+            }
+        }
+        Path {
+            first: first.unwrap_or_else(|| name_id(text)),
+            rest,
+            gather,
+            text: text.to_owned(),
+        }
+    }
+}
+
+/// What the wire mapping adds to a [`Decoder`].
+#[derive(Clone, Debug)]
+pub(super) struct WireMap {
+    /// `key A ?? B`: tried in order.
+    keys: Vec<Path>,
+    type_: Path,
+    time: Path,
+    time_format: TimeFormat,
+    /// The zone of `format "..." in "ZONE"` (checked by `check`).
+    time_zone: Option<Tz>,
+    /// Integer values of the type member (`event VIEW from 1`).
+    ints: FxHashMap<i64, EventId>,
+    /// By event, by field: its path (a plain field name is a path of one member).
+    fields: Vec<Vec<Path>>,
+}
+
+impl WireMap {
+    /// `None` when the program needs nothing beyond flat top-level members and string
+    /// type values (which the decoder's name table handles).
+    pub(super) fn new(
+        program: &Program,
+        name_id: &mut impl FnMut(&str) -> NameId,
+    ) -> Option<WireMap> {
+        let needed = program.schema.is_extended()
+            || program.events.iter().any(crate::ir::EventDef::is_extended);
+        if !needed {
+            return None;
+        }
+        let s = &program.schema;
+        let keys = std::iter::once(&s.key)
+            .chain(&s.key_alternatives)
+            .map(|k| Path::new(k, name_id))
+            .collect();
+        let mut ints = FxHashMap::default();
+        for (i, e) in program.events.iter().enumerate() {
+            for w in &e.wire {
+                if let WireValue::Int(n) = w {
+                    ints.entry(*n).or_insert(EventId::from_index(i));
+                }
+            }
+        }
+        let fields = program
+            .events
+            .iter()
+            .map(|e| {
+                e.fields
+                    .iter()
+                    .map(|f| Path::new(f.path.as_deref().unwrap_or(&f.name), name_id))
+                    .collect()
+            })
+            .collect();
+        Some(WireMap {
+            keys,
+            type_: Path::new(&s.type_, name_id),
+            time: Path::new(&s.time, name_id),
+            time_format: s.time_format.clone(),
+            time_zone: match &s.time_format {
+                TimeFormat::Strftime { zone: Some(z), .. } => z.parse().ok(),
+                _ => None,
+            },
+            ints,
+            fields,
+        })
+    }
+}
+
+/// The value of member `name` of the object opening at token `obj`, if present (the
+/// first, should a nested object repeat a name). The buffer holds a line
+/// [`json::walk_object`] accepted.
+fn member_of(text: &str, toks: &[Tok], obj: usize, name: &str) -> Option<usize> {
+    let mut i = obj + 1;
+    let mut unescaped = String::new();
+    loop {
+        let tok = toks.get(i)?;
+        let matches = match tok.token {
+            Token::Str => tok.str_body(text) == name,
+            Token::StrEscaped => {
+                unescaped.clear();
+                json::unescape(tok.str_body(text), &mut unescaped);
+                unescaped == name
+            }
+            _ => return None,
+        };
+        let value = i + 2;
+        if matches {
+            return Some(value);
+        }
+        i = json::value_end(toks, value);
+        if json::kind(toks, i) != Some(Token::Comma) {
+            return None;
+        }
+        i += 1;
+    }
+}
+
+/// The elements of the array opening at token `arr`.
+fn elements(toks: &[Tok], arr: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut i = arr + 1;
+    if json::kind(toks, i) == Some(Token::ArrClose) {
+        return out;
+    }
+    while toks.get(i).is_some() {
+        out.push(i);
+        i = json::value_end(toks, i);
+        if json::kind(toks, i) != Some(Token::Comma) {
+            break;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Follow `names` from the value at token `i`; `None` where the path leads nowhere
+/// (a member missing, or a value that is not an object).
+fn follow(
+    text: &str,
+    toks: &[Tok],
+    mut i: usize,
+    mut tok: Tok,
+    names: &[String],
+) -> Option<(usize, Tok)> {
+    for name in names {
+        if tok.token != Token::ObjOpen {
+            return None;
+        }
+        i = member_of(text, toks, i, name)?;
+        tok = *toks.get(i)?;
+    }
+    Some((i, tok))
+}
+
+/// What a path found on a line.
+enum Found {
+    Absent,
+    Value(usize, Tok),
+    /// `[]`: the array's elements' values (the element itself when the path ends at
+    /// `[]`), elements without the member left out.
+    Gathered(Vec<(usize, Tok)>),
+}
+
+impl Decoder {
+    /// The line's value at `path` (after [`Decoder::scan`]).
+    fn find(&self, text: &str, path: &Path) -> Result<Found, String> {
+        let Some(slot) = self.member_slot(path.first) else {
+            return Ok(Found::Absent);
+        };
+        let toks = &self.toks;
+        let lead = path.gather.unwrap_or(path.rest.len());
+        let Some((i, tok)) = follow(
+            text,
+            toks,
+            slot.index as usize,
+            slot.tok,
+            &path.rest[..lead],
+        ) else {
+            return Ok(Found::Absent);
+        };
+        if path.gather.is_none() {
+            return Ok(Found::Value(i, tok));
+        }
+        match tok.token {
+            Token::Null => Ok(Found::Absent),
+            Token::ArrOpen => {
+                let tail = &path.rest[lead..];
+                let mut items = Vec::new();
+                for e in elements(toks, i) {
+                    let Some(&etok) = toks.get(e) else { continue };
+                    if let Some((v, vtok)) = follow(text, toks, e, etok, tail)
+                        && vtok.token != Token::Null
+                    {
+                        items.push((v, vtok));
+                    }
+                }
+                Ok(Found::Gathered(items))
+            }
+            other => Err(format!(
+                "`{}` must lead to an array (for `[]`), found {}",
+                path.text,
+                other.describe()
+            )),
+        }
+    }
+
+    /// The token at `path` when present and not `null`.
+    fn find_value(&self, text: &str, path: &Path) -> Option<(usize, Tok)> {
+        match self.find(text, path) {
+            Ok(Found::Value(i, tok)) if tok.token != Token::Null => Some((i, tok)),
+            _ => None,
+        }
+    }
+
+    /// What an ignored line without the type member counts as.
+    #[cold]
+    pub(super) fn untyped(&self) -> String {
+        format!("(no {})", self.type_member)
+    }
+
+    /// [`Decoder::decode_line`] after the scan, for programs with a wire mapping.
+    /// Kept out of line, so `decode_line` stays as small as before for the others.
+    #[inline(never)]
+    pub(super) fn decode_wire(
+        &mut self,
+        text: &str,
+        interner: &mut Interner,
+        out: &mut Event,
+    ) -> Result<Option<String>, String> {
+        let Some(wire) = self.wire.take() else {
+            return Err("internal: no wire mapping".into());
+        };
+        let res = self.decode_mapped(&wire, text, interner, out);
+        self.wire = Some(wire);
+        res
+    }
+
+    fn decode_mapped(
+        &mut self,
+        wire: &WireMap,
+        text: &str,
+        interner: &mut Interner,
+        out: &mut Event,
+    ) -> Result<Option<String>, String> {
+        // The event type: a string (the name table) or an integer.
+        let Some((_, type_tok)) = self.find_value(text, &wire.type_) else {
+            return Ok(Some(self.untyped()));
+        };
+        let kind = match type_tok.token {
+            Token::Str | Token::StrEscaped => {
+                self.scratch.clear();
+                json::unescape(type_tok.str_body(text), &mut self.scratch);
+                match self.kinds.get(self.scratch.as_bytes()) {
+                    Some(kind) => kind,
+                    None => return Ok(Some(self.scratch.clone())),
+                }
+            }
+            Token::Int => {
+                let digits = type_tok.text(text);
+                match digits.parse::<i64>().ok().and_then(|n| wire.ints.get(&n)) {
+                    Some(&kind) => kind,
+                    None => return Ok(Some(json::clip(digits))),
+                }
+            }
+            other => {
+                return Err(format!(
+                    "field `{}` must be a string or an integer, found {}",
+                    wire.type_.text,
+                    other.describe()
+                ));
+            }
+        };
+        let Some(shape) = self.events.get(kind.index()) else {
+            return Err("internal: event table out of step with the program".into());
+        };
+        let Some(paths) = wire.fields.get(kind.index()) else {
+            return Err("internal: wire table out of step with the program".into());
+        };
+        out.kind = kind;
+
+        // The key: the first present key path, or the `keyed by` field.
+        out.key.clear();
+        match shape.key {
+            KeySource::Customer => {
+                let found = wire
+                    .keys
+                    .iter()
+                    .find_map(|p| self.find_value(text, p).map(|(_, tok)| (p, tok)));
+                let Some((path, tok)) = found else {
+                    let names: Vec<&str> = wire.keys.iter().map(|p| p.text.as_str()).collect();
+                    return Err(format!("missing field `{}`", names.join(" ?? ")));
+                };
+                read_key(text, tok, &mut out.key)
+                    .map_err(|what| format!("field `{}` (the customer key) {what}", path.text))?;
+            }
+            KeySource::Field(idx) => {
+                let (Some(field), Some(path)) =
+                    (shape.fields.get(idx.index()), paths.get(idx.index()))
+                else {
+                    return Err("internal: `keyed by` field out of range".into());
+                };
+                let Some((_, tok)) = self.find_value(text, path) else {
+                    return Err(format!(
+                        "`{f}` (the key of {e}, keyed by {f}) is missing",
+                        f = field.name,
+                        e = shape.name
+                    ));
+                };
+                read_key(text, tok, &mut out.key).map_err(|what| {
+                    format!(
+                        "`{f}` (the key of {e}, keyed by {f}) {what}",
+                        f = field.name,
+                        e = shape.name
+                    )
+                })?;
+            }
+        }
+
+        let Some((_, time)) = self.find_value(text, &wire.time) else {
+            return Err(format!("missing field `{}`", wire.time.text));
+        };
+        out.ts = match &wire.time_format {
+            TimeFormat::Default => read_time(text, time, &mut self.scratch, &mut self.dates),
+            format => read_formatted(text, time, format, wire.time_zone, &mut self.scratch),
+        }
+        .map_err(|what| format!("field `{}`: {what}", wire.time.text))?;
+
+        out.fields.clear();
+        for (field, path) in shape.fields.iter().zip(paths) {
+            let reader = ValueReader {
+                text,
+                toks: &self.toks,
+                used: field.used,
+            };
+            let err = |what: String| format!("field `{}` of {}: {what}", field.name, shape.name);
+            let value = match self.find(text, path).map_err(err)? {
+                Found::Value(i, tok) if tok.token != Token::Null => reader
+                    .read(i, tok, &field.ty, interner, &mut self.scratch)
+                    .map_err(err)?,
+                Found::Gathered(items) => {
+                    let elem = match field.ty.strip_optional() {
+                        Ty::List(elem) => elem.as_ref(),
+                        _ => return Err(err("internal: `[]` on a field that is no list".into())),
+                    };
+                    let mut values = Vec::with_capacity(items.len());
+                    for (n, (i, tok)) in items.into_iter().enumerate() {
+                        let v = reader
+                            .read(i, tok, elem, interner, &mut self.scratch)
+                            .map_err(|what| err(format!("element {}: {what}", n + 1)))?;
+                        values.push(v);
+                    }
+                    if field.used {
+                        Value::List(Arc::new(values))
+                    } else {
+                        Value::None
+                    }
+                }
+                Found::Value(..) | Found::Absent if field.optional => Value::None,
+                Found::Value(..) => {
+                    return Err(format!(
+                        "field `{}` of {} is null, but it is required",
+                        path.text, shape.name
+                    ));
+                }
+                Found::Absent => {
+                    return Err(format!("missing field `{}` of {}", path.text, shape.name));
+                }
+            };
+            out.fields.push(value);
+        }
+        Ok(None)
+    }
+}
+
+/// The schema's time member in its declared format: a strftime string (a time without
+/// an offset is in `zone`, else UTC; midnight when the format has no time of day) or
+/// an integer in an epoch unit.
+fn read_formatted(
+    text: &str,
+    tok: Tok,
+    format: &TimeFormat,
+    zone: Option<Tz>,
+    scratch: &mut String,
+) -> Result<i64, String> {
+    let ms = match format {
+        TimeFormat::Strftime { format: fmt, .. } => {
+            if !tok.token.is_str() {
+                return Err(format!(
+                    "expected a time string like the format \"{fmt}\", found {}",
+                    tok.token.describe()
+                ));
+            }
+            scratch.clear();
+            json::unescape(tok.str_body(text), scratch);
+            let s = scratch.as_str();
+            let parsed = DateTime::parse_from_str(s, fmt)
+                .map(|t| Some(t.timestamp_millis()))
+                .or_else(|_| NaiveDateTime::parse_from_str(s, fmt).map(|t| local(t, zone)))
+                .or_else(|_| {
+                    NaiveDate::parse_from_str(s, fmt)
+                        .map(|d| local(d.and_time(chrono::NaiveTime::MIN), zone))
+                });
+            match parsed {
+                Ok(Some(ms)) => ms,
+                Ok(None) => {
+                    let zone = zone.map_or("UTC", |z| z.name());
+                    return Err(format!(
+                        "time `{}` does not exist in {zone} (skipped by a daylight-saving change)",
+                        json::clip(s)
+                    ));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "time `{}` does not match the format \"{fmt}\": {e}",
+                        json::clip(s)
+                    ));
+                }
+            }
+        }
+        TimeFormat::EpochSeconds | TimeFormat::EpochMillis | TimeFormat::EpochMicros => {
+            epoch(text, tok, format)?
+        }
+        TimeFormat::Default => return Err("internal: default time format".into()),
+    };
+    in_range(ms).ok_or_else(|| out_of_range(tok.text(text)))
+}
+
+/// A wall-clock time in `zone` (UTC without one) as epoch milliseconds; a time a
+/// daylight-saving change repeats is its earlier instant, one it skips is `None`.
+fn local(t: NaiveDateTime, zone: Option<Tz>) -> Option<i64> {
+    match zone {
+        None => Some(t.and_utc().timestamp_millis()),
+        Some(z) => z
+            .from_local_datetime(&t)
+            .earliest()
+            .map(|t| t.timestamp_millis()),
+    }
+}
+
+/// An epoch number in `unit` as milliseconds: an integer (also as a string of
+/// digits), or for seconds a number with a fraction.
+fn epoch(text: &str, tok: Tok, unit: &TimeFormat) -> Result<i64, String> {
+    let (name, per_ms) = match unit {
+        TimeFormat::EpochSeconds => ("seconds", 0),
+        TimeFormat::EpochMicros => ("microseconds", 1),
+        _ => ("milliseconds", 2),
+    };
+    let raw = match tok.token {
+        Token::Int | Token::Float => tok.text(text),
+        Token::Str => tok.str_body(text),
+        other => {
+            return Err(format!(
+                "expected a time in epoch {name}, found {}",
+                other.describe()
+            ));
+        }
+    };
+    let bad = || {
+        format!(
+            "expected a time in epoch {name}, found `{}`",
+            json::clip(raw)
+        )
+    };
+    let ms = match (per_ms, raw.parse::<i64>()) {
+        (0, Ok(s)) => s.checked_mul(1000),
+        (1, Ok(us)) => Some(us.div_euclid(1000)),
+        (_, Ok(ms)) => Some(ms),
+        (0, Err(_)) => {
+            let s: f64 = raw.parse().map_err(|_| bad())?;
+            let ms = (s * 1000.0).round();
+            // In range of i64 (and of times, checked after) when finite and small.
+            (ms.is_finite() && ms.abs() < 9.0e18).then_some(ms as i64)
+        }
+        (_, Err(_)) => return Err(bad()),
+    };
+    ms.ok_or_else(|| out_of_range(raw))
+}

@@ -1,0 +1,120 @@
+//! CSV input through the built binary (`trigc run --input-format csv`, the default
+//! for a `*.csv` input): the header names the columns (or `--csv-columns`), cells
+//! are typed by the declarations, an empty cell is absent, and a bad cell rejects
+//! its row with its line number (copied to `--rejects` as CSV).
+
+#[path = "common/bin.rs"]
+mod bin;
+#[path = "common/temp.rs"]
+mod temp;
+
+use std::path::Path;
+use std::process::Output;
+
+use temp::temp_dir;
+
+fn trigc(args: &[&str]) -> Output {
+    bin::trigc()
+        .args(args)
+        .output()
+        .expect("the trigc binary runs")
+}
+
+fn write(dir: &Path, name: &str, text: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write temp file");
+    path.display().to_string()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const RULES: &[u8] = b"schema { key visitorid, type event, time timestamp }
+event VIEW from \"view\" { itemid: int, price: float? }
+event ADD_TO_CART from \"addtocart\" { itemid: int }
+event PURCHASE from \"transaction\" { itemid: int, transactionid: int }
+trigger cart_abandoned
+  cooldown 1d
+  on ADD_TO_CART
+  wait 1h unless PURCHASE
+  then emit \"cart-abandoned\" with { item: itemid }
+trigger viewed
+  cooldown 1d
+  on VIEW
+  then emit \"viewed\" with { item: itemid, price: price }
+";
+
+const ROWS: &str = "1433221332117,257597,view,355908,,19.5
+1433221999827,111016,addtocart,318965,,
+1433222000000,111016,transaction,318965,9004,
+1433222100000,111016,addtocart,abc,,
+1433224214164,992329,addtocart,248676,,
+\"1433232214164\",5,view,1,,
+1433232214165,6,view,1,,x
+";
+
+#[test]
+fn csv_rows_are_typed_by_the_declarations() {
+    let dir = temp_dir("csv");
+    let rules = write(&dir, "r.trig", RULES);
+    let header = "timestamp,visitorid,event,itemid,transactionid,price\n";
+    let input = write(&dir, "events.csv", format!("{header}{ROWS}").as_bytes());
+    let rejects = dir.join("rejects.csv").display().to_string();
+    let out = trigc(&["run", &rules, "--input", &input, "--rejects", &rejects]);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[0].contains(r#""payload":{"item":355908,"price":19.5}"#),
+        "{stdout}"
+    );
+    assert!(lines[1].contains(r#""key":"992329""#), "{stdout}");
+    assert!(
+        lines[2].contains(r#""key":"5""#) && lines[2].contains(r#""price":null"#),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("rejected line 5: column `itemid`: expected an integer, found `abc`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("rejected line 8: column `price`: expected a number, found `x`"),
+        "{stderr}"
+    );
+    let copied = std::fs::read_to_string(&rejects).expect("rejects file");
+    assert_eq!(
+        copied,
+        "1433222100000,111016,addtocart,abc,,\n1433232214165,6,view,1,,x\n"
+    );
+
+    // Without a header: `--csv-columns` names the columns, lines count from 1.
+    let input = write(&dir, "events.txt", ROWS.as_bytes());
+    let out = trigc(&[
+        "run",
+        &rules,
+        "--input",
+        &input,
+        "--csv-columns",
+        "timestamp,visitorid,event,itemid,transactionid,price",
+    ]);
+    assert_eq!(text(&out.stdout), stdout);
+    assert!(
+        text(&out.stderr).contains("rejected line 4: column `itemid`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn csv_input_refuses_checkpoints() {
+    let dir = temp_dir("csv-checkpoint");
+    let rules = write(&dir, "r.trig", RULES);
+    let input = write(&dir, "e.csv", b"timestamp,visitorid,event,itemid\n");
+    let cp = dir.join("cp.json").display().to_string();
+    let out = trigc(&["run", &rules, "--input", &input, "--checkpoint", &cp]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("NDJSON input, not CSV"));
+}
