@@ -92,13 +92,14 @@ impl CsvShape {
     }
 
     /// Write the row's JSON object into `out`; `Err` says which cell is wrong. A row
-    /// with more cells than columns is wrong; one with fewer lacks the rest.
+    /// with more or fewer cells than columns is wrong (a cut-off last row of an
+    /// export is the common case: it must not pass as a row with absent cells).
     pub fn row_to_json<'r>(
         &self,
         cells: impl ExactSizeIterator<Item = &'r str>,
         out: &mut String,
     ) -> Result<(), String> {
-        if cells.len() > self.columns.len() {
+        if cells.len() != self.columns.len() {
             return Err(format!(
                 "row has {} cells, but there are {} columns",
                 cells.len(),
@@ -283,14 +284,20 @@ mod tests {
             out,
             r#"{"user_id":"u","type":1,"ts":"2026-01-05T10:00:00Z","sku":7}"#
         );
-        let row = ["u", "1", "1", "seven"];
+        let row = ["u", "1", "1", "seven", "", "", "", ""];
         assert_eq!(
             shape.row_to_json(row.iter().copied(), &mut out),
             Err("column `sku`: expected an integer, found `seven`".into())
         );
         // Another event type: its cells are not typed, only the envelope is kept.
-        let row = ["u", "9", "1", "seven"];
+        let row = ["u", "9", "1", "seven", "", "", "", ""];
         assert_eq!(shape.row_to_json(row.iter().copied(), &mut out), Ok(()));
         assert_eq!(out, r#"{"user_id":"u","type":9,"ts":1}"#);
+        // A cut-off row (the last row of an export) is wrong, not a row of absents.
+        let row = ["u", "1", "1", "7"];
+        assert_eq!(
+            shape.row_to_json(row.iter().copied(), &mut out),
+            Err("row has 4 cells, but there are 8 columns".into())
+        );
     }
 }
