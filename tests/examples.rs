@@ -113,3 +113,76 @@ fn every_example_reads_its_stream_and_fires() {
     }
     assert!(ran >= 1, "the bundled Segment example always runs");
 }
+
+/// `trigc infer` on each example's stream prints rules that `trigc check` accepts
+/// unchanged, with the envelope and the wire names guessed right.
+#[test]
+fn inferred_rules_check_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("trigc-infer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "examples/segment/events.ndjson",
+            &[],
+            &[
+                "key  userId ?? anonymousId",
+                "type event",
+                "event PRODUCT_ADDED from \"Product Added\"",
+                "price: float from properties.price",
+            ],
+        ),
+        (
+            "../shared/data/rees46-multicategory-2019oct-head/2019-Oct_head.csv",
+            &[],
+            &[
+                "time event_time format \"%Y-%m-%d %H:%M:%S UTC\"",
+                "event VIEW from \"view\"",
+                "brand: string?",
+            ],
+        ),
+        (
+            "../shared/data/taobao-userbehavior/UserBehavior_head100k.csv",
+            &["--csv-columns", "user,item,category,behavior,ts"],
+            &["time ts epoch seconds", "event PV from \"pv\""],
+        ),
+        (
+            "../shared/data/jd-jdata-2016-action-heads/JData_Action_201602.csv",
+            &[],
+            &["time time format \"%Y-%m-%d %H:%M:%S\"", "event E_2 from 2"],
+        ),
+    ];
+    for (i, (input, flags, expected)) in cases.iter().enumerate() {
+        if !root.join(input).exists() {
+            eprintln!("{input}: not here, skipped");
+            continue;
+        }
+        let out = bin::trigc()
+            .args(["infer", input, "--lines", "5000"])
+            .args(*flags)
+            .output()
+            .expect("trigc runs");
+        let rules = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{input}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in *expected {
+            assert!(rules.contains(line), "{input}: no `{line}` in\n{rules}");
+        }
+        let path = dir.join(format!("inferred{i}.trig"));
+        std::fs::write(&path, &rules).expect("write rules");
+        let check = bin::trigc()
+            .args(["check", &path.display().to_string()])
+            .output()
+            .expect("trigc runs");
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{input}: the inferred rules do not check:\n{rules}\n{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}

@@ -1,6 +1,6 @@
-//! The `trigc` command line: `check`, `compile`, `run`, `gen`, `explain`. `check.rs`
+//! The `trigc` command line: `check`, `compile`, `run`, `gen`, `infer`, `explain`. `check.rs`
 //! holds the three that report on rules and run nothing (`check`, `compile`,
-//! `explain`), `run.rs` holds `run`, `generate.rs` holds `gen`, and `load.rs` reads
+//! `explain`), `run.rs` holds `run`, `generate.rs` holds `gen`, `infer.rs` holds `infer`, and `load.rs` reads
 //! rule paths for those that take them; this file only parses arguments and
 //! dispatches.
 //! Exit codes: 0 success, 1 rule errors, 2 usage or IO errors.
@@ -9,6 +9,7 @@ pub mod check;
 mod csv_input;
 pub mod gen_rules;
 pub mod generate;
+pub mod infer;
 mod input;
 pub mod load;
 pub mod run;
@@ -41,6 +42,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Write a seeded, realistic NDJSON event stream.
     Gen(generate::GenArgs),
+    /// Read a sample of an event stream and print a starting `.trig` file for it.
+    Infer(infer::InferArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => check::explain(args),
         Command::Run(args) => run::run(args),
         Command::Gen(args) => generate::generate(args),
+        Command::Infer(args) => infer::infer(args),
     }
 }
 

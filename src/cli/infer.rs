@@ -1,0 +1,475 @@
+//! `trigc infer EVENTS`: read a sample of a stream (NDJSON, or CSV for a `*.csv` file)
+//! and print a starting `.trig` file: the schema (which members are the key, the
+//! event type and the time, and the time's format, each guess said in a comment), one
+//! `event` per type seen with `from "wire name"`, and each field's type, optionality
+//! and path. `trigc check` accepts what it prints unchanged; the user renames and
+//! trims from there.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::Value as Json;
+
+use crate::syntax::lexer::RESERVED;
+
+#[derive(clap::Args, Debug)]
+pub struct InferArgs {
+    /// A sample of the stream: NDJSON, or CSV when the name ends in `.csv`.
+    pub events: PathBuf,
+    /// How many lines (rows) to read.
+    #[arg(long, default_value_t = 10_000)]
+    pub lines: usize,
+    /// CSV column names, for a file without a header row (`user,item,ts`).
+    #[arg(long)]
+    pub csv_columns: Option<String>,
+}
+
+/// What a member's values were seen as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Bool,
+    Int,
+    Float,
+    Str,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Bool => "bool",
+            Kind::Int => "int",
+            Kind::Float => "float",
+            Kind::Str => "string",
+        }
+    }
+
+    /// The one type both values fit (`int` and `float`: `float`); `None` when none.
+    fn join(self, other: Kind) -> Option<Kind> {
+        match (self, other) {
+            (a, b) if a == b => Some(a),
+            (Kind::Int, Kind::Float) | (Kind::Float, Kind::Int) => Some(Kind::Float),
+            _ => None,
+        }
+    }
+}
+
+/// A member's type: a scalar, or a list of them (`[]` paths and arrays of scalars).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ty {
+    kind: Kind,
+    list: bool,
+}
+
+/// One sampled line: its members by path, in line order, their types (none for
+/// `null`) and, for scalars, their text (the envelope's values are guessed from it).
+type Members = Vec<(String, Option<Ty>, String)>;
+
+/// Preferred names for the envelope's members, best first.
+const TYPE_NAMES: &[&str] = &[
+    "event_type",
+    "event",
+    "eventType",
+    "type",
+    "behavior",
+    "action",
+    "event_name",
+];
+const KEY_NAMES: &[&str] = &[
+    "userId",
+    "user_id",
+    "user",
+    "visitorid",
+    "visitor_id",
+    "customer_id",
+    "customerId",
+    "customer",
+    "uid",
+    "anonymousId",
+];
+const TIME_NAMES: &[&str] = &[
+    "timestamp",
+    "ts",
+    "time",
+    "event_time",
+    "datetime",
+    "date",
+    "created_at",
+    "receivedAt",
+];
+
+pub fn infer(args: &InferArgs) -> ExitCode {
+    let file = match std::fs::File::open(&args.events) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", args.events.display());
+            return ExitCode::from(2);
+        }
+    };
+    let is_csv = args.events.extension().is_some_and(|e| e == "csv") || args.csv_columns.is_some();
+    let samples = if is_csv {
+        csv_samples(file, args)
+    } else {
+        json_samples(std::io::BufReader::new(file), args.lines).map_err(|e| e.to_string())
+    };
+    let samples = match samples {
+        Ok(s) if !s.is_empty() => s,
+        Ok(_) => {
+            eprintln!("error: no event lines in `{}`", args.events.display());
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", args.events.display());
+            return ExitCode::from(2);
+        }
+    };
+    let text = render(&args.events.display().to_string(), &samples);
+    super::write_stdout(&text).unwrap_or(ExitCode::SUCCESS)
+}
+
+fn json_samples(reader: impl BufRead, limit: usize) -> std::io::Result<Vec<Members>> {
+    let mut out = Vec::new();
+    for line in reader.lines().take(limit) {
+        let line = line?;
+        if let Ok(Json::Object(members)) = serde_json::from_str::<Json>(&line) {
+            let mut flat = Vec::new();
+            flatten("", &Json::Object(members), &mut flat, 0);
+            out.push(flat);
+        }
+    }
+    Ok(out)
+}
+
+/// Every scalar member of `value` under `prefix`, with dotted paths; arrays of
+/// scalars as lists, arrays of objects as `a[].b` lists.
+fn flatten(prefix: &str, value: &Json, out: &mut Members, depth: usize) {
+    let Json::Object(members) = value else { return };
+    for (name, v) in members {
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        match v {
+            Json::Object(_) if depth < 4 => flatten(&path, v, out, depth + 1),
+            Json::Object(_) => {}
+            Json::Array(items) => match items.first() {
+                Some(Json::Object(_)) => {
+                    let mut inner = Vec::new();
+                    for item in items {
+                        flatten("", item, &mut inner, depth + 1);
+                    }
+                    for (p, ty, _) in inner {
+                        let ty = ty.filter(|t| !t.list).map(|t| Ty { list: true, ..t });
+                        let gathered = format!("{path}[].{p}");
+                        if !out.iter().any(|(q, _, _)| *q == gathered) {
+                            out.push((gathered, ty, String::new()));
+                        }
+                    }
+                }
+                Some(first) => {
+                    let ty = scalar(first).map(|kind| Ty { kind, list: true });
+                    out.push((path, ty, String::new()));
+                }
+                None => {}
+            },
+            _ => {
+                let text = match v {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                out.push((path, scalar(v).map(|kind| Ty { kind, list: false }), text));
+            }
+        }
+    }
+}
+
+fn scalar(v: &Json) -> Option<Kind> {
+    match v {
+        Json::Bool(_) => Some(Kind::Bool),
+        Json::Number(n) if n.is_i64() || n.is_u64() => Some(Kind::Int),
+        Json::Number(_) => Some(Kind::Float),
+        Json::String(_) => Some(Kind::Str),
+        _ => None,
+    }
+}
+
+fn csv_samples(file: std::fs::File, args: &InferArgs) -> Result<Vec<Members>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(args.csv_columns.is_none())
+        .flexible(true)
+        .from_reader(file);
+    let columns: Vec<String> = match &args.csv_columns {
+        Some(c) => c.split(',').map(|s| s.trim().to_owned()).collect(),
+        None => reader
+            .headers()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(str::to_owned)
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for record in reader.records().take(args.lines) {
+        let Ok(record) = record else { continue };
+        let members = columns
+            .iter()
+            .zip(record.iter())
+            .filter(|(_, cell)| !cell.is_empty())
+            .map(|(name, cell)| {
+                let kind = if cell.parse::<i64>().is_ok() {
+                    Kind::Int
+                } else if cell.parse::<f64>().is_ok() {
+                    Kind::Float
+                } else {
+                    Kind::Str
+                };
+                (
+                    name.clone(),
+                    Some(Ty { kind, list: false }),
+                    cell.to_owned(),
+                )
+            })
+            .collect();
+        out.push(members);
+    }
+    Ok(out)
+}
+
+/// The first of `names` present (with a value) in at least half the samples.
+fn pick<'a>(samples: &[Members], names: &[&'a str]) -> Option<&'a str> {
+    names.iter().copied().find(|name| {
+        let present = samples
+            .iter()
+            .filter(|m| m.iter().any(|(p, t, _)| p == name && t.is_some()))
+            .count();
+        present * 2 >= samples.len()
+    })
+}
+
+/// `Product Added` → `PRODUCT_ADDED`; a leading digit gets `E_`.
+fn event_name(wire: &str) -> String {
+    let mut out = String::new();
+    for c in wire.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_uppercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let out = out.trim_end_matches('_').to_owned();
+    match out.chars().next() {
+        None => "EVENT".into(),
+        Some(c) if c.is_ascii_digit() => format!("E_{out}"),
+        Some(_) => out,
+    }
+}
+
+/// A field name for a path: its last segment in snake case, never a reserved word.
+fn field_name(path: &str, taken: &[&str]) -> String {
+    let last = path
+        .rsplit('.')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches("[]");
+    let mut out = String::new();
+    for (i, c) in last.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let mut out = out.trim_matches('_').to_owned();
+    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out = format!("f_{out}");
+    }
+    while RESERVED.contains(&out.as_str()) || out == "ts" || taken.contains(&out.as_str()) {
+        out.push('_');
+    }
+    out
+}
+
+fn render(source: &str, samples: &[Members]) -> String {
+    let mut text = format!(
+        "# Inferred by `trigc infer` from {} lines of {source}: a starting point. Rename\n\
+         # the events and fields, drop what no rule needs, then add triggers.\n",
+        samples.len()
+    );
+    let type_name = pick(samples, TYPE_NAMES).unwrap_or("type");
+    let mut keys: Vec<&str> = KEY_NAMES
+        .iter()
+        .copied()
+        .filter(|k| {
+            samples
+                .iter()
+                .any(|m| m.iter().any(|(p, t, _)| p == k && t.is_some()))
+        })
+        .collect();
+    // One key member, or `userId ?? anonymousId` (the anonymous id stands in before
+    // login).
+    if keys.first() == Some(&"userId") && keys.contains(&"anonymousId") {
+        keys = vec!["userId", "anonymousId"];
+    } else {
+        keys.truncate(1);
+    }
+    let key = if keys.is_empty() {
+        "user".to_owned()
+    } else {
+        keys.join(" ?? ")
+    };
+    let time_name = pick(samples, TIME_NAMES).unwrap_or("ts");
+    let time_clause = time_clause(samples, time_name);
+    let _ = writeln!(
+        text,
+        "# key: `{key}`, type: `{type_name}`, time: `{time_name}` (guessed from their names and values)\n\
+         schema {{\n  key  {key}\n  type {type_name}\n  time {time_name}{}\n}}",
+        time_clause
+    );
+    // Events by wire value, in order of first sight.
+    let mut wires: Vec<(String, bool)> = Vec::new();
+    let mut by_wire: BTreeMap<String, Vec<&Members>> = BTreeMap::new();
+    for m in samples {
+        let Some(wire) = wire_value(m, type_name) else {
+            continue;
+        };
+        if !by_wire.contains_key(&wire.0) {
+            wires.push(wire.clone());
+        }
+        by_wire.entry(wire.0).or_default().push(m);
+    }
+    let envelope: Vec<&str> = std::iter::once(type_name)
+        .chain(std::iter::once(time_name))
+        .chain(keys.iter().copied())
+        .collect();
+    let mut names: Vec<String> = Vec::new();
+    for (wire, is_int) in wires.iter().take(100) {
+        let lines = by_wire.get(wire).map_or(&[][..], Vec::as_slice);
+        let mut name = if *is_int {
+            format!("E_{wire}")
+        } else {
+            event_name(wire)
+        };
+        while names.contains(&name) {
+            name.push('_');
+        }
+        names.push(name.clone());
+        let from = if *is_int {
+            wire.clone()
+        } else {
+            format!("{wire:?}")
+        };
+        let _ = writeln!(
+            text,
+            "\n# seen on {} sampled lines\nevent {name} from {from} {{",
+            lines.len()
+        );
+        for line in fields(lines, &envelope) {
+            let _ = writeln!(text, "  {line}");
+        }
+        text.push_str("}\n");
+    }
+    text
+}
+
+/// The schema's time clause for what the time member holds (nothing: RFC 3339 or
+/// epoch milliseconds, the default).
+fn time_clause(samples: &[Members], time_name: &str) -> String {
+    let Some(text) = samples.iter().find_map(|m| {
+        m.iter()
+            .find(|(p, t, _)| p == time_name && t.is_some())
+            .map(|(_, _, text)| text.as_str())
+    }) else {
+        return String::new();
+    };
+    if crate::time::parse_time(text).is_ok() {
+        return String::new();
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return match text.len() {
+            0..=11 => " epoch seconds".into(),
+            12..=14 => String::new(),
+            _ => " epoch micros".into(),
+        };
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S UTC",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+    ] {
+        if chrono::NaiveDateTime::parse_from_str(text, format).is_ok() {
+            return format!(" format {format:?}");
+        }
+    }
+    "  # unknown time format: give `format \"...\"`".into()
+}
+
+/// The type member's value on a line: its text, and whether it is an integer code.
+fn wire_value(m: &Members, type_name: &str) -> Option<(String, bool)> {
+    let (_, ty, text) = m.iter().find(|(p, _, _)| p == type_name)?;
+    let ty = (*ty)?;
+    (!ty.list).then(|| (text.clone(), ty.kind == Kind::Int))
+}
+
+/// The field lines of one event from its sampled lines.
+fn fields(lines: &[&Members], envelope: &[&str]) -> Vec<String> {
+    let mut order: Vec<String> = Vec::new();
+    let mut types: BTreeMap<String, Option<Ty>> = BTreeMap::new();
+    let mut present: BTreeMap<String, usize> = BTreeMap::new();
+    for m in lines {
+        for (path, ty, _) in m.iter() {
+            if envelope.contains(&path.as_str()) {
+                continue;
+            }
+            if !types.contains_key(path) {
+                order.push(path.clone());
+                types.insert(path.clone(), *ty);
+            }
+            if let Some(ty) = ty {
+                *present.entry(path.clone()).or_default() += 1;
+                let slot = types.entry(path.clone()).or_insert(Some(*ty));
+                *slot = match *slot {
+                    None => Some(*ty),
+                    Some(t) if t.list == ty.list => {
+                        t.kind.join(ty.kind).map(|kind| Ty { kind, ..t })
+                    }
+                    Some(_) => None,
+                };
+            }
+        }
+    }
+    let mut taken: Vec<String> = envelope.iter().map(|s| (*s).to_owned()).collect();
+    let mut out = Vec::new();
+    for path in order {
+        let Some(Some(ty)) = types.get(&path) else {
+            out.push(format!(
+                "# {path}: no one type (or only null) in the sample, left out"
+            ));
+            continue;
+        };
+        let taken_refs: Vec<&str> = taken.iter().map(String::as_str).collect();
+        let name = field_name(&path, &taken_refs);
+        taken.push(name.clone());
+        let optional = present.get(&path).copied().unwrap_or(0) < lines.len();
+        let ty_text = if ty.list {
+            format!("list<{}>", ty.kind.name())
+        } else {
+            ty.kind.name().to_owned()
+        };
+        let q = if optional { "?" } else { "" };
+        let from = if name == path {
+            String::new()
+        } else {
+            format!(" from {path}")
+        };
+        out.push(format!("{name}: {ty_text}{q}{from}"));
+    }
+    out
+}
