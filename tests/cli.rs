@@ -6,27 +6,10 @@ mod bin;
 #[path = "common/temp.rs"]
 mod temp;
 
-use std::path::Path;
 use std::process::Output;
 
-use temp::temp_dir;
-
-fn trigc(args: &[&str]) -> Output {
-    bin::trigc()
-        .args(args)
-        .output()
-        .expect("the trigc binary runs")
-}
-
-fn write(dir: &Path, name: &str, text: &[u8]) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write temp file");
-    path.display().to_string()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use bin::{run as trigc, text};
+use temp::{temp_dir, write};
 
 /// `out` ended with exit code `code` (its stderr is the failure message).
 fn assert_exit(out: &Output, code: i32) {

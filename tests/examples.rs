@@ -4,6 +4,10 @@
 //! on CI); a machine without it says so and checks the bundled Segment sample only.
 
 #[path = "common/bin.rs"]
+#[expect(
+    dead_code,
+    reason = "this test spawns trigc itself; `run` and `text` serve others"
+)]
 mod bin;
 
 use std::path::Path;

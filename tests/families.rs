@@ -6,6 +6,10 @@
 //! error), and the output is byte-identical from one run to the next.
 
 #[path = "common/bin.rs"]
+#[expect(
+    dead_code,
+    reason = "this test spawns trigc itself; `run` and `text` serve others"
+)]
 mod bin;
 
 use std::collections::BTreeSet;

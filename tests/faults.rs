@@ -14,27 +14,14 @@ use std::process::{Child, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use temp::temp_dir;
+use bin::{run as trigc, text};
+use temp::{temp_dir, write};
 
 const RULES: &str = "event VISIT { page: string? }\n\
 trigger hello\n  cooldown 1d\n  on VISIT\n  then webhook \"https://h.example/x\"\n";
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).expect("write temp file");
-    path.display().to_string()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn visit(user: &str, minute: u32) -> String {
     format!("{{\"type\":\"VISIT\",\"user\":\"{user}\",\"ts\":\"2026-01-05T10:{minute:02}:00Z\"}}\n")
-}
-
-fn trigc(args: &[&str]) -> Output {
-    bin::trigc().args(args).output().expect("trigc runs")
 }
 
 /// `trigc run` reading a pipe that stays open; stdout comes back line by line over a

@@ -18,6 +18,10 @@
 //! `unless` event ends instances before a start on the same event would begin one.
 
 #[path = "common/bin.rs"]
+#[expect(
+    dead_code,
+    reason = "this test spawns trigc itself; `run` and `text` serve others"
+)]
 mod bin;
 
 use std::collections::{BTreeMap, HashMap};

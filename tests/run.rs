@@ -15,8 +15,16 @@
 //! of stdout (records only) from stderr.
 
 #[path = "common/bin.rs"]
+#[expect(
+    dead_code,
+    reason = "this test spawns trigc with stdin itself; `run` and `text` serve others"
+)]
 mod bin;
 #[path = "common/temp.rs"]
+#[expect(
+    dead_code,
+    reason = "this test writes its files itself; `write` serves others"
+)]
 mod temp;
 
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! directory, so relative paths read as a user types them). Included by the test
 //! binaries that spawn it as `#[path = "common/bin.rs"] mod bin;`.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// `trigc` ready to take arguments.
 pub fn trigc() -> Command {
@@ -13,4 +13,14 @@ pub fn trigc() -> Command {
         .env("COLUMNS", "80")
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     command
+}
+
+/// `trigc ARGS`, run to its end.
+pub fn run(args: &[&str]) -> Output {
+    trigc().args(args).output().expect("the trigc binary runs")
+}
+
+/// Bytes a run printed, as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
