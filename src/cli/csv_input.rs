@@ -50,13 +50,8 @@ pub(super) fn read_csv(
             Ok(true) => {}
             Err(e) if e.is_io_error() => return Err(format!("cannot read the input: {e}")),
             Err(e) => {
-                let reject = session.reject_row(number, format!("unreadable CSV: {e}"));
-                report_reject(
-                    out,
-                    &reject,
-                    &encode(&record),
-                    reading.rejects.as_deref_mut(),
-                )?;
+                let reason = format!("unreadable CSV: {e}");
+                reject_record(session, out, &mut reading, (number, reason), &record)?;
                 continue;
             }
         }
@@ -87,13 +82,7 @@ pub(super) fn read_csv(
             Err(cell) => Err(format!("cell {cell} is not valid UTF-8")),
         };
         if let Err(reason) = converted {
-            let reject = session.reject_row(number, reason);
-            report_reject(
-                out,
-                &reject,
-                &encode(&record),
-                reading.rejects.as_deref_mut(),
-            )?;
+            reject_record(session, out, &mut reading, (number, reason), &record)?;
             continue;
         }
         let line = Line {
@@ -118,6 +107,24 @@ pub(super) fn read_csv(
             return Ok(InputEnd::ReaderGone { line: number });
         }
     }
+}
+
+/// Reject the record on line `number` for `reason`: counted, reported, and copied
+/// to `--rejects` as CSV.
+fn reject_record(
+    session: &mut Session<'_>,
+    out: &mut CliOutput<'_>,
+    reading: &mut Reading<'_>,
+    (number, reason): (u64, String),
+    record: &csv::ByteRecord,
+) -> Result<(), String> {
+    let reject = session.reject_row(number, reason);
+    report_reject(
+        out,
+        &reject,
+        &encode(record),
+        reading.rejects.as_deref_mut(),
+    )
 }
 
 /// A record as one CSV line (quoted where needed), for `--rejects`.

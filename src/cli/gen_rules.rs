@@ -13,6 +13,8 @@ use std::fmt::Write as _;
 use rand_core::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
+use super::generate::{CAMPAIGNS, CATEGORIES};
+
 /// The declarations every generated rule set starts with (the events `trigc gen`
 /// writes).
 const HEADER: &str = "\
@@ -28,25 +30,6 @@ event EMAIL_CLICK { campaign: string }
 event PRICE_CHANGE keyed by product { product: string, old_price: float, new_price: float }
 profile event PROFILE_UPDATE { email: string?, tier: string? }
 ";
-
-const CATEGORIES: [&str; 8] = [
-    "shoes",
-    "shirts",
-    "bags",
-    "hats",
-    "electronics",
-    "books",
-    "toys",
-    "home",
-];
-const CAMPAIGNS: [&str; 6] = [
-    "winter-sale",
-    "new-arrivals",
-    "weekly-picks",
-    "flash-deal",
-    "comeback",
-    "vip",
-];
 
 /// A rule set of `triggers` triggers over `products` products (`p1` .. `pN`), from
 /// `seed`.

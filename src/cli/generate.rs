@@ -165,7 +165,8 @@ const SPAN: i64 = 7 * DAY;
 /// Average events per session, used to pace session arrivals.
 const EVENTS_PER_SESSION: f64 = 7.0;
 
-const CATEGORIES: [&str; 8] = [
+/// Product categories (also what `trigc gen --rules` writes rules about).
+pub(super) const CATEGORIES: [&str; 8] = [
     "shoes",
     "shirts",
     "bags",
@@ -176,7 +177,8 @@ const CATEGORIES: [&str; 8] = [
     "home",
 ];
 const TIERS: [&str; 4] = ["bronze", "silver", "gold", "platinum"];
-const CAMPAIGNS: [&str; 6] = [
+/// Email campaigns (also what `trigc gen --rules` writes rules about).
+pub(super) const CAMPAIGNS: [&str; 6] = [
     "winter-sale",
     "new-arrivals",
     "weekly-picks",

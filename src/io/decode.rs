@@ -55,7 +55,7 @@ pub use super::json::MAX_DEPTH;
 use super::json::{self, FlatMembers, Tok, Token};
 use super::name_table::{NameTable, QuotedName};
 use super::repeats::UnknownNames;
-use super::value::{ValueReader, read_key, read_time};
+use super::value::{ValueReader, read_key, read_keyed_by, read_time};
 use crate::diag::quote;
 use crate::interp::{Interner, Value};
 use crate::ir::{EventId, FieldDef, FieldIdx, Program, Ty, WireValue};
@@ -439,20 +439,7 @@ impl Decoder {
                 let tok = self
                     .member(field.name_id)
                     .filter(|t| t.token != Token::Null);
-                let Some(tok) = tok else {
-                    return Err(format!(
-                        "`{f}` (the key of {e}, keyed by {f}) is missing",
-                        f = field.name,
-                        e = shape.name
-                    ));
-                };
-                read_key(text, tok, &mut out.key).map_err(|what| {
-                    format!(
-                        "`{f}` (the key of {e}, keyed by {f}) {what}",
-                        f = field.name,
-                        e = shape.name
-                    )
-                })?;
+                read_keyed_by(text, tok, &mut out.key, &field.name, &shape.name)?;
             }
         }
 

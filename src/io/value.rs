@@ -11,6 +11,24 @@ use crate::ir::Ty;
 use crate::time::rfc3339::{DateCache, parse_time_cached};
 use crate::time::{MAX_TIME, MIN_TIME, TIME_RANGE, in_range, parse_duration};
 
+/// Write the key of an event `keyed by` `field` (of event `event`), held by `tok`
+/// (`None`: the field is missing or null), into `key`; `Err` is the whole reason.
+pub(super) fn read_keyed_by(
+    text: &str,
+    tok: Option<Tok>,
+    key: &mut String,
+    field: &str,
+    event: &str,
+) -> Result<(), String> {
+    let Some(tok) = tok else {
+        return Err(format!(
+            "`{field}` (the key of {event}, keyed by {field}) is missing"
+        ));
+    };
+    read_key(text, tok, key)
+        .map_err(|what| format!("`{field}` (the key of {event}, keyed by {field}) {what}"))
+}
+
 /// Write the key held by `tok` into `key`; `Err` completes "field `user` ...".
 pub(super) fn read_key(text: &str, tok: Tok, key: &mut String) -> Result<(), String> {
     match tok.token {

@@ -21,7 +21,7 @@ use rustc_hash::FxHashMap;
 use super::{Decoder, KeySource, NameId, json, read_key};
 use crate::interp::{Interner, Value};
 use crate::io::json::{Tok, Token};
-use crate::io::value::{ValueReader, out_of_range, read_time};
+use crate::io::value::{ValueReader, out_of_range, read_keyed_by, read_time};
 use crate::ir::{EventId, Program, TimeFormat, Ty, WireValue};
 use crate::runtime::Event;
 use crate::time::in_range;
@@ -354,20 +354,8 @@ impl Decoder {
                 else {
                     return Err("internal: `keyed by` field out of range".into());
                 };
-                let Some((_, tok)) = self.find_value(text, path) else {
-                    return Err(format!(
-                        "`{f}` (the key of {e}, keyed by {f}) is missing",
-                        f = field.name,
-                        e = shape.name
-                    ));
-                };
-                read_key(text, tok, &mut out.key).map_err(|what| {
-                    format!(
-                        "`{f}` (the key of {e}, keyed by {f}) {what}",
-                        f = field.name,
-                        e = shape.name
-                    )
-                })?;
+                let tok = self.find_value(text, path).map(|(_, tok)| tok);
+                read_keyed_by(text, tok, &mut out.key, &field.name, &shape.name)?;
             }
         }
 
