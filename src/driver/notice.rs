@@ -9,6 +9,12 @@ use crate::time::format_time;
 /// The wording of a runtime notice (one line, no newline).
 pub fn describe_notice(notice: &Notice, program: &Program, sources: &SourceMap) -> String {
     match notice {
+        Notice::TimesLookLikeSeconds { line } => format!(
+            "line {line}: warning: the integer event times read so far all lie before 2000 as \
+             epoch milliseconds; if they are epoch seconds, say so in the schema \
+             (`time {} epoch seconds`)",
+            program.schema.time
+        ),
         Notice::Late {
             line,
             ts,

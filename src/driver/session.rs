@@ -26,6 +26,54 @@ pub struct InputStats {
     /// Lines rejected as stray times (counted in `rejected` too).
     #[serde(default)]
     pub strays: u64,
+    /// The first integer times, watched for epoch seconds read as milliseconds.
+    #[serde(default)]
+    pub int_times: IntTimes,
+}
+
+/// Integer epoch-millisecond times are watched until [`IntTimes::SAMPLE`] have been
+/// seen: if every one of them lies before 2000, the stream very likely writes epoch
+/// seconds (1.7e9 read as milliseconds is January 1970), and the run says so once
+/// (docs/LANGUAGE.md §8). Kept with the input counts, so a checkpoint carries it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntTimes {
+    pub seen: u32,
+    /// The line of the first one, while all were before 2000.
+    pub first_early: Option<u64>,
+    /// The verdict is in (and was said, if it was a warning).
+    pub decided: bool,
+}
+
+impl IntTimes {
+    const SAMPLE: u32 = 100;
+    /// 2000-01-01T00:00:00Z in epoch milliseconds.
+    const Y2000: i64 = 946_684_800_000;
+
+    /// One more integer time; `Some(line)` when the verdict is a warning.
+    fn note(&mut self, ts: i64, line: u64) -> Option<u64> {
+        if self.decided {
+            return None;
+        }
+        self.seen = self.seen.saturating_add(1);
+        if ts >= Self::Y2000 {
+            self.decided = true;
+            return None;
+        }
+        self.first_early.get_or_insert(line);
+        if self.seen >= Self::SAMPLE {
+            return self.decide();
+        }
+        None
+    }
+
+    /// Judge on what was seen (the end of the input).
+    fn decide(&mut self) -> Option<u64> {
+        if self.decided {
+            return None;
+        }
+        self.decided = true;
+        self.first_early
+    }
 }
 
 /// Whether a checkpoint's input counts leave room to count on (and to be summed).
@@ -221,6 +269,12 @@ impl<'p> Session<'p> {
     #[inline(always)]
     pub fn line(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
         let outcome = self.decode_and_process(line, out);
+        if self.decoder.time_was_int()
+            && !self.input.int_times.decided
+            && outcome == LineOutcome::Processed
+        {
+            self.note_int_time(line.number, out);
+        }
         // Between lines (no decoded event is held): strings no state holds any more
         // may be reclaimed.
         self.runtime.collect_strings_if_due();
@@ -259,6 +313,15 @@ impl<'p> Session<'p> {
                 self.input.rejected += 1;
                 LineOutcome::Rejected(reject)
             }
+        }
+    }
+
+    /// The event just decoded from line `number` had an integer time: watch it
+    /// for epoch seconds ([`IntTimes`]).
+    #[cold]
+    fn note_int_time(&mut self, number: u64, out: &mut dyn Output) {
+        if let Some(line) = self.input.int_times.note(self.event.ts, number) {
+            out.notice(&crate::runtime::Notice::TimesLookLikeSeconds { line });
         }
     }
 
@@ -341,6 +404,9 @@ impl<'p> Session<'p> {
     /// End of input: suspects nothing refuted are processed, the others rejected,
     /// then the runtime's end of input.
     pub fn finish(&mut self, out: &mut dyn Output) {
+        if let Some(line) = self.input.int_times.decide() {
+            out.notice(&crate::runtime::Notice::TimesLookLikeSeconds { line });
+        }
         let verdicts = self.strays.finish();
         self.settle(verdicts, out);
         self.runtime.finish(out);

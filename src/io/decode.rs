@@ -220,6 +220,9 @@ pub struct Decoder {
     /// Whether a line without the type member is ignored rather than rejected: in
     /// programs that map wire names (docs/LANGUAGE.md §3, "Wire mapping").
     untyped_ignored: bool,
+    /// The line just decoded had its time as an integer of epoch milliseconds
+    /// ([`Decoder::time_was_int`]).
+    int_time: bool,
 }
 
 impl Decoder {
@@ -318,7 +321,16 @@ impl Decoder {
             unknown: UnknownNames::default(),
             wire,
             untyped_ignored,
+            int_time: false,
         }
+    }
+
+    /// Whether the event just decoded had its time as an integer of epoch
+    /// milliseconds (the default time format, or `epoch millis`): the session
+    /// watches those for epoch seconds in disguise.
+    #[inline(always)]
+    pub fn time_was_int(&self) -> bool {
+        self.int_time
     }
 
     /// Decode `line` (without its line terminator) into `out`. `out` is fully
@@ -331,6 +343,7 @@ impl Decoder {
         interner: &mut Interner,
         out: &mut Event,
     ) -> Decoded {
+        self.int_time = false;
         match self.decode_line(line, interner, out) {
             Ok(None) => {
                 out.line = line_no;
@@ -461,8 +474,11 @@ impl Decoder {
         // `parse_canonical_utc` gives only times in range; `read_time` checks the rest.
         out.ts = match canonical {
             Some(ms) => ms,
-            None => read_time(text, time, &mut self.scratch, &mut self.dates)
-                .map_err(|what| format!("field `{}`: {what}", self.time_member))?,
+            None => {
+                self.int_time = time.token == Token::Int;
+                read_time(text, time, &mut self.scratch, &mut self.dates)
+                    .map_err(|what| format!("field `{}`: {what}", self.time_member))?
+            }
         };
 
         // Pushed one by one (the buffer's capacity is kept across lines), rather than

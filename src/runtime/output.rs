@@ -90,6 +90,9 @@ pub enum Notice {
         key: String,
         at: i64,
     },
+    /// The stream's first integer times (epoch milliseconds) all lie before 2000:
+    /// they are very likely epoch seconds. Said once, with the first such line.
+    TimesLookLikeSeconds { line: u64 },
 }
 
 /// Where the runtime sends records and notices.

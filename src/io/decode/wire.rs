@@ -362,6 +362,11 @@ impl Decoder {
         let Some((_, time)) = self.find_value(text, &wire.time) else {
             return Err(format!("missing field `{}`", wire.time.text));
         };
+        self.int_time = time.token == Token::Int
+            && matches!(
+                wire.time_format,
+                TimeFormat::Default | TimeFormat::EpochMillis
+            );
         out.ts = match &wire.time_format {
             TimeFormat::Default => read_time(text, time, &mut self.scratch, &mut self.dates),
             format => read_formatted(text, time, format, wire.time_zone, &mut self.scratch),
