@@ -1,144 +1,152 @@
-//! `trigc run --input-format csv`: the read loop for CSV input. Each record becomes
-//! the JSON line [`crate::io::csv_rows`] writes for it and goes through the session
-//! like an NDJSON line, under its own line number (where the record starts). A
-//! record the CSV reader or the cell typing refuses is rejected with its line number
-//! and copied, re-encoded as CSV, to `--rejects`. The reader is blocking (CSV is
-//! read from files), so a stop request is honoured between records.
+//! `trigc run --input-format csv`: the read loop for CSV input. Lines are read as for
+//! NDJSON (the same line limit, flushing before a read that may wait, stop requests
+//! honoured there), cut into records and cells ([`crate::io::csv_rows::split`]), and
+//! each record goes into the session under its own line number (where it starts):
+//! read straight into an event when it can be, else as the JSON line
+//! [`crate::io::csv_rows`] writes for it. A record refused (bad UTF-8, a cell that
+//! cannot be its field's type) is rejected with its line number and copied, as it
+//! was read, to `--rejects`.
 
-use std::io::{self, BufRead};
+use std::io::BufRead;
 
 use super::run::{CliOutput, InputEnd, Reading, report_reject};
 use crate::driver::{LineOutcome, Session};
+use crate::io::Lines;
 use crate::io::csv_rows::CsvShape;
-use crate::io::lines::Line;
+use crate::io::csv_rows::split::{Cells, Cut, Records, recycle};
+use crate::io::lines::{Line, Poll};
 use crate::ir::Program;
-
-/// Records are flushed to stdout (and messages to stderr) every this many rows.
-const FLUSH_EVERY: u64 = 4096;
 
 /// Read CSV records into the session. `columns`: `--csv-columns` (then the first row
 /// is data), else the header row names them.
 pub(super) fn read_csv(
     session: &mut Session<'_>,
     program: &Program,
-    reader: Box<dyn BufRead>,
+    mut lines: Lines<Box<dyn BufRead>>,
     columns: Option<Vec<String>>,
     out: &mut CliOutput<'_>,
     mut reading: Reading<'_>,
 ) -> Result<InputEnd, String> {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(reader);
     let mut shape = columns.map(|c| CsvShape::new(program, &c));
-    let mut record = csv::ByteRecord::new();
+    let mut records = Records::default();
+    let mut cutter = Cells::default();
+    let mut spare: Vec<&str> = Vec::new();
     let mut json = String::new();
-    let mut rows = 0u64;
-    let mut last_line = 0u64;
-    loop {
-        if let Some(signal) = reading.stop.requested() {
-            out.flush();
-            return Ok(InputEnd::Stopped {
-                signal,
-                line: last_line,
-            });
-        }
-        let read = csv.read_byte_record(&mut record);
-        let number = record.position().map_or(last_line + 1, |p| p.line());
-        match read {
-            Ok(false) => return Ok(InputEnd::Consumed),
-            Ok(true) => {}
-            Err(e) if e.is_io_error() => return Err(format!("cannot read the input: {e}")),
-            Err(e) => {
-                let reason = format!("unreadable CSV: {e}");
-                reject_record(session, out, &mut reading, (number, reason), &record)?;
+    let max_bytes = reading.limit.max_bytes;
+    let end = loop {
+        let line = match lines.poll_line() {
+            Poll::Line(line) => line,
+            Poll::TooLong { number, .. } => {
+                let reject = session.reject_too_long(number, max_bytes);
+                // Never held, so not copied to `--rejects` (as for NDJSON).
+                report_reject(out, &reject, b"", None)?;
                 continue;
             }
-        }
-        last_line = number;
-        rows += 1;
-        if rows.is_multiple_of(FLUSH_EVERY) {
-            out.flush();
-        }
-        let Some(shape) = &shape else {
-            let header: Vec<String> = record
-                .iter()
-                .map(|c| String::from_utf8_lossy(c).trim().to_owned())
-                .collect();
+            Poll::NeedInput => {
+                out.flush();
+                if let Some(signal) = reading.stop.requested() {
+                    break InputEnd::Stopped {
+                        signal,
+                        line: lines.lines_read(),
+                    };
+                }
+                lines
+                    .fill()
+                    .map_err(|e| format!("cannot read the input: {e}"))?;
+                continue;
+            }
+            Poll::End => break InputEnd::Consumed,
+        };
+        let (number, bytes) = match records.line(line, max_bytes) {
+            Cut::Record { number, text } => (number, text),
+            Cut::Open => continue,
+            Cut::TooLong { number } => {
+                let reject = session.reject_too_long(number, max_bytes);
+                // Never held, so not copied to `--rejects` (as for NDJSON).
+                report_reject(out, &reject, b"", None)?;
+                continue;
+            }
+        };
+        let text = match simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes)) {
+            Ok(text) => text,
+            Err(e) => {
+                let reason = format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1);
+                reject_record(session, out, &mut reading, (number, reason), bytes)?;
+                continue;
+            }
+        };
+        let mut cells = recycle(std::mem::take(&mut spare));
+        cutter.split(text, &mut cells);
+        let Some(shape) = &mut shape else {
+            let header: Vec<String> = cells.iter().map(|c| c.trim().to_owned()).collect();
             shape = Some(CsvShape::new(program, &header));
+            spare = recycle(cells);
             continue;
         };
-        let cells: Result<Vec<&str>, usize> = record
-            .iter()
-            .enumerate()
-            .map(|(i, c)| std::str::from_utf8(c).map_err(|_| i + 1))
-            .collect();
-        let converted = match cells {
-            _ if record.as_slice().len() > reading.limit.max_bytes => Err(format!(
-                "row longer than --max-line-bytes ({} bytes)",
-                reading.limit.max_bytes
-            )),
-            Ok(cells) => shape.row_to_json(cells.into_iter(), &mut json),
-            Err(cell) => Err(format!("cell {cell} is not valid UTF-8")),
-        };
-        if let Err(reason) = converted {
-            reject_record(session, out, &mut reading, (number, reason), &record)?;
-            continue;
+        match read_row(session, shape, &cells, (number, bytes), &mut json, out) {
+            Ok(LineOutcome::Rejected(reject)) => {
+                report_reject(out, &reject, bytes, reading.rejects.as_deref_mut())?;
+            }
+            Ok(_) => {}
+            Err(reason) => reject_record(session, out, &mut reading, (number, reason), bytes)?,
         }
-        let line = Line {
-            number,
-            bytes: json.as_bytes(),
-            terminated: true,
-        };
-        if let LineOutcome::Rejected(reject) = session.line(line, out) {
-            report_reject(
-                out,
-                &reject,
-                &encode(&record),
-                reading.rejects.as_deref_mut(),
-            )?;
-        }
+        spare = recycle(cells);
         if session.has_rejects() {
             for (reject, bytes) in session.take_rejects() {
                 report_reject(out, &reject, &bytes, reading.rejects.as_deref_mut())?;
             }
         }
         if out.sink.reader_gone() {
-            return Ok(InputEnd::ReaderGone { line: number });
+            break InputEnd::ReaderGone { line: number };
+        }
+    };
+    if let (InputEnd::Consumed, Some((number, bytes))) = (&end, records.unfinished()) {
+        let reason = "a quoted cell is not closed before the end of the input".to_owned();
+        reject_record(session, out, &mut reading, (number, reason), &bytes)?;
+    }
+    session.input.blank += lines.blank();
+    Ok(end)
+}
+
+/// Read one record's `cells` into the session: straight into an event when the
+/// row allows it ([`CsvShape::read_row`]), else as its JSON line. Both give the
+/// event the same origin: a hash of the record as read (`bytes`), as an NDJSON
+/// event's is of its line. `Err`: a cell the JSON line cannot
+/// hold (the row is rejected with that reason).
+fn read_row(
+    session: &mut Session<'_>,
+    shape: &mut CsvShape,
+    cells: &[&str],
+    (number, bytes): (u64, &[u8]),
+    json: &mut String,
+    out: &mut CliOutput<'_>,
+) -> Result<LineOutcome, String> {
+    let origin = xxhash_rust::xxh3::xxh3_64(bytes);
+    let (interner, event) = session.event_slot();
+    if let Some(read) = shape.read_row(cells, (number, origin), interner, event) {
+        let ts = event.ts;
+        if !session.guards(ts) {
+            return Ok(session.push_decoded(read.int_time, out));
         }
     }
+    shape.row_to_json(cells.iter().copied(), json)?;
+    let line = Line {
+        number,
+        bytes: json.as_bytes(),
+        terminated: true,
+    };
+    Ok(session.line_with_origin(line, origin, out))
 }
 
 /// Reject the record on line `number` for `reason`: counted, reported, and copied
-/// to `--rejects` as CSV.
+/// to `--rejects` as it was read.
 fn reject_record(
     session: &mut Session<'_>,
     out: &mut CliOutput<'_>,
     reading: &mut Reading<'_>,
     (number, reason): (u64, String),
-    record: &csv::ByteRecord,
+    bytes: &[u8],
 ) -> Result<(), String> {
     let reject = session.reject_row(number, reason);
-    report_reject(
-        out,
-        &reject,
-        &encode(record),
-        reading.rejects.as_deref_mut(),
-    )
-}
-
-/// A record as one CSV line (quoted where needed), for `--rejects`.
-fn encode(record: &csv::ByteRecord) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(io::Cursor::new(Vec::new()));
-    let _ = w.write_byte_record(record);
-    let mut bytes = w
-        .into_inner()
-        .map(io::Cursor::into_inner)
-        .unwrap_or_default();
-    if bytes.last() == Some(&b'\n') {
-        bytes.pop();
-    }
-    bytes
+    report_reject(out, &reject, bytes, reading.rejects.as_deref_mut())
 }

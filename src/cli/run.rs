@@ -270,7 +270,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         InputFormat::Csv => read_csv(
             &mut session,
             &program,
-            reader,
+            Lines::with_limit(reader, limit),
             args.csv_columns.clone(),
             &mut out,
             reading,

@@ -268,12 +268,31 @@ impl<'p> Session<'p> {
     /// dispatch (see BENCHMARKS.md).
     #[inline(always)]
     pub fn line(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
-        let outcome = self.decode_and_process(line, out);
-        if self.decoder.time_was_int()
-            && !self.input.int_times.decided
-            && outcome == LineOutcome::Processed
-        {
-            self.note_int_time(line.number, out);
+        self.line_as(line, None, out)
+    }
+
+    /// [`Self::line`] for a line that is not the input as written (a CSV row turned
+    /// into JSON): its events' [`Event::origin`] is `origin`, the hash of the input
+    /// as written, so action ids do not depend on how the row was read.
+    pub fn line_with_origin(
+        &mut self,
+        line: Line<'_>,
+        origin: u64,
+        out: &mut dyn Output,
+    ) -> LineOutcome {
+        self.line_as(line, Some(origin), out)
+    }
+
+    #[inline(always)]
+    fn line_as(
+        &mut self,
+        line: Line<'_>,
+        origin: Option<u64>,
+        out: &mut dyn Output,
+    ) -> LineOutcome {
+        let outcome = self.decode_and_process(line, origin, out);
+        if self.decoder.time_was_int() {
+            self.note_int_time(&outcome, line.number, out);
         }
         // Between lines (no decoded event is held): strings no state holds any more
         // may be reclaimed.
@@ -282,7 +301,12 @@ impl<'p> Session<'p> {
     }
 
     #[inline(always)]
-    fn decode_and_process(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
+    fn decode_and_process(
+        &mut self,
+        line: Line<'_>,
+        origin: Option<u64>,
+        out: &mut dyn Output,
+    ) -> LineOutcome {
         let decoded = self.decoder.decode(
             line.bytes,
             line.number,
@@ -292,8 +316,11 @@ impl<'p> Session<'p> {
         match decoded {
             Decoded::Event => {
                 self.input.read += 1;
+                if let Some(origin) = origin {
+                    set_origin(&mut self.event, origin);
+                }
                 if self.event.ts > self.jump_limit || !self.strays.is_empty() {
-                    return self.event_among_strays(line, out);
+                    return self.event_among_strays(line, origin, out);
                 }
                 self.runtime.push(&self.event, out);
                 self.note_time(self.event.ts);
@@ -319,7 +346,10 @@ impl<'p> Session<'p> {
     /// The event just decoded from line `number` had an integer time: watch it
     /// for epoch seconds ([`IntTimes`]).
     #[cold]
-    fn note_int_time(&mut self, number: u64, out: &mut dyn Output) {
+    fn note_int_time(&mut self, outcome: &LineOutcome, number: u64, out: &mut dyn Output) {
+        if *outcome != LineOutcome::Processed {
+            return;
+        }
         if let Some(line) = self.input.int_times.note(self.event.ts, number) {
             out.notice(&crate::runtime::Notice::TimesLookLikeSeconds { line });
         }
@@ -340,7 +370,12 @@ impl<'p> Session<'p> {
     /// the suspects against it, then hold it or process it.
     #[cold]
     #[inline(never)]
-    fn event_among_strays(&mut self, line: Line<'_>, out: &mut dyn Output) -> LineOutcome {
+    fn event_among_strays(
+        &mut self,
+        line: Line<'_>,
+        origin: Option<u64>,
+        out: &mut dyn Output,
+    ) -> LineOutcome {
         if !self.strays.is_empty() {
             let verdicts = self
                 .strays
@@ -348,7 +383,7 @@ impl<'p> Session<'p> {
             self.settle(verdicts, out);
         }
         if self.event.ts > self.jump_limit {
-            self.hold_stray(line);
+            self.hold_stray(line, origin);
             return LineOutcome::Held;
         }
         self.runtime.push(&self.event, out);
@@ -364,6 +399,35 @@ impl<'p> Session<'p> {
             OTHER_TYPES.to_owned()
         };
         *ignored.entry(name).or_default() += 1;
+    }
+
+    /// For an input format that decodes its rows itself ([`crate::io::csv_rows`]):
+    /// the interner and the event to decode into, then [`Self::push_decoded`].
+    pub fn event_slot(&mut self) -> (&mut crate::interp::Interner, &mut Event) {
+        (self.runtime.interner_mut(), &mut self.event)
+    }
+
+    /// Whether an event dated `ts` must go through the stray-time guard, which
+    /// holds events as their line: then the row goes through [`Self::line_with_origin`]
+    /// instead of [`Self::push_decoded`].
+    #[inline]
+    pub fn guards(&self, ts: i64) -> bool {
+        ts > self.jump_limit || !self.strays.is_empty()
+    }
+
+    /// Process the event decoded into [`Self::event_slot`], for which
+    /// [`Self::guards`] said no. `int_time`: its time was an integer of epoch
+    /// milliseconds (watched for epoch seconds, as [`Self::line`] does).
+    #[inline]
+    pub fn push_decoded(&mut self, int_time: bool, out: &mut dyn Output) -> LineOutcome {
+        self.input.read += 1;
+        self.runtime.push(&self.event, out);
+        self.note_time(self.event.ts);
+        if int_time {
+            self.note_int_time(&LineOutcome::Processed, self.event.line, out);
+        }
+        self.runtime.collect_strings_if_due();
+        LineOutcome::Processed
     }
 
     /// A line longer than `max_bytes` was skipped unread ([`crate::io::Poll::TooLong`]):
@@ -448,10 +512,11 @@ impl<'p> Session<'p> {
 
     /// Hold the current event (read from `line`) as a suspect.
     #[cold]
-    fn hold_stray(&mut self, line: Line<'_>) {
+    fn hold_stray(&mut self, line: Line<'_>, origin: Option<u64>) {
         let suspect = Suspect {
             line: line.number,
             bytes: line.bytes.to_vec(),
+            origin,
             key: self.event.key.clone(),
             ts: self.event.ts,
             refuted: 0,
@@ -474,6 +539,9 @@ impl<'p> Session<'p> {
             );
             // It decoded once; the same bytes decode the same way.
             if let Decoded::Event = decoded {
+                if let Some(origin) = suspect.origin {
+                    set_origin(&mut self.released, origin);
+                }
                 self.runtime.push(&self.released, out);
                 self.note_time(self.released.ts);
             }
@@ -524,6 +592,14 @@ impl<'p> Session<'p> {
             parallel_dropped: stats.parallel_dropped,
             customers: self.runtime.customers() as u64,
         }
+    }
+}
+
+/// Give `event` the origin of the input as written, unless no trigger starts on its
+/// type (the decoder then leaves the origin 0: nothing reads it).
+fn set_origin(event: &mut Event, origin: u64) {
+    if event.origin != 0 {
+        event.origin = origin;
     }
 }
 

@@ -35,6 +35,10 @@ pub struct Suspect {
     /// Its input line number and bytes, decoded again if it is confirmed.
     pub line: u64,
     pub bytes: Vec<u8>,
+    /// The origin of its events when `bytes` is not the input as written (a CSV
+    /// row held as its JSON line; see `Session::line_with_origin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<u64>,
     pub key: String,
     pub ts: i64,
     /// Later events of other customers dated well before it.
@@ -125,6 +129,7 @@ mod tests {
         Suspect {
             line: 1,
             bytes: Vec::new(),
+            origin: None,
             key: key.into(),
             ts,
             refuted: 0,

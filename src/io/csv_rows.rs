@@ -10,9 +10,21 @@
 //! no declaration names are left out. Lists and sets are written as a JSON array in
 //! the cell.
 
+mod direct;
+pub mod split;
+
 use rustc_hash::FxHashMap;
 
+use crate::interp::Interner;
 use crate::ir::{EventId, Program, TimeFormat, Ty, WireValue};
+use crate::runtime::Event;
+
+/// A row read directly into an event.
+#[derive(Clone, Copy, Debug)]
+pub struct RowRead {
+    /// Its time was an integer of epoch milliseconds (see `Session::push_decoded`).
+    pub int_time: bool,
+}
 
 /// What a column holds, for the row's event.
 #[derive(Clone, Debug)]
@@ -35,6 +47,8 @@ pub struct CsvShape {
     /// By event, by column: the declared type of the field the column holds.
     fields: Vec<Vec<Option<Ty>>>,
     time_format: TimeFormat,
+    /// The direct reading of rows into events, when this header allows it.
+    direct: Option<direct::DirectRows>,
 }
 
 impl CsvShape {
@@ -81,14 +95,43 @@ impl CsvShape {
                     .collect()
             })
             .collect();
+        let type_column = columns.iter().position(|c| *c == s.type_);
+        let columns: Vec<(String, Role)> = columns.iter().map(|c| (c.clone(), role(c))).collect();
         CsvShape {
-            columns: columns.iter().map(|c| (c.clone(), role(c))).collect(),
-            type_column: columns.iter().position(|c| *c == s.type_),
+            direct: direct::DirectRows::new(program, &columns),
+            columns,
+            type_column,
             strings,
             ints,
             fields,
             time_format: s.time_format.clone(),
         }
+    }
+
+    /// Read the row straight into `out` when it can be (see [`direct`]); `None`:
+    /// take the JSON route ([`Self::row_to_json`]), which gives the same event or
+    /// words the error. `out.origin` is set from `origin`, when a trigger starts on
+    /// the event's type.
+    #[inline]
+    pub fn read_row(
+        &mut self,
+        cells: &[&str],
+        (line, origin): (u64, u64),
+        interner: &mut Interner,
+        out: &mut Event,
+    ) -> Option<RowRead> {
+        if cells.len() != self.columns.len() {
+            return None;
+        }
+        let read = self
+            .direct
+            .as_mut()?
+            .read((&self.strings, &self.ints), cells, interner, out)?;
+        out.line = line;
+        out.origin = if read.starts { origin } else { 0 };
+        Some(RowRead {
+            int_time: read.int_time,
+        })
     }
 
     /// Write the row's JSON object into `out`; `Err` says which cell is wrong. A row
