@@ -1,0 +1,269 @@
+//! The engine task: the one owner of the [`Session`]. It takes [`Submission`]s
+//! from the channel in arrival order, passes each through the [`Accept`] step,
+//! then feeds its lines to the session, reports rejects, flushes the records and
+//! answers the submission's [`Ack`]. Under the wall clock it also sleeps until the
+//! next due timer (one `sleep_until`, reset as the queue changes) and then calls
+//! `advance_to(now - lateness)`; a fired record keeps its due instant as `at`, and
+//! its lateness (wall time minus due) goes to the metrics.
+//!
+//! It ends when every sender is gone: after a stop request the sources stop
+//! accepting and reading and drop their senders, so the engine drains exactly
+//! what was read.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::clock::{self, ClockKind};
+use super::metrics::{ServiceMetrics, Tally};
+use super::{Ack, Frame, ServiceConfig, Submission};
+use crate::driver::{LineOutcome, Session};
+use crate::interp::Interner;
+use crate::io::Reject;
+use crate::io::lines::{Line, is_blank};
+use crate::ir::Program;
+use crate::runtime::{ActionRecord, Notice, Output};
+
+/// The step every submission goes through on the engine task before any of its
+/// lines is processed: the one place the durable state journals what a socket or
+/// an HTTP request delivered. An HTTP request is answered `202` only after this
+/// step and the processing that follows it returned, so once `--state` journals
+/// here (and syncs as its policy says), a `202` means "journaled".
+///
+/// An `Err` refuses the whole submission: none of its lines is processed, and an
+/// HTTP request is answered `503` with the reason (a raw socket connection cannot
+/// be told; its lines are dropped and counted as rejected).
+pub trait Accept {
+    fn accept(&mut self, submission: &Submission) -> Result<(), String>;
+}
+
+/// Accept everything, journal nothing (no `--state`): what was accepted and not yet
+/// processed dies with the process.
+pub struct ProcessOnly;
+
+impl Accept for ProcessOnly {
+    fn accept(&mut self, _: &Submission) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Where the engine's records, notices and rejects go.
+pub trait EngineOutput: Output {
+    /// A rejected line, from `origin` (`tcp 127.0.0.1:40312#3`), with its bytes
+    /// when they were kept.
+    fn reject(&mut self, origin: &str, reject: &Reject, bytes: Option<&[u8]>);
+    /// Hand everything decided so far to its readers (after each submission and
+    /// each firing of timers).
+    fn flush(&mut self);
+    /// Whether the reader of the records went away: the service then stops.
+    fn gone(&self) -> bool;
+}
+
+/// How a service ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceEnd {
+    /// The signal that stopped it (`SIGTERM`, `SIGINT`).
+    pub signal: Option<&'static str>,
+    /// The reader of the records went away first.
+    pub reader_gone: bool,
+}
+
+/// The engine task's parts.
+pub struct Engine<'s, 'p> {
+    pub session: &'s mut Session<'p>,
+    pub config: &'s ServiceConfig,
+    pub metrics: &'s ServiceMetrics,
+    pub output: &'s mut dyn EngineOutput,
+    pub accept: &'s mut dyn Accept,
+}
+
+/// The output while timers fire on the wall clock: each record's lateness is
+/// measured on its way through.
+struct Timed<'a> {
+    out: &'a mut dyn EngineOutput,
+    /// The wall clock of this firing, ms (`None`: not a wall-clock firing).
+    now: Option<i64>,
+    metrics: &'a ServiceMetrics,
+}
+
+impl Output for Timed<'_> {
+    fn action(&mut self, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
+        if let Some(now) = self.now {
+            self.metrics.timer_fired(now.saturating_sub(record.at));
+        }
+        self.out.action(record, program, interner);
+    }
+
+    fn notice(&mut self, notice: &Notice) {
+        self.out.notice(notice);
+    }
+}
+
+impl Engine<'_, '_> {
+    /// Run until every source is gone (after `stop`) or the records' reader is.
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Submission>,
+        stop: CancellationToken,
+    ) -> ServiceEnd {
+        let wall = self.config.clock == ClockKind::Wall;
+        let mut tally = Tally::default();
+        let mut end = ServiceEnd::default();
+        if wall {
+            // Schedules start from now, and the watermark is the wall clock.
+            self.advance_wall(clock::wall_ms(), true);
+        }
+        let sleep = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(sleep);
+        let mut stopping = false;
+        loop {
+            let deadline = if wall { self.deadline() } else { None };
+            if let Some(at) = deadline {
+                sleep.as_mut().reset(at);
+            }
+            tokio::select! {
+                biased;
+                () = stop.cancelled(), if !stopping => stopping = true,
+                () = &mut sleep, if deadline.is_some() => {
+                    self.advance_wall(clock::wall_ms(), false);
+                }
+                got = rx.recv() => match got {
+                    Some(submission) => self.submission(submission, wall),
+                    None => break,
+                },
+            }
+            self.output.flush();
+            self.metrics.sync(self.session, &mut tally);
+            if self.output.gone() {
+                end.reader_gone = true;
+                stop.cancel();
+                break;
+            }
+        }
+        end
+    }
+
+    /// When the next timer (or held event) is due on the wall clock.
+    fn deadline(&self) -> Option<Instant> {
+        let due = self.session.next_due()?;
+        let at = due.saturating_add(self.config.lateness.max(0));
+        Some(clock::instant_at(at, Instant::now(), clock::wall_ms()))
+    }
+
+    /// Move the session to the wall clock `now` minus the lateness, if something is
+    /// due by then (or `always`).
+    fn advance_wall(&mut self, now: i64, always: bool) {
+        let to = now.saturating_sub(self.config.lateness.max(0));
+        if always || self.session.next_due().is_some_and(|due| due <= to) {
+            let mut out = Timed {
+                out: &mut *self.output,
+                now: Some(now),
+                metrics: self.metrics,
+            };
+            self.session.advance_to(to, &mut out);
+        }
+    }
+
+    /// One submission: the accept step, then its lines in order, then its answer.
+    fn submission(&mut self, submission: Submission, wall: bool) {
+        if let Err(why) = self.accept.accept(&submission) {
+            self.refuse(submission, why);
+            return;
+        }
+        if wall {
+            let now = clock::wall_ms();
+            self.advance_wall(now, false);
+            let bounds = clock::bounds(now, self.config.max_future, self.config.max_past);
+            self.session.set_time_bounds(bounds);
+        }
+        let answer = submission.ack.is_some();
+        let mut ack = Ack::default();
+        let origin = &*submission.origin;
+        for numbered in &submission.lines {
+            let reject = match &numbered.frame {
+                Frame::Line(bytes) if is_blank(bytes) => {
+                    self.session.input.blank += 1;
+                    continue;
+                }
+                Frame::Line(bytes) => {
+                    let line = Line {
+                        number: numbered.number,
+                        bytes,
+                        terminated: true,
+                    };
+                    let mut out = Timed {
+                        out: &mut *self.output,
+                        now: None,
+                        metrics: self.metrics,
+                    };
+                    let outcome = self.session.line(line, &mut out);
+                    if self.session.has_rejects() {
+                        self.later_rejects(origin);
+                    }
+                    match outcome {
+                        LineOutcome::Rejected(reject) => {
+                            self.output.reject(origin, &reject, Some(bytes));
+                            reject
+                        }
+                        _ => {
+                            ack.accepted += 1;
+                            continue;
+                        }
+                    }
+                }
+                Frame::TooLong { bytes } => {
+                    let reject = self
+                        .session
+                        .reject_too_long(numbered.number, self.config.max_line_bytes);
+                    let reject = Reject {
+                        reason: format!("{} ({bytes} bytes)", reject.reason),
+                        ..reject
+                    };
+                    self.output.reject(origin, &reject, None);
+                    reject
+                }
+            };
+            if answer {
+                ack.rejected.push((reject.line, reject.reason));
+            }
+        }
+        if let Some(tx) = submission.ack {
+            // The requester may have gone: its lines were processed all the same.
+            let _ = tx.send(ack);
+        }
+    }
+
+    /// Held events rejected after the fact (stray times refuted by later events,
+    /// `--clock event` only): their connection is no longer known, only their line
+    /// number in it.
+    #[cold]
+    fn later_rejects(&mut self, origin: &str) {
+        let scheme = origin.split(' ').next().unwrap_or(origin);
+        let held = format!("{scheme} (an earlier connection)");
+        for (reject, bytes) in self.session.take_rejects() {
+            self.output.reject(&held, &reject, Some(&bytes));
+        }
+    }
+
+    /// The accept step refused a submission: nothing of it is processed; its
+    /// lines count as rejected.
+    #[cold]
+    fn refuse(&mut self, submission: Submission, why: String) {
+        let lines = submission.line_bytes().count() as u64;
+        self.session.input.read += lines;
+        self.session.input.rejected += lines;
+        let reject = Reject {
+            line: submission.lines.first().map_or(0, |n| n.number),
+            reason: format!("{lines} lines not accepted: {why}"),
+        };
+        self.output.reject(&submission.origin, &reject, None);
+        if let Some(tx) = submission.ack {
+            let _ = tx.send(Ack {
+                refused: Some(why),
+                ..Ack::default()
+            });
+        }
+    }
+}
