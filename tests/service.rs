@@ -294,6 +294,10 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// An immediate trigger: one record per event, naming its page.
+const ECHO_RULES: &str = "event VISIT { page: string }\n\
+     trigger echo\n  on VISIT\n  then emit \"seen\" with { page: page }\n";
+
 const WAIT_RULES: &str = "event VISIT { page: string? }\n\
      trigger later\n  cooldown 1d\n  on VISIT\n  wait 1s\n  then emit \"later\"\n";
 
@@ -341,11 +345,7 @@ fn a_wait_fires_on_the_wall_clock_at_its_due_instant() {
 #[test]
 fn bad_input_on_one_connection_leaves_the_others_alone() {
     let dir = temp_dir("svc-bad");
-    let rules = write(
-        &dir,
-        "echo.trig",
-        b"event VISIT { page: string }\ntrigger echo\n  on VISIT\n  then emit \"seen\" with { page: page }\n",
-    );
+    let rules = write(&dir, "echo.trig", ECHO_RULES.as_bytes());
     let mut service = Service::start(&[
         &rules,
         "--input",
@@ -471,11 +471,7 @@ fn scrape(addr: &str) -> BTreeMap<String, f64> {
 #[test]
 fn the_http_endpoint_acknowledges_rejects_and_refuses() {
     let dir = temp_dir("svc-http");
-    let rules = write(
-        &dir,
-        "echo.trig",
-        b"event VISIT { page: string }\ntrigger echo\n  on VISIT\n  then emit \"seen\" with { page: page }\n",
-    );
+    let rules = write(&dir, "echo.trig", ECHO_RULES.as_bytes());
     let mut service = Service::start_env(
         &[
             &rules,

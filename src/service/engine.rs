@@ -79,13 +79,17 @@ pub struct Engine<'s, 'p> {
     pub accept: &'s mut dyn Accept,
 }
 
-/// The output while timers fire on the wall clock: each record's lateness is
-/// measured on its way through.
+/// The engine's view of the output: under the wall clock, the lateness of each
+/// record a firing brings is measured on its way through, and late events
+/// processed at their own time are counted but not told one by one (the wall
+/// clock moves the watermark past events still in flight all the time: one line
+/// each would flood stderr; dropped ones are still told).
 struct Timed<'a> {
     out: &'a mut dyn EngineOutput,
     /// The wall clock of this firing, ms (`None`: not a wall-clock firing).
     now: Option<i64>,
     metrics: &'a ServiceMetrics,
+    wall: bool,
 }
 
 impl Output for Timed<'_> {
@@ -97,6 +101,9 @@ impl Output for Timed<'_> {
     }
 
     fn notice(&mut self, notice: &Notice) {
+        if self.wall && matches!(notice, Notice::Late { dropped: false, .. }) {
+            return;
+        }
         self.out.notice(notice);
     }
 }
@@ -161,6 +168,7 @@ impl Engine<'_, '_> {
                 out: &mut *self.output,
                 now: Some(now),
                 metrics: self.metrics,
+                wall: true,
             };
             self.session.advance_to(to, &mut out);
         }
@@ -197,6 +205,7 @@ impl Engine<'_, '_> {
                         out: &mut *self.output,
                         now: None,
                         metrics: self.metrics,
+                        wall,
                     };
                     let outcome = self.session.line(line, &mut out);
                     if self.session.has_rejects() {

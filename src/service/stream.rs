@@ -7,14 +7,16 @@
 //! `--max-connections` bounds how many are served at once; more wait in the
 //! listen backlog.
 
+use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{Frame, LineCodec, Numbered, Shared, Submission};
@@ -38,23 +40,7 @@ pub async fn listen_tcp(addr: &str, shared: Shared) -> Result<(), String> {
     if let Ok(local) = listener.local_addr() {
         eprintln!("trigc: listening on tcp://{local}");
     }
-    tokio::spawn(async move {
-        let slots = Arc::new(Semaphore::new(shared.config.max_connections));
-        while let Some(permit) = slot(&slots, &shared).await {
-            let accepted = tokio::select! {
-                () = shared.stop.cancelled() => break,
-                accepted = listener.accept() => accepted,
-            };
-            match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let origin = shared.label(Some(peer));
-                    tokio::spawn(connection(stream, origin, shared.clone(), permit));
-                }
-                Err(e) => accept_failed(&e).await,
-            }
-        }
-    });
+    tokio::spawn(serve(listener, shared));
     Ok(())
 }
 
@@ -65,24 +51,53 @@ pub async fn listen_unix(path: &Path, shared: Shared) -> Result<(), String> {
     eprintln!("trigc: listening on unix:{}", path.display());
     let path = path.to_owned();
     tokio::spawn(async move {
-        let slots = Arc::new(Semaphore::new(shared.config.max_connections));
-        while let Some(permit) = slot(&slots, &shared).await {
-            let accepted = tokio::select! {
-                () = shared.stop.cancelled() => break,
-                accepted = listener.accept() => accepted,
-            };
-            match accepted {
-                Ok((stream, _)) => {
-                    let origin = shared.label(None);
-                    tokio::spawn(connection(stream, origin, shared.clone(), permit));
-                }
-                Err(e) => accept_failed(&e).await,
-            }
-        }
-        drop(listener);
+        serve(listener, shared).await;
         let _ = std::fs::remove_file(&path);
     });
     Ok(())
+}
+
+/// A listening socket of either kind.
+trait Listener: Send + 'static {
+    type Stream: AsyncRead + Unpin + Send + 'static;
+    /// The next connection, and its peer when it has an address.
+    fn next(&self) -> impl Future<Output = io::Result<(Self::Stream, Option<SocketAddr>)>> + Send;
+}
+
+impl Listener for TcpListener {
+    type Stream = TcpStream;
+    async fn next(&self) -> io::Result<(TcpStream, Option<SocketAddr>)> {
+        let (stream, peer) = self.accept().await?;
+        let _ = stream.set_nodelay(true);
+        Ok((stream, Some(peer)))
+    }
+}
+
+impl Listener for UnixListener {
+    type Stream = UnixStream;
+    async fn next(&self) -> io::Result<(UnixStream, Option<SocketAddr>)> {
+        let (stream, _) = self.accept().await?;
+        Ok((stream, None))
+    }
+}
+
+/// Accept connections until the stop, each read by a task of its own, at most
+/// `--max-connections` at once; the listener is closed at the stop.
+async fn serve(listener: impl Listener, shared: Shared) {
+    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
+    while let Some(permit) = slot(&slots, &shared).await {
+        let accepted = tokio::select! {
+            () = shared.stop.cancelled() => break,
+            accepted = listener.next() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let origin = shared.label(peer);
+                tokio::spawn(connection(stream, origin, shared.clone(), permit));
+            }
+            Err(e) => accept_failed(&e).await,
+        }
+    }
 }
 
 /// A free connection slot, or `None` once stopping.
