@@ -187,6 +187,14 @@ fn file_run(rules: &str, events: &str, extra: &[&str]) -> String {
     text(&out.stdout)
 }
 
+/// Events in the soak tests: 100k, or `TRIGC_SOAK_EVENTS` (1M by hand).
+fn soak_events() -> u64 {
+    std::env::var("TRIGC_SOAK_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000)
+}
+
 fn send_all(addr: &str, bytes: &[u8]) {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream.write_all(bytes).expect("send");
@@ -195,18 +203,19 @@ fn send_all(addr: &str, bytes: &[u8]) {
 #[test]
 fn tcp_with_the_event_clock_gives_the_file_run_output() {
     let dir = temp_dir("svc-tcp-one");
-    let events = generate(100_000, 1_000, 11);
+    let n = soak_events();
+    let events = generate(n, 1_000, 11);
     let path = write(&dir, "events.ndjson", &events);
     let expected = file_run("rules/", &path, &[]);
     let mut service =
         Service::start(&["rules/", "--input", "tcp://127.0.0.1:0", "--clock", "event"]);
     let addr = service.tcp();
     send_all(&addr, &events);
-    service.wait_for("closed after 100000 lines (closed by the producer)");
+    service.wait_for(&format!("closed after {n} lines (closed by the producer)"));
     let (stdout, stderr, status) = service.stop();
     assert!(status.success(), "{stderr}");
     assert!(
-        stderr.contains("events read: 100000, rejected: 0"),
+        stderr.contains(&format!("events read: {n}, rejected: 0")),
         "{stderr}"
     );
     assert!(stderr.contains("trigc: stopped by SIGTERM"), "{stderr}");
@@ -227,7 +236,8 @@ fn user(line: &[u8]) -> &[u8] {
 #[test]
 fn several_producers_with_disjoint_customers_give_the_file_run_output() {
     let dir = temp_dir("svc-tcp-many");
-    let events = generate(100_000, 1_000, 12);
+    let n = soak_events();
+    let events = generate(n, 1_000, 12);
     let path = write(&dir, "events.ndjson", &events);
     // Producers run unsynchronised: one may finish before another starts, so the
     // lateness covers the whole stream (generated events span well under 60 days).
@@ -259,7 +269,7 @@ fn several_producers_with_disjoint_customers_give_the_file_run_output() {
     let (stdout, stderr, status) = service.stop();
     assert!(status.success(), "{stderr}");
     assert!(
-        stderr.contains("events read: 100000, rejected: 0"),
+        stderr.contains(&format!("events read: {n}, rejected: 0")),
         "{stderr}"
     );
     assert!(stdout == expected, "the TCP run differs from the file run");
@@ -340,6 +350,7 @@ fn a_wait_fires_on_the_wall_clock_at_its_due_instant() {
     );
     assert!(stderr.contains("\"times_ahead\":1"), "{stderr}");
     assert!(stderr.contains("\"times_behind\":1"), "{stderr}");
+    assert!(stderr.contains("wall-clock firings: 1 records"), "{stderr}");
 }
 
 #[test]

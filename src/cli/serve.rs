@@ -165,6 +165,15 @@ pub fn serve(args: &RunArgs, source: Source) -> ExitCode {
         return fail(&format!("cannot write the rejects file: {e}"));
     }
     let _ = stderr.write_all(render_end(args, &session, started.elapsed()).as_bytes());
+    let fired = end.fired;
+    if fired.records > 0 {
+        let mean = fired.total_ms as f64 / fired.records as f64;
+        let _ = writeln!(
+            stderr,
+            "wall-clock firings: {} records, lateness mean {mean:.1} ms, max {} ms",
+            fired.records, fired.max_ms
+        );
+    }
     if let Some(signal) = end.signal {
         let _ = writeln!(stderr, "trigc: stopped by {signal}");
     }

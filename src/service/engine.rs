@@ -68,6 +68,16 @@ pub struct ServiceEnd {
     pub signal: Option<&'static str>,
     /// The reader of the records went away first.
     pub reader_gone: bool,
+    /// The records timers fired on the wall clock, and how late.
+    pub fired: Lateness,
+}
+
+/// Records fired on the wall clock and their lateness (wall time minus due).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lateness {
+    pub records: u64,
+    pub total_ms: i64,
+    pub max_ms: i64,
 }
 
 /// The engine task's parts.
@@ -77,6 +87,7 @@ pub struct Engine<'s, 'p> {
     pub metrics: &'s ServiceMetrics,
     pub output: &'s mut dyn EngineOutput,
     pub accept: &'s mut dyn Accept,
+    pub fired: Lateness,
 }
 
 /// The engine's view of the output: under the wall clock, the lateness of each
@@ -90,12 +101,17 @@ struct Timed<'a> {
     now: Option<i64>,
     metrics: &'a ServiceMetrics,
     wall: bool,
+    fired: &'a mut Lateness,
 }
 
 impl Output for Timed<'_> {
     fn action(&mut self, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
         if let Some(now) = self.now {
-            self.metrics.timer_fired(now.saturating_sub(record.at));
+            let late = now.saturating_sub(record.at).max(0);
+            self.metrics.timer_fired(late);
+            self.fired.records += 1;
+            self.fired.total_ms = self.fired.total_ms.saturating_add(late);
+            self.fired.max_ms = self.fired.max_ms.max(late);
         }
         self.out.action(record, program, interner);
     }
@@ -149,6 +165,7 @@ impl Engine<'_, '_> {
                 break;
             }
         }
+        end.fired = self.fired;
         end
     }
 
@@ -169,6 +186,7 @@ impl Engine<'_, '_> {
                 now: Some(now),
                 metrics: self.metrics,
                 wall: true,
+                fired: &mut self.fired,
             };
             self.session.advance_to(to, &mut out);
         }
@@ -206,6 +224,7 @@ impl Engine<'_, '_> {
                         now: None,
                         metrics: self.metrics,
                         wall,
+                        fired: &mut self.fired,
                     };
                     let outcome = self.session.line(line, &mut out);
                     if self.session.has_rejects() {

@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use clock::ClockKind;
 pub use codec::{Frame, LineCodec};
-pub use engine::{Accept, Engine, EngineOutput, ProcessOnly, ServiceEnd};
+pub use engine::{Accept, Engine, EngineOutput, Lateness, ProcessOnly, ServiceEnd};
 
 use crate::driver::Session;
 use crate::ir::Program;
@@ -258,6 +258,7 @@ pub fn serve(
             metrics: &metrics,
             output,
             accept,
+            fired: engine::Lateness::default(),
         };
         let mut end = engine.run(rx, stop).await;
         end.signal = signal.get().copied();
