@@ -629,3 +629,41 @@ fn a_socket_input_refuses_file_only_flags() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn connections_past_the_cap_wait_for_a_free_slot() {
+    let dir = temp_dir("svc-cap");
+    let rules = write(&dir, "echo.trig", ECHO_RULES.as_bytes());
+    let mut service = Service::start(&[
+        &rules,
+        "--input",
+        "tcp://127.0.0.1:0",
+        "--clock",
+        "event",
+        "--max-connections",
+        "1",
+    ]);
+    let addr = service.tcp();
+    let first = TcpStream::connect(&addr).expect("connect");
+    service.wait_for("#1 connected");
+    let mut second = TcpStream::connect(&addr).expect("the backlog takes it");
+    second
+        .write_all(b"{\"type\":\"VISIT\",\"user\":\"u\",\"ts\":1,\"page\":\"p1\"}\n")
+        .expect("send");
+    std::thread::sleep(Duration::from_millis(300));
+    while let Ok(line) = service.stderr.try_recv() {
+        service.seen.push(line);
+    }
+    assert!(
+        !service.seen.iter().any(|l| l.contains("#2 connected")),
+        "a second connection was served past --max-connections 1"
+    );
+    assert!(service.records.try_recv().is_err(), "nothing processed yet");
+    drop(first);
+    service.wait_for("#2 connected");
+    let (_, record) = service.records.recv_timeout(PATIENCE).expect("a record");
+    assert!(record.contains("\"page\":\"p1\""), "{record}");
+    drop(second);
+    let (_, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+}
