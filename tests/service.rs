@@ -357,6 +357,7 @@ fn a_wait_fires_on_the_wall_clock_at_its_due_instant() {
 fn bad_input_on_one_connection_leaves_the_others_alone() {
     let dir = temp_dir("svc-bad");
     let rules = write(&dir, "echo.trig", ECHO_RULES.as_bytes());
+    let rejects = dir.join("rejects.ndjson").display().to_string();
     let mut service = Service::start(&[
         &rules,
         "--input",
@@ -365,6 +366,8 @@ fn bad_input_on_one_connection_leaves_the_others_alone() {
         "event",
         "--max-line-bytes",
         "1000",
+        "--rejects",
+        &rejects,
     ]);
     let addr = service.tcp();
     let visit =
@@ -410,6 +413,12 @@ fn bad_input_on_one_connection_leaves_the_others_alone() {
     label(3, 1);
     assert!(stderr.contains("(2000000 bytes)"), "{stderr}");
     assert!(stderr.contains("events read: 7, rejected: 4"), "{stderr}");
+    // Rejected lines are copied verbatim, but for the one never held.
+    let copied = std::fs::read(&rejects).expect("the rejects file");
+    assert_eq!(
+        copied,
+        b"\x00\x01\x02garbage\n\xff\xfe{\"type\"\n{\"type\":\"VIS\n"
+    );
 }
 
 /// A request with a hyper client: status and body.

@@ -10,8 +10,9 @@
 //!   again, corrected); also for a body with no event;
 //! - `401` without the bearer token `--ingest-token-env` names;
 //! - `413` for a body over `--max-body-bytes`;
-//! - `429` with `Retry-After: 1` when the engine's queue stayed full (nothing of
-//!   the body was taken);
+//! - `429` with `Retry-After: 1` when the engine's queue, or the room for bodies
+//!   being read ([`super::QUEUE`] at once), stayed full for 500 ms (nothing of the
+//!   body was taken);
 //! - `503` while stopping, or when the accept step refused the lines.
 //!
 //! Line numbers count the body's lines from 1.
@@ -144,11 +145,15 @@ pub async fn listen(addr: &str, path: String, shared: Shared) -> Result<(), Stri
     let path: Arc<str> = path.into();
     let stop = shared.stop.clone();
     let limit = shared.config.max_connections;
+    // Bodies read or waiting for the engine at once: with the queue's batches,
+    // what bounds the memory requests hold (not connections x body size).
+    let bodies = Arc::new(Semaphore::new(super::QUEUE));
     let handle = move |request: Request<Incoming>, peer: SocketAddr| {
         let shared = shared.clone();
         let path = Arc::clone(&path);
+        let bodies = Arc::clone(&bodies);
         async move {
-            let response = ingest(request, peer, &shared, &path).await;
+            let response = ingest(request, peer, &shared, &path, bodies).await;
             shared.metrics.http_response(response.status().as_u16());
             response
         }
@@ -163,6 +168,7 @@ async fn ingest(
     peer: SocketAddr,
     shared: &Shared,
     path: &str,
+    bodies: Arc<Semaphore>,
 ) -> Response<Full<Bytes>> {
     if request.uri().path() != path {
         return reply(
@@ -206,6 +212,9 @@ async fn ingest(
     if declared.is_some_and(|n| n > max as u64) {
         return too_large();
     }
+    let Ok(Ok(_body_slot)) = tokio::time::timeout(QUEUE_WAIT, bodies.acquire_owned()).await else {
+        return busy();
+    };
     let body = match Limited::new(request.into_body(), max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
@@ -233,13 +242,7 @@ async fn ingest(
         ack: Some(tx),
     };
     match tokio::time::timeout(QUEUE_WAIT, shared.tx.send(submission)).await {
-        Err(_) => {
-            let mut response = json(429, &serde_json::json!({"error": "busy: retry later"}));
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            return response;
-        }
+        Err(_) => return busy(),
         Ok(Err(_)) => return stopping(),
         Ok(Ok(())) => {}
     }
@@ -247,6 +250,16 @@ async fn ingest(
         Ok(ack) => answer(&ack),
         Err(_) => stopping(),
     }
+}
+
+/// `429`: the engine's queue (or the room for bodies) stayed full; nothing of the
+/// request was taken.
+fn busy() -> Response<Full<Bytes>> {
+    let mut response = json(429, &serde_json::json!({"error": "busy: retry later"}));
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 fn stopping() -> Response<Full<Bytes>> {
