@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +37,11 @@ use crate::runtime::{ActionRecord, Notice, Output};
 /// be told; its lines are dropped and counted as rejected).
 pub trait Accept {
     fn accept(&mut self, submission: &Submission) -> Result<(), String>;
+
+    /// After each submission was processed and each wall-clock firing, before the
+    /// next one (records flushed, metrics synced): where a durable state can
+    /// checkpoint on its own cadence. Nothing by default.
+    fn processed(&mut self, _session: &mut Session<'_>) {}
 }
 
 /// Accept everything, journal nothing (no `--state`): what was accepted and not yet
@@ -60,6 +65,9 @@ pub trait EngineOutput: Output {
     /// Whether the reader of the records went away: the service then stops.
     fn gone(&self) -> bool;
 }
+
+/// Where to answer a submission, and the answer.
+type Answer = (oneshot::Sender<Ack>, Ack);
 
 /// How a service ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -141,6 +149,9 @@ impl Engine<'_, '_> {
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
         let mut stopping = false;
+        // The answer to the submission just processed, sent once its records are
+        // flushed.
+        let mut answer = None;
         loop {
             let deadline = if wall { self.deadline() } else { None };
             if let Some(at) = deadline {
@@ -153,12 +164,17 @@ impl Engine<'_, '_> {
                     self.advance_wall(clock::wall_ms(), false);
                 }
                 got = rx.recv() => match got {
-                    Some(submission) => self.submission(submission, wall),
+                    Some(submission) => answer = self.submission(submission, wall),
                     None => break,
                 },
             }
             self.output.flush();
+            if let Some((tx, ack)) = answer.take() {
+                // The requester may have gone: its lines were processed all the same.
+                let _ = tx.send(ack);
+            }
             self.metrics.sync(self.session, &mut tally);
+            self.accept.processed(self.session);
             if self.output.gone() {
                 end.reader_gone = true;
                 stop.cancel();
@@ -192,11 +208,11 @@ impl Engine<'_, '_> {
         }
     }
 
-    /// One submission: the accept step, then its lines in order, then its answer.
-    fn submission(&mut self, submission: Submission, wall: bool) {
+    /// One submission: the accept step, then its lines in order; its answer, if it
+    /// asked for one.
+    fn submission(&mut self, submission: Submission, wall: bool) -> Option<Answer> {
         if let Err(why) = self.accept.accept(&submission) {
-            self.refuse(submission, why);
-            return;
+            return self.refuse(submission, why);
         }
         if wall {
             let now = clock::wall_ms();
@@ -257,10 +273,7 @@ impl Engine<'_, '_> {
                 ack.rejected.push((reject.line, reject.reason));
             }
         }
-        if let Some(tx) = submission.ack {
-            // The requester may have gone: its lines were processed all the same.
-            let _ = tx.send(ack);
-        }
+        submission.ack.map(|tx| (tx, ack))
     }
 
     /// Held events rejected after the fact (stray times refuted by later events,
@@ -278,7 +291,7 @@ impl Engine<'_, '_> {
     /// The accept step refused a submission: nothing of it is processed; its
     /// lines count as rejected.
     #[cold]
-    fn refuse(&mut self, submission: Submission, why: String) {
+    fn refuse(&mut self, submission: Submission, why: String) -> Option<Answer> {
         let lines = submission.line_bytes().count() as u64;
         self.session.input.read += lines;
         self.session.input.rejected += lines;
@@ -287,11 +300,10 @@ impl Engine<'_, '_> {
             reason: format!("{lines} lines not accepted: {why}"),
         };
         self.output.reject(&submission.origin, &reject, None);
-        if let Some(tx) = submission.ack {
-            let _ = tx.send(Ack {
-                refused: Some(why),
-                ..Ack::default()
-            });
-        }
+        let ack = Ack {
+            refused: Some(why),
+            ..Ack::default()
+        };
+        submission.ack.map(|tx| (tx, ack))
     }
 }
