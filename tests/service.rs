@@ -676,3 +676,34 @@ fn connections_past_the_cap_wait_for_a_free_slot() {
     let (_, stderr, status) = service.stop();
     assert!(status.success(), "{stderr}");
 }
+
+#[test]
+fn a_stray_time_rejected_later_names_its_connection() {
+    let dir = temp_dir("svc-stray");
+    let rules = write(&dir, "echo.trig", ECHO_RULES.as_bytes());
+    let mut service = Service::start(&[&rules, "--input", "tcp://127.0.0.1:0", "--clock", "event"]);
+    let addr = service.tcp();
+    let visit = |user: &str, ts: i64| {
+        format!("{{\"type\":\"VISIT\",\"user\":\"{user}\",\"ts\":{ts},\"page\":\"p\"}}\n")
+    };
+    let day = 86_400_000;
+    let mut stray = TcpStream::connect(&addr).expect("connect");
+    stray
+        .write_all((visit("a", day) + &visit("a", 10 * day)).as_bytes())
+        .expect("send");
+    drop(stray);
+    service.wait_for("#1 closed after 2 lines");
+    let mut others = TcpStream::connect(&addr).expect("connect");
+    let refuting: String = ["b", "c", "d"].iter().map(|u| visit(u, day + 1)).collect();
+    others.write_all(refuting.as_bytes()).expect("send");
+    drop(others);
+    service.wait_for("#2 closed after 3 lines");
+    let (_, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("rejected tcp 127.0.0.1:") && l.contains("#1 line 2: time")),
+        "{stderr}"
+    );
+}

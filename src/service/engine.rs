@@ -10,6 +10,8 @@
 //! accepting and reading and drop their senders, so the engine drains exactly
 //! what was read.
 
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -19,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::clock::{self, ClockKind};
 use super::metrics::{ServiceMetrics, Tally};
 use super::{Ack, Frame, ServiceConfig, Submission};
+use crate::driver::stray::MAX_SUSPECTS;
 use crate::driver::{LineOutcome, Session};
 use crate::interp::Interner;
 use crate::io::Reject;
@@ -96,6 +99,10 @@ pub struct Engine<'s, 'p> {
     pub output: &'s mut dyn EngineOutput,
     pub accept: &'s mut dyn Accept,
     pub fired: Lateness,
+    /// Where the lines held as stray times came from (line number, origin), the
+    /// latest last: a held line rejected later is told with its connection.
+    /// Bounded like the session's suspects.
+    pub held: VecDeque<(u64, Arc<str>)>,
 }
 
 /// The engine's view of the output: under the wall clock, the lateness of each
@@ -243,8 +250,11 @@ impl Engine<'_, '_> {
                         fired: &mut self.fired,
                     };
                     let outcome = self.session.line(line, &mut out);
+                    if outcome == LineOutcome::Held {
+                        self.note_held(numbered.number, &submission.origin);
+                    }
                     if self.session.has_rejects() {
-                        self.later_rejects(origin);
+                        self.later_rejects();
                     }
                     match outcome {
                         LineOutcome::Rejected(reject) => {
@@ -276,15 +286,27 @@ impl Engine<'_, '_> {
         submission.ack.map(|tx| (tx, ack))
     }
 
-    /// Held events rejected after the fact (stray times refuted by later events,
-    /// `--clock event` only): their connection is no longer known, only their line
-    /// number in it.
+    /// A line was held as a stray time (`--clock event` only).
     #[cold]
-    fn later_rejects(&mut self, origin: &str) {
-        let scheme = origin.split(' ').next().unwrap_or(origin);
-        let held = format!("{scheme} (an earlier connection)");
+    fn note_held(&mut self, number: u64, origin: &Arc<str>) {
+        if self.held.len() >= MAX_SUSPECTS {
+            self.held.pop_front();
+        }
+        self.held.push_back((number, Arc::clone(origin)));
+    }
+
+    /// Held events rejected after the fact (stray times refuted by later events),
+    /// told with the connection that sent them (the latest held line of that
+    /// number: the session keeps only the number).
+    #[cold]
+    fn later_rejects(&mut self) {
         for (reject, bytes) in self.session.take_rejects() {
-            self.output.reject(&held, &reject, Some(&bytes));
+            let at = self.held.iter().rposition(|(n, _)| *n == reject.line);
+            let origin = match at.and_then(|at| self.held.remove(at)) {
+                Some((_, origin)) => origin,
+                None => Arc::from("(held)"),
+            };
+            self.output.reject(&origin, &reject, Some(&bytes));
         }
     }
 

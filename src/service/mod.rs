@@ -259,6 +259,7 @@ pub fn serve(
             output,
             accept,
             fired: engine::Lateness::default(),
+            held: std::collections::VecDeque::new(),
         };
         let mut end = engine.run(rx, stop).await;
         end.signal = signal.get().copied();
