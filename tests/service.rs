@@ -707,3 +707,48 @@ fn a_stray_time_rejected_later_names_its_connection() {
         "{stderr}"
     );
 }
+
+#[test]
+fn slow_bodies_past_the_room_for_bodies_get_429_then_room_frees() {
+    let dir = temp_dir("svc-429");
+    let rules = write(&dir, "echo.trig", ECHO_RULES.as_bytes());
+    let mut service = Service::start(&[
+        &rules,
+        "--input",
+        "http://127.0.0.1:0/events",
+        "--clock",
+        "event",
+    ]);
+    let addr = service.http();
+    let event = b"{\"type\":\"VISIT\",\"user\":\"u\",\"ts\":1,\"page\":\"p\"}".to_vec();
+    // 64 requests announce a body and send one byte of it: each holds a slot.
+    let stalled: Vec<TcpStream> = (0..64)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).expect("connect");
+            write!(
+                s,
+                "POST /events HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 100\r\n\r\n{{"
+            )
+            .expect("send");
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, body) = post(&addr, "/events", event.clone(), None);
+    assert_eq!(status, 429, "{body}");
+    drop(stalled);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (status, body) = post(&addr, "/events", event.clone(), None);
+        if status == 202 {
+            break;
+        }
+        assert!(
+            status == 429 && Instant::now() < deadline,
+            "{status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+}

@@ -9,6 +9,7 @@
 //!   listed were rejected, the N others were taken (send only the rejected ones
 //!   again, corrected); also for a body with no event;
 //! - `401` without the bearer token `--ingest-token-env` names;
+//! - `408` for a body not sent whole within 30 s;
 //! - `413` for a body over `--max-body-bytes`;
 //! - `429` with `Retry-After: 1` when the engine's queue, or the room for bodies
 //!   being read ([`super::QUEUE`] at once), stayed full for 500 ms (nothing of the
@@ -39,8 +40,10 @@ use super::{Ack, LineCodec, Numbered, Shared, Submission};
 
 /// How long a request waits for room in the engine's queue before `429`.
 const QUEUE_WAIT: Duration = Duration::from_millis(500);
-/// How long a client may take to send its request headers.
+/// How long a client may take to send its request headers, and its body (a
+/// body being read holds one of the [`super::QUEUE`] slots for bodies).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections `/metrics` serves at once.
 const METRICS_CONNECTIONS: usize = 16;
 
@@ -215,7 +218,14 @@ async fn ingest(
     let Ok(Ok(_body_slot)) = tokio::time::timeout(QUEUE_WAIT, bodies.acquire_owned()).await else {
         return busy();
     };
-    let body = match Limited::new(request.into_body(), max).collect().await {
+    let body = Limited::new(request.into_body(), max).collect();
+    let Ok(body) = tokio::time::timeout(BODY_TIMEOUT, body).await else {
+        return json(
+            408,
+            &serde_json::json!({"error": format!("the body took over {}s", BODY_TIMEOUT.as_secs())}),
+        );
+    };
+    let body = match body {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
         Err(e) => {
