@@ -13,6 +13,7 @@ mod temp;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::path::Path;
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -308,6 +309,14 @@ fn now_ms() -> i64 {
 const ECHO_RULES: &str = "event VISIT { page: string }\n\
      trigger echo\n  on VISIT\n  then emit \"seen\" with { page: page }\n";
 
+/// [`ECHO_RULES`] (written to `dir`) on event time, listening on `input`.
+fn echo_service(dir: &Path, input: &str, extra: &[&str], env: Option<(&str, &str)>) -> Service {
+    let rules = write(dir, "echo.trig", ECHO_RULES.as_bytes());
+    let mut args = vec![rules.as_str(), "--input", input, "--clock", "event"];
+    args.extend(extra);
+    Service::start_env(&args, env)
+}
+
 const WAIT_RULES: &str = "event VISIT { page: string? }\n\
      trigger later\n  cooldown 1d\n  on VISIT\n  wait 1s\n  then emit \"later\"\n";
 
@@ -356,19 +365,13 @@ fn a_wait_fires_on_the_wall_clock_at_its_due_instant() {
 #[test]
 fn bad_input_on_one_connection_leaves_the_others_alone() {
     let dir = temp_dir("svc-bad");
-    let rules = write(&dir, "echo.trig", ECHO_RULES.as_bytes());
     let rejects = dir.join("rejects.ndjson").display().to_string();
-    let mut service = Service::start(&[
-        &rules,
-        "--input",
+    let mut service = echo_service(
+        &dir,
         "tcp://127.0.0.1:0",
-        "--clock",
-        "event",
-        "--max-line-bytes",
-        "1000",
-        "--rejects",
-        &rejects,
-    ]);
+        &["--max-line-bytes", "1000", "--rejects", &rejects],
+        None,
+    );
     let addr = service.tcp();
     let visit =
         |n: u32| format!("{{\"type\":\"VISIT\",\"user\":\"u\",\"ts\":{n},\"page\":\"p{n}\"}}\n");
@@ -491,14 +494,10 @@ fn scrape(addr: &str) -> BTreeMap<String, f64> {
 #[test]
 fn the_http_endpoint_acknowledges_rejects_and_refuses() {
     let dir = temp_dir("svc-http");
-    let rules = write(&dir, "echo.trig", ECHO_RULES.as_bytes());
-    let mut service = Service::start_env(
+    let mut service = echo_service(
+        &dir,
+        "http://127.0.0.1:0/events",
         &[
-            &rules,
-            "--input",
-            "http://127.0.0.1:0/events",
-            "--clock",
-            "event",
             "--ingest-token-env",
             "TRIGC_TEST_TOKEN",
             "--max-body-bytes",
@@ -642,16 +641,7 @@ fn a_socket_input_refuses_file_only_flags() {
 #[test]
 fn connections_past_the_cap_wait_for_a_free_slot() {
     let dir = temp_dir("svc-cap");
-    let rules = write(&dir, "echo.trig", ECHO_RULES.as_bytes());
-    let mut service = Service::start(&[
-        &rules,
-        "--input",
-        "tcp://127.0.0.1:0",
-        "--clock",
-        "event",
-        "--max-connections",
-        "1",
-    ]);
+    let mut service = echo_service(&dir, "tcp://127.0.0.1:0", &["--max-connections", "1"], None);
     let addr = service.tcp();
     let first = TcpStream::connect(&addr).expect("connect");
     service.wait_for("#1 connected");
@@ -680,8 +670,7 @@ fn connections_past_the_cap_wait_for_a_free_slot() {
 #[test]
 fn a_stray_time_rejected_later_names_its_connection() {
     let dir = temp_dir("svc-stray");
-    let rules = write(&dir, "echo.trig", ECHO_RULES.as_bytes());
-    let mut service = Service::start(&[&rules, "--input", "tcp://127.0.0.1:0", "--clock", "event"]);
+    let mut service = echo_service(&dir, "tcp://127.0.0.1:0", &[], None);
     let addr = service.tcp();
     let visit = |user: &str, ts: i64| {
         format!("{{\"type\":\"VISIT\",\"user\":\"{user}\",\"ts\":{ts},\"page\":\"p\"}}\n")
@@ -711,14 +700,7 @@ fn a_stray_time_rejected_later_names_its_connection() {
 #[test]
 fn slow_bodies_past_the_room_for_bodies_get_429_then_room_frees() {
     let dir = temp_dir("svc-429");
-    let rules = write(&dir, "echo.trig", ECHO_RULES.as_bytes());
-    let mut service = Service::start(&[
-        &rules,
-        "--input",
-        "http://127.0.0.1:0/events",
-        "--clock",
-        "event",
-    ]);
+    let mut service = echo_service(&dir, "http://127.0.0.1:0/events", &[], None);
     let addr = service.http();
     let event = b"{\"type\":\"VISIT\",\"user\":\"u\",\"ts\":1,\"page\":\"p\"}".to_vec();
     // 64 requests announce a body and send one byte of it: each holds a slot.
