@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::run::{InputFormat, RunArgs, compile_rules, fail, render_end};
@@ -15,6 +16,7 @@ use crate::io::Reject;
 use crate::io::sink::NdjsonSink;
 use crate::ir::Program;
 use crate::runtime::{ActionRecord, Notice, Output};
+use crate::service::metrics::ServiceMetrics;
 use crate::service::{ClockKind, EngineOutput, ProcessOnly, ServiceConfig, Source};
 use crate::syntax::SourceMap;
 
@@ -132,14 +134,16 @@ pub fn serve(args: &RunArgs, source: Source) -> ExitCode {
         rejects,
     };
     let started = Instant::now();
-    let end =
-        match crate::service::serve(&mut session, &program, config, &mut out, &mut ProcessOnly) {
-            Ok(end) => end,
-            Err(message) => {
-                out.flush();
-                return fail(&message);
-            }
-        };
+    // Built here so that other parts of the service (delivery) can hold them too.
+    let metrics = Arc::new(ServiceMetrics::new(&program));
+    let end = match crate::service::serve(&mut session, config, metrics, &mut out, &mut ProcessOnly)
+    {
+        Ok(end) => end,
+        Err(message) => {
+            out.flush();
+            return fail(&message);
+        }
+    };
     if end.reader_gone {
         out.flush();
         eprintln!("trigc: the output was closed: the service stopped");

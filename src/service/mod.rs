@@ -46,7 +46,6 @@ pub use codec::{Frame, LineCodec};
 pub use engine::{Accept, Engine, EngineOutput, Lateness, ProcessOnly, ServiceEnd};
 
 use crate::driver::Session;
-use crate::ir::Program;
 
 /// Batches in flight between the sources and the engine. With batches of one
 /// socket read (at most [`stream::READ_BYTES`]) this holds a few MiB at most.
@@ -219,8 +218,8 @@ impl Shared {
 /// caller decides).
 pub fn serve(
     session: &mut Session<'_>,
-    program: &Program,
     config: ServiceConfig,
+    metrics: Arc<metrics::ServiceMetrics>,
     output: &mut dyn EngineOutput,
     accept: &mut dyn Accept,
 ) -> Result<ServiceEnd, String> {
@@ -232,7 +231,6 @@ pub fn serve(
         .build()
         .map_err(|e| format!("cannot start the service runtime: {e}"))?;
     let config = Arc::new(config);
-    let metrics = Arc::new(metrics::ServiceMetrics::new(program));
     let (tx, rx) = mpsc::channel(QUEUE);
     let stop = CancellationToken::new();
     let shared = Shared {
