@@ -157,7 +157,7 @@ impl Engine<'_, '_> {
         tokio::pin!(sleep);
         let mut stopping = false;
         // The answer to the submission just processed, sent once its records are
-        // flushed.
+        // flushed and the metrics count it.
         let mut answer = None;
         loop {
             let deadline = if wall { self.deadline() } else { None };
@@ -176,12 +176,14 @@ impl Engine<'_, '_> {
                 },
             }
             self.output.flush();
+            self.metrics.sync(self.session, &mut tally);
+            self.accept.processed(self.session);
+            // Answered last: a client that has its 202 finds its records on stdout
+            // and its lines in the metrics.
             if let Some((tx, ack)) = answer.take() {
                 // The requester may have gone: its lines were processed all the same.
                 let _ = tx.send(ack);
             }
-            self.metrics.sync(self.session, &mut tally);
-            self.accept.processed(self.session);
             if self.output.gone() {
                 end.reader_gone = true;
                 stop.cancel();
