@@ -20,6 +20,7 @@ pub mod interp;
 pub mod io;
 pub mod ir;
 pub mod runtime;
+pub mod service;
 pub mod source;
 pub mod syntax;
 pub mod time;

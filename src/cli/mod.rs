@@ -1,6 +1,6 @@
 //! The `trigc` command line: `check`, `compile`, `run`, `gen`, `infer`, `explain`. `check.rs`
 //! holds the three that report on rules and run nothing (`check`, `compile`,
-//! `explain`), `run.rs` holds `run`, `generate.rs` holds `gen`, `infer.rs` holds `infer`, and `load.rs` reads
+//! `explain`), `run.rs` holds `run` (`serve.rs` its socket input), `generate.rs` holds `gen`, `infer.rs` holds `infer`, and `load.rs` reads
 //! rule paths for those that take them; this file only parses arguments and
 //! dispatches.
 //! Exit codes: 0 success, 1 rule errors, 2 usage or IO errors.
@@ -13,6 +13,7 @@ pub mod infer;
 mod input;
 pub mod load;
 pub mod run;
+mod serve;
 mod stop;
 
 use std::process::ExitCode;

@@ -36,6 +36,7 @@ use crate::ir::Program;
 use crate::runtime::{
     ActionRecord, LatePolicy, Notice, Output, RestoreError, RuntimeConfig, StartIndexUse,
 };
+use crate::service::{ClockKind, Source};
 use crate::syntax::SourceMap;
 use crate::time::{TIME_RANGE, format_time, in_range, parse_duration, parse_time};
 
@@ -63,8 +64,21 @@ pub struct RunArgs {
     #[arg(required = true)]
     pub rules: Vec<PathBuf>,
     /// Input file (NDJSON, or CSV with `--input-format csv`); `-` (the default)
-    /// reads stdin.
-    #[arg(long, default_value = "-")]
+    /// reads stdin. Or a socket to listen on, as a service that runs until
+    /// SIGTERM/SIGINT (then it drains what it read, prints the summary and exits
+    /// 0): `tcp://HOST:PORT` (NDJSON from any number of producers, one per
+    /// connection, each connection's lines in order), `unix:PATH` (the same on a
+    /// Unix socket; a stale socket file is replaced), `http://HOST:PORT/PATH` (an
+    /// ingestion endpoint: POST one JSON event or NDJSON lines; 202 once taken,
+    /// 400 with the rejected lines' numbers and reasons as JSON, 401, 413, 429
+    /// with Retry-After). It binds only the address given; port 0 picks a free
+    /// one, and stderr says `trigc: listening on tcp://127.0.0.1:40123`. Reject
+    /// messages name the connection and its line: `rejected tcp
+    /// 127.0.0.1:40312#3 line 17: ...` (the 3rd connection or request since the
+    /// start, from 127.0.0.1:40312; lines counted from 1 in each). Without a
+    /// durable state nothing is guaranteed across a crash: lines read and not yet
+    /// processed, pending timers and all per-customer state are lost.
+    #[arg(long, default_value = "-", verbatim_doc_comment)]
     pub input: PathBuf,
     /// The input's format; default: `csv` for a `*.csv` input, else `ndjson`.
     #[arg(long, value_enum)]
@@ -88,9 +102,41 @@ pub struct RunArgs {
     /// timestamp, then rejected); `0s` turns the guard off.
     #[arg(long, value_parser = parse_lateness, default_value = "1d")]
     pub max_jump: i64,
-    /// What to do with events older than the watermark.
-    #[arg(long, value_enum, default_value_t = LateArg::Drop)]
-    pub late: LateArg,
+    /// What to do with events older than the watermark [default: drop; process
+    /// under `--clock wall`, where the wall clock, not the stream, moved it].
+    #[arg(long, value_enum)]
+    pub late: Option<LateArg>,
+    /// What moves time: `event` (event times alone, as for a file: the default
+    /// for files and stdin) or `wall` (timers and schedules fire on real time,
+    /// the watermark is the wall clock minus `--lateness`: the default for socket
+    /// input). A record fired by the wall clock keeps its due instant as `at`.
+    /// Under `wall`, an event dated more than `--max-future` ahead of the wall
+    /// clock or more than `--max-past` behind it is rejected (counted as
+    /// `times_ahead`/`times_behind` in `--stats`); one within those bounds but
+    /// before the watermark is late (`--late`); `--max-jump` is not used.
+    #[arg(long, value_enum, verbatim_doc_comment)]
+    pub clock: Option<ClockKind>,
+    /// `--clock wall`: how far ahead of the wall clock an event may be dated
+    /// (producers' clock skew).
+    #[arg(long, value_parser = parse_lateness, default_value = "1s")]
+    pub max_future: i64,
+    /// `--clock wall`: how far behind the wall clock an event may be dated.
+    #[arg(long, value_parser = parse_lateness, default_value = "1h")]
+    pub max_past: i64,
+    /// Serve Prometheus metrics on `http://HOST:PORT/metrics` (and `/healthz`)
+    /// while a socket input runs; port 0 picks a free one (stderr names it).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics: Option<String>,
+    /// `--input http://`: requests must carry `Authorization: Bearer <token>`,
+    /// the token being the value of this environment variable (401 otherwise).
+    #[arg(long, value_name = "NAME")]
+    pub ingest_token_env: Option<String>,
+    /// Socket input: connections (TCP, Unix or HTTP) served at once; more wait.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..), value_name = "N")]
+    pub max_connections: u64,
+    /// `--input http://`: the largest request body, in bytes (413 over it).
+    #[arg(long, default_value_t = 16 << 20, value_parser = clap::value_parser!(u64).range(1..), value_name = "N")]
+    pub max_body_bytes: u64,
     /// Copy every rejected input line, verbatim, to this file (except lines over
     /// `--max-line-bytes`, which are never held in memory: those are only reported
     /// on stderr).
@@ -136,11 +182,30 @@ impl RunArgs {
         }
     }
 
+    /// The socket `--input` names, if it names one.
+    pub fn socket(&self) -> Option<Result<Source, String>> {
+        Source::parse(self.input.to_str()?)
+    }
+
+    /// `--clock`, or the default for the input.
+    pub fn clock(&self) -> ClockKind {
+        match (self.clock, self.socket()) {
+            (Some(clock), _) => clock,
+            (None, Some(_)) => ClockKind::Wall,
+            (None, None) => ClockKind::Event,
+        }
+    }
+
     /// The runtime's view of the time options.
     pub fn config(&self) -> RuntimeConfig {
+        let late = match self.late {
+            Some(late) => late,
+            None if self.clock() == ClockKind::Wall => LateArg::Process,
+            None => LateArg::Drop,
+        };
         RuntimeConfig {
             lateness: self.lateness,
-            late: match self.late {
+            late: match late {
                 LateArg::Drop => LatePolicy::Drop,
                 LateArg::Process => LatePolicy::Process,
             },
@@ -198,6 +263,17 @@ impl Output for CliOutput<'_> {
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
+    if let Some(source) = args.socket() {
+        return match source {
+            Ok(source) => super::serve::serve(args, source),
+            Err(message) => fail(&message),
+        };
+    }
+    if args.clock == Some(ClockKind::Wall) {
+        return fail(
+            "--clock wall takes socket input (tcp://, unix:, http://): a file runs on event time",
+        );
+    }
     if args.format() == InputFormat::Csv && (args.checkpoint.is_some() || args.resume.is_some()) {
         return fail("--checkpoint and --resume take NDJSON input, not CSV");
     }
@@ -373,7 +449,7 @@ const CLOSED_OUTPUT_STATUS: u8 = 141;
 /// Load and compile the rules, reporting every diagnostic; the program when there
 /// were no errors, else the exit code (2: the rules could not be read, 1: they
 /// have errors).
-fn compile_rules(args: &RunArgs) -> Result<(SourceMap, Program), ExitCode> {
+pub(super) fn compile_rules(args: &RunArgs) -> Result<(SourceMap, Program), ExitCode> {
     let (sources, mut diags) = load_rules(&args.rules).map_err(|e| fail(&e.to_string()))?;
     let compiled = crate::compile(&sources);
     diags.extend(compiled.diagnostics);
@@ -545,7 +621,7 @@ pub(super) fn report_reject(
 
 /// The end-of-run summary for stderr: one JSON object with `--stats`, else text and
 /// warnings.
-fn render_end(args: &RunArgs, session: &Session<'_>, elapsed: Duration) -> String {
+pub(super) fn render_end(args: &RunArgs, session: &Session<'_>, elapsed: Duration) -> String {
     let summary = session.summary();
     // Kept out of `Summary` (whose shape the run snapshots pin): reported on its own.
     let stats = session.runtime.stats();
@@ -569,6 +645,11 @@ fn render_end(args: &RunArgs, session: &Session<'_>, elapsed: Duration) -> Strin
             obj.insert(
                 "stray_times".into(),
                 serde_json::json!(session.input.strays),
+            );
+            obj.insert("times_ahead".into(), serde_json::json!(session.input.ahead));
+            obj.insert(
+                "times_behind".into(),
+                serde_json::json!(session.input.behind),
             );
             obj.insert(
                 "index_candidates".into(),
@@ -648,7 +729,7 @@ fn cap_warning(cap_hits: u64) -> String {
     )
 }
 
-fn fail(message: &str) -> ExitCode {
+pub(super) fn fail(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
 }

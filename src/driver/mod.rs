@@ -16,4 +16,4 @@ pub mod stray;
 pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint, PendingCheckpoint, program_fingerprint};
 pub use engines::EngineKind;
 pub use notice::describe_notice;
-pub use session::{InputStats, LineOutcome, Session, Summary, Unterminated};
+pub use session::{InputStats, LineOutcome, Session, Summary, TimeBounds, Unterminated};

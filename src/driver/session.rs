@@ -29,6 +29,12 @@ pub struct InputStats {
     /// The first integer times, watched for epoch seconds read as milliseconds.
     #[serde(default)]
     pub int_times: IntTimes,
+    /// Lines rejected for a time outside [`TimeBounds`] (`--clock wall`): dated too
+    /// far ahead of the wall clock, or too far behind it (counted in `rejected` too).
+    #[serde(default)]
+    pub ahead: u64,
+    #[serde(default)]
+    pub behind: u64,
 }
 
 /// Integer epoch-millisecond times are watched until [`IntTimes::SAMPLE`] have been
@@ -76,6 +82,28 @@ impl IntTimes {
     }
 }
 
+
+/// The event times a session accepts (`--clock wall`: a window around the wall
+/// clock, moved by the caller as time passes); an event dated outside is rejected
+/// with a reason. Unbounded by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeBounds {
+    /// Earliest accepted time, ms.
+    pub earliest: i64,
+    /// Latest accepted time, ms.
+    pub latest: i64,
+    /// What the window is around (the wall clock), for the reason of a reject.
+    pub now: i64,
+}
+
+impl TimeBounds {
+    pub const UNBOUNDED: TimeBounds = TimeBounds {
+        earliest: i64::MIN,
+        latest: i64::MAX,
+        now: 0,
+    };
+}
+
 /// Whether a checkpoint's input counts leave room to count on (and to be summed).
 fn check_input(input: &InputStats) -> Result<(), String> {
     let ignored = input
@@ -87,6 +115,8 @@ fn check_input(input: &InputStats) -> Result<(), String> {
         ("input.rejected", input.rejected),
         ("input.blank", input.blank),
         ("input.strays", input.strays),
+        ("input.ahead", input.ahead),
+        ("input.behind", input.behind),
         ("the ignored lines' total", ignored),
     ];
     match counts.iter().find(|(_, n)| *n > MAX_COUNT) {
@@ -167,6 +197,8 @@ pub struct Session<'p> {
     rejected_later: Vec<(Reject, Vec<u8>)>,
     /// Scratch event for confirmed suspects.
     released: Event,
+    /// Times outside are rejected ([`Self::set_time_bounds`]).
+    bounds: TimeBounds,
 }
 
 impl<'p> Session<'p> {
@@ -232,6 +264,7 @@ impl<'p> Session<'p> {
             jump_limit: i64::MAX,
             rejected_later: Vec::new(),
             released: Event::default(),
+            bounds: TimeBounds::UNBOUNDED,
         };
         session.refresh_limits();
         session
@@ -319,7 +352,7 @@ impl<'p> Session<'p> {
                 if let Some(origin) = origin {
                     set_origin(&mut self.event, origin);
                 }
-                if self.event.ts > self.jump_limit || !self.strays.is_empty() {
+                if self.guards(self.event.ts) {
                     return self.event_among_strays(line, origin, out);
                 }
                 self.runtime.push(&self.event, out);
@@ -376,6 +409,9 @@ impl<'p> Session<'p> {
         origin: Option<u64>,
         out: &mut dyn Output,
     ) -> LineOutcome {
+        if let Some(reject) = self.out_of_bounds(line.number) {
+            return LineOutcome::Rejected(reject);
+        }
         if !self.strays.is_empty() {
             let verdicts = self
                 .strays
@@ -389,6 +425,52 @@ impl<'p> Session<'p> {
         self.runtime.push(&self.event, out);
         self.note_time(self.event.ts);
         LineOutcome::Processed
+    }
+
+    /// The reject of the current event when its time lies outside the bounds.
+    fn out_of_bounds(&mut self, number: u64) -> Option<Reject> {
+        let TimeBounds {
+            earliest,
+            latest,
+            now,
+        } = self.bounds;
+        let ts = self.event.ts;
+        let (how, by) = if ts > latest {
+            self.input.ahead += 1;
+            ("ahead of", ts.saturating_sub(now))
+        } else if ts < earliest {
+            self.input.behind += 1;
+            ("behind", now.saturating_sub(ts))
+        } else {
+            return None;
+        };
+        self.input.rejected += 1;
+        let limit = if ts > latest {
+            format!(
+                "--max-future {}",
+                crate::time::format_duration(latest.saturating_sub(now))
+            )
+        } else {
+            format!(
+                "--max-past {}",
+                crate::time::format_duration(now.saturating_sub(earliest))
+            )
+        };
+        Some(Reject {
+            line: number,
+            reason: format!(
+                "time {} is {} {} the wall clock (more than {limit})",
+                crate::time::format_time(ts),
+                crate::time::format_duration(by),
+                how,
+            ),
+        })
+    }
+
+    /// `--clock wall`: the window of event times accepted from now on
+    /// ([`TimeBounds`]; [`TimeBounds::UNBOUNDED`] by default).
+    pub fn set_time_bounds(&mut self, bounds: TimeBounds) {
+        self.bounds = bounds;
     }
 
     fn count_ignored(&mut self, event_type: String) {
@@ -412,7 +494,10 @@ impl<'p> Session<'p> {
     /// instead of [`Self::push_decoded`].
     #[inline]
     pub fn guards(&self, ts: i64) -> bool {
-        ts > self.jump_limit || !self.strays.is_empty()
+        ts > self.jump_limit
+            || ts > self.bounds.latest
+            || ts < self.bounds.earliest
+            || !self.strays.is_empty()
     }
 
     /// Process the event decoded into [`Self::event_slot`], for which

@@ -1,0 +1,333 @@
+//! The engine task: the one owner of the [`Session`]. It takes [`Submission`]s
+//! from the channel in arrival order, passes each through the [`Accept`] step,
+//! then feeds its lines to the session, reports rejects, flushes the records and
+//! answers the submission's [`Ack`]. Under the wall clock it also sleeps until the
+//! next due timer (one `sleep_until`, reset as the queue changes) and then calls
+//! `advance_to(now - lateness)`; a fired record keeps its due instant as `at`, and
+//! its lateness (wall time minus due) goes to the metrics.
+//!
+//! It ends when every sender is gone: after a stop request the sources stop
+//! accepting and reading and drop their senders, so the engine drains exactly
+//! what was read.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::clock::{self, ClockKind};
+use super::metrics::{ServiceMetrics, Tally};
+use super::{Ack, Frame, ServiceConfig, Submission};
+use crate::driver::stray::MAX_SUSPECTS;
+use crate::driver::{LineOutcome, Session};
+use crate::interp::Interner;
+use crate::io::Reject;
+use crate::io::lines::{Line, is_blank};
+use crate::ir::Program;
+use crate::runtime::{ActionRecord, Notice, Output};
+
+/// The step every submission goes through on the engine task before any of its
+/// lines is processed: the one place the durable state journals what a socket or
+/// an HTTP request delivered. An HTTP request is answered `202` only after this
+/// step and the processing that follows it returned, so once `--state` journals
+/// here (and syncs as its policy says), a `202` means "journaled".
+///
+/// An `Err` refuses the whole submission: none of its lines is processed, and an
+/// HTTP request is answered `503` with the reason (a raw socket connection cannot
+/// be told; its lines are dropped and counted as rejected).
+pub trait Accept {
+    fn accept(&mut self, submission: &Submission) -> Result<(), String>;
+
+    /// After each submission was processed and each wall-clock firing, before the
+    /// next one (records flushed, metrics synced): where a durable state can
+    /// checkpoint on its own cadence. Nothing by default.
+    fn processed(&mut self, _session: &mut Session<'_>) {}
+}
+
+/// Accept everything, journal nothing (no `--state`): what was accepted and not yet
+/// processed dies with the process.
+pub struct ProcessOnly;
+
+impl Accept for ProcessOnly {
+    fn accept(&mut self, _: &Submission) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Where the engine's records, notices and rejects go.
+pub trait EngineOutput: Output {
+    /// A rejected line, from `origin` (`tcp 127.0.0.1:40312#3`), with its bytes
+    /// when they were kept.
+    fn reject(&mut self, origin: &str, reject: &Reject, bytes: Option<&[u8]>);
+    /// Hand everything decided so far to its readers (after each submission and
+    /// each firing of timers).
+    fn flush(&mut self);
+    /// Whether the reader of the records went away: the service then stops.
+    fn gone(&self) -> bool;
+}
+
+/// Where to answer a submission, and the answer.
+type Answer = (oneshot::Sender<Ack>, Ack);
+
+/// How a service ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceEnd {
+    /// The signal that stopped it (`SIGTERM`, `SIGINT`).
+    pub signal: Option<&'static str>,
+    /// The reader of the records went away first.
+    pub reader_gone: bool,
+    /// The records timers fired on the wall clock, and how late.
+    pub fired: Lateness,
+}
+
+/// Records fired on the wall clock and their lateness (wall time minus due).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lateness {
+    pub records: u64,
+    pub total_ms: i64,
+    pub max_ms: i64,
+}
+
+/// The engine task's parts.
+pub struct Engine<'s, 'p> {
+    pub session: &'s mut Session<'p>,
+    pub config: &'s ServiceConfig,
+    pub metrics: &'s ServiceMetrics,
+    pub output: &'s mut dyn EngineOutput,
+    pub accept: &'s mut dyn Accept,
+    pub fired: Lateness,
+    /// Where the lines held as stray times came from (line number, origin), the
+    /// latest last: a held line rejected later is told with its connection.
+    /// Bounded like the session's suspects.
+    pub held: VecDeque<(u64, Arc<str>)>,
+}
+
+/// The engine's view of the output: under the wall clock, the lateness of each
+/// record a firing brings is measured on its way through, and late events
+/// processed at their own time are counted but not told one by one (the wall
+/// clock moves the watermark past events still in flight all the time: one line
+/// each would flood stderr; dropped ones are still told).
+struct Timed<'a> {
+    out: &'a mut dyn EngineOutput,
+    /// The wall clock of this firing, ms (`None`: not a wall-clock firing).
+    now: Option<i64>,
+    metrics: &'a ServiceMetrics,
+    wall: bool,
+    fired: &'a mut Lateness,
+}
+
+impl Output for Timed<'_> {
+    fn action(&mut self, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
+        if let Some(now) = self.now {
+            let late = now.saturating_sub(record.at).max(0);
+            self.metrics.timer_fired(late);
+            self.fired.records += 1;
+            self.fired.total_ms = self.fired.total_ms.saturating_add(late);
+            self.fired.max_ms = self.fired.max_ms.max(late);
+        }
+        self.out.action(record, program, interner);
+    }
+
+    fn notice(&mut self, notice: &Notice) {
+        if self.wall && matches!(notice, Notice::Late { dropped: false, .. }) {
+            return;
+        }
+        self.out.notice(notice);
+    }
+}
+
+impl Engine<'_, '_> {
+    /// Run until every source is gone (after `stop`) or the records' reader is.
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Submission>,
+        stop: CancellationToken,
+    ) -> ServiceEnd {
+        let wall = self.config.clock == ClockKind::Wall;
+        let mut tally = Tally::default();
+        let mut end = ServiceEnd::default();
+        if wall {
+            // Schedules start from now, and the watermark is the wall clock.
+            self.advance_wall(clock::wall_ms(), true);
+        }
+        let sleep = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(sleep);
+        let mut stopping = false;
+        // The answer to the submission just processed, sent once its records are
+        // flushed and the metrics count it.
+        let mut answer = None;
+        loop {
+            let deadline = if wall { self.deadline() } else { None };
+            if let Some(at) = deadline {
+                sleep.as_mut().reset(at);
+            }
+            tokio::select! {
+                biased;
+                () = stop.cancelled(), if !stopping => stopping = true,
+                () = &mut sleep, if deadline.is_some() => {
+                    self.advance_wall(clock::wall_ms(), false);
+                }
+                got = rx.recv() => match got {
+                    Some(submission) => answer = self.submission(submission, wall),
+                    None => break,
+                },
+            }
+            self.output.flush();
+            self.metrics.sync(self.session, &mut tally);
+            self.accept.processed(self.session);
+            // Answered last: a client that has its 202 finds its records on stdout
+            // and its lines in the metrics.
+            if let Some((tx, ack)) = answer.take() {
+                // The requester may have gone: its lines were processed all the same.
+                let _ = tx.send(ack);
+            }
+            if self.output.gone() {
+                end.reader_gone = true;
+                stop.cancel();
+                break;
+            }
+        }
+        end.fired = self.fired;
+        end
+    }
+
+    /// When the next timer (or held event) is due on the wall clock.
+    fn deadline(&self) -> Option<Instant> {
+        let due = self.session.next_due()?;
+        let at = due.saturating_add(self.config.lateness.max(0));
+        Some(clock::instant_at(at, Instant::now(), clock::wall_ms()))
+    }
+
+    /// Move the session to the wall clock `now` minus the lateness, if something is
+    /// due by then (or `always`).
+    fn advance_wall(&mut self, now: i64, always: bool) {
+        let to = now.saturating_sub(self.config.lateness.max(0));
+        if always || self.session.next_due().is_some_and(|due| due <= to) {
+            let mut out = Timed {
+                out: &mut *self.output,
+                now: Some(now),
+                metrics: self.metrics,
+                wall: true,
+                fired: &mut self.fired,
+            };
+            self.session.advance_to(to, &mut out);
+        }
+    }
+
+    /// One submission: the accept step, then its lines in order; its answer, if it
+    /// asked for one.
+    fn submission(&mut self, submission: Submission, wall: bool) -> Option<Answer> {
+        if let Err(why) = self.accept.accept(&submission) {
+            return self.refuse(submission, why);
+        }
+        if wall {
+            let now = clock::wall_ms();
+            self.advance_wall(now, false);
+            let bounds = clock::bounds(now, self.config.max_future, self.config.max_past);
+            self.session.set_time_bounds(bounds);
+        }
+        let answer = submission.ack.is_some();
+        let mut ack = Ack::default();
+        let origin = &*submission.origin;
+        for numbered in &submission.lines {
+            let reject = match &numbered.frame {
+                Frame::Line(bytes) if is_blank(bytes) => {
+                    self.session.input.blank += 1;
+                    continue;
+                }
+                Frame::Line(bytes) => {
+                    let line = Line {
+                        number: numbered.number,
+                        bytes,
+                        terminated: true,
+                    };
+                    let mut out = Timed {
+                        out: &mut *self.output,
+                        now: None,
+                        metrics: self.metrics,
+                        wall,
+                        fired: &mut self.fired,
+                    };
+                    let outcome = self.session.line(line, &mut out);
+                    if outcome == LineOutcome::Held {
+                        self.note_held(numbered.number, &submission.origin);
+                    }
+                    if self.session.has_rejects() {
+                        self.later_rejects();
+                    }
+                    match outcome {
+                        LineOutcome::Rejected(reject) => {
+                            self.output.reject(origin, &reject, Some(bytes));
+                            reject
+                        }
+                        _ => {
+                            ack.accepted += 1;
+                            continue;
+                        }
+                    }
+                }
+                Frame::TooLong { bytes } => {
+                    let reject = self
+                        .session
+                        .reject_too_long(numbered.number, self.config.max_line_bytes);
+                    let reject = Reject {
+                        reason: format!("{} ({bytes} bytes)", reject.reason),
+                        ..reject
+                    };
+                    self.output.reject(origin, &reject, None);
+                    reject
+                }
+            };
+            if answer {
+                ack.rejected.push((reject.line, reject.reason));
+            }
+        }
+        submission.ack.map(|tx| (tx, ack))
+    }
+
+    /// A line was held as a stray time (`--clock event` only).
+    #[cold]
+    fn note_held(&mut self, number: u64, origin: &Arc<str>) {
+        if self.held.len() >= MAX_SUSPECTS {
+            self.held.pop_front();
+        }
+        self.held.push_back((number, Arc::clone(origin)));
+    }
+
+    /// Held events rejected after the fact (stray times refuted by later events),
+    /// told with the connection that sent them (the latest held line of that
+    /// number: the session keeps only the number).
+    #[cold]
+    fn later_rejects(&mut self) {
+        for (reject, bytes) in self.session.take_rejects() {
+            let at = self.held.iter().rposition(|(n, _)| *n == reject.line);
+            let origin = match at.and_then(|at| self.held.remove(at)) {
+                Some((_, origin)) => origin,
+                None => Arc::from("(held)"),
+            };
+            self.output.reject(&origin, &reject, Some(&bytes));
+        }
+    }
+
+    /// The accept step refused a submission: nothing of it is processed; its
+    /// lines count as rejected.
+    #[cold]
+    fn refuse(&mut self, submission: Submission, why: String) -> Option<Answer> {
+        let lines = submission.line_bytes().count() as u64;
+        self.session.input.read += lines;
+        self.session.input.rejected += lines;
+        let reject = Reject {
+            line: submission.lines.first().map_or(0, |n| n.number),
+            reason: format!("{lines} lines not accepted: {why}"),
+        };
+        self.output.reject(&submission.origin, &reject, None);
+        let ack = Ack {
+            refused: Some(why),
+            ..Ack::default()
+        };
+        submission.ack.map(|tx| (tx, ack))
+    }
+}

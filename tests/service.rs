@@ -1,0 +1,736 @@
+//! `trigc run` as a service, started by each test on loopback (port 0: the
+//! service prints the address it bound on stderr): TCP and Unix sockets with the
+//! event clock give the file run's output; the wall clock fires a `wait` on
+//! time; bad input on one connection leaves the others alone; the HTTP endpoint
+//! answers 202/400/401/413 and processes every acknowledged event once;
+//! `/metrics` parses.
+
+#[path = "common/bin.rs"]
+mod bin;
+#[path = "common/temp.rs"]
+mod temp;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::path::Path;
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bin::{text, trigc};
+use temp::{temp_dir, write};
+
+/// How long any wait in these tests may take before it fails.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A running `trigc run --input <socket>`.
+struct Service {
+    child: Child,
+    /// stderr lines as they come.
+    stderr: Receiver<String>,
+    seen: Vec<String>,
+    /// stdout, read whole on a thread.
+    stdout: Option<std::thread::JoinHandle<String>>,
+    /// Each record line with the instant it was read.
+    records: Receiver<(Instant, String)>,
+}
+
+impl Service {
+    fn start(args: &[&str]) -> Service {
+        Service::start_env(args, None)
+    }
+
+    /// Started with the environment variable `env` set.
+    fn start_env(args: &[&str], env: Option<(&str, &str)>) -> Service {
+        let mut command = trigc();
+        if let Some((name, value)) = env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .arg("run")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("trigc starts");
+        let (tx, stderr) = channel();
+        let err = child.stderr.take().expect("stderr piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let (record_tx, records) = channel();
+        let out = child.stdout.take().expect("stdout piped");
+        let stdout = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = record_tx.send((Instant::now(), line.clone()));
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let mut service = Service {
+            child,
+            stderr,
+            seen: Vec::new(),
+            stdout: Some(stdout),
+            records,
+        };
+        service.wait_for("trigc: listening on ");
+        service
+    }
+
+    /// The first stderr line containing `needle` (waiting for it).
+    fn wait_for(&mut self, needle: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no `{needle}` on stderr; saw:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// How many stderr lines so far contain `needle`, waiting until `n` do.
+    fn wait_count(&mut self, needle: &str, n: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.seen.iter().filter(|l| l.contains(needle)).count() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("fewer than {n} `{needle}`; saw:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// The address after `prefix` (`tcp://`, `http://`) in the listening line.
+    fn addr(&mut self, what: &str, scheme: &str) -> String {
+        let line = self.wait_for(what);
+        let at = line.find(scheme).expect("a URL") + scheme.len();
+        line[at..]
+            .split(['/', ' '])
+            .next()
+            .expect("host:port")
+            .to_owned()
+    }
+
+    fn tcp(&mut self) -> String {
+        self.addr("trigc: listening on tcp://", "tcp://")
+    }
+
+    fn http(&mut self) -> String {
+        self.addr("trigc: listening on http://", "http://")
+    }
+
+    fn metrics(&mut self) -> String {
+        self.addr("trigc: metrics on http://", "http://")
+    }
+
+    /// SIGTERM, then everything it printed, and its status.
+    fn stop(mut self) -> (String, String, ExitStatus) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let status = self.child.wait().expect("trigc ends");
+        let stdout = self.stdout.take().expect("once").join().expect("reader");
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        (stdout, self.seen.join("\n"), status)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `trigc gen` events, as bytes.
+fn generate(events: u64, customers: u32, seed: u64) -> Vec<u8> {
+    let out = bin::run(&[
+        "gen",
+        "--events",
+        &events.to_string(),
+        "--customers",
+        &customers.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.stdout
+}
+
+/// The records of a file run.
+fn file_run(rules: &str, events: &str, extra: &[&str]) -> String {
+    let mut args = vec!["run", rules, "--input", events];
+    args.extend(extra);
+    let out = bin::run(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// Events in the soak tests: 100k, or `TRIGC_SOAK_EVENTS` (1M by hand).
+fn soak_events() -> u64 {
+    std::env::var("TRIGC_SOAK_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000)
+}
+
+fn send_all(addr: &str, bytes: &[u8]) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.write_all(bytes).expect("send");
+}
+
+#[test]
+fn tcp_with_the_event_clock_gives_the_file_run_output() {
+    let dir = temp_dir("svc-tcp-one");
+    let n = soak_events();
+    let events = generate(n, 1_000, 11);
+    let path = write(&dir, "events.ndjson", &events);
+    let expected = file_run("rules/", &path, &[]);
+    let mut service =
+        Service::start(&["rules/", "--input", "tcp://127.0.0.1:0", "--clock", "event"]);
+    let addr = service.tcp();
+    send_all(&addr, &events);
+    service.wait_for(&format!("closed after {n} lines (closed by the producer)"));
+    let (stdout, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("events read: {n}, rejected: 0")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("trigc: stopped by SIGTERM"), "{stderr}");
+    assert!(!expected.is_empty());
+    assert!(stdout == expected, "the TCP run differs from the file run");
+}
+
+/// The customer of a `trigc gen` line (empty for a broadcast event such as
+/// `PRICE_CHANGE`, which has none).
+fn user(line: &[u8]) -> &[u8] {
+    let Some(at) = line.windows(8).position(|w| w == b"\"user\":\"") else {
+        return b"";
+    };
+    let rest = &line[at + 8..];
+    &rest[..rest.iter().position(|&b| b == b'"').expect("end of user")]
+}
+
+#[test]
+fn several_producers_with_disjoint_customers_give_the_file_run_output() {
+    let dir = temp_dir("svc-tcp-many");
+    let n = soak_events();
+    let events = generate(n, 1_000, 12);
+    let path = write(&dir, "events.ndjson", &events);
+    // Producers run unsynchronised: one may finish before another starts, so the
+    // lateness covers the whole stream (generated events span well under 60 days).
+    let lateness = ["--lateness", "60d"];
+    let expected = file_run("rules/", &path, &lateness);
+    let producers = 4;
+    let mut parts = vec![Vec::new(); producers];
+    for line in events.split_inclusive(|&b| b == b'\n') {
+        let hash = user(line).iter().fold(0usize, |h, &b| {
+            h.wrapping_mul(31).wrapping_add(usize::from(b))
+        });
+        parts[hash % producers].extend_from_slice(line);
+    }
+    let mut args = vec!["rules/", "--input", "tcp://127.0.0.1:0", "--clock", "event"];
+    args.extend(lateness);
+    let mut service = Service::start(&args);
+    let addr = service.tcp();
+    let senders: Vec<_> = parts
+        .into_iter()
+        .map(|part| {
+            let addr = addr.clone();
+            std::thread::spawn(move || send_all(&addr, &part))
+        })
+        .collect();
+    for sender in senders {
+        sender.join().expect("producer");
+    }
+    service.wait_count("(closed by the producer)", producers);
+    let (stdout, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("events read: {n}, rejected: 0")),
+        "{stderr}"
+    );
+    assert!(stdout == expected, "the TCP run differs from the file run");
+}
+
+#[test]
+fn a_unix_socket_replaces_a_stale_socket_file() {
+    let dir = temp_dir("svc-unix");
+    let socket = dir.join("in.sock");
+    drop(std::os::unix::net::UnixListener::bind(&socket).expect("bind"));
+    assert!(socket.exists(), "a stale socket file is left");
+    let events = generate(2_000, 50, 13);
+    let path = write(&dir, "events.ndjson", &events);
+    let expected = file_run("rules/", &path, &[]);
+    let input = format!("unix:{}", socket.display());
+    let mut service = Service::start(&["rules/", "--input", &input, "--clock", "event"]);
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+    stream.write_all(&events).expect("send");
+    drop(stream);
+    service.wait_for("closed after 2000 lines");
+    let (stdout, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("unix#1 connected"), "{stderr}");
+    assert!(stdout == expected);
+    assert!(!socket.exists(), "the socket file is removed at the stop");
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64
+}
+
+/// An immediate trigger: one record per event, naming its page.
+const ECHO_RULES: &str = "event VISIT { page: string }\n\
+     trigger echo\n  on VISIT\n  then emit \"seen\" with { page: page }\n";
+
+/// [`ECHO_RULES`] (written to `dir`) on event time, listening on `input`.
+fn echo_service(dir: &Path, input: &str, extra: &[&str], env: Option<(&str, &str)>) -> Service {
+    let rules = write(dir, "echo.trig", ECHO_RULES.as_bytes());
+    let mut args = vec![rules.as_str(), "--input", input, "--clock", "event"];
+    args.extend(extra);
+    Service::start_env(&args, env)
+}
+
+const WAIT_RULES: &str = "event VISIT { page: string? }\n\
+     trigger later\n  cooldown 1d\n  on VISIT\n  wait 1s\n  then emit \"later\"\n";
+
+#[test]
+fn a_wait_fires_on_the_wall_clock_at_its_due_instant() {
+    let dir = temp_dir("svc-wall");
+    let rules = write(&dir, "wait.trig", WAIT_RULES.as_bytes());
+    let mut service = Service::start(&[&rules, "--input", "tcp://127.0.0.1:0", "--stats"]);
+    let addr = service.tcp();
+    let ts = now_ms();
+    let mut stream = TcpStream::connect(&addr).expect("connect");
+    let lines = format!(
+        "{{\"type\":\"VISIT\",\"user\":\"a\",\"ts\":{ts}}}\n\
+         {{\"type\":\"VISIT\",\"user\":\"b\",\"ts\":{}}}\n\
+         {{\"type\":\"VISIT\",\"user\":\"c\",\"ts\":{}}}\n",
+        ts + 3_600_000,
+        ts - 7_200_000,
+    );
+    stream.write_all(lines.as_bytes()).expect("send");
+    stream.flush().expect("flush");
+    let due = ts + 1_000;
+    let (when, record) = service.records.recv_timeout(PATIENCE).expect("a record");
+    let arrived = now_ms() - when.elapsed().as_millis() as i64;
+    assert!(record.contains("\"key\":\"a\""), "{record}");
+    let late = arrived - due;
+    assert!(
+        (0..500).contains(&late),
+        "fired {late} ms after its due instant"
+    );
+    drop(stream);
+    let (_, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("line 2: time") && stderr.contains("ahead of the wall clock"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 3: time") && stderr.contains("behind the wall clock"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"times_ahead\":1"), "{stderr}");
+    assert!(stderr.contains("\"times_behind\":1"), "{stderr}");
+    assert!(stderr.contains("wall-clock firings: 1 records"), "{stderr}");
+}
+
+#[test]
+fn bad_input_on_one_connection_leaves_the_others_alone() {
+    let dir = temp_dir("svc-bad");
+    let rejects = dir.join("rejects.ndjson").display().to_string();
+    let mut service = echo_service(
+        &dir,
+        "tcp://127.0.0.1:0",
+        &["--max-line-bytes", "1000", "--rejects", &rejects],
+        None,
+    );
+    let addr = service.tcp();
+    let visit =
+        |n: u32| format!("{{\"type\":\"VISIT\",\"user\":\"u\",\"ts\":{n},\"page\":\"p{n}\"}}\n");
+    let mut good = TcpStream::connect(&addr).expect("connect");
+    good.write_all(visit(1).as_bytes()).expect("send");
+    service.wait_for("#1 connected");
+    // Garbage, invalid UTF-8, a 2 MB line, then a half-close.
+    let mut bad = TcpStream::connect(&addr).expect("connect");
+    bad.write_all(b"\x00\x01\x02garbage\n\xff\xfe{\"type\"\n")
+        .expect("send");
+    bad.write_all(&vec![b'x'; 2_000_000]).expect("send");
+    bad.write_all(b"\n").expect("send");
+    bad.write_all(visit(2).as_bytes()).expect("send");
+    bad.shutdown(Shutdown::Write).expect("half-close");
+    // A producer that vanishes in the middle of a line.
+    let mut gone = TcpStream::connect(&addr).expect("connect");
+    gone.write_all(b"{\"type\":\"VIS").expect("send");
+    drop(gone);
+    service.wait_count("closed after", 2);
+    good.write_all(visit(3).as_bytes()).expect("send");
+    drop(good);
+    service.wait_count("closed after", 3);
+    drop(bad);
+    let (stdout, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    for page in ["p1", "p2", "p3"] {
+        assert!(
+            stdout.contains(&format!("\"page\":\"{page}\"")),
+            "{page}: {stdout}"
+        );
+    }
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    let label = |n: u32, line: u32| {
+        let hit = stderr.lines().any(|l| {
+            l.starts_with("rejected tcp 127.0.0.1:") && l.contains(&format!("#{n} line {line}:"))
+        });
+        assert!(hit, "no reject of connection {n} line {line}:\n{stderr}");
+    };
+    label(2, 1);
+    label(2, 2);
+    label(2, 3);
+    label(3, 1);
+    assert!(stderr.contains("(2000000 bytes)"), "{stderr}");
+    assert!(stderr.contains("events read: 7, rejected: 4"), "{stderr}");
+    // Rejected lines are copied verbatim, but for the one never held.
+    let copied = std::fs::read(&rejects).expect("the rejects file");
+    assert_eq!(
+        copied,
+        b"\x00\x01\x02garbage\n\xff\xfe{\"type\"\n{\"type\":\"VIS\n"
+    );
+}
+
+/// A request with a hyper client: status and body.
+fn post(addr: &str, path: &str, body: Vec<u8>, token: Option<&str>) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .expect("handshake");
+        tokio::spawn(connection);
+        let mut request = hyper::Request::post(path).header("host", addr);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request
+            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+            .expect("request");
+        let response = sender.send_request(request).await.expect("response");
+        let status = response.status().as_u16();
+        use http_body_util::BodyExt;
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    })
+}
+
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `/metrics` as sample name (with labels) to value.
+fn scrape(addr: &str) -> BTreeMap<String, f64> {
+    let (status, body) = get(addr, "/metrics");
+    assert_eq!(status, 200);
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (name, value) = l.rsplit_once(' ').expect("name value");
+            (name.to_owned(), value.parse().expect("a number"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_http_endpoint_acknowledges_rejects_and_refuses() {
+    let dir = temp_dir("svc-http");
+    let mut service = echo_service(
+        &dir,
+        "http://127.0.0.1:0/events",
+        &[
+            "--ingest-token-env",
+            "TRIGC_TEST_TOKEN",
+            "--max-body-bytes",
+            "100000",
+            "--metrics",
+            "127.0.0.1:0",
+        ],
+        Some(("TRIGC_TEST_TOKEN", "s3cret")),
+    );
+    let addr = service.http();
+    let metrics = service.metrics();
+    let token = Some("s3cret");
+    // One time for all: concurrent requests arrive in any order, and none is late.
+    let visit = |n: u64| {
+        format!(
+            "{{\"type\":\"VISIT\",\"user\":\"u{}\",\"ts\":1000,\"page\":\"p{n}\"}}",
+            n % 7
+        )
+    };
+    let (status, body) = post(&addr, "/events", visit(1).into_bytes(), token);
+    assert_eq!((status, body.trim()), (202, "{\"accepted\":1}"));
+    let (status, _) = post(&addr, "/events", visit(2).into_bytes(), None);
+    assert_eq!(status, 401);
+    let (status, _) = post(&addr, "/events", visit(2).into_bytes(), Some("wrong"));
+    assert_eq!(status, 401);
+    let (status, _) = post(&addr, "/events", vec![b'\n'; 100_001], token);
+    assert_eq!(status, 413);
+    let (status, _) = post(&addr, "/elsewhere", visit(2).into_bytes(), token);
+    assert_eq!(status, 404);
+    let mixed = format!(
+        "{}\nnot json\n{}\n{{\"type\":\"VISIT\"}}\n",
+        visit(2),
+        visit(3)
+    );
+    let (status, body) = post(&addr, "/events", mixed.into_bytes(), token);
+    assert_eq!(status, 400, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(answer["accepted"], 2, "{body}");
+    let lines: Vec<u64> = answer["rejected"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| r["line"].as_u64().expect("a line"))
+        .collect();
+    assert_eq!(lines, [2, 4], "{body}");
+    assert!(
+        answer["rejected"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty())
+    );
+    // Concurrent clients: every acknowledged event is processed once.
+    let clients = 6;
+    let requests = 40;
+    let per_request = 25;
+    let acknowledged: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|c| {
+                let addr = &addr;
+                s.spawn(move || {
+                    let mut acked = 0;
+                    for r in 0..requests {
+                        let body: String = (0..per_request)
+                            .map(|i| visit(1_000 + (c * requests + r) * per_request + i) + "\n")
+                            .collect();
+                        let (status, body) = post(addr, "/events", body.into_bytes(), token);
+                        assert_eq!(status, 202, "{body}");
+                        acked += per_request;
+                    }
+                    acked
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("client")).sum()
+    });
+    let scraped = scrape(&metrics);
+    let total = 3 + acknowledged;
+    assert_eq!(scraped["trigc_events_received_total"], (total + 2) as f64);
+    assert_eq!(scraped["trigc_events_rejected_total"], 2.0);
+    assert_eq!(
+        scraped["trigc_actions_total{trigger=\"echo\"}"],
+        total as f64
+    );
+    assert_eq!(
+        scraped["trigc_http_responses_total{code=\"202\"}"],
+        (1 + clients * requests) as f64
+    );
+    assert_eq!(get(&metrics, "/healthz"), (200, "ok\n".to_owned()));
+    let (stdout, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    let mut pages = BTreeMap::new();
+    for line in stdout.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).expect("a record");
+        let page = record["payload"]["page"]
+            .as_str()
+            .expect("a page")
+            .to_owned();
+        *pages.entry(page).or_insert(0) += 1;
+    }
+    assert_eq!(
+        pages.len() as u64,
+        total,
+        "one record per acknowledged event"
+    );
+    assert!(pages.values().all(|&n| n == 1), "each exactly once");
+}
+
+#[test]
+fn a_socket_input_refuses_file_only_flags() {
+    let out = bin::run(&[
+        "run",
+        "rules/",
+        "--input",
+        "tcp://127.0.0.1:0",
+        "--until",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--until"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = bin::run(&["run", "rules/", "--input", "tcp://nowhere"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("HOST:PORT"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = bin::run(&[
+        "run",
+        "rules/",
+        "--input",
+        "rules/sample-events.ndjson",
+        "--clock",
+        "wall",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn connections_past_the_cap_wait_for_a_free_slot() {
+    let dir = temp_dir("svc-cap");
+    let mut service = echo_service(&dir, "tcp://127.0.0.1:0", &["--max-connections", "1"], None);
+    let addr = service.tcp();
+    let first = TcpStream::connect(&addr).expect("connect");
+    service.wait_for("#1 connected");
+    let mut second = TcpStream::connect(&addr).expect("the backlog takes it");
+    second
+        .write_all(b"{\"type\":\"VISIT\",\"user\":\"u\",\"ts\":1,\"page\":\"p1\"}\n")
+        .expect("send");
+    std::thread::sleep(Duration::from_millis(300));
+    while let Ok(line) = service.stderr.try_recv() {
+        service.seen.push(line);
+    }
+    assert!(
+        !service.seen.iter().any(|l| l.contains("#2 connected")),
+        "a second connection was served past --max-connections 1"
+    );
+    assert!(service.records.try_recv().is_err(), "nothing processed yet");
+    drop(first);
+    service.wait_for("#2 connected");
+    let (_, record) = service.records.recv_timeout(PATIENCE).expect("a record");
+    assert!(record.contains("\"page\":\"p1\""), "{record}");
+    drop(second);
+    let (_, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+}
+
+#[test]
+fn a_stray_time_rejected_later_names_its_connection() {
+    let dir = temp_dir("svc-stray");
+    let mut service = echo_service(&dir, "tcp://127.0.0.1:0", &[], None);
+    let addr = service.tcp();
+    let visit = |user: &str, ts: i64| {
+        format!("{{\"type\":\"VISIT\",\"user\":\"{user}\",\"ts\":{ts},\"page\":\"p\"}}\n")
+    };
+    let day = 86_400_000;
+    let mut stray = TcpStream::connect(&addr).expect("connect");
+    stray
+        .write_all((visit("a", day) + &visit("a", 10 * day)).as_bytes())
+        .expect("send");
+    drop(stray);
+    service.wait_for("#1 closed after 2 lines");
+    let mut others = TcpStream::connect(&addr).expect("connect");
+    let refuting: String = ["b", "c", "d"].iter().map(|u| visit(u, day + 1)).collect();
+    others.write_all(refuting.as_bytes()).expect("send");
+    drop(others);
+    service.wait_for("#2 closed after 3 lines");
+    let (_, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("rejected tcp 127.0.0.1:") && l.contains("#1 line 2: time")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn slow_bodies_past_the_room_for_bodies_get_429_then_room_frees() {
+    let dir = temp_dir("svc-429");
+    let mut service = echo_service(&dir, "http://127.0.0.1:0/events", &[], None);
+    let addr = service.http();
+    let event = b"{\"type\":\"VISIT\",\"user\":\"u\",\"ts\":1,\"page\":\"p\"}".to_vec();
+    // 64 requests announce a body and send one byte of it: each holds a slot.
+    let stalled: Vec<TcpStream> = (0..64)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).expect("connect");
+            write!(
+                s,
+                "POST /events HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 100\r\n\r\n{{"
+            )
+            .expect("send");
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, body) = post(&addr, "/events", event.clone(), None);
+    assert_eq!(status, 429, "{body}");
+    drop(stalled);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (status, body) = post(&addr, "/events", event.clone(), None);
+        if status == 202 {
+            break;
+        }
+        assert!(
+            status == 429 && Instant::now() < deadline,
+            "{status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+}
