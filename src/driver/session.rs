@@ -82,7 +82,6 @@ impl IntTimes {
     }
 }
 
-
 /// The event times a session accepts (`--clock wall`: a window around the wall
 /// clock, moved by the caller as time passes); an event dated outside is rejected
 /// with a reason. Unbounded by default.
@@ -199,6 +198,13 @@ pub struct Session<'p> {
     released: Event,
     /// Times outside are rejected ([`Self::set_time_bounds`]).
     bounds: TimeBounds,
+    /// An event dated in `plain.0..=plain.1` needs none of the guards (stray
+    /// times, time bounds): one range check on the hot path. Kept by
+    /// [`Self::refresh_plain`] (and by `note_time` for the jump limit).
+    plain: (i64, i64),
+    /// The upper end of `plain` but for the jump limit: `bounds.latest`, or
+    /// `i64::MIN` while suspects are held (every event is then weighed).
+    plain_cap: i64,
 }
 
 impl<'p> Session<'p> {
@@ -265,6 +271,8 @@ impl<'p> Session<'p> {
             rejected_later: Vec::new(),
             released: Event::default(),
             bounds: TimeBounds::UNBOUNDED,
+            plain: (i64::MIN, i64::MAX),
+            plain_cap: i64::MAX,
         };
         session.refresh_limits();
         session
@@ -395,8 +403,19 @@ impl<'p> Session<'p> {
             self.latest = ts;
             if self.max_jump > 0 {
                 self.jump_limit = ts.saturating_add(self.max_jump);
+                self.plain.1 = self.jump_limit.min(self.plain_cap);
             }
         }
+    }
+
+    /// Derive `plain` and `plain_cap` after the limits, bounds or suspects changed.
+    fn refresh_plain(&mut self) {
+        self.plain_cap = if self.strays.is_empty() {
+            self.bounds.latest
+        } else {
+            i64::MIN
+        };
+        self.plain = (self.bounds.earliest, self.jump_limit.min(self.plain_cap));
     }
 
     /// The current event when suspects are held or it jumps past the limit: weigh
@@ -404,6 +423,17 @@ impl<'p> Session<'p> {
     #[cold]
     #[inline(never)]
     fn event_among_strays(
+        &mut self,
+        line: Line<'_>,
+        origin: Option<u64>,
+        out: &mut dyn Output,
+    ) -> LineOutcome {
+        let outcome = self.weigh_event(line, origin, out);
+        self.refresh_plain();
+        outcome
+    }
+
+    fn weigh_event(
         &mut self,
         line: Line<'_>,
         origin: Option<u64>,
@@ -471,6 +501,7 @@ impl<'p> Session<'p> {
     /// ([`TimeBounds`]; [`TimeBounds::UNBOUNDED`] by default).
     pub fn set_time_bounds(&mut self, bounds: TimeBounds) {
         self.bounds = bounds;
+        self.refresh_plain();
     }
 
     fn count_ignored(&mut self, event_type: String) {
@@ -494,10 +525,7 @@ impl<'p> Session<'p> {
     /// instead of [`Self::push_decoded`].
     #[inline]
     pub fn guards(&self, ts: i64) -> bool {
-        ts > self.jump_limit
-            || ts > self.bounds.latest
-            || ts < self.bounds.earliest
-            || !self.strays.is_empty()
+        ts < self.plain.0 || ts > self.plain.1
     }
 
     /// Process the event decoded into [`Self::event_slot`], for which
@@ -558,6 +586,7 @@ impl<'p> Session<'p> {
         }
         let verdicts = self.strays.finish();
         self.settle(verdicts, out);
+        self.refresh_plain();
         self.runtime.finish(out);
     }
 
@@ -577,6 +606,7 @@ impl<'p> Session<'p> {
             Some(t) if self.max_jump > 0 => t.saturating_add(self.max_jump),
             _ => i64::MAX,
         };
+        self.refresh_plain();
     }
 
     /// Lines rejected after they were read (held suspects refuted by later events),
