@@ -13,6 +13,7 @@ pub mod infer;
 mod input;
 pub mod load;
 pub mod run;
+pub mod service;
 mod stop;
 
 use std::process::ExitCode;

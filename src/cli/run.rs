@@ -117,6 +117,9 @@ pub struct RunArgs {
     /// the start index (same output, slower with many triggers; for comparisons).
     #[arg(long)]
     pub no_index: bool,
+    /// Delivery and durable state (`--deliver`, `--state`, ...): `super::service`.
+    #[command(flatten)]
+    pub service: Box<super::service::ServiceArgs>,
 }
 
 impl RunArgs {
@@ -175,10 +178,19 @@ pub(super) struct CliOutput<'a> {
     pub sink: NdjsonSink<io::StdoutLock<'static>>,
     program: &'a Program,
     sources: &'a SourceMap,
-    stderr: io::BufWriter<io::StderrLock<'static>>,
+    pub stderr: io::BufWriter<io::StderrLock<'static>>,
 }
 
-impl CliOutput<'_> {
+impl<'a> CliOutput<'a> {
+    pub(super) fn new(program: &'a Program, sources: &'a SourceMap) -> CliOutput<'a> {
+        CliOutput {
+            sink: NdjsonSink::new(io::stdout().lock()),
+            program,
+            sources,
+            stderr: io::BufWriter::new(io::stderr().lock()),
+        }
+    }
+
     /// Hand everything decided so far to stdout and stderr.
     pub(super) fn flush(&mut self) {
         self.sink.flush();
@@ -198,6 +210,9 @@ impl Output for CliOutput<'_> {
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
+    if args.service.wanted() {
+        return super::service::run(args);
+    }
     if args.format() == InputFormat::Csv && (args.checkpoint.is_some() || args.resume.is_some()) {
         return fail("--checkpoint and --resume take NDJSON input, not CSV");
     }
@@ -235,12 +250,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     };
     session.set_max_jump(args.max_jump);
-    let mut out = CliOutput {
-        sink: NdjsonSink::new(io::stdout().lock()),
-        program: &program,
-        sources: &sources,
-        stderr: io::BufWriter::new(io::stderr().lock()),
-    };
+    let mut out = CliOutput::new(&program, &sources);
     // A line a checkpoint held back is read again in front of this input.
     let tail = session.take_tail();
     let reader = std::mem::replace(&mut files.input.reader, Box::new(io::empty()));
@@ -373,7 +383,7 @@ const CLOSED_OUTPUT_STATUS: u8 = 141;
 /// Load and compile the rules, reporting every diagnostic; the program when there
 /// were no errors, else the exit code (2: the rules could not be read, 1: they
 /// have errors).
-fn compile_rules(args: &RunArgs) -> Result<(SourceMap, Program), ExitCode> {
+pub(super) fn compile_rules(args: &RunArgs) -> Result<(SourceMap, Program), ExitCode> {
     let (sources, mut diags) = load_rules(&args.rules).map_err(|e| fail(&e.to_string()))?;
     let compiled = crate::compile(&sources);
     diags.extend(compiled.diagnostics);
@@ -545,7 +555,7 @@ pub(super) fn report_reject(
 
 /// The end-of-run summary for stderr: one JSON object with `--stats`, else text and
 /// warnings.
-fn render_end(args: &RunArgs, session: &Session<'_>, elapsed: Duration) -> String {
+pub(super) fn render_end(args: &RunArgs, session: &Session<'_>, elapsed: Duration) -> String {
     let summary = session.summary();
     // Kept out of `Summary` (whose shape the run snapshots pin): reported on its own.
     let stats = session.runtime.stats();
@@ -648,7 +658,7 @@ fn cap_warning(cap_hits: u64) -> String {
     )
 }
 
-fn fail(message: &str) -> ExitCode {
+pub(super) fn fail(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
 }

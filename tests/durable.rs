@@ -1,0 +1,269 @@
+//! `trigc run --state DIR`: kill -9 at random moments during a file replay with
+//! `--deliver`, restarts until the input is consumed, and the same actions delivered
+//! as by one uninterrupted run (repeats only of what was in flight); SIGTERM
+//! checkpoints and exits 0; a damaged or truncated state is refused.
+
+#[path = "common/bin.rs"]
+mod bin;
+#[path = "common/deliver.rs"]
+mod deliver;
+#[path = "common/receiver.rs"]
+mod receiver;
+#[path = "common/temp.rs"]
+mod temp;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bin::{text, trigc};
+use deliver::{HOOKS, SECRET, events, ids_of, records, rules};
+use receiver::{Plan, Receiver};
+use temp::temp_dir;
+
+/// Attempts in flight per endpoint (`--max-in-flight`), and endpoints.
+const IN_FLIGHT: usize = 4;
+const ENDPOINTS: usize = 3;
+
+fn run_command(rules: &str, input: &str, email: &str, state: Option<&Path>) -> Command {
+    let mut command = trigc();
+    command
+        .env("TRIGC_TEST_SECRET", SECRET)
+        .args(["run", rules, "--input", input, "--deliver"])
+        .args(["--webhook-secret-env", "TRIGC_TEST_SECRET"])
+        .args(["--email-endpoint", email])
+        .args(["--max-in-flight", &IN_FLIGHT.to_string()]);
+    if let Some(state) = state {
+        command
+            .args(["--state", &state.display().to_string()])
+            .args(["--checkpoint-every", "5000"]);
+    }
+    command
+}
+
+/// A small PRNG for the kill times (xorshift), seeded from the clock; the seed is
+/// printed so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn kill_9_and_restart_delivers_every_action_once_but_in_flight_repeats() {
+    let dir = temp_dir("durable-crash");
+    let input = events(&dir, 30_000, 800, 11);
+    // The uninterrupted run.
+    let whole = Receiver::start(Plan::default(), SECRET);
+    let rules_whole = rules(&dir.join("whole"), &whole.url(), HOOKS);
+    let out = run_command(
+        &rules_whole,
+        &input,
+        &format!("{}/email", whole.url()),
+        None,
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let expected: HashSet<String> = {
+        let records = records(&out.stdout);
+        ids_of(&records, "webhook")
+            .union(&ids_of(&records, "email"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        whole.delivered().keys().cloned().collect::<HashSet<_>>(),
+        expected
+    );
+    // The same input, killed at random moments and restarted until it ends.
+    let crashed = Receiver::start(Plan::default(), SECRET);
+    let rules_crash = rules(&dir.join("crash"), &crashed.url(), HOOKS);
+    let email = format!("{}/email", crashed.url());
+    let state = dir.join("state");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("kill schedule seed {seed}");
+    let mut rng = Rng(seed);
+    let mut kills = 0;
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs < 60, "the replay never ended");
+        let mut child = run_command(&rules_crash, &input, &email, Some(&state))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The first runs are killed; later ones may finish.
+        let patience = Duration::from_millis(if kills < 6 {
+            30 + rng.next() % 400
+        } else {
+            60_000
+        });
+        let started = Instant::now();
+        let finished = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() >= patience {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        match finished {
+            Some(status) => {
+                let stderr = child.wait_with_output().unwrap().stderr;
+                assert!(status.success(), "{}", text(&stderr));
+                break;
+            }
+            None => {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+    }
+    let delivered = crashed.delivered();
+    assert_eq!(
+        delivered.keys().cloned().collect::<HashSet<_>>(),
+        expected,
+        "after {kills} kills"
+    );
+    let repeats: usize = delivered.values().map(|n| n - 1).sum();
+    assert!(
+        repeats <= kills * IN_FLIGHT * ENDPOINTS,
+        "{repeats} repeats after {kills} kills"
+    );
+    for r in crashed.requests() {
+        assert!(r.signed_ok, "{} to {}: signature", r.id, r.path);
+        serde_json::from_slice::<serde_json::Value>(&r.body).expect("a JSON body");
+    }
+}
+
+/// A completed run's state directory, for the damage tests.
+fn completed_state(name: &str) -> (std::path::PathBuf, String, String, String) {
+    let dir = temp_dir(name);
+    let input = events(&dir, 3000, 100, 12);
+    let receiver = Receiver::start(Plan::default(), SECRET);
+    let rules = rules(&dir, &receiver.url(), HOOKS);
+    let email = format!("{}/email", receiver.url());
+    let state = dir.join("state");
+    let out = run_command(&rules, &input, &email, Some(&state))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::mem::forget(receiver);
+    (state, rules, input, email)
+}
+
+/// The store's table files (where the checkpoint lies once the run has ended).
+fn table_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for keyspace in std::fs::read_dir(dir.join("keyspaces")).unwrap() {
+        let tables = keyspace.unwrap().path().join("tables");
+        for entry in std::fs::read_dir(&tables).into_iter().flatten() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    assert!(!files.is_empty(), "no table files in {}", dir.display());
+    files
+}
+
+#[test]
+fn a_damaged_state_is_refused() {
+    let (state, rules, input, email) = completed_state("durable-flip");
+    for file in table_files(&state) {
+        let mut bytes = std::fs::read(&file).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x40;
+        std::fs::write(&file, bytes).unwrap();
+    }
+    let out = run_command(&rules, &input, &email, Some(&state))
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("damaged"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_truncated_state_is_refused() {
+    let (state, rules, input, email) = completed_state("durable-cut");
+    for file in table_files(&state) {
+        let len = std::fs::metadata(&file).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+    }
+    let out = run_command(&rules, &input, &email, Some(&state))
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("damaged"), "{stderr}");
+}
+
+#[test]
+fn sigterm_checkpoints_and_exits_0_then_the_run_continues() {
+    let dir = temp_dir("durable-term");
+    let input = events(&dir, 30_000, 800, 13);
+    let receiver = Receiver::start(Plan::default(), SECRET);
+    let rules = rules(&dir, &receiver.url(), HOOKS);
+    let email = format!("{}/email", receiver.url());
+    let state = dir.join("state");
+    let mut child = run_command(&rules, &input, &email, Some(&state))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stopped once it is under way (its first record printed).
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first_part = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first_part).unwrap();
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::io::Read::read_to_string(&mut stdout, &mut first_part).unwrap();
+    let first = child.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let stopped = Instant::now();
+    let second = run_command(&rules, &input, &email, Some(&state))
+        .output()
+        .unwrap();
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    // Stopped cleanly, nothing is repeated: the two parts print every record once.
+    let mut ids: Vec<String> = records(first_part.as_bytes())
+        .iter()
+        .chain(records(&second.stdout).iter())
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let all = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "a record was printed twice");
+    let delivered = receiver.delivered();
+    assert!(delivered.values().all(|&n| n == 1));
+    assert!(
+        receiver.requests().iter().any(|r| r.at > stopped),
+        "the second part delivered nothing"
+    );
+}
