@@ -267,3 +267,202 @@ fn sigterm_checkpoints_and_exits_0_then_the_run_continues() {
         "the second part delivered nothing"
     );
 }
+
+/// Rules for the carry-over tests: `keep` stays, `gone` changes, `fresh` is new.
+const BEFORE: &str = r#"
+trigger keep
+  reentry restart
+  cooldown 1h
+  on ADD_TO_CART
+  wait 30m unless PURCHASE
+  then emit "keep" with { product: product }
+trigger gone
+  cooldown 1h
+  on ADD_TO_CART
+  wait 2h
+  then emit "gone" with { items: cart, wished: wishlist }
+"#;
+const AFTER: &str = r#"
+trigger fresh
+  cooldown 1h
+  on PURCHASE
+  then emit "fresh" with { items: cart, wished: wishlist }
+trigger gone
+  cooldown 1h
+  on ADD_TO_CART
+  wait 3h
+  then emit "gone" with { items: cart, wished: wishlist }
+trigger keep
+  reentry restart
+  cooldown 1h
+  on ADD_TO_CART
+  wait 30m unless PURCHASE
+  then emit "keep" with { product: product }
+"#;
+
+/// `trigc run RULES --state STATE --stats` over `input` on stdin.
+fn run_stdin(rules: &str, state: &Path, input: &[u8]) -> std::process::Output {
+    let mut child = trigc()
+        .args([
+            "run",
+            rules,
+            "--state",
+            &state.display().to_string(),
+            "--stats",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, input).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+/// The records of `trigger`, as (id, at).
+fn of(records: &[serde_json::Value], trigger: &str) -> Vec<(String, String)> {
+    records
+        .iter()
+        .filter(|r| r["trigger"] == trigger)
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().into(),
+                r["at"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn changed_rules_keep_the_state_of_unchanged_triggers() {
+    let dir = temp_dir("durable-carry");
+    let input = std::fs::read(events(&dir, 4000, 200, 14)).unwrap();
+    let half = input.len() / 2
+        + input[input.len() / 2..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap()
+        + 1;
+    let (part1, part2) = input.split_at(half);
+    let before = rules(&dir.join("before"), "", BEFORE);
+    let after = rules(&dir.join("after"), "", AFTER);
+    // Uninterrupted, with the rules before.
+    let whole = run_stdin(&before, &dir.join("whole"), &input);
+    assert!(whole.status.success(), "{}", text(&whole.stderr));
+    let whole = records(&whole.stdout);
+    // The first half with the rules before, the second with the rules after.
+    let state = dir.join("state");
+    let first = run_stdin(&before, &state, part1);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let second = run_stdin(&after, &state, part2);
+    let stderr = text(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("rules changed: 1 triggers kept with their state, new: fresh, gone; changed or removed, their state dropped: gone"),
+        "{stderr}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        summary["rules_changed"]["kept"],
+        serde_json::json!(["keep"])
+    );
+    assert!(
+        summary["rules_changed"]["instances_dropped"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    // `keep` went on as if nothing had changed: timers armed in the first half
+    // fired in the second, with the same ids.
+    let (first, second) = (records(&first.stdout), records(&second.stdout));
+    let mut kept = of(&first, "keep");
+    kept.extend(of(&second, "keep"));
+    assert_eq!(kept, of(&whole, "keep"));
+    assert!(!of(&second, "fresh").is_empty());
+}
+
+#[test]
+fn sighup_reloads_the_rules_and_keeps_bad_ones_out() {
+    let dir = temp_dir("durable-hup");
+    let input = std::fs::read(events(&dir, 3000, 100, 15)).unwrap();
+    let half = input.len() / 2
+        + input[input.len() / 2..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap()
+        + 1;
+    let (part1, part2) = input.split_at(half);
+    let rules = rules(&dir, "", BEFORE);
+    let hooks = Path::new(&rules).join("hooks.trig");
+    let mut child = trigc()
+        .args([
+            "run",
+            &rules,
+            "--state",
+            &dir.join("state").display().to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, notices) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = notices
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no `{what}` notice"));
+            if line.contains(what) {
+                return line;
+            }
+        }
+    };
+    let pid = child.id().to_string();
+    let hup = || {
+        assert!(
+            Command::new("kill")
+                .args(["-HUP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        )
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, part1).unwrap();
+    std::fs::write(&hooks, "trigger broken on NOPE then emit \"x\"\n").unwrap();
+    hup();
+    wait_for("the running ones are kept");
+    std::fs::write(&hooks, AFTER).unwrap();
+    hup();
+    let notice = wait_for("SIGHUP: rules changed");
+    assert!(notice.contains("new: fresh, gone"), "{notice}");
+    std::io::Write::write_all(&mut stdin, part2).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let records = records(&out.stdout);
+    let rest: Vec<String> = notices.try_iter().collect();
+    assert!(
+        !of(&records, "fresh").is_empty(),
+        "{} records; {rest:?}",
+        records.len()
+    );
+    // Records of the reloaded rules are written as theirs (trigger and name agree).
+    for r in &records {
+        assert_eq!(r["trigger"], r["name"], "{r}");
+    }
+    assert!(!of(&records, "keep").is_empty());
+}

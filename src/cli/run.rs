@@ -182,6 +182,13 @@ pub(super) struct CliOutput<'a> {
 }
 
 impl<'a> CliOutput<'a> {
+    /// Name triggers and expressions in notices after these rules (a reload).
+    pub(super) fn set_program(&mut self, program: &'a Program, sources: &'a SourceMap) {
+        self.program = program;
+        self.sources = sources;
+        self.sink.forget_templates();
+    }
+
     pub(super) fn new(program: &'a Program, sources: &'a SourceMap) -> CliOutput<'a> {
         CliOutput {
             sink: NdjsonSink::new(io::stdout().lock()),

@@ -14,6 +14,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::input::open_input;
@@ -22,11 +23,12 @@ use super::stop::StopRequests;
 use crate::deliver::{
     AttemptConfig, Backoff, Delivering, Delivery, OutboxConfig, OutboxState, Secret,
 };
-use crate::driver::{LineOutcome, Session};
+use crate::driver::{LineOutcome, Session, program_fingerprint};
 use crate::durable::{InputPosition, Restored, Saved, StateDir};
 use crate::io::lines::LineLimit;
 use crate::io::{Lines, Poll};
 use crate::runtime::RestoreError;
+use crate::runtime::carry::{CarryReport, ProgramPrint, carry_over, program_print};
 use crate::time::parse_duration;
 
 /// The options of delivery and durable state.
@@ -178,6 +180,8 @@ struct Durable {
     source: String,
     /// Whether lines are journaled (stdin: it cannot be read again).
     journaling: bool,
+    /// The program's declarations and triggers, kept with each checkpoint.
+    print: ProgramPrint,
     cadence: Cadence,
 }
 
@@ -195,6 +199,7 @@ impl Durable {
         };
         let saved = Saved {
             session: session.checkpoint(),
+            print: self.print.clone(),
             outbox,
             input: InputPosition {
                 source: self.source.clone(),
@@ -249,22 +254,21 @@ fn serve(
             let (dir, restored) = StateDir::open(path, program, &config)?;
             (Some(dir), restored)
         }
-        None => (
-            None,
-            Restored {
-                saved: None,
-                done: Default::default(),
-                generation: 0,
-                journal: Vec::new(),
-            },
-        ),
+        None => (None, Restored::fresh()),
     };
     let Restored {
         saved,
         done,
         generation,
         journal,
+        carried,
+        added,
     } = restored;
+    if let Some(report) = &carried
+        && report.changed()
+    {
+        eprintln!("trigc: {}", describe_carry(report));
+    }
     let position = saved.as_ref().map(|s| s.input.clone()).unwrap_or_default();
     if saved.is_some() && position.source != source {
         return Err(format!(
@@ -275,6 +279,10 @@ fn serve(
         ));
     }
     let stop = Arc::new(StopRequests::install());
+    let reload = Arc::new(AtomicBool::new(false));
+    // Without the handler SIGHUP ends the process, as it does for a plain run.
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload));
+    let mut print = program_print(program);
     let mut delivery = if svc.deliver {
         let dead_letters = match &svc.dead_letter {
             Some(path) => Some(
@@ -325,6 +333,7 @@ fn serve(
         RestoreError::Invalid(what) => format!("the state is not usable: {what}"),
     })?;
     session.set_max_jump(args.max_jump);
+    session.runtime.start_added_schedules(&added);
     let _ = session.take_tail();
     let limit = LineLimit {
         max_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),
@@ -337,6 +346,7 @@ fn serve(
         dir,
         source,
         journaling,
+        print: print.clone(),
         cadence: Cadence {
             every: svc.checkpoint_every,
             events: 0,
@@ -361,6 +371,12 @@ fn serve(
     };
     let mut replay_left = replay;
     let end = loop {
+        if reload.swap(false, Ordering::Relaxed) {
+            reload_rules(args, &mut session, &mut out.inner, &mut print);
+            if let Some(d) = &mut durable {
+                d.print = print.clone();
+            }
+        }
         match lines.poll_line() {
             Poll::Line(line) => {
                 if let Some(d) = &mut durable {
@@ -486,19 +502,20 @@ fn serve(
             .map_err(|e| format!("cannot write the rejects file: {e}"))?;
     }
     let mut end_text = render_end(args, &session, started.elapsed());
+    if args.stats
+        && let Some(report) = &carried
+    {
+        let value = serde_json::to_value(report).unwrap_or_default();
+        add_member(&mut end_text, "rules_changed", value);
+    }
     if let Some(d) = &delivery {
         let stats = d.outbox.stats();
         if args.stats {
-            if let Ok(serde_json::Value::Object(mut obj)) =
-                serde_json::from_str::<serde_json::Value>(&end_text)
-            {
-                let mut value = serde_json::to_value(&stats).unwrap_or_default();
-                if let Some(v) = value.as_object_mut() {
-                    v.insert("pending".into(), serde_json::json!(left));
-                }
-                obj.insert("delivery".into(), value);
-                end_text = format!("{}\n", serde_json::Value::Object(obj));
+            let mut value = serde_json::to_value(&stats).unwrap_or_default();
+            if let Some(v) = value.as_object_mut() {
+                v.insert("pending".into(), serde_json::json!(left));
             }
+            add_member(&mut end_text, "delivery", value);
         } else {
             end_text.push_str(&format!(
                 "delivered: {}, retries: {}, dead letters: {}, endpoints gone: {}, not sent again: {}, pending: {left}\n",
@@ -515,6 +532,91 @@ fn serve(
     let _ = stderr.flush();
     std::mem::forget(session);
     Ok(status)
+}
+
+/// SIGHUP: compile the rule files again and carry the session over to them
+/// ([`crate::runtime::carry`]). Rules that do not check, or a state that cannot be
+/// carried over, keep the running program (the diagnostics or the reason on
+/// stderr).
+fn reload_rules<'p>(
+    args: &RunArgs,
+    session: &mut Session<'p>,
+    out: &mut CliOutput<'p>,
+    print: &mut ProgramPrint,
+) {
+    out.flush();
+    let Ok((sources, program)) = compile_rules(args) else {
+        eprintln!("trigc: SIGHUP: the rules do not check: the running ones are kept");
+        return;
+    };
+    let mut checkpoint = session.checkpoint();
+    if checkpoint.program == program_fingerprint(&program) {
+        eprintln!("trigc: SIGHUP: the rules are unchanged");
+        return;
+    }
+    // The session borrows its program for the rest of the run: a reloaded program
+    // (a few kilobytes) is kept until the process ends.
+    let program: &'p crate::ir::Program = Box::leak(Box::new(program));
+    let sources: &'p crate::syntax::SourceMap = Box::leak(Box::new(sources));
+    let carried = carry_over(&mut checkpoint.runtime, print, program);
+    let (report, added) = match carried {
+        Ok(carried) => carried,
+        Err(why) => {
+            eprintln!(
+                "trigc: SIGHUP: the state cannot be carried over ({why}): the running rules are kept"
+            );
+            return;
+        }
+    };
+    checkpoint.program = program_fingerprint(program);
+    let engine = match args.engine.build() {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("trigc: SIGHUP: {e}: the running rules are kept");
+            return;
+        }
+    };
+    let config = *session.runtime.config();
+    let mut next = match Session::resume(program, engine, config, checkpoint) {
+        Ok(next) => next,
+        Err(e) => {
+            eprintln!("trigc: SIGHUP: {e}: the running rules are kept");
+            return;
+        }
+    };
+    next.set_max_jump(args.max_jump);
+    next.runtime.start_added_schedules(&added);
+    *session = next;
+    out.set_program(program, sources);
+    *print = program_print(program);
+    eprintln!("trigc: SIGHUP: {}", describe_carry(&report));
+}
+
+/// Add a member to the `--stats` summary object.
+fn add_member(summary: &mut String, name: &str, value: serde_json::Value) {
+    if let Ok(serde_json::Value::Object(mut obj)) = serde_json::from_str(summary) {
+        obj.insert(name.into(), value);
+        *summary = format!("{}\n", serde_json::Value::Object(obj));
+    }
+}
+
+/// The notice of a carry-over to changed rules.
+fn describe_carry(report: &CarryReport) -> String {
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    format!(
+        "rules changed: {} triggers kept with their state, new: {}; changed or removed, \
+         their state dropped: {} ({} pending instances)",
+        report.kept.len(),
+        list(&report.added),
+        list(&report.dropped),
+        report.instances_dropped
+    )
 }
 
 /// The input from where the state left it: a file from `offset`, stdin after the

@@ -45,7 +45,9 @@ use serde::{Deserialize, Serialize};
 use crate::deliver::{Job, OutboxState, Outcome, Settled, parse_id};
 use crate::driver::{CHECKPOINT_FORMAT, Checkpoint, program_fingerprint};
 use crate::ir::Program;
+use crate::ir::TriggerId;
 use crate::runtime::RuntimeConfig;
+use crate::runtime::carry::{CarryReport, ProgramPrint, carry_over, program_print};
 use store::{Meta, Store};
 
 /// Where the input was when a checkpoint was taken.
@@ -63,6 +65,10 @@ pub struct InputPosition {
 #[derive(Serialize, Deserialize)]
 pub struct Saved {
     pub session: Checkpoint,
+    /// The program's declarations and triggers, to carry the state over to changed
+    /// rules ([`crate::runtime::carry`]).
+    #[serde(default)]
+    pub print: ProgramPrint,
     #[serde(default)]
     pub outbox: OutboxState,
     pub input: InputPosition,
@@ -79,6 +85,25 @@ pub struct Restored {
     pub generation: u64,
     /// Journal lines not in the checkpoint, in order: process them first.
     pub journal: Vec<Vec<u8>>,
+    /// When the rules changed since the checkpoint: what was kept and dropped.
+    pub carried: Option<CarryReport>,
+    /// Triggers the new rules added (their schedules start on resume:
+    /// [`crate::runtime::Runtime::start_added_schedules`]).
+    pub added: Vec<TriggerId>,
+}
+
+impl Restored {
+    /// Nothing to restore: a run from the start.
+    pub fn fresh() -> Restored {
+        Restored {
+            saved: None,
+            done: HashSet::new(),
+            generation: 0,
+            journal: Vec::new(),
+            carried: None,
+            added: Vec::new(),
+        }
+    }
 }
 
 /// An open `--state` directory.
@@ -109,10 +134,9 @@ impl StateDir {
                 .filter_map(|id| parse_id(id))
                 .collect();
             let restored = Restored {
-                saved: None,
                 done,
-                generation: 0,
                 journal: journal.into_iter().map(|(_, l)| l).collect(),
+                ..Restored::fresh()
             };
             let state = StateDir {
                 store: Arc::new(store),
@@ -122,7 +146,7 @@ impl StateDir {
             return Ok((state, restored));
         };
         let shown = dir.display();
-        let saved: Saved = serde_json::from_slice(&loaded.body)
+        let mut saved: Saved = serde_json::from_slice(&loaded.body)
             .map_err(|e| format!("the state in `{shown}` is damaged ({e}): refusing to use it"))?;
         let checkpoint = &saved.session;
         if checkpoint.format != CHECKPOINT_FORMAT {
@@ -132,12 +156,23 @@ impl StateDir {
                 checkpoint.format
             ));
         }
+        let mut carried = None;
+        let mut added = Vec::new();
         if checkpoint.program != program_fingerprint(program) {
-            return Err(format!(
-                "the state in `{shown}` was written by different rules: run with the rules \
-                 that wrote it, or move the directory away to start afresh"
-            ));
+            let (report, new) = carry_over(&mut saved.session.runtime, &saved.print, program)
+                .map_err(|why| {
+                    format!(
+                        "the state in `{shown}` was written by other rules and cannot be carried \
+                     over: {why}; run with the rules that wrote it, or move the directory away \
+                     to start afresh"
+                    )
+                })?;
+            saved.session.program = program_fingerprint(program);
+            saved.print = program_print(program);
+            carried = Some(report);
+            added = new;
         }
+        let checkpoint = &saved.session;
         if let Some(was) = &checkpoint.config
             && (was.lateness, was.late) != (config.lateness, config.late)
         {
@@ -161,6 +196,8 @@ impl StateDir {
             done,
             generation,
             journal: journal_lines.into_iter().map(|(_, l)| l).collect(),
+            carried,
+            added,
         };
         Ok((
             StateDir {
