@@ -321,6 +321,13 @@ fn run_stdin(rules: &str, state: &Path, input: &[u8]) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
+/// `input` cut in two at the line end after its middle.
+fn halves(input: &[u8]) -> (&[u8], &[u8]) {
+    let middle = input.len() / 2;
+    let end = input[middle..].iter().position(|&b| b == b'\n').unwrap();
+    input.split_at(middle + end + 1)
+}
+
 /// The records of `trigger`, as (id, at).
 fn of(records: &[serde_json::Value], trigger: &str) -> Vec<(String, String)> {
     records
@@ -339,13 +346,7 @@ fn of(records: &[serde_json::Value], trigger: &str) -> Vec<(String, String)> {
 fn changed_rules_keep_the_state_of_unchanged_triggers() {
     let dir = temp_dir("durable-carry");
     let input = std::fs::read(events(&dir, 4000, 200, 14)).unwrap();
-    let half = input.len() / 2
-        + input[input.len() / 2..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .unwrap()
-        + 1;
-    let (part1, part2) = input.split_at(half);
+    let (part1, part2) = halves(&input);
     let before = rules(&dir.join("before"), "", BEFORE);
     let after = rules(&dir.join("after"), "", AFTER);
     // Uninterrupted, with the rules before.
@@ -387,13 +388,7 @@ fn changed_rules_keep_the_state_of_unchanged_triggers() {
 fn sighup_reloads_the_rules_and_keeps_bad_ones_out() {
     let dir = temp_dir("durable-hup");
     let input = std::fs::read(events(&dir, 3000, 100, 15)).unwrap();
-    let half = input.len() / 2
-        + input[input.len() / 2..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .unwrap()
-        + 1;
-    let (part1, part2) = input.split_at(half);
+    let (part1, part2) = halves(&input);
     let rules = rules(&dir, "", BEFORE);
     let hooks = Path::new(&rules).join("hooks.trig");
     let mut child = trigc()

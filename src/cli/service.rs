@@ -183,9 +183,37 @@ struct Durable {
     /// The program's declarations and triggers, kept with each checkpoint.
     print: ProgramPrint,
     cadence: Cadence,
+    timing: CheckpointTiming,
+}
+
+/// How long checkpoints took (`--stats`: `checkpoints`).
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+struct CheckpointTiming {
+    count: u64,
+    /// The last one's size and time (the whole state, serialised and stored).
+    last_bytes: u64,
+    last_ms: u64,
+    max_ms: u64,
+    total_ms: u64,
 }
 
 impl Durable {
+    /// A checkpoint when `--checkpoint-every` says one is due; the records decided
+    /// so far are flushed first (a checkpoint must never be ahead of stdout).
+    fn checkpoint_if_due(
+        &mut self,
+        session: &Session<'_>,
+        delivery: Option<&Delivery>,
+        lines: (u64, u64),
+        out: &mut CliOutput<'_>,
+    ) -> Result<(), String> {
+        if !self.cadence.due() {
+            return Ok(());
+        }
+        out.flush();
+        self.checkpoint(session, delivery, lines, false)
+    }
+
     fn checkpoint(
         &mut self,
         session: &Session<'_>,
@@ -193,6 +221,7 @@ impl Durable {
         lines: (u64, u64),
         sync: bool,
     ) -> Result<(), String> {
+        let started = Instant::now();
         let (outbox, generation) = match delivery {
             Some(d) => d.outbox.snapshot(),
             None => (OutboxState::default(), self.dir.generation() + 1),
@@ -208,9 +237,17 @@ impl Durable {
             },
         };
         let journal_from = self.dir.journal_next();
-        self.dir
+        let bytes = self
+            .dir
             .checkpoint(&saved, generation, journal_from, sync)?;
         self.cadence.reset();
+        let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let timing = &mut self.timing;
+        timing.count += 1;
+        timing.last_bytes = bytes;
+        timing.last_ms = took;
+        timing.max_ms = timing.max_ms.max(took);
+        timing.total_ms = timing.total_ms.saturating_add(took);
         Ok(())
     }
 }
@@ -347,6 +384,7 @@ fn serve(
         source,
         journaling,
         print: print.clone(),
+        timing: CheckpointTiming::default(),
         cadence: Cadence {
             every: svc.checkpoint_every,
             events: 0,
@@ -397,16 +435,9 @@ fn serve(
                         line: lines.lines_read(),
                     };
                 }
-                if let Some(d) = &mut durable
-                    && d.cadence.due()
-                {
-                    out.inner.flush();
-                    d.checkpoint(
-                        &session,
-                        delivery.as_ref(),
-                        (lines.lines_read(), lines.offset()),
-                        false,
-                    )?;
+                if let Some(d) = &mut durable {
+                    let at = (lines.lines_read(), lines.offset());
+                    d.checkpoint_if_due(&session, delivery.as_ref(), at, &mut out.inner)?;
                 }
             }
             Poll::TooLong { number, .. } => {
@@ -421,15 +452,9 @@ fn serve(
                         line: lines.lines_read(),
                     };
                 }
-                if let Some(d) = &mut durable
-                    && d.cadence.due()
-                {
-                    d.checkpoint(
-                        &session,
-                        delivery.as_ref(),
-                        (lines.lines_read(), lines.offset()),
-                        false,
-                    )?;
+                if let Some(d) = &mut durable {
+                    let at = (lines.lines_read(), lines.offset());
+                    d.checkpoint_if_due(&session, delivery.as_ref(), at, &mut out.inner)?;
                 }
                 lines
                     .fill()
@@ -462,8 +487,10 @@ fn serve(
                 // keeps the rest in the state.
                 d.close();
                 while !d.finished() {
-                    if stop.requested().is_some() {
-                        d.halt();
+                    if let Some(signal) = stop.requested() {
+                        if durable.is_none() {
+                            status = ExitCode::from(signal.exit_status());
+                        }
                         break;
                     }
                     std::thread::sleep(Duration::from_millis(20));
@@ -486,6 +513,7 @@ fn serve(
         }
     }
     if let Some(d) = &mut durable {
+        out.inner.flush();
         d.checkpoint(&session, delivery.as_ref(), position, true)?;
     }
     let left = delivery.as_ref().map_or(0, |d| d.outbox.len());
@@ -502,6 +530,12 @@ fn serve(
             .map_err(|e| format!("cannot write the rejects file: {e}"))?;
     }
     let mut end_text = render_end(args, &session, started.elapsed());
+    if args.stats
+        && let Some(d) = &durable
+    {
+        let value = serde_json::to_value(d.timing).unwrap_or_default();
+        add_member(&mut end_text, "checkpoints", value);
+    }
     if args.stats
         && let Some(report) = &carried
     {

@@ -229,21 +229,22 @@ impl StateDir {
     }
 
     /// Write a checkpoint under `generation` (greater than the last), covering the
-    /// journal up to `journal_from`; synced to disk when `sync` (at shutdown).
+    /// journal up to `journal_from`; synced to disk when `sync` (at shutdown). Its
+    /// size in bytes.
     pub fn checkpoint(
         &mut self,
         saved: &Saved,
         generation: u64,
         journal_from: u64,
         sync: bool,
-    ) -> Result<(), String> {
+    ) -> Result<u64, String> {
         let body = serde_json::to_vec(saved).map_err(|e| format!("cannot write the state: {e}"))?;
         let generation = generation.max(self.generation() + 1);
         let meta = self
             .store
             .commit(self.meta.as_ref(), generation, &body, journal_from, sync)?;
         self.meta = Some(meta);
-        Ok(())
+        Ok(body.len() as u64)
     }
 
     /// The outbox's marker of settled jobs (see [`Settled`]).
