@@ -457,3 +457,68 @@ fn sighup_reloads_the_rules_and_keeps_bad_ones_out() {
     }
     assert!(!of(&records, "keep").is_empty());
 }
+
+#[test]
+fn kill_9_on_stdin_loses_no_journaled_line() {
+    let dir = temp_dir("durable-stdin");
+    let input = std::fs::read(events(&dir, 30_000, 800, 16)).unwrap();
+    let rules = rules(&dir, "", &before());
+    let state = dir.join("state");
+    let state_arg = state.display().to_string();
+    let args = ["run", &rules, "--state", &state_arg, "--stats"];
+    let args = [&args[..], &["--checkpoint-every", "5000"]].concat();
+    // Fed on stdin and killed halfway.
+    let mut child = trigc()
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feed = input.clone();
+    let writer = std::thread::spawn(move || {
+        // The write fails once the process is killed.
+        let _ = std::io::Write::write_all(&mut stdin, &feed);
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut bytes);
+        bytes
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    writer.join().unwrap();
+    let first = reader.join().unwrap();
+    // Whole lines only: the kill may cut the last one.
+    let first = &first[..first.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)];
+    // Restarted with nothing more on stdin: the journaled lines are processed.
+    let second = run_stdin(&rules, &state, b"");
+    let stderr = text(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    let accepted = summary["events_read"].as_u64().unwrap() as usize;
+    assert!(
+        accepted > 0 && accepted < 30_000,
+        "{accepted} lines accepted"
+    );
+    // The same records as a run over the lines accepted.
+    let prefix: Vec<u8> = input
+        .split_inclusive(|&b| b == b'\n')
+        .take(accepted)
+        .flatten()
+        .copied()
+        .collect();
+    let expected = run_stdin(&rules, &dir.join("expected"), &prefix);
+    let ids = |bytes: &[u8]| -> HashSet<String> {
+        records(bytes)
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut got = ids(first);
+    got.extend(ids(&second.stdout));
+    assert_eq!(got, ids(&expected.stdout));
+}

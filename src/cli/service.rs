@@ -25,7 +25,7 @@ use crate::deliver::{
 };
 use crate::driver::{LineOutcome, Session, program_fingerprint};
 use crate::durable::{InputPosition, Restored, Saved, StateDir};
-use crate::io::lines::LineLimit;
+use crate::io::lines::{Line, LineLimit};
 use crate::io::{Lines, Poll};
 use crate::runtime::RestoreError;
 use crate::runtime::carry::{CarryReport, ProgramPrint, carry_over, program_print};
@@ -408,6 +408,9 @@ fn serve(
         None => None,
     };
     let mut replay_left = replay;
+    // Lines from stdin wait here until they are journaled, one batch for all the
+    // lines read at once, and are processed then.
+    let mut batch = Batch::default();
     let end = loop {
         if reload.swap(false, Ordering::Relaxed) {
             reload_rules(args, &mut session, &mut out.inner, &mut print);
@@ -417,20 +420,30 @@ fn serve(
         }
         match lines.poll_line() {
             Poll::Line(line) => {
-                if let Some(d) = &mut durable {
-                    if d.journaling && replay_left == 0 {
-                        d.dir.journal(&[line.bytes])?;
+                let journaling = durable.as_ref().is_some_and(|d| d.journaling);
+                if journaling && replay_left == 0 {
+                    batch
+                        .lines
+                        .push((line.number, line.bytes.to_vec(), line.terminated));
+                    if batch.lines.len() < JOURNAL_BATCH {
+                        continue;
                     }
-                    d.cadence.events += 1;
+                    if batch.run(durable.as_mut(), &mut session, &mut out, rejects.as_mut())? {
+                        break InputEnd::ReaderGone {
+                            line: lines.lines_read(),
+                        };
+                    }
+                    if let Some(d) = &mut durable {
+                        let at = (lines.lines_read(), lines.offset());
+                        d.checkpoint_if_due(&session, delivery.as_ref(), at, &mut out.inner)?;
+                    }
+                    continue;
                 }
                 replay_left = replay_left.saturating_sub(1);
-                if let LineOutcome::Rejected(reject) = session.line(line, &mut out) {
-                    report_reject(&mut out.inner, &reject, line.bytes, rejects.as_mut())?;
+                if let Some(d) = &mut durable {
+                    d.cadence.events += 1;
                 }
-                for (reject, bytes) in session.take_rejects() {
-                    report_reject(&mut out.inner, &reject, &bytes, rejects.as_mut())?;
-                }
-                if out.inner.sink.reader_gone() {
+                if process(line, &mut session, &mut out, rejects.as_mut())? {
                     break InputEnd::ReaderGone {
                         line: lines.lines_read(),
                     };
@@ -441,10 +454,20 @@ fn serve(
                 }
             }
             Poll::TooLong { number, .. } => {
+                if batch.run(durable.as_mut(), &mut session, &mut out, rejects.as_mut())? {
+                    break InputEnd::ReaderGone {
+                        line: lines.lines_read(),
+                    };
+                }
                 let reject = session.reject_too_long(number, limit.max_bytes);
                 let _ = writeln!(out.inner.stderr, "rejected {reject}");
             }
             Poll::NeedInput => {
+                if batch.run(durable.as_mut(), &mut session, &mut out, rejects.as_mut())? {
+                    break InputEnd::ReaderGone {
+                        line: lines.lines_read(),
+                    };
+                }
                 out.inner.flush();
                 if let Some(signal) = stop.requested() {
                     break InputEnd::Stopped {
@@ -460,7 +483,14 @@ fn serve(
                     .fill()
                     .map_err(|e| format!("cannot read the input: {e}"))?;
             }
-            Poll::End => break InputEnd::Consumed,
+            Poll::End => {
+                if batch.run(durable.as_mut(), &mut session, &mut out, rejects.as_mut())? {
+                    break InputEnd::ReaderGone {
+                        line: lines.lines_read(),
+                    };
+                }
+                break InputEnd::Consumed;
+            }
         }
     };
     session.input.blank += lines.blank();
@@ -566,6 +596,65 @@ fn serve(
     let _ = stderr.flush();
     std::mem::forget(session);
     Ok(status)
+}
+
+/// The most stdin lines journaled in one batch.
+const JOURNAL_BATCH: usize = 1024;
+
+/// Lines read from stdin, not yet journaled nor processed: (number, bytes, whether a
+/// line end followed).
+#[derive(Default)]
+struct Batch {
+    lines: Vec<(u64, Vec<u8>, bool)>,
+}
+
+impl Batch {
+    /// Journal the lines held (one batch), then process them; whether the reader of
+    /// stdout went away.
+    fn run(
+        &mut self,
+        durable: Option<&mut Durable>,
+        session: &mut Session<'_>,
+        out: &mut Delivering<CliOutput<'_>>,
+        mut rejects: Option<&mut io::BufWriter<File>>,
+    ) -> Result<bool, String> {
+        if self.lines.is_empty() {
+            return Ok(false);
+        }
+        if let Some(d) = durable {
+            let held: Vec<&[u8]> = self.lines.iter().map(|(_, b, _)| &b[..]).collect();
+            d.dir.journal(&held)?;
+            d.cadence.events += self.lines.len() as u64;
+        }
+        for (number, bytes, terminated) in self.lines.drain(..) {
+            let line = Line {
+                number,
+                bytes: &bytes,
+                terminated,
+            };
+            if process(line, session, out, rejects.as_deref_mut())? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// One line through the session, its rejects reported; whether the reader of
+/// stdout went away.
+fn process(
+    line: Line<'_>,
+    session: &mut Session<'_>,
+    out: &mut Delivering<CliOutput<'_>>,
+    mut rejects: Option<&mut io::BufWriter<File>>,
+) -> Result<bool, String> {
+    if let LineOutcome::Rejected(reject) = session.line(line, out) {
+        report_reject(&mut out.inner, &reject, line.bytes, rejects.as_deref_mut())?;
+    }
+    for (reject, bytes) in session.take_rejects() {
+        report_reject(&mut out.inner, &reject, &bytes, rejects.as_deref_mut())?;
+    }
+    Ok(out.inner.sink.reader_gone())
 }
 
 /// SIGHUP: compile the rule files again and carry the session over to them
