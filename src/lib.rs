@@ -14,8 +14,10 @@
 
 pub mod check;
 pub mod cli;
+pub mod deliver;
 pub mod diag;
 pub mod driver;
+pub mod durable;
 pub mod interp;
 pub mod io;
 pub mod ir;

@@ -253,7 +253,12 @@ fn run_stops_and_says_so_when_the_output_reader_goes_away() {
     let rules = write(&dir, "r.trig", CLEAN.as_bytes());
     // Every line fires (a new customer each): far more output than a pipe buffers.
     let lines: String = (0..200_000)
-        .map(|i| format!("{{\"type\":\"VISIT\",\"user\":\"c{i}\",\"ts\":{i}}}\n"))
+        .map(|i| {
+            format!(
+                "{{\"type\":\"VISIT\",\"user\":\"c{i}\",\"ts\":{}}}\n",
+                1_767_571_200_000u64 + i
+            )
+        })
         .collect();
     let input = write(&dir, "in.ndjson", lines.as_bytes());
     // Read one record, then drop the reader, like `| head -1`.

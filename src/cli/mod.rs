@@ -14,6 +14,7 @@ mod input;
 pub mod load;
 pub mod run;
 mod serve;
+pub mod service;
 mod stop;
 
 use std::process::ExitCode;

@@ -163,6 +163,9 @@ pub struct RunArgs {
     /// the start index (same output, slower with many triggers; for comparisons).
     #[arg(long)]
     pub no_index: bool,
+    /// Delivery and durable state (`--deliver`, `--state`, ...): `super::service`.
+    #[command(flatten)]
+    pub service: Box<super::service::ServiceArgs>,
 }
 
 impl RunArgs {
@@ -240,10 +243,26 @@ pub(super) struct CliOutput<'a> {
     pub sink: NdjsonSink<io::StdoutLock<'static>>,
     program: &'a Program,
     sources: &'a SourceMap,
-    stderr: io::BufWriter<io::StderrLock<'static>>,
+    pub stderr: io::BufWriter<io::StderrLock<'static>>,
 }
 
-impl CliOutput<'_> {
+impl<'a> CliOutput<'a> {
+    /// Name triggers and expressions in notices after these rules (a reload).
+    pub(super) fn set_program(&mut self, program: &'a Program, sources: &'a SourceMap) {
+        self.program = program;
+        self.sources = sources;
+        self.sink.forget_templates();
+    }
+
+    pub(super) fn new(program: &'a Program, sources: &'a SourceMap) -> CliOutput<'a> {
+        CliOutput {
+            sink: NdjsonSink::new(io::stdout().lock()),
+            program,
+            sources,
+            stderr: io::BufWriter::new(io::stderr().lock()),
+        }
+    }
+
     /// Hand everything decided so far to stdout and stderr.
     pub(super) fn flush(&mut self) {
         self.sink.flush();
@@ -264,6 +283,11 @@ impl Output for CliOutput<'_> {
 
 pub fn run(args: &RunArgs) -> ExitCode {
     if let Some(source) = args.socket() {
+        if args.service.wanted() {
+            return fail(
+                "--deliver and --state take file or stdin input for now: socket input is not journaled yet",
+            );
+        }
         return match source {
             Ok(source) => super::serve::serve(args, source),
             Err(message) => fail(&message),
@@ -276,6 +300,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     if args.format() == InputFormat::Csv && (args.checkpoint.is_some() || args.resume.is_some()) {
         return fail("--checkpoint and --resume take NDJSON input, not CSV");
+    }
+    if args.format() == InputFormat::Csv && args.service.wanted() {
+        return fail("--deliver and --state take NDJSON input, not CSV");
+    }
+    if args.service.wanted() {
+        return super::service::run(args);
     }
     if args.format() == InputFormat::Ndjson && args.csv_columns.is_some() {
         return fail("--csv-columns names the columns of CSV input, not NDJSON");
@@ -311,12 +341,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     };
     session.set_max_jump(args.max_jump);
-    let mut out = CliOutput {
-        sink: NdjsonSink::new(io::stdout().lock()),
-        program: &program,
-        sources: &sources,
-        stderr: io::BufWriter::new(io::stderr().lock()),
-    };
+    let mut out = CliOutput::new(&program, &sources);
     // A line a checkpoint held back is read again in front of this input.
     let tail = session.take_tail();
     let reader = std::mem::replace(&mut files.input.reader, Box::new(io::empty()));

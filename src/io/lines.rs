@@ -96,6 +96,8 @@ pub struct Lines<R> {
     blank: u64,
     /// Whether a leading byte-order mark has been looked for.
     started: bool,
+    /// Bytes read from the reader so far.
+    read_total: u64,
 }
 
 /// How much `buf` asks the reader for at a time: no less than the capacity of the
@@ -174,7 +176,24 @@ impl<R: BufRead> Lines<R> {
             line_no: 0,
             blank: 0,
             started: false,
+            read_total: 0,
         }
+    }
+
+    /// Lines that continue an input read before: line numbers go on from `lines`
+    /// (read before, blank ones included) and [`Self::offset`] from `offset` bytes;
+    /// no byte-order mark is looked for.
+    pub fn resuming(mut self, lines: u64, offset: u64) -> Lines<R> {
+        self.line_no = lines;
+        self.read_total = offset;
+        self.started = lines > 0 || offset > 0;
+        self
+    }
+
+    /// Bytes of the input handed out so far (the lines passed, their ends, blank and
+    /// too-long lines included): where reading resumes after the last line polled.
+    pub fn offset(&self) -> u64 {
+        self.read_total - (self.end - self.start) as u64
     }
 
     /// The next non-blank line, or `None` at the end of the input: [`Self::poll_line`]
@@ -346,6 +365,7 @@ impl<R: BufRead> Lines<R> {
             }
         };
         self.end += n;
+        self.read_total += n as u64;
         self.eof = n == 0;
         if !self.started {
             // The mark may arrive a byte at a time (a trickling pipe): decide only
@@ -384,6 +404,40 @@ mod tests {
     use std::io::Read;
 
     use super::*;
+
+    #[test]
+    fn offset_is_where_reading_resumes() {
+        let input = b"\xEF\xBB\xBFa\n\nbb\r\nccc";
+        let mut lines = Lines::new(&input[..]);
+        let mut seen = Vec::new();
+        while let Some(line) = lines.next_line().unwrap() {
+            let line = (line.bytes.to_vec(), line.number);
+            seen.push(line.clone());
+            let line = Line {
+                number: line.1,
+                bytes: &[],
+                terminated: true,
+            };
+            let offset = lines.offset();
+            // The rest, read from the offset on, is the lines not yet handed out.
+            let mut rest = Lines::new(&input[offset as usize..]).resuming(line.number, offset);
+            let next = rest
+                .next_line()
+                .unwrap()
+                .map(|l| (l.bytes.to_vec(), l.number));
+            let mut again = Lines::new(&input[..]);
+            let mut expected = None;
+            while let Some(l) = again.next_line().unwrap() {
+                if l.number > line.number {
+                    expected = Some((l.bytes.to_vec(), l.number));
+                    break;
+                }
+            }
+            assert_eq!(next, expected);
+        }
+        assert_eq!(seen.len(), 3);
+        assert_eq!(lines.offset(), input.len() as u64);
+    }
 
     /// A reader that gives one byte per call, then `WouldBlock` once between bytes
     /// when `stall` is set (a trickling pipe or a non-blocking socket).

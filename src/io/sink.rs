@@ -127,6 +127,13 @@ impl<W: Write> NdjsonSink<W> {
         }
     }
 
+    /// Forget the formatted constant parts of every action: the program changed
+    /// (a reload), and its action numbers now name other actions.
+    pub fn forget_templates(&mut self) {
+        self.templates.clear();
+        self.last_payload = None;
+    }
+
     /// Hand the pending records to `out`; keep the first error.
     fn flush_pending(&mut self) {
         if let Err(e) = self.out.write_all(&self.pending) {

@@ -21,6 +21,7 @@
 //! the same output, byte for byte.
 
 mod actions;
+pub mod carry;
 pub mod customer;
 mod evaluate;
 pub mod event;

@@ -54,23 +54,30 @@ pub struct Plan {
     object_keys: Vec<(ExprId, Arc<[Sym]>)>,
 }
 
+/// Triggers in firing order (priority descending, then name), and each trigger's
+/// position in it (its rank, by trigger id).
+pub fn firing_order(program: &Program) -> (Vec<TriggerId>, Vec<u32>) {
+    let mut order: Vec<TriggerId> = (0..program.triggers.len())
+        .map(TriggerId::from_index)
+        .collect();
+    order.sort_by(|&a, &b| {
+        let (ta, tb) = (program.trigger(a), program.trigger(b));
+        tb.priority
+            .cmp(&ta.priority)
+            .then_with(|| ta.name.cmp(&tb.name))
+    });
+    let mut rank = vec![0; program.triggers.len()];
+    for (pos, t) in order.iter().enumerate() {
+        if let Some(r) = rank.get_mut(t.index()) {
+            *r = u32::try_from(pos).unwrap_or(u32::MAX);
+        }
+    }
+    (order, rank)
+}
+
 impl Plan {
     pub fn new(program: &Program, interner: &mut Interner) -> Plan {
-        let mut order: Vec<TriggerId> = (0..program.triggers.len())
-            .map(TriggerId::from_index)
-            .collect();
-        order.sort_by(|&a, &b| {
-            let (ta, tb) = (program.trigger(a), program.trigger(b));
-            tb.priority
-                .cmp(&ta.priority)
-                .then_with(|| ta.name.cmp(&tb.name))
-        });
-        let mut rank = vec![0; program.triggers.len()];
-        for (pos, t) in order.iter().enumerate() {
-            if let Some(r) = rank.get_mut(t.index()) {
-                *r = u32::try_from(pos).unwrap_or(u32::MAX);
-            }
-        }
+        let (order, rank) = firing_order(program);
 
         let mut by_event: Vec<Vec<(TriggerId, u8)>> = vec![Vec::new(); program.events.len()];
         let events = program.events.len();

@@ -12,16 +12,37 @@ use crate::ir::{ActionKind, TriggerId};
 impl Runtime<'_> {
     /// Queue each scheduled trigger's first instant after `watermark`.
     pub(super) fn start_schedules(&mut self, watermark: i64) {
+        self.queue_schedules(watermark, None);
+    }
+
+    /// Queue the first instant after `watermark` of each scheduled trigger (of
+    /// those in `only`, when given).
+    fn queue_schedules(&mut self, watermark: i64, only: Option<&[TriggerId]>) {
         for i in 0..self.plan.schedules.len() {
             let Some((t, schedule)) = self.plan.schedules.get(i) else {
                 break;
             };
+            if only.is_some_and(|only| !only.contains(t)) {
+                continue;
+            }
             if let Some(next) = schedule.next_after(watermark) {
                 let tie = tie(self.plan.rank(*t), self.state.next_timer);
                 self.state.next_timer += 1;
                 self.state.timers.insert(next, tie, TimerRef::schedule(*t));
                 self.quiet_until = self.quiet_until.min(next);
             }
+        }
+    }
+
+    /// After a carry-over to changed rules ([`super::carry`]): queue the next
+    /// instant of the scheduled triggers among `added`, when schedules have started
+    /// (before that, the first watermark queues them with the others).
+    pub fn start_added_schedules(&mut self, added: &[TriggerId]) {
+        let Some(watermark) = self.state.clock.watermark else {
+            return;
+        };
+        if self.state.schedules_started {
+            self.queue_schedules(watermark, Some(added));
         }
     }
 

@@ -291,6 +291,24 @@ impl KeyData {
     }
 
     /// Nothing but cooldown/limit gates (they sort last).
+    /// Renumber the cooldown/limit gates by `map` (a trigger of the old program to
+    /// its id in the new one), dropping those of triggers it maps to nothing.
+    pub fn remap_gates(&mut self, map: &dyn Fn(TriggerId) -> Option<TriggerId>) {
+        if !self.slots.iter().any(|s| matches!(s, Slot::Gate(..))) {
+            return;
+        }
+        let mut slots: Vec<Slot> = std::mem::take(&mut self.slots)
+            .into_vec()
+            .into_iter()
+            .filter_map(|slot| match slot {
+                Slot::Gate(t, gate) => map(t).map(|t| Slot::Gate(t, gate)),
+                other => Some(other),
+            })
+            .collect();
+        slots.sort_by_key(Slot::key);
+        self.slots = slots.into_boxed_slice();
+    }
+
     pub fn holds_only_gates(&self) -> bool {
         self.slots
             .first()
