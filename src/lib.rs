@@ -19,6 +19,7 @@ pub mod driver;
 pub mod interp;
 pub mod io;
 pub mod ir;
+pub mod jit;
 pub mod runtime;
 pub mod source;
 pub mod syntax;

@@ -73,9 +73,10 @@ pub struct RunArgs {
     /// (`--csv-columns user,type,ts,product`).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub csv_columns: Option<Vec<String>>,
-    /// Which engine evaluates expressions.
-    #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
-    pub engine: EngineKind,
+    /// Which engine evaluates expressions; default: the JIT, or the interpreter
+    /// (said in one line on stderr) where the JIT cannot run on this host.
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineKind>,
     /// Final watermark at the end of input (RFC 3339 or epoch milliseconds, within
     /// 1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z): timers due up to it fire.
     #[arg(long, value_parser = parse_until)]
@@ -212,7 +213,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(files) => files,
         Err(message) => return fail(&message),
     };
-    let engine = match args.engine.build() {
+    let engine = match args.engine {
+        Some(kind) => kind.build(),
+        None => EngineKind::Jit.build().or_else(|e| {
+            eprintln!("trigc: {e}; using the interpreter");
+            EngineKind::Interp.build()
+        }),
+    };
+    let engine = match engine {
         Ok(engine) => engine,
         Err(e) => return fail(&e.to_string()),
     };
@@ -577,6 +585,12 @@ fn render_end(args: &RunArgs, session: &Session<'_>, elapsed: Duration) -> Strin
             obj.insert(
                 "index_skipped".into(),
                 serde_json::json!(stats.index_skipped),
+            );
+            let engine = session.runtime.engine();
+            obj.insert("engine".into(), serde_json::json!(engine.name()));
+            obj.insert(
+                "compiled_functions".into(),
+                serde_json::json!(engine.compiled_functions()),
             );
         }
         return format!("{value}\n");

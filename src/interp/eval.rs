@@ -413,18 +413,18 @@ impl Evaluator<'_> {
     }
 }
 
-fn len_i64(n: usize) -> i64 {
+pub(crate) fn len_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// `d * f` in whole milliseconds (rounded), or `None` when it does not fit.
-fn scale_duration(d: i64, f: f64) -> Option<i64> {
+pub(crate) fn scale_duration(d: i64, f: f64) -> Option<i64> {
     let ms = (d as f64 * f).round();
     // `i64::MAX as f64` rounds up to 2^63, which does not fit: exclude it.
     (ms.is_finite() && ms >= i64::MIN as f64 && ms < i64::MAX as f64).then_some(ms as i64)
 }
 
-fn concat(interner: &mut Interner, x: Sym, y: Sym) -> Sym {
+pub(crate) fn concat(interner: &mut Interner, x: Sym, y: Sym) -> Sym {
     let mut s = String::with_capacity(interner.resolve(x).len() + interner.resolve(y).len());
     s.push_str(interner.resolve(x));
     s.push_str(interner.resolve(y));
@@ -433,7 +433,7 @@ fn concat(interner: &mut Interner, x: Sym, y: Sym) -> Sym {
 
 /// `lower`/`upper`; a string that is already in the wanted case is returned as is,
 /// without allocating.
-fn change_case(interner: &mut Interner, s: Sym, upper: bool) -> Sym {
+pub(crate) fn change_case(interner: &mut Interner, s: Sym, upper: bool) -> Sym {
     let text = interner.resolve(s);
     let unchanged = if upper {
         text.chars()
@@ -455,7 +455,7 @@ fn change_case(interner: &mut Interner, s: Sym, upper: bool) -> Sym {
 
 /// `contains(haystack, needle)` = `needle in haystack`: membership for sets and lists,
 /// substring for strings.
-fn contains(haystack: &Value, needle: &Value, interner: &Interner) -> Value {
+pub(crate) fn contains(haystack: &Value, needle: &Value, interner: &Interner) -> Value {
     match haystack {
         Value::Set(items) | Value::List(items) => {
             Value::Bool(items.iter().any(|m| equal(m, needle)))
