@@ -20,26 +20,17 @@ use trigc::cli::generate::{GenConfig, write_stream};
 use trigc::driver::EngineKind;
 use trigc::interp::{Engine, Env, Interner, Interp, Sym, Value};
 use trigc::io::sink::NdjsonSink;
-use trigc::io::{Decoded, Decoder, Lines};
 use trigc::ir::{AggId, Binding, EventId, ExprId, ProfileFieldId, Program, StartIr, StateId};
 use trigc::jit::Jit;
-use trigc::runtime::{ActionRecord, Event, Notice, Output, Runtime, RuntimeConfig};
-use trigc::syntax::SourceMap;
+use trigc::runtime::{ActionRecord, Notice, Output};
+
+#[path = "common/programs.rs"]
+mod programs;
+
+use programs::{compile, prepared, rules_program};
 
 fn main() {
     divan::main();
-}
-
-fn compile(files: &[(String, String)]) -> Program {
-    let mut sources = SourceMap::default();
-    for (name, text) in files {
-        sources.add(name.as_str(), text.clone());
-    }
-    let compiled = trigc::compile(&sources);
-    match compiled.program {
-        Some(p) => p,
-        None => panic!("bench program does not compile: {:?}", compiled.diagnostics),
-    }
 }
 
 // ------------------------------------------------------------ predicate
@@ -86,7 +77,7 @@ impl Env for OneEvent {
 /// The predicate program, its filter, and the events' fields (a quarter of them
 /// pass) interned into `interner`.
 fn predicate_inputs(interner: &mut Interner) -> (Program, ExprId, Vec<Vec<Value>>) {
-    let program = compile(&[("bench.trig".into(), PREDICATE_RULES.into())]);
+    let program = compile(&[("bench.trig", PREDICATE_RULES.into())]);
     let filter = match &program.triggers[0].start {
         StartIr::On(patterns) => patterns[0].filter.expect("a where filter"),
         _ => panic!("the bench trigger starts on ORDER"),
@@ -180,42 +171,7 @@ impl Output for NullOutput {
     fn notice(&mut self, _: &Notice) {}
 }
 
-fn rules_program() -> Program {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
-    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "trig"))
-                .map(|p| {
-                    let text = std::fs::read_to_string(&p).unwrap_or_default();
-                    (p.display().to_string(), text)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    compile(&files)
-}
-
 const REPLAY_EVENTS: u64 = 100_000;
-
-fn prepared<'p>(program: &'p Program, lines: &[u8], kind: EngineKind) -> (Runtime<'p>, Vec<Event>) {
-    let engine = kind.build().expect("the engine runs here");
-    let mut rt = Runtime::new(program, engine, RuntimeConfig::default()).expect("prepares");
-    let mut decoder = Decoder::new(program);
-    let mut event = Event::default();
-    let mut events = Vec::new();
-    let mut reader = Lines::new(lines);
-    while let Ok(Some(line)) = reader.next_line() {
-        if let Decoded::Event =
-            decoder.decode(line.bytes, line.number, rt.interner_mut(), &mut event)
-        {
-            events.push(event.clone());
-        }
-    }
-    (rt, events)
-}
 
 #[divan::bench(args = [EngineKind::Interp, EngineKind::Jit], sample_count = 5, sample_size = 1)]
 fn replay_rules(bencher: Bencher, kind: EngineKind) {
@@ -231,7 +187,13 @@ fn replay_rules(bencher: Bencher, kind: EngineKind) {
     let _ = write_stream(&config, &mut lines);
     bencher
         .counter(ItemsCount::new(REPLAY_EVENTS))
-        .with_inputs(|| prepared(&program, &lines, kind))
+        .with_inputs(|| {
+            prepared(
+                &program,
+                &lines,
+                kind.build().expect("the engine runs here"),
+            )
+        })
         .bench_local_values(|(mut rt, events)| {
             let mut out = NullOutput(NdjsonSink::new(io::sink()));
             for e in &events {
@@ -246,7 +208,7 @@ fn replay_rules(bencher: Bencher, kind: EngineKind) {
 
 #[divan::bench(args = [1_000, 10_000], sample_count = 3, sample_size = 1)]
 fn compile_generated(bencher: Bencher, triggers: u32) {
-    let program = compile(&[("generated.trig".into(), rule_set(triggers, 200, 1))]);
+    let program = compile(&[("generated.trig", rule_set(triggers, 200, 1))]);
     bencher.bench_local(|| {
         let mut jit = Jit::new().expect("a JIT on this host");
         jit.prepare(&program).expect("compiles");

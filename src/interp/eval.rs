@@ -17,7 +17,9 @@ use std::sync::Arc;
 
 use super::value::{compare, equal};
 use super::{Env, EvalError, EvalErrorKind, Interner, Sym, Value};
-use crate::ir::{BinaryOp, Builtin, Const, Expr, ExprId, Program, Ty, UnaryOp};
+use crate::ir::{
+    BinaryOp, Binding, Builtin, Const, EventId, Expr, ExprId, FieldIdx, Program, Ty, UnaryOp,
+};
 
 /// Evaluate `expr` against `env`.
 pub fn eval(program: &Program, expr: ExprId, env: &mut dyn Env) -> Result<Value, EvalError> {
@@ -65,21 +67,8 @@ impl Evaluator<'_> {
                 }
                 Value::Object(Arc::new(out))
             }
-            Expr::Field { binding, choices } => match env.event(*binding) {
-                Some((kind, _, fields)) => choices
-                    .iter()
-                    .find(|(event, _)| *event == kind)
-                    // The runtime may store only a prefix of a starting event's fields
-                    // (those the trigger reads): a missing slot is an absent field.
-                    .and_then(|(_, field)| fields.get(field.index()))
-                    .cloned()
-                    .unwrap_or(Value::None),
-                None => Value::None,
-            },
-            Expr::EventTime { binding, of } => match env.event(*binding) {
-                Some((kind, ts, _)) if of.is_none_or(|e| e == kind) => Value::Time(ts),
-                _ => Value::None,
-            },
+            Expr::Field { binding, choices } => field_value(env, *binding, choices),
+            Expr::EventTime { binding, of } => event_time(env, *binding, *of),
             Expr::Key => Value::Str(env.key()),
             Expr::Now => Value::Time(env.now()),
             Expr::State(id) => env.state(*id),
@@ -410,6 +399,34 @@ impl Evaluator<'_> {
                 }
             }
         })
+    }
+}
+
+/// `Expr::Field`: the field of the bound event where its type is one of `choices`,
+/// else none.
+pub(crate) fn field_value(
+    env: &dyn Env,
+    binding: Binding,
+    choices: &[(EventId, FieldIdx)],
+) -> Value {
+    match env.event(binding) {
+        Some((kind, _, fields)) => choices
+            .iter()
+            .find(|(event, _)| *event == kind)
+            // The runtime may store only a prefix of a starting event's fields
+            // (those the trigger reads): a missing slot is an absent field.
+            .and_then(|(_, field)| fields.get(field.index()))
+            .cloned()
+            .unwrap_or(Value::None),
+        None => Value::None,
+    }
+}
+
+/// `Expr::EventTime`: the bound event's time, when it is of type `of` (if given).
+pub(crate) fn event_time(env: &dyn Env, binding: Binding, of: Option<EventId>) -> Value {
+    match env.event(binding) {
+        Some((kind, ts, _)) if of.is_none_or(|e| e == kind) => Value::Time(ts),
+        _ => Value::None,
     }
 }
 

@@ -19,36 +19,16 @@ use std::cell::Cell;
 use std::mem::offset_of;
 use std::sync::Arc;
 
-use crate::interp::eval::{change_case, concat, contains, len_i64, scale_duration};
+use crate::interp::eval::{
+    change_case, concat, contains, event_time, field_value, len_i64, scale_duration,
+};
 use crate::interp::{Env, EvalError, EvalErrorKind, Sym, Value, compare, equal};
-use crate::ir::{BinaryOp, Binding, Expr, ExprId, Program, Ty};
+use crate::ir::{BinaryOp, Expr, ExprId, Program};
 
-/// The scalar types, as compiled code holds them unboxed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScalarKind {
-    Bool,
-    Int,
-    Float,
-    Str,
-    Time,
-    Duration,
-}
+pub use crate::ir::ScalarKind;
 
+/// How compiled code and helpers pass a scalar kind and its bits.
 impl ScalarKind {
-    /// The kind of `ty` with any `?` removed; `None` for collections, objects and
-    /// stored events (boxed in temporaries).
-    pub fn of(ty: &Ty) -> Option<ScalarKind> {
-        Some(match ty.strip_optional() {
-            Ty::Bool => ScalarKind::Bool,
-            Ty::Int => ScalarKind::Int,
-            Ty::Float => ScalarKind::Float,
-            Ty::Str => ScalarKind::Str,
-            Ty::Time => ScalarKind::Time,
-            Ty::Duration => ScalarKind::Duration,
-            _ => return None,
-        })
-    }
-
     /// The code helpers take for this kind.
     pub fn code(self) -> u32 {
         self as u32
@@ -206,15 +186,7 @@ impl Host<'_> {
             return Value::None;
         };
         match e {
-            Expr::Field { binding, choices } => match self.env.event(*binding) {
-                Some((kind, _, fields)) => choices
-                    .iter()
-                    .find(|(event, _)| *event == kind)
-                    .and_then(|(_, field)| fields.get(field.index()))
-                    .cloned()
-                    .unwrap_or(Value::None),
-                None => Value::None,
-            },
+            Expr::Field { binding, choices } => field_value(&*self.env, *binding, choices),
             Expr::EventTime { binding, of } => event_time(&*self.env, *binding, *of),
             Expr::Key => Value::Str(self.env.key()),
             Expr::Now => Value::Time(self.env.now()),
@@ -243,13 +215,6 @@ impl Host<'_> {
             Expr::StoredEventTime { .. } => Value::Time(stored.ts),
             _ => Value::None,
         }
-    }
-}
-
-fn event_time(env: &dyn Env, binding: Binding, of: Option<crate::ir::EventId>) -> Value {
-    match env.event(binding) {
-        Some((kind, ts, _)) if of.is_none_or(|e| e == kind) => Value::Time(ts),
-        _ => Value::None,
     }
 }
 

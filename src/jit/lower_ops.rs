@@ -7,7 +7,7 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{BlockArg, InstBuilder, Value as Clif, types};
 
-use super::abi::{ScalarKind, binary_op_code};
+use super::abi::ScalarKind;
 use super::helpers::Helper;
 use super::lower::{Lower, Lowered, Scalar, float_cc};
 use crate::interp::EvalErrorKind;
@@ -127,9 +127,7 @@ impl Lower<'_, '_> {
         let (ta, tb) = (self.new_temp(), self.new_temp());
         self.boxed(lhs, ta)?;
         self.boxed(rhs, tb)?;
-        let (op, a, b) = (self.i32c(binary_op_code(op)), self.i32c(ta), self.i32c(tb));
-        let tri = self.call1(Helper::BoxedBinary, &[op, a, b])?;
-        Ok(self.tri_scalar(tri))
+        self.boxed_op(op, ta, tb)
     }
 
     /// `x in y`: both operands are evaluated (left first), then none wins.
@@ -183,10 +181,7 @@ impl Lower<'_, '_> {
                 let (ta, tb) = (self.new_temp(), self.new_temp());
                 self.boxed(lhs, ta)?;
                 self.boxed(rhs, tb)?;
-                let op = binary_op_code(BinaryOp::In);
-                let (op, a, b) = (self.i32c(op), self.i32c(ta), self.i32c(tb));
-                let tri = self.call1(Helper::BoxedBinary, &[op, a, b])?;
-                Ok(self.tri_scalar(tri))
+                self.boxed_op(BinaryOp::In, ta, tb)
             }
             (a, b, _) => self.error(id, format!("{a:?} in {b:?}")),
         }

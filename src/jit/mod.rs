@@ -17,13 +17,14 @@
 //!
 //! Layout: [`abi`] is what compiled code and Rust share (the context block, the
 //! status word, the `extern "C"` helpers); [`helpers`] their table of names and
-//! signatures; [`lower`] and [`lower_ops`] turn IR into CLIF; [`backend`] sets up
+//! signatures; [`lower`], [`lower_ops`] and [`lower_calls`] turn IR into CLIF; [`backend`] sets up
 //! Cranelift and compiles a whole program.
 
 pub mod abi;
 pub mod backend;
 pub mod helpers;
 pub mod lower;
+pub mod lower_calls;
 pub mod lower_ops;
 
 use std::cell::Cell;
