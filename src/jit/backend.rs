@@ -32,6 +32,8 @@ pub struct Entry {
     pub temps: u32,
     /// Its result: a scalar of this kind, or (`None`) boxed in temporary 0.
     pub kind: Option<ScalarKind>,
+    /// Whether it reads string constants (and so the interner's generation).
+    pub reads_strings: bool,
 }
 
 /// How to compile.
@@ -211,6 +213,15 @@ impl Linker for ModuleLinker<'_> {
     }
 }
 
+/// The code of an entry before the module is finalized: never called (the entry
+/// gets its real address first), only a placeholder of the right type.
+extern "C" fn unlinked(_: *mut Ctx<'_>) -> Status {
+    super::abi::error_status(
+        crate::interp::EvalErrorKind::IntegerOverflow,
+        ExprId::from_index(0),
+    )
+}
+
 /// Compile every entry point of `program`.
 pub fn compile(program: &Program, options: CompileOptions) -> Result<Compiled, EngineError> {
     let fail = |message: String| EngineError {
@@ -268,7 +279,7 @@ pub fn compile(program: &Program, options: CompileOptions) -> Result<Compiled, E
             texts: &mut texts,
             text_numbers: &mut text_numbers,
         };
-        let temps = lower_entry(
+        let (temps, reads_strings) = lower_entry(
             program,
             expr,
             kind,
@@ -297,13 +308,22 @@ pub fn compile(program: &Program, options: CompileOptions) -> Result<Compiled, E
             .define_function(id, &mut ctx)
             .map_err(|e| fail(format!("compiling {name}: {e:?}")))?;
         module.clear_context(&mut ctx);
-        defined.push((expr, id, temps, kind));
+        defined.push((
+            expr,
+            id,
+            Entry {
+                code: unlinked,
+                temps,
+                kind,
+                reads_strings,
+            },
+        ));
     }
     module
         .finalize_definitions()
         .map_err(|e| fail(format!("finalizing: {e}")))?;
     let mut entries = vec![None; program.exprs.len()];
-    for &(expr, id, temps, kind) in &defined {
+    for &(expr, id, unfinished) in &defined {
         let address = module.get_finalized_function(id);
         // SAFETY: `address` is the finalized code of a function defined above with
         // the signature `fn(pointer) -> i64` in the host's C calling convention,
@@ -311,7 +331,7 @@ pub fn compile(program: &Program, options: CompileOptions) -> Result<Compiled, E
         // `Compiled`, beside the pointer, and frees it only when dropped.
         let code = unsafe { std::mem::transmute::<*const u8, EntryFn>(address) };
         if let Some(slot) = entries.get_mut(expr.index()) {
-            *slot = Some(Entry { code, temps, kind });
+            *slot = Some(Entry { code, ..unfinished });
         }
     }
     Ok(Compiled {
@@ -332,7 +352,7 @@ fn lower_entry(
     fctx: &mut FunctionBuilderContext,
     linker: &mut dyn Linker,
     frontend: TargetFrontendConfig,
-) -> Result<u32, LowerError> {
+) -> Result<(u32, bool), LowerError> {
     let builder = FunctionBuilder::new(func, fctx);
     let mut lower = Lower::new(program, builder, linker);
     let root = match kind {
@@ -342,7 +362,7 @@ fn lower_entry(
             None
         }
     };
-    let temps = lower.temps;
+    let (temps, reads_strings) = (lower.temps, lower.reads_strings);
     lower.finish(root, frontend)?;
-    Ok(temps)
+    Ok((temps, reads_strings))
 }

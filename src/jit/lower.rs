@@ -70,6 +70,9 @@ pub struct Lower<'a, 'f> {
     fail: Block,
     /// Temporaries used so far (0 is the root's when it is boxed).
     pub temps: u32,
+    /// Whether the function reads a string constant (and so needs the interner's
+    /// generation in its context).
+    pub reads_strings: bool,
 }
 
 pub fn flags() -> MemFlagsData {
@@ -100,6 +103,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             const_syms,
             fail,
             temps: 1,
+            reads_strings: false,
         }
     }
 
@@ -395,6 +399,7 @@ impl<'a, 'f> Lower<'a, 'f> {
     /// The symbol of a string constant: from the engine's cache when it was
     /// interned under the current interner generation, else interned by a helper.
     fn string_constant(&mut self, s: &str) -> Clif {
+        self.reads_strings = true;
         let text = self.linker.text(s);
         let offset = i64::from(text) * CONST_SYM_SIZE;
         let cell = self.b.ins().iadd_imm_s(self.const_syms, offset);

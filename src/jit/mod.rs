@@ -97,10 +97,20 @@ impl Engine for Jit {
             );
             return crate::interp::eval(program, expr, env);
         };
-        let mut temps = self.scratch.take();
-        temps.clear();
-        temps.resize(entry.temps as usize, Value::None);
-        let generation = env.interner().generation();
+        // A scalar entry without temporaries (most filters and guards) needs no
+        // scratch, and one without string constants no interner generation.
+        let boxed = entry.kind.is_none() || entry.temps > 1;
+        let mut temps = Vec::new();
+        if boxed {
+            temps = self.scratch.take();
+            temps.clear();
+            temps.resize(entry.temps as usize, Value::None);
+        }
+        let generation = if entry.reads_strings {
+            env.interner().generation()
+        } else {
+            0
+        };
         let mut ctx = Ctx {
             generation,
             const_syms: self.const_syms.as_ptr(),
@@ -130,8 +140,10 @@ impl Engine for Jit {
                 None => temps.first_mut().map(std::mem::take).unwrap_or_default(),
             })
         };
-        temps.clear();
-        self.scratch.set(temps);
+        if boxed {
+            temps.clear();
+            self.scratch.set(temps);
+        }
         result
     }
 }
