@@ -36,7 +36,7 @@ fn main() {
 // ------------------------------------------------------------ predicate
 
 const PREDICATE_RULES: &str = r#"
-event ORDER { amount: int  country: str  sku: str }
+event ORDER { amount: int  country: string  sku: string }
 trigger big_order
   on ORDER where amount > 1000 and country in ["DE", "AT", "CH"] and not starts_with(sku, "GIFT")
   then emit "big"
