@@ -23,10 +23,13 @@ use divan::counter::ItemsCount;
 use trigc::cli::generate::{GenConfig, write_stream};
 use trigc::interp::Interner;
 use trigc::io::sink::NdjsonSink;
-use trigc::io::{Decoded, Decoder, Lines};
 use trigc::ir::Program;
-use trigc::runtime::{ActionRecord, Event, Interp, Notice, Output, Runtime, RuntimeConfig};
-use trigc::syntax::SourceMap;
+use trigc::runtime::{ActionRecord, Event, Interp, Notice, Output, Runtime};
+
+#[path = "common/programs.rs"]
+mod programs;
+
+use programs::{compile, prepared, rules_program};
 
 fn main() {
     report_memory();
@@ -47,56 +50,6 @@ impl Output for NullOutput {
         self.0.write(record, program, interner);
     }
     fn notice(&mut self, _: &Notice) {}
-}
-
-fn compile(files: &[(&str, String)]) -> Program {
-    let mut sources = SourceMap::default();
-    for (name, text) in files {
-        sources.add(*name, text.clone());
-    }
-    let compiled = trigc::compile(&sources);
-    match compiled.program {
-        Some(p) => p,
-        None => panic!("bench program does not compile: {:?}", compiled.diagnostics),
-    }
-}
-
-/// Every `.trig` file of `rules/`, as `trigc run rules/` compiles them.
-fn rules_program() -> Program {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
-    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "trig"))
-                .map(|p| {
-                    let text = std::fs::read_to_string(&p).unwrap_or_default();
-                    (p.display().to_string(), text)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
-    compile(&files)
-}
-
-/// A fresh runtime plus `lines` decoded into its interner.
-fn prepared<'p>(program: &'p Program, lines: &[u8]) -> (Runtime<'p>, Vec<Event>) {
-    let mut rt = Runtime::new(program, Box::new(Interp), RuntimeConfig::default())
-        .expect("the interpreter runs any program");
-    let mut decoder = Decoder::new(program);
-    let mut event = Event::default();
-    let mut events = Vec::new();
-    let mut reader = Lines::new(lines);
-    while let Ok(Some(line)) = reader.next_line() {
-        if let Decoded::Event =
-            decoder.decode(line.bytes, line.number, rt.interner_mut(), &mut event)
-        {
-            events.push(event.clone());
-        }
-    }
-    (rt, events)
 }
 
 /// Push every event, then finish (not inlined: profilers can single it out).
@@ -131,7 +84,7 @@ fn replay_rules(bencher: Bencher) {
     let lines = generated(REPLAY_EVENTS, 10_000);
     bencher
         .counter(ItemsCount::new(REPLAY_EVENTS))
-        .with_inputs(|| prepared(&program, &lines))
+        .with_inputs(|| prepared(&program, &lines, Box::new(Interp)))
         .bench_local_values(|(mut rt, events)| {
             replay(&mut rt, &events);
             rt
@@ -170,7 +123,7 @@ fn guard(bencher: Bencher, guard: &str) {
     let lines = cart_lines();
     bencher
         .counter(ItemsCount::new(GUARD_EVENTS))
-        .with_inputs(|| prepared(&program, &lines))
+        .with_inputs(|| prepared(&program, &lines, Box::new(Interp)))
         .bench_local_values(|(mut rt, events)| {
             replay(&mut rt, &events);
             rt
@@ -204,7 +157,7 @@ fn fan_out(bencher: Bencher) {
     bencher
         .counter(ItemsCount::new(FAN_OUT))
         .with_inputs(|| {
-            let (mut rt, mut events) = prepared(&program, &lines);
+            let (mut rt, mut events) = prepared(&program, &lines, Box::new(Interp));
             let drop = events.pop().unwrap_or_default();
             let mut out = NullOutput::new();
             for e in &events {
@@ -252,7 +205,7 @@ fn pending_timer_rss(program: &Program, customers: usize) -> (u64, usize) {
         ));
     }
     let lines = text.into_bytes();
-    let (mut rt, events) = prepared(program, &lines);
+    let (mut rt, events) = prepared(program, &lines, Box::new(Interp));
     let before = rss();
     let mut out = NullOutput::new();
     for e in &events {

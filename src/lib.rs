@@ -21,6 +21,7 @@ pub mod durable;
 pub mod interp;
 pub mod io;
 pub mod ir;
+pub mod jit;
 pub mod runtime;
 pub mod service;
 pub mod source;

@@ -320,9 +320,15 @@ fn run_stdin(rules: &str, state: &Path, input: &[u8]) -> std::process::Output {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    std::io::Write::write_all(&mut stdin, input).unwrap();
-    drop(stdin);
-    child.wait_with_output().unwrap()
+    // Fed from a thread while the output is read: written first, a long input
+    // and a long output would each wait on the other's full pipe.
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut stdin, &input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
 }
 
 /// `input` cut in two at the line end after its middle.

@@ -170,6 +170,40 @@ fn unchecked_code_only_in_jit() {
     );
 }
 
+/// In src/jit, every `unsafe` block has a `// SAFETY:` line in the comment right
+/// above it, saying why it is sound (the keyword in a type, such as a function
+/// pointer type, is no block).
+#[test]
+fn every_unchecked_block_in_jit_says_why() {
+    let files = files_under("src/jit");
+    assert!(!files.is_empty(), "the scan sees src/jit");
+    let block = format!("{UNCHECKED} {{");
+    let mut missing = Vec::new();
+    for (p, text) in files {
+        let lines: Vec<&str> = text.lines().collect();
+        for l in unchecked_lines(&text) {
+            let Some(line) = lines.get(l - 1) else {
+                continue;
+            };
+            if !line.contains(&block) {
+                continue;
+            }
+            let explained = lines[..l - 1]
+                .iter()
+                .rev()
+                .take_while(|s| s.trim_start().starts_with("//"))
+                .any(|s| s.trim_start().starts_with("// SAFETY:"));
+            if !explained {
+                missing.push(format!("{}:{l}", p.display()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "blocks without a SAFETY comment: {missing:#?}"
+    );
+}
+
 #[test]
 fn no_unchecked_code_in_tests_or_benches() {
     let mut files = files_under("tests");

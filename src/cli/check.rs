@@ -1,4 +1,4 @@
-//! `trigc check`, `trigc compile --emit ast|ir` and `trigc explain`.
+//! `trigc check`, `trigc compile --emit ast|ir|clif` and `trigc explain`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -37,6 +37,8 @@ pub enum Emit {
     Ast,
     /// The typed intermediate representation both engines run.
     Ir,
+    /// The Cranelift IR the JIT generates for every entry expression.
+    Clif,
 }
 
 #[derive(clap::Args, Debug)]
@@ -116,7 +118,11 @@ pub fn compile(args: &CompileArgs) -> ExitCode {
             let plan = crate::runtime::plan::Plan::new(program, &mut Default::default());
             crate::ir::print::print(program) + &plan.index.describe(program)
         }
-        (Emit::Ir, None) => return ExitCode::from(1),
+        (Emit::Clif, Some(program)) => match crate::jit::clif_text(program) {
+            Ok(text) => text,
+            Err(e) => return usage_error(&e.to_string()),
+        },
+        (Emit::Ir | Emit::Clif, None) => return ExitCode::from(1),
     };
     super::write_stdout(&text).unwrap_or(ExitCode::SUCCESS)
 }

@@ -87,9 +87,10 @@ pub struct RunArgs {
     /// (`--csv-columns user,type,ts,product`).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub csv_columns: Option<Vec<String>>,
-    /// Which engine evaluates expressions.
-    #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
-    pub engine: EngineKind,
+    /// Which engine evaluates expressions; default: the JIT, or the interpreter
+    /// (said in one line on stderr) where the JIT cannot run on this host.
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineKind>,
     /// Final watermark at the end of input (RFC 3339 or epoch milliseconds, within
     /// 1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z): timers due up to it fire.
     #[arg(long, value_parser = parse_until)]
@@ -281,6 +282,22 @@ impl Output for CliOutput<'_> {
     }
 }
 
+/// The engine `--engine` names, or by default the JIT, falling back to the
+/// interpreter with one line on stderr where the host cannot run the JIT (an
+/// explicit `--engine jit` fails instead).
+pub(super) fn build_engine(
+    choice: Option<EngineKind>,
+) -> Result<Box<dyn crate::interp::Engine>, String> {
+    let engine = match choice {
+        Some(kind) => kind.build(),
+        None => EngineKind::Jit.build().or_else(|e| {
+            eprintln!("trigc: {e}; using the interpreter");
+            EngineKind::Interp.build()
+        }),
+    };
+    engine.map_err(|e| e.to_string())
+}
+
 pub fn run(args: &RunArgs) -> ExitCode {
     if let Some(source) = args.socket() {
         if args.service.wanted() {
@@ -318,9 +335,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(files) => files,
         Err(message) => return fail(&message),
     };
-    let engine = match args.engine.build() {
+    let engine = match build_engine(args.engine) {
         Ok(engine) => engine,
-        Err(e) => return fail(&e.to_string()),
+        Err(message) => return fail(&message),
     };
     let config = args.config();
     let stop = StopRequests::install();
@@ -683,6 +700,12 @@ pub(super) fn render_end(args: &RunArgs, session: &Session<'_>, elapsed: Duratio
             obj.insert(
                 "index_skipped".into(),
                 serde_json::json!(stats.index_skipped),
+            );
+            let engine = session.runtime.engine();
+            obj.insert("engine".into(), serde_json::json!(engine.name()));
+            obj.insert(
+                "compiled_functions".into(),
+                serde_json::json!(engine.compiled_functions()),
             );
         }
         return format!("{value}\n");

@@ -187,10 +187,10 @@ pub fn serve(args: &RunArgs, source: Source) -> ExitCode {
 }
 
 fn new_session<'p>(
-    engine: EngineKind,
+    engine: Option<EngineKind>,
     program: &'p Program,
     args: &RunArgs,
 ) -> Result<Session<'p>, String> {
-    let engine = engine.build().map_err(|e| e.to_string())?;
+    let engine = super::run::build_engine(engine)?;
     Session::new(program, engine, args.config()).map_err(|e| e.to_string())
 }

@@ -350,7 +350,7 @@ fn serve(
     } else {
         None
     };
-    let engine = args.engine.build().map_err(|e| e.to_string())?;
+    let engine = super::run::build_engine(args.engine)?;
     let started = Instant::now();
     let mut session = match saved {
         None => Session::new(program, engine, config).map_err(RestoreError::Engine),
@@ -692,7 +692,7 @@ fn reload_rules<'p>(
         }
     };
     checkpoint.program = program_fingerprint(program);
-    let engine = match args.engine.build() {
+    let engine = match super::run::build_engine(args.engine) {
         Ok(engine) => engine,
         Err(e) => {
             eprintln!("trigc: SIGHUP: {e}: the running rules are kept");

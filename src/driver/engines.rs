@@ -9,7 +9,7 @@ pub enum EngineKind {
     /// The reference interpreter.
     #[default]
     Interp,
-    /// The Cranelift JIT (not available yet).
+    /// The Cranelift JIT: every expression compiled to native code.
     Jit,
 }
 
@@ -34,10 +34,7 @@ impl EngineKind {
     pub fn build(self) -> Result<Box<dyn Engine>, EngineError> {
         match self {
             EngineKind::Interp => Ok(Box::new(Interp)),
-            EngineKind::Jit => Err(EngineError {
-                engine: "jit",
-                message: "not available yet (use --engine interp)".into(),
-            }),
+            EngineKind::Jit => Ok(Box::new(crate::jit::Jit::new()?)),
         }
     }
 

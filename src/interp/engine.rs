@@ -23,6 +23,12 @@ pub trait Engine: Send {
     /// `Runtime::new`/`Runtime::restore`, with the program later `eval` calls name.
     fn prepare(&mut self, program: &Program) -> Result<(), EngineError>;
 
+    /// Native functions the prepared program was compiled to (`--stats`); 0 for an
+    /// engine that compiles nothing.
+    fn compiled_functions(&self) -> usize {
+        0
+    }
+
     /// The value of `expr` in `env`.
     fn eval(&self, program: &Program, expr: ExprId, env: &mut dyn Env) -> Result<Value, EvalError>;
 }

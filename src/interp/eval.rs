@@ -17,7 +17,9 @@ use std::sync::Arc;
 
 use super::value::{compare, equal};
 use super::{Env, EvalError, EvalErrorKind, Interner, Sym, Value};
-use crate::ir::{BinaryOp, Builtin, Const, Expr, ExprId, Program, Ty, UnaryOp};
+use crate::ir::{
+    BinaryOp, Binding, Builtin, Const, EventId, Expr, ExprId, FieldIdx, Program, Ty, UnaryOp,
+};
 
 /// Evaluate `expr` against `env`.
 pub fn eval(program: &Program, expr: ExprId, env: &mut dyn Env) -> Result<Value, EvalError> {
@@ -65,21 +67,8 @@ impl Evaluator<'_> {
                 }
                 Value::Object(Arc::new(out))
             }
-            Expr::Field { binding, choices } => match env.event(*binding) {
-                Some((kind, _, fields)) => choices
-                    .iter()
-                    .find(|(event, _)| *event == kind)
-                    // The runtime may store only a prefix of a starting event's fields
-                    // (those the trigger reads): a missing slot is an absent field.
-                    .and_then(|(_, field)| fields.get(field.index()))
-                    .cloned()
-                    .unwrap_or(Value::None),
-                None => Value::None,
-            },
-            Expr::EventTime { binding, of } => match env.event(*binding) {
-                Some((kind, ts, _)) if of.is_none_or(|e| e == kind) => Value::Time(ts),
-                _ => Value::None,
-            },
+            Expr::Field { binding, choices } => field_value(env, *binding, choices),
+            Expr::EventTime { binding, of } => event_time(env, *binding, *of),
             Expr::Key => Value::Str(env.key()),
             Expr::Now => Value::Time(env.now()),
             Expr::State(id) => env.state(*id),
@@ -413,18 +402,46 @@ impl Evaluator<'_> {
     }
 }
 
-fn len_i64(n: usize) -> i64 {
+/// `Expr::Field`: the field of the bound event where its type is one of `choices`,
+/// else none.
+pub(crate) fn field_value(
+    env: &dyn Env,
+    binding: Binding,
+    choices: &[(EventId, FieldIdx)],
+) -> Value {
+    match env.event(binding) {
+        Some((kind, _, fields)) => choices
+            .iter()
+            .find(|(event, _)| *event == kind)
+            // The runtime may store only a prefix of a starting event's fields
+            // (those the trigger reads): a missing slot is an absent field.
+            .and_then(|(_, field)| fields.get(field.index()))
+            .cloned()
+            .unwrap_or(Value::None),
+        None => Value::None,
+    }
+}
+
+/// `Expr::EventTime`: the bound event's time, when it is of type `of` (if given).
+pub(crate) fn event_time(env: &dyn Env, binding: Binding, of: Option<EventId>) -> Value {
+    match env.event(binding) {
+        Some((kind, ts, _)) if of.is_none_or(|e| e == kind) => Value::Time(ts),
+        _ => Value::None,
+    }
+}
+
+pub(crate) fn len_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// `d * f` in whole milliseconds (rounded), or `None` when it does not fit.
-fn scale_duration(d: i64, f: f64) -> Option<i64> {
+pub(crate) fn scale_duration(d: i64, f: f64) -> Option<i64> {
     let ms = (d as f64 * f).round();
     // `i64::MAX as f64` rounds up to 2^63, which does not fit: exclude it.
     (ms.is_finite() && ms >= i64::MIN as f64 && ms < i64::MAX as f64).then_some(ms as i64)
 }
 
-fn concat(interner: &mut Interner, x: Sym, y: Sym) -> Sym {
+pub(crate) fn concat(interner: &mut Interner, x: Sym, y: Sym) -> Sym {
     let mut s = String::with_capacity(interner.resolve(x).len() + interner.resolve(y).len());
     s.push_str(interner.resolve(x));
     s.push_str(interner.resolve(y));
@@ -433,7 +450,7 @@ fn concat(interner: &mut Interner, x: Sym, y: Sym) -> Sym {
 
 /// `lower`/`upper`; a string that is already in the wanted case is returned as is,
 /// without allocating.
-fn change_case(interner: &mut Interner, s: Sym, upper: bool) -> Sym {
+pub(crate) fn change_case(interner: &mut Interner, s: Sym, upper: bool) -> Sym {
     let text = interner.resolve(s);
     let unchanged = if upper {
         text.chars()
@@ -455,7 +472,7 @@ fn change_case(interner: &mut Interner, s: Sym, upper: bool) -> Sym {
 
 /// `contains(haystack, needle)` = `needle in haystack`: membership for sets and lists,
 /// substring for strings.
-fn contains(haystack: &Value, needle: &Value, interner: &Interner) -> Value {
+pub(crate) fn contains(haystack: &Value, needle: &Value, interner: &Interner) -> Value {
     match haystack {
         Value::Set(items) | Value::List(items) => {
             Value::Bool(items.iter().any(|m| equal(m, needle)))

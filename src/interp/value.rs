@@ -26,7 +26,6 @@ pub struct Sym(pub u32);
 /// The index is a `HashTable` of symbols keyed by the text they resolve to, so each
 /// string is stored once and a lookup hashes the probe once (the decoder interns up
 /// to a few strings per event line, so this is on the hot path).
-#[derive(Default, Clone)]
 pub struct Interner {
     ids: HashTable<Sym>,
     /// By symbol; `None`: a free slot.
@@ -39,6 +38,45 @@ pub struct Interner {
     /// ids and emails make large), and a short string's two words and length are its
     /// whole text, so a hit needs no text comparison. A cache: not serialised.
     recent: RecentSyms,
+    /// Which symbol-to-text mapping this is: a symbol interned under one
+    /// generation names the same text for as long as the generation lasts. A new
+    /// interner, a clone and every sweep take a fresh one (from a process-wide
+    /// counter), so a cache of symbols (the JIT's interned string constants) knows
+    /// when it must intern again. Not serialised.
+    generation: u64,
+}
+
+/// The next [`Interner::generation`].
+static NEXT_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn fresh_generation() -> u64 {
+    NEXT_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+impl Default for Interner {
+    fn default() -> Interner {
+        Interner {
+            ids: HashTable::default(),
+            strs: Vec::new(),
+            free: Vec::new(),
+            recent: RecentSyms::default(),
+            generation: fresh_generation(),
+        }
+    }
+}
+
+/// A clone starts its own generation: the two interners go on interning apart, so
+/// the same new symbol may name different strings in each.
+impl Clone for Interner {
+    fn clone(&self) -> Interner {
+        Interner {
+            ids: self.ids.clone(),
+            strs: self.strs.clone(),
+            free: self.free.clone(),
+            recent: self.recent.clone(),
+            generation: fresh_generation(),
+        }
+    }
 }
 
 /// Entries of [`Interner::recent`] (a power of two). Only the entries of the
@@ -127,6 +165,12 @@ fn same_text(a: &str, b: &str) -> bool {
 }
 
 impl Interner {
+    /// See the field: equal generations mean every symbol interned under it still
+    /// names the same text.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     pub fn intern(&mut self, s: &str) -> Sym {
         let b = s.as_bytes();
         if b.len() > 16 {
@@ -238,6 +282,7 @@ impl Interner {
         self.rebuild_free();
         // The cache may name freed symbols.
         self.recent = RecentSyms::default();
+        self.generation = fresh_generation();
     }
 
     /// [`Interner::free`] from `strs`.

@@ -66,6 +66,42 @@ impl Ty {
     }
 }
 
+/// The scalar types: what per-key state stores as one `i64` (`runtime::member`)
+/// and the JIT holds unboxed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarKind {
+    Bool,
+    Int,
+    Float,
+    Str,
+    Time,
+    Duration,
+}
+
+impl ScalarKind {
+    /// The kind of a scalar type (`T?` counts as `T`); `None` for collections,
+    /// objects and stored events.
+    pub fn of(ty: &Ty) -> Option<ScalarKind> {
+        Some(match ty.strip_optional() {
+            Ty::Bool => ScalarKind::Bool,
+            Ty::Int => ScalarKind::Int,
+            Ty::Float => ScalarKind::Float,
+            Ty::Str => ScalarKind::Str,
+            Ty::Time => ScalarKind::Time,
+            Ty::Duration => ScalarKind::Duration,
+            _ => return None,
+        })
+    }
+
+    /// The element kind of `set<T>` / `list<T>`.
+    pub fn element_of(ty: &Ty) -> Option<ScalarKind> {
+        match ty.strip_optional() {
+            Ty::Set(t) | Ty::List(t) => ScalarKind::of(t),
+            _ => None,
+        }
+    }
+}
+
 /// The whole compiled program.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Program {

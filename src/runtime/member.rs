@@ -8,42 +8,10 @@
 //! not alphabetical (serialisation sorts sets by text, not this module).
 
 use crate::interp::{Sym, Value};
-use crate::ir::Ty;
 
-/// The scalar type a stored `i64` decodes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScalarKind {
-    Bool,
-    Int,
-    Float,
-    Str,
-    Time,
-    Duration,
-}
+pub use crate::ir::ScalarKind;
 
 impl ScalarKind {
-    /// The kind of a scalar type (`T?` counts as `T`); `None` for collections,
-    /// objects and stored events.
-    pub fn of(ty: &Ty) -> Option<ScalarKind> {
-        Some(match ty.strip_optional() {
-            Ty::Bool => ScalarKind::Bool,
-            Ty::Int => ScalarKind::Int,
-            Ty::Float => ScalarKind::Float,
-            Ty::Str => ScalarKind::Str,
-            Ty::Time => ScalarKind::Time,
-            Ty::Duration => ScalarKind::Duration,
-            _ => return None,
-        })
-    }
-
-    /// The element kind of `set<T>` / `list<T>`.
-    pub fn element_of(ty: &Ty) -> Option<ScalarKind> {
-        match ty.strip_optional() {
-            Ty::Set(t) | Ty::List(t) => ScalarKind::of(t),
-            _ => None,
-        }
-    }
-
     pub fn decode(self, m: i64) -> Value {
         match self {
             ScalarKind::Bool => Value::Bool(m != 0),

@@ -358,6 +358,11 @@ impl<'p> Runtime<'p> {
         &self.state.stats
     }
 
+    /// The engine evaluating this runtime's expressions.
+    pub fn engine(&self) -> &dyn Engine {
+        &*self.engine
+    }
+
     /// Steps waiting for their timer (one per live instance).
     pub fn pending_timers(&self) -> usize {
         self.state.instances.live()

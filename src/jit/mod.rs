@@ -1,0 +1,149 @@
+//! The Cranelift JIT engine: [`Jit::prepare`] compiles every expression the runtime
+//! can ask for (filters, guards, reducer arguments, payload members, ...) to one
+//! native function each, before the first event; [`Jit::eval`] calls it. The
+//! interpreter (`interp`) is the oracle: the JIT must give the same value or the
+//! same error for every expression in every environment, and the tests run every
+//! case under both.
+//!
+//! Invariants:
+//! - interp and jit agree on every program (tests/run.rs, tests/jit_props.rs,
+//!   tests/jit_stream.rs);
+//! - `unsafe` lives only in this module, each block with a `SAFETY:` comment
+//!   (tests/tidy.rs keeps it here);
+//! - compiled code never traps: integer division gets a divisor that cannot
+//!   trap, every error is a status word, helpers never panic ([`abi`]);
+//! - nothing falls back to the interpreter: an expression the JIT cannot compile
+//!   makes `prepare` fail.
+//!
+//! Layout: [`abi`] is what compiled code and Rust share (the context block, the
+//! status word, the `extern "C"` helpers); [`helpers`] their table of names and
+//! signatures; [`lower`], [`lower_ops`] and [`lower_calls`] turn IR into CLIF; [`backend`] sets up
+//! Cranelift and compiles a whole program.
+
+pub mod abi;
+pub mod backend;
+pub mod helpers;
+pub mod lower;
+pub mod lower_calls;
+pub mod lower_ops;
+
+use std::cell::Cell;
+
+use abi::{ConstSym, Ctx, Host, OK};
+use backend::{CompileOptions, Compiled};
+
+use crate::interp::{Engine, EngineError, Env, EvalError, Value};
+use crate::ir::{ExprId, Program};
+
+/// The JIT engine. Owns the compiled code (freed when it drops) and the caches
+/// compiled code reads.
+#[derive(Default)]
+pub struct Jit {
+    compiled: Option<Compiled>,
+    /// The symbol of each string constant under the interner generation it was
+    /// interned in (read by compiled code, written by `trigc_rt_intern_const`).
+    const_syms: Box<[Cell<ConstSym>]>,
+    /// Temporaries, kept between evaluations so that one allocates nothing.
+    scratch: Cell<Vec<Value>>,
+}
+
+impl Jit {
+    /// A JIT for this host, or why the host cannot run one.
+    pub fn new() -> Result<Jit, EngineError> {
+        backend::available()?;
+        Ok(Jit::default())
+    }
+
+    /// The number of native functions the prepared program has.
+    pub fn functions(&self) -> usize {
+        self.compiled.as_ref().map_or(0, |c| c.functions)
+    }
+}
+
+/// The Cranelift IR of every function of `program` (`trigc compile --emit clif`).
+pub fn clif_text(program: &Program) -> Result<String, EngineError> {
+    backend::compile(program, CompileOptions { keep_clif: true }).map(|c| c.clif.clone())
+}
+
+impl Engine for Jit {
+    fn name(&self) -> &'static str {
+        "jit"
+    }
+
+    fn prepare(&mut self, program: &Program) -> Result<(), EngineError> {
+        let compiled = backend::compile(program, CompileOptions::default())?;
+        self.const_syms = (0..compiled.texts.len())
+            .map(|_| Cell::new(ConstSym::default()))
+            .collect();
+        self.compiled = Some(compiled);
+        Ok(())
+    }
+
+    fn compiled_functions(&self) -> usize {
+        self.functions()
+    }
+
+    fn eval(&self, program: &Program, expr: ExprId, env: &mut dyn Env) -> Result<Value, EvalError> {
+        let entry = self
+            .compiled
+            .as_ref()
+            .and_then(|c| c.entries.get(expr.index()).copied().flatten());
+        let (Some(entry), Some(compiled)) = (entry, self.compiled.as_ref()) else {
+            // The runtime only evaluates entry points (see `backend::entry_points`);
+            // the tests run every case in a debug build, where this is a failure.
+            debug_assert!(
+                false,
+                "the JIT was asked for a non-entry expression {expr:?}"
+            );
+            return crate::interp::eval(program, expr, env);
+        };
+        // A scalar entry without temporaries (most filters and guards) needs no
+        // scratch, and one without string constants no interner generation.
+        let boxed = entry.kind.is_none() || entry.temps > 1;
+        let mut temps = Vec::new();
+        if boxed {
+            temps = self.scratch.take();
+            temps.clear();
+            temps.resize(entry.temps as usize, Value::None);
+        }
+        let generation = if entry.reads_strings {
+            env.interner().generation()
+        } else {
+            0
+        };
+        let mut ctx = Ctx {
+            generation,
+            const_syms: self.const_syms.as_ptr(),
+            bits: 0,
+            present: 0,
+            host: Host {
+                program,
+                env,
+                texts: &compiled.texts,
+                const_syms: &self.const_syms,
+                temps: &mut temps,
+            },
+        };
+        // SAFETY: `entry.code` was compiled by `backend::compile` into the module
+        // `self.compiled` owns (alive for this whole call) as `fn(*mut Ctx) ->
+        // Status`; it reads and writes only `ctx`'s leading fields at their asserted
+        // offsets and the constant cache (`const_syms`, as long as the engine's text
+        // table), and reaches everything else through helpers given this same
+        // pointer. It cannot trap or unwind (see the module invariants).
+        let status = unsafe { (entry.code)(&mut ctx) };
+        let result = if status != OK {
+            Err(abi::status_error(status))
+        } else {
+            Ok(match entry.kind {
+                Some(kind) if ctx.present != 0 => kind.value(ctx.bits),
+                Some(_) => Value::None,
+                None => temps.first_mut().map(std::mem::take).unwrap_or_default(),
+            })
+        };
+        if boxed {
+            temps.clear();
+            self.scratch.set(temps);
+        }
+        result
+    }
+}
