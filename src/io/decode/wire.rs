@@ -28,6 +28,7 @@ use crate::io::value::{ValueReader, out_of_range, read_keyed_by, read_time};
 use crate::ir::{EventId, Program, TimeFormat, Ty, WireValue};
 use crate::runtime::Event;
 use crate::time::in_range;
+use crate::time::rfc3339::parse_canonical_utc;
 
 /// The first member name of a dotted wire path (`properties` of
 /// `properties.products[].sku`): the top-level member the scan records.
@@ -327,11 +328,20 @@ impl Decoder {
         };
         let kind = match type_tok.token {
             Token::Str | Token::StrEscaped => {
-                self.scratch.clear();
-                json::unescape(type_tok.str_body(text), &mut self.scratch);
-                match self.kinds.get(self.scratch.as_bytes()) {
+                // A plain name is looked up where it stands, with no copy.
+                let plain = (type_tok.token == Token::Str)
+                    .then(|| self.kinds.get(type_tok.str_bytes(text.as_bytes())))
+                    .flatten();
+                match plain {
                     Some(kind) => kind,
-                    None => return Ok(Some(self.scratch.clone())),
+                    None => {
+                        self.scratch.clear();
+                        json::unescape(type_tok.str_body(text), &mut self.scratch);
+                        match self.kinds.get(self.scratch.as_bytes()) {
+                            Some(kind) => kind,
+                            None => return Ok(Some(self.scratch.clone())),
+                        }
+                    }
                 }
             }
             Token::Int => {
@@ -391,9 +401,20 @@ impl Decoder {
                 wire.time_format,
                 TimeFormat::Default | TimeFormat::EpochMillis
             );
-        out.ts = match &wire.time_format {
-            TimeFormat::Default => read_time(text, time, &mut self.scratch, &mut self.dates),
-            format => read_formatted(text, time, format, wire.time_zone, &mut self.scratch),
+        // The canonical UTC spelling where it stands, as on the flat path; `read_time`
+        // tries it first too, so the answer (and every error) is the same.
+        let canonical = match (&wire.time_format, time.token) {
+            (TimeFormat::Default, Token::Str) => {
+                parse_canonical_utc(time.str_bytes(text.as_bytes()), &mut self.dates)
+            }
+            _ => None,
+        };
+        out.ts = match (&wire.time_format, canonical) {
+            (_, Some(ms)) => Ok(ms),
+            (TimeFormat::Default, None) => {
+                read_time(text, time, &mut self.scratch, &mut self.dates)
+            }
+            (format, None) => read_formatted(text, time, format, wire.time_zone, &mut self.scratch),
         }
         .map_err(|what| format!("field `{}`: {what}", wire.time.text))?;
 
