@@ -6,25 +6,15 @@
 //! and values, nulls, repeated names at every level, missing paths, wrong types and
 //! broken tails.
 
+#[path = "common/compile.rs"]
+mod compile;
+
+use compile::program;
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use trigc::interp::Interner;
 use trigc::io::{Decoded, Decoder};
-use trigc::ir::Program;
 use trigc::runtime::Event;
-use trigc::syntax::{SourceMap, add_file};
-
-fn program(src: &str) -> Program {
-    let mut sources = SourceMap::default();
-    let _ = add_file(&mut sources, "t.trig", src.as_bytes());
-    let compiled = trigc::compile(&sources);
-    assert!(
-        compiled.diagnostics.is_empty(),
-        "{:?}",
-        compiled.diagnostics
-    );
-    compiled.program.unwrap_or_default()
-}
 
 /// Nested paths two levels deep, key alternatives (one nested), `[]` gathering, a list
 /// read whole, an integer type value, an event `keyed by` a nested field.
