@@ -155,34 +155,30 @@ fn decode_all(text: &[u8], decoder: &mut Decoder, interner: &mut Interner) -> us
     ok
 }
 
-#[divan::bench]
-fn flat_ndjson(bencher: divan::Bencher) {
-    let text = stream(flat_lines().iter().map(Value::to_string));
-    let program = program(None);
-    let mut decoder = Decoder::new(&program);
+/// Read and decode `text` under `program` in every sample.
+fn bench_ndjson(bencher: divan::Bencher, text: &[u8], program: &Program) {
+    let mut decoder = Decoder::new(program);
     let mut interner = Interner::default();
     bencher
         .counter(ItemsCount::new(LINES))
         .counter(BytesCount::new(text.len()))
         .bench_local(|| {
-            let ok = decode_all(divan::black_box(&text), &mut decoder, &mut interner);
+            let ok = decode_all(divan::black_box(text), &mut decoder, &mut interner);
             assert_eq!(ok, LINES);
         });
+}
+
+#[divan::bench]
+fn flat_ndjson(bencher: divan::Bencher) {
+    let text = stream(flat_lines().iter().map(Value::to_string));
+    bench_ndjson(bencher, &text, &program(None));
 }
 
 #[divan::bench]
 fn segment_ndjson(bencher: divan::Bencher) {
     let text = stream(flat_lines().iter().map(|e| segment(e).to_string()));
     let program = program(Some(include_str!("fixtures/segment-events.trig")));
-    let mut decoder = Decoder::new(&program);
-    let mut interner = Interner::default();
-    bencher
-        .counter(ItemsCount::new(LINES))
-        .counter(BytesCount::new(text.len()))
-        .bench_local(|| {
-            let ok = decode_all(divan::black_box(&text), &mut decoder, &mut interner);
-            assert_eq!(ok, LINES);
-        });
+    bench_ndjson(bencher, &text, &program);
 }
 
 #[divan::bench]
