@@ -9,7 +9,7 @@
 
 use std::io::BufRead;
 
-use super::run::{CliOutput, InputEnd, Reading, report_reject};
+use super::run::{CliOutput, InputEnd, Reading, report_reject, wait_for_input};
 use crate::driver::{LineOutcome, Session};
 use crate::io::Lines;
 use crate::io::csv_rows::CsvShape;
@@ -42,19 +42,10 @@ pub(super) fn read_csv(
                 report_reject(out, &reject, b"", None)?;
                 continue;
             }
-            Poll::NeedInput => {
-                out.flush();
-                if let Some(signal) = reading.stop.requested() {
-                    break InputEnd::Stopped {
-                        signal,
-                        line: lines.lines_read(),
-                    };
-                }
-                lines
-                    .fill()
-                    .map_err(|e| format!("cannot read the input: {e}"))?;
-                continue;
-            }
+            Poll::NeedInput => match wait_for_input(&mut lines, out, &reading)? {
+                Some(end) => break end,
+                None => continue,
+            },
             Poll::End => break InputEnd::Consumed,
         };
         let (number, bytes) = match records.line(line, max_bytes) {

@@ -627,22 +627,37 @@ fn read_input(
                 let _ = writeln!(out.stderr, "rejected {reject}");
             }
             Poll::NeedInput => {
-                out.flush();
-                if let Some(signal) = reading.stop.requested() {
-                    break InputEnd::Stopped {
-                        signal,
-                        line: lines.lines_read(),
-                    };
+                if let Some(end) = wait_for_input(&mut lines, out, &reading)? {
+                    break end;
                 }
-                lines
-                    .fill()
-                    .map_err(|e| format!("cannot read the input: {e}"))?;
             }
             Poll::End => break InputEnd::Consumed,
         }
     };
     session.input.blank += lines.blank();
     Ok(end)
+}
+
+/// Before a read that may wait: flush what was decided, honour a stop request
+/// (`Some`: the read loop ends there), then read more.
+#[cold]
+#[inline(never)]
+pub(super) fn wait_for_input(
+    lines: &mut Lines<Box<dyn BufRead>>,
+    out: &mut CliOutput<'_>,
+    reading: &Reading<'_>,
+) -> Result<Option<InputEnd>, String> {
+    out.flush();
+    if let Some(signal) = reading.stop.requested() {
+        return Ok(Some(InputEnd::Stopped {
+            signal,
+            line: lines.lines_read(),
+        }));
+    }
+    lines
+        .fill()
+        .map_err(|e| format!("cannot read the input: {e}"))?;
+    Ok(None)
 }
 
 /// A rejected line: one line on stderr, and its bytes copied to `--rejects`.

@@ -328,10 +328,11 @@ pub fn compile(program: &Program, options: CompileOptions) -> Result<Compiled, E
     let mut entries = vec![None; program.exprs.len()];
     for &(expr, id, unfinished) in &defined {
         let address = module.get_finalized_function(id);
-        // SAFETY: `address` is the finalized code of a function defined above with
-        // the signature `fn(pointer) -> i64` in the host's C calling convention,
-        // which is `EntryFn`; the module that owns the code lives in the returned
-        // `Compiled`, beside the pointer, and frees it only when dropped.
+        // `address` is the finalized code of a function defined above with the
+        // signature `fn(pointer) -> i64` in the host's C calling convention, which
+        // is `EntryFn`; the module owning the code lives in the returned `Compiled`,
+        // beside the pointer, and frees it only when dropped.
+        // SAFETY: so the pointer is a valid `EntryFn` for as long as it is used.
         let code = unsafe { std::mem::transmute::<*const u8, EntryFn>(address) };
         if let Some(slot) = entries.get_mut(expr.index()) {
             *slot = Some(Entry { code, ..unfinished });

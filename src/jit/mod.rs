@@ -124,12 +124,12 @@ impl Engine for Jit {
                 temps: &mut temps,
             },
         };
-        // SAFETY: `entry.code` was compiled by `backend::compile` into the module
+        // `entry.code` was compiled by `backend::compile` into the module
         // `self.compiled` owns (alive for this whole call) as `fn(*mut Ctx) ->
         // Status`; it reads and writes only `ctx`'s leading fields at their asserted
         // offsets and the constant cache (`const_syms`, as long as the engine's text
-        // table), and reaches everything else through helpers given this same
-        // pointer. It cannot trap or unwind (see the module invariants).
+        // table), and reaches everything else through helpers given this same pointer.
+        // SAFETY: so calling it with `ctx` is sound; it cannot trap or unwind.
         let status = unsafe { (entry.code)(&mut ctx) };
         let result = if status != OK {
             Err(abi::status_error(status))
