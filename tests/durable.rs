@@ -482,22 +482,24 @@ fn kill_9_on_stdin_loses_no_journaled_line() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    let feed = input.clone();
+    // Only the first half is fed, and stdin held open until the kill: the kill
+    // lands with a part of the input read, however fast the run.
+    let part1 = halves(&input).0.to_vec();
+    let (killed_tx, killed) = std::sync::mpsc::channel::<()>();
     let writer = std::thread::spawn(move || {
-        // The write fails once the process is killed.
-        let _ = std::io::Write::write_all(&mut stdin, &feed);
+        // The write fails if the process is killed before it ends.
+        let _ = std::io::Write::write_all(&mut stdin, &part1);
+        let _ = killed.recv();
     });
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut bytes);
-        bytes
-    });
-    std::thread::sleep(Duration::from_millis(400));
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    // Killed once it is under way (its first record printed).
+    let mut first = Vec::new();
+    std::io::BufRead::read_until(&mut stdout, b'\n', &mut first).unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
+    killed_tx.send(()).unwrap();
     writer.join().unwrap();
-    let first = reader.join().unwrap();
+    std::io::Read::read_to_end(&mut stdout, &mut first).unwrap();
     // Whole lines only: the kill may cut the last one.
     let first = &first[..first.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)];
     // Restarted with nothing more on stdin: the journaled lines are processed.

@@ -300,11 +300,6 @@ pub(super) fn build_engine(
 
 pub fn run(args: &RunArgs) -> ExitCode {
     if let Some(source) = args.socket() {
-        if args.service.wanted() {
-            return fail(
-                "--deliver and --state take file or stdin input for now: socket input is not journaled yet",
-            );
-        }
         return match source {
             Ok(source) => super::serve::serve(args, source),
             Err(message) => fail(&message),
