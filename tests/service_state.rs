@@ -108,7 +108,13 @@ fn http_acknowledged_events_survive_kill_9_exactly_once() {
         &dir,
         ECHO_RULES,
         "http://127.0.0.1:0/events",
-        &["--checkpoint-every", "20000", "--stats"],
+        &[
+            "--checkpoint-every",
+            "20000",
+            "--stats",
+            "--metrics",
+            "127.0.0.1:0",
+        ],
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let clients = 4u64;
@@ -176,6 +182,13 @@ fn http_acknowledged_events_survive_kill_9_exactly_once() {
     let after: String = (0..10).map(|i| line(clients, i) + "\n").collect();
     let (status, body) = post(&addr, "/events", after.clone().into_bytes(), None);
     assert_eq!((status, body.trim()), (202, "{\"accepted\":10}"));
+    let (code, metrics) = get(&service.metrics(), "/metrics");
+    assert_eq!(code, 200);
+    let received = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("trigc_events_received_total "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("trigc_events_received_total");
     let (second, stderr, status) = service.stop();
     assert!(status.success(), "{stderr}");
     // Pages printed across both runs, with their ids (a page printed by the first
@@ -210,6 +223,8 @@ fn http_acknowledged_events_survive_kill_9_exactly_once() {
         .as_u64()
         .expect("events_read");
     assert_eq!(read, printed.len() as u64, "lines processed in the state");
+    // The metrics count the restored and replayed lines once too.
+    assert_eq!(received, read);
     assert!(
         printed.values().all(|ids| ids.len() == 1),
         "one id per page"
