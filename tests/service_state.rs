@@ -286,6 +286,13 @@ fn pending_timers_survive_a_stop_and_a_kill_over_tcp() {
     // with a state), all three are kept.
     let mut service = Service::start(&args);
     send(&mut service, &early, 1);
+    // SIGHUP neither reloads nor ends a service.
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &service.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(hup.success());
+    service.wait_for("SIGHUP: socket input does not reload its rules yet");
     let (first, stderr, status) = service.stop();
     assert!(status.success(), "{stderr}");
     assert_eq!(first, "", "a stop fired timers");

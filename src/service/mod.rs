@@ -269,12 +269,24 @@ pub fn serve(
 
 /// SIGTERM and SIGINT stop the service: the sources stop accepting and reading,
 /// the engine drains what was read. A second signal ends the process at once
-/// (128 + its number). What stopped it is kept for the summary.
+/// (128 + its number). What stopped it is kept for the summary. SIGHUP does not
+/// reload the rules of a service yet: it is told so and changes nothing (rather
+/// than ending the process, its default).
 fn stop_on_signals(stop: CancellationToken) -> Result<Arc<OnceLock<&'static str>>, String> {
     use tokio::signal::unix::{SignalKind, signal};
     let listen = |kind| signal(kind).map_err(|e| format!("cannot listen for signals: {e}"));
     let mut term = listen(SignalKind::terminate())?;
     let mut int = listen(SignalKind::interrupt())?;
+    let mut hup = listen(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            eprintln!(
+                "trigc: SIGHUP: socket input does not reload its rules yet: the running ones \
+                 are kept (stop and start the service to change them; with --state its \
+                 state carries over)"
+            );
+        }
+    });
     let seen = Arc::new(OnceLock::new());
     let noted = Arc::clone(&seen);
     tokio::spawn(async move {
