@@ -398,3 +398,53 @@ fn deliver_posts_the_actions_of_socket_input_to_a_receiver() {
         assert!(body["page"].as_str().is_some_and(|p| p.starts_with('p')));
     }
 }
+
+#[test]
+fn without_a_state_a_stop_delivers_what_the_outbox_holds() {
+    let dir = temp_dir("deliver-no-state");
+    // Every action's first two attempts fail: at the stop they wait for a retry.
+    let receiver = Receiver::start(
+        Plan {
+            fail_first: 10,
+            ..Plan::default()
+        },
+        SECRET,
+    );
+    let rules = write(
+        &dir,
+        "hook.trig",
+        HOOK_RULES.replace("{URL}", &receiver.url()).as_bytes(),
+    );
+    let args = [
+        rules.as_str(),
+        "--input",
+        "tcp://127.0.0.1:0",
+        "--clock",
+        "event",
+        "--deliver",
+        "--retry-base",
+        "300ms",
+    ];
+    let mut service = Service::start(&args);
+    let lines: String = (0..5)
+        .map(|i| format!("{{\"type\":\"VISIT\",\"user\":\"u\",\"ts\":{i},\"page\":\"p{i}\"}}\n"))
+        .collect();
+    let mut stream = TcpStream::connect(service.tcp()).expect("connect");
+    stream.write_all(lines.as_bytes()).expect("send");
+    drop(stream);
+    service.wait_count("(closed by the producer)", 1);
+    // Stopped at once: what is still in the outbox is delivered before the exit.
+    let (stdout, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("pending: 0"), "{stderr}");
+    assert!(!stderr.contains("are lost"), "{stderr}");
+    let ids: HashSet<String> = records(&stdout)
+        .iter()
+        .map(|r| r["id"].as_str().expect("an id").to_owned())
+        .collect();
+    assert_eq!(ids.len(), 5);
+    assert_eq!(
+        receiver.delivered().keys().cloned().collect::<HashSet<_>>(),
+        ids
+    );
+}
