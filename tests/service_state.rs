@@ -448,3 +448,65 @@ fn without_a_state_a_stop_delivers_what_the_outbox_holds() {
         ids
     );
 }
+
+/// A timer a second after each visit, for the wall clock.
+const SOON_RULES: &str = "event VISIT { page: string }\n\
+     trigger soon\n  on VISIT\n  wait 1s\n  then emit \"soon\" with { page: page }\n";
+
+#[test]
+fn under_the_wall_clock_a_replay_judges_times_as_they_were_judged() {
+    let dir = temp_dir("state-wall");
+    // Under the wall clock (the default for sockets), events more than 2 s old
+    // are rejected.
+    let rules = write(&dir, "soon.trig", SOON_RULES.as_bytes());
+    let state = dir.join("state").display().to_string();
+    let args = [
+        rules.as_str(),
+        "--input",
+        "http://127.0.0.1:0/events",
+        "--state",
+        &state,
+        "--checkpoint-every",
+        "1h",
+        "--max-past",
+        "2s",
+        "--stats",
+    ];
+    let mut service = Service::start(&args);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64;
+    let visit = |page: &str, ts: i64| {
+        format!("{{\"type\":\"VISIT\",\"user\":\"{page}\",\"ts\":{ts},\"page\":\"{page}\"}}")
+    };
+    let body = format!(
+        "{}\n{}\n",
+        visit("fresh", now),
+        visit("stale", now - 10_000)
+    );
+    let (status, answer) = post(&service.http(), "/events", body.into_bytes(), None);
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("\"accepted\":1"), "{answer}");
+    // Killed before the timer of `fresh` is due; restarted once `fresh` is older
+    // than --max-past: replayed at the time it was first processed, it is taken
+    // again (its timer, overdue, fires at once) and `stale` rejected again.
+    service.child.kill().expect("SIGKILL");
+    service.child.wait().expect("killed");
+    drop(service);
+    std::thread::sleep(Duration::from_millis(2_500));
+    let service = Service::start(&args);
+    let (_, record) = service.records.recv_timeout(PATIENCE).expect("a record");
+    let (stdout, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(record.contains("\"page\":\"fresh\""), "{record}");
+    assert_eq!(stdout, record + "\n", "only the fresh visit's timer fires");
+    assert!(
+        stderr.contains("rejected journal line 2: time")
+            && stderr.contains("behind the wall clock"),
+        "{stderr}"
+    );
+    let summary = summary(&stderr);
+    assert_eq!(summary["events_read"], 2, "{stderr}");
+    assert_eq!(summary["rejected"], 1, "{stderr}");
+}

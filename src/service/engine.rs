@@ -165,8 +165,11 @@ impl Engine<'_, '_> {
         let mut tally = Tally::default();
         let mut end = ServiceEnd::default();
         if wall {
-            // Schedules start from now, and the watermark is the wall clock.
+            // Schedules start from now, and the watermark is the wall clock. After a
+            // restart, timers that came due meanwhile fire here: their records go
+            // out now, not with the next input.
             self.advance_wall(clock::wall_ms(), true);
+            self.output.flush();
         }
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
