@@ -6,8 +6,12 @@ bench. Usage (from the crate root, after `cargo build --release`):
 
   benches/service_load.py throughput EVENTS.ndjson [RUNS]
       events/s from a file, over TCP (one producer) and over HTTP (4 clients,
-      1000-line bodies); for sockets, from the first byte sent until /metrics
-      counts every event (TCP) or every 202 came back (HTTP).
+      1000-line bodies), each socket input also with `--state DIR` (every line
+      journaled before it is processed, checkpoints every
+      $TRIGC_CHECKPOINT_EVERY, default 5s); for sockets, from the first byte sent
+      until /metrics counts every event (TCP) or every 202 came back (HTTP).
+      The modes run in turn within each run; $TRIGC_MODES picks some
+      (for example `file,http+state`).
   benches/service_load.py latency RATE SECONDS
       an immediate trigger under the wall clock, events paced at RATE/s over
       TCP: p50/p99 from writing an event to the socket to reading its record
@@ -26,6 +30,7 @@ import datetime
 import http.client
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -85,62 +90,91 @@ def tcp_connect(addr):
     return s
 
 
+def tcp_rate(data, n, extra):
+    svc = Service(["rules/", "--input", "tcp://127.0.0.1:0", "--clock", "event",
+                   "--metrics", "127.0.0.1:0", *extra])
+    t0 = time.perf_counter()
+    s = tcp_connect(svc.addrs["listening"])
+    s.sendall(data)
+    s.close()
+    while svc.metric("trigc_events_received_total") < n:
+        time.sleep(0.01)
+    rate = n / (time.perf_counter() - t0)
+    svc.stop()
+    return rate
+
+
+def http_rate(bodies, n, extra):
+    svc = Service(["rules/", "--input", "http://127.0.0.1:0/events", "--clock", "event", *extra])
+    host, port = svc.addrs["listening"].rsplit(":", 1)
+    todo = list(reversed(bodies))
+    lock = threading.Lock()
+
+    def client():
+        c = http.client.HTTPConnection(host, int(port))
+        while True:
+            with lock:
+                if not todo:
+                    return
+                body = todo.pop()
+            while True:
+                c.request("POST", "/events", body, {"content-type": "application/x-ndjson"})
+                r = c.getresponse()
+                r.read()
+                if r.status == 202:
+                    break
+                if r.status != 429:
+                    raise SystemExit(f"HTTP {r.status}")
+                time.sleep(0.05)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rate = n / (time.perf_counter() - t0)
+    log = svc.stop()
+    return rate, log
+
+
 def throughput(events, runs):
     data = open(events, "rb").read()
     n = data.count(b"\n")
     lines = data.splitlines(keepends=True)
     bodies = [b"".join(lines[i : i + 1000]) for i in range(0, len(lines), 1000)]
-    rates = {"file": [], "tcp": [], "http": []}
+    every = os.environ.get("TRIGC_CHECKPOINT_EVERY", "5s")
+    modes = ["file", "tcp", "http", "tcp+state", "http+state"]
+    if os.environ.get("TRIGC_MODES"):
+        modes = os.environ["TRIGC_MODES"].split(",")
+    rates = {m: [] for m in modes}
+    checkpoints = []
     for _ in range(runs):
-        out = subprocess.run(
-            [BIN, "run", "rules/", "--input", events, "--stats"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True,
-        ).stderr.decode()
-        rates["file"].append(int(re.search(r'"events_per_sec":(\d+)', out).group(1)))
-
-        svc = Service(["rules/", "--input", "tcp://127.0.0.1:0", "--clock", "event",
-                       "--metrics", "127.0.0.1:0"])
-        t0 = time.perf_counter()
-        s = tcp_connect(svc.addrs["listening"])
-        s.sendall(data)
-        s.close()
-        while svc.metric("trigc_events_received_total") < n:
-            time.sleep(0.01)
-        rates["tcp"].append(n / (time.perf_counter() - t0))
-        svc.stop()
-
-        svc = Service(["rules/", "--input", "http://127.0.0.1:0/events", "--clock", "event"])
-        host, port = svc.addrs["listening"].rsplit(":", 1)
-        todo = list(reversed(bodies))
-        lock = threading.Lock()
-
-        def client():
-            c = http.client.HTTPConnection(host, int(port))
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    body = todo.pop()
-                while True:
-                    c.request("POST", "/events", body, {"content-type": "application/x-ndjson"})
-                    r = c.getresponse()
-                    r.read()
-                    if r.status == 202:
-                        break
-                    if r.status != 429:
-                        raise SystemExit(f"HTTP {r.status}")
-                    time.sleep(0.05)
-
-        t0 = time.perf_counter()
-        threads = [threading.Thread(target=client) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        rates["http"].append(n / (time.perf_counter() - t0))
-        svc.stop()
+        for mode in modes:
+            state = tempfile.mkdtemp(prefix="trigc-bench-state-") if "state" in mode else None
+            extra = ["--state", state, "--checkpoint-every", every, "--stats"] if state else []
+            if mode == "file":
+                out = subprocess.run(
+                    [BIN, "run", "rules/", "--input", events, "--stats"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True,
+                ).stderr.decode()
+                rates[mode].append(int(re.search(r'"events_per_sec":(\d+)', out).group(1)))
+            elif mode.startswith("tcp"):
+                rates[mode].append(tcp_rate(data, n, extra))
+            else:
+                rate, log = http_rate(bodies, n, extra)
+                rates[mode].append(rate)
+                m = re.search(r'"checkpoints":(\{[^}]*\})', log)
+                if m:
+                    checkpoints.append(m.group(1))
+            if state:
+                shutil.rmtree(state)
+    base = statistics.median(rates["file"]) if rates.get("file") else None
     for k, v in rates.items():
-        print(f"{k:5} median {statistics.median(v):>10.0f} events/s  runs {[round(x) for x in v]}")
+        ratio = f"  {statistics.median(v) / base:.2f}x file" if base else ""
+        print(f"{k:10} median {statistics.median(v):>10.0f} events/s{ratio}  runs {[round(x) for x in v]}")
+    for c in checkpoints:
+        print(f"http+state checkpoints {c}")
 
 
 ECHO = b'event VISIT { page: string }\ntrigger echo\n  on VISIT\n  then emit "seen" with { page: page }\n'

@@ -482,37 +482,24 @@ fn kill_9_on_stdin_loses_no_journaled_line() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    // Half the lines, stdin left open: killed once a checkpoint (every 5,000 events)
-    // shows it read some, it cannot have read them all, however fast the machine.
-    let half: Vec<u8> = input
-        .split_inclusive(|&b| b == b'\n')
-        .take(15_000)
-        .flatten()
-        .copied()
-        .collect();
+    // Only the first half is fed, and stdin held open until the kill: the kill
+    // lands with a part of the input read, however fast the run.
+    let part1 = halves(&input).0.to_vec();
+    let (killed_tx, killed) = std::sync::mpsc::channel::<()>();
     let writer = std::thread::spawn(move || {
-        // The write fails once the process is killed.
-        let _ = std::io::Write::write_all(&mut stdin, &half);
-        stdin
+        // The write fails if the process is killed before it ends.
+        let _ = std::io::Write::write_all(&mut stdin, &part1);
+        let _ = killed.recv();
     });
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut bytes);
-        bytes
-    });
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while !state.join("checkpoint.json").exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no checkpoint in 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    // Killed once it is under way (its first record printed).
+    let mut first = Vec::new();
+    std::io::BufRead::read_until(&mut stdout, b'\n', &mut first).unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    drop(writer.join().unwrap());
-    let first = reader.join().unwrap();
+    killed_tx.send(()).unwrap();
+    writer.join().unwrap();
+    std::io::Read::read_to_end(&mut stdout, &mut first).unwrap();
     // Whole lines only: the kill may cut the last one.
     let first = &first[..first.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)];
     // Restarted with nothing more on stdin: the journaled lines are processed.
@@ -522,7 +509,7 @@ fn kill_9_on_stdin_loses_no_journaled_line() {
     let summary: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
     let accepted = summary["events_read"].as_u64().unwrap() as usize;
     assert!(
-        (5_000..=15_000).contains(&accepted),
+        accepted > 0 && accepted < 30_000,
         "{accepted} lines accepted"
     );
     // The same records as a run over the lines accepted.

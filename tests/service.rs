@@ -7,162 +7,20 @@
 
 #[path = "common/bin.rs"]
 mod bin;
+#[path = "common/service.rs"]
+mod harness;
 #[path = "common/temp.rs"]
 mod temp;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 use std::path::Path;
-use std::process::{Child, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bin::{text, trigc};
+use bin::text;
+use harness::{PATIENCE, Service, get, post};
 use temp::{temp_dir, write};
-
-/// How long any wait in these tests may take before it fails.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-/// A running `trigc run --input <socket>`.
-struct Service {
-    child: Child,
-    /// stderr lines as they come.
-    stderr: Receiver<String>,
-    seen: Vec<String>,
-    /// stdout, read whole on a thread.
-    stdout: Option<std::thread::JoinHandle<String>>,
-    /// Each record line with the instant it was read.
-    records: Receiver<(Instant, String)>,
-}
-
-impl Service {
-    fn start(args: &[&str]) -> Service {
-        Service::start_env(args, None)
-    }
-
-    /// Started with the environment variable `env` set.
-    fn start_env(args: &[&str], env: Option<(&str, &str)>) -> Service {
-        let mut command = trigc();
-        if let Some((name, value)) = env {
-            command.env(name, value);
-        }
-        let mut child = command
-            .arg("run")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("trigc starts");
-        let (tx, stderr) = channel();
-        let err = child.stderr.take().expect("stderr piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let (record_tx, records) = channel();
-        let out = child.stdout.take().expect("stdout piped");
-        let stdout = std::thread::spawn(move || {
-            let mut all = String::new();
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = record_tx.send((Instant::now(), line.clone()));
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        });
-        let mut service = Service {
-            child,
-            stderr,
-            seen: Vec::new(),
-            stdout: Some(stdout),
-            records,
-        };
-        service.wait_for("trigc: listening on ");
-        service
-    }
-
-    /// The first stderr line containing `needle` (waiting for it).
-    fn wait_for(&mut self, needle: &str) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("no `{needle}` on stderr; saw:\n{}", self.seen.join("\n")),
-            }
-        }
-    }
-
-    /// How many stderr lines so far contain `needle`, waiting until `n` do.
-    fn wait_count(&mut self, needle: &str, n: usize) {
-        let deadline = Instant::now() + PATIENCE;
-        while self.seen.iter().filter(|l| l.contains(needle)).count() < n {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => panic!("fewer than {n} `{needle}`; saw:\n{}", self.seen.join("\n")),
-            }
-        }
-    }
-
-    /// The address after `prefix` (`tcp://`, `http://`) in the listening line.
-    fn addr(&mut self, what: &str, scheme: &str) -> String {
-        let line = self.wait_for(what);
-        let at = line.find(scheme).expect("a URL") + scheme.len();
-        line[at..]
-            .split(['/', ' '])
-            .next()
-            .expect("host:port")
-            .to_owned()
-    }
-
-    fn tcp(&mut self) -> String {
-        self.addr("trigc: listening on tcp://", "tcp://")
-    }
-
-    fn http(&mut self) -> String {
-        self.addr("trigc: listening on http://", "http://")
-    }
-
-    fn metrics(&mut self) -> String {
-        self.addr("trigc: metrics on http://", "http://")
-    }
-
-    /// SIGTERM, then everything it printed, and its status.
-    fn stop(mut self) -> (String, String, ExitStatus) {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-        let status = self.child.wait().expect("trigc ends");
-        let stdout = self.stdout.take().expect("once").join().expect("reader");
-        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        (stdout, self.seen.join("\n"), status)
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `trigc gen` events, as bytes.
 fn generate(events: u64, customers: u32, seed: u64) -> Vec<u8> {
@@ -422,60 +280,6 @@ fn bad_input_on_one_connection_leaves_the_others_alone() {
         copied,
         b"\x00\x01\x02garbage\n\xff\xfe{\"type\"\n{\"type\":\"VIS\n"
     );
-}
-
-/// A request with a hyper client: status and body.
-fn post(addr: &str, path: &str, body: Vec<u8>, token: Option<&str>) -> (u16, String) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .expect("handshake");
-        tokio::spawn(connection);
-        let mut request = hyper::Request::post(path).header("host", addr);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let request = request
-            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
-            .expect("request");
-        let response = sender.send_request(request).await.expect("response");
-        let status = response.status().as_u16();
-        use http_body_util::BodyExt;
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        (status, String::from_utf8_lossy(&body).into_owned())
-    })
-}
-
-fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// `/metrics` as sample name (with labels) to value.

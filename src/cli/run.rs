@@ -77,7 +77,12 @@ pub struct RunArgs {
     /// 127.0.0.1:40312#3 line 17: ...` (the 3rd connection or request since the
     /// start, from 127.0.0.1:40312; lines counted from 1 in each). Without a
     /// durable state nothing is guaranteed across a crash: lines read and not yet
-    /// processed, pending timers and all per-customer state are lost.
+    /// processed, pending timers and all per-customer state are lost. With
+    /// `--state DIR` socket lines are journaled before they are processed (a 202
+    /// means journaled: it survives kill -9; a raw TCP or Unix line is journaled
+    /// when the service takes it from its queue, and its producer is never told),
+    /// the journal is processed again at a restart, and a stop keeps pending
+    /// timers.
     #[arg(long, default_value = "-", verbatim_doc_comment)]
     pub input: PathBuf,
     /// The input's format; default: `csv` for a `*.csv` input, else `ndjson`.
@@ -300,11 +305,6 @@ pub(super) fn build_engine(
 
 pub fn run(args: &RunArgs) -> ExitCode {
     if let Some(source) = args.socket() {
-        if args.service.wanted() {
-            return fail(
-                "--deliver and --state take file or stdin input for now: socket input is not journaled yet",
-            );
-        }
         return match source {
             Ok(source) => super::serve::serve(args, source),
             Err(message) => fail(&message),

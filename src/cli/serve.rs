@@ -2,22 +2,34 @@
 //! (`crate::service`): flags checked and turned into a [`ServiceConfig`], records
 //! to stdout, rejects and notices to stderr, the summary at the stop. A service
 //! stopped by SIGTERM/SIGINT exits 0: stopping on request is how it ends.
+//!
+//! With `--state DIR` the service journals what it accepts (`journaled.rs`),
+//! replays the journal at a restart, and at the stop keeps its state as it is
+//! (no end-of-input rule: pending timers stay pending) in a last, synced
+//! checkpoint. With `--deliver` the actions go into the outbox as well
+//! (`crate::deliver`); at the stop, what is left of it is kept in the state, or,
+//! without `--state`, delivered for at most one `--delivery-timeout`.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use tokio_util::sync::CancellationToken;
+
+use super::journaled::Journaled;
+use super::persist::{self, Opened};
 use super::run::{InputFormat, RunArgs, compile_rules, fail, render_end};
-use crate::driver::{EngineKind, Session, describe_notice};
+use crate::deliver::{Delivering, Delivery};
+use crate::driver::describe_notice;
 use crate::interp::Interner;
 use crate::io::Reject;
 use crate::io::sink::NdjsonSink;
 use crate::ir::Program;
 use crate::runtime::{ActionRecord, Notice, Output};
 use crate::service::metrics::ServiceMetrics;
-use crate::service::{ClockKind, EngineOutput, ProcessOnly, ServiceConfig, Source};
+use crate::service::{Accept, ClockKind, EngineOutput, ProcessOnly, ServiceConfig, Source};
 use crate::syntax::SourceMap;
 
 /// Records to stdout; notices and rejects to stderr, through a buffer flushed
@@ -60,6 +72,22 @@ impl EngineOutput for ServiceOutput<'_> {
     }
 }
 
+/// With `--deliver`: the records out as above, webhook and email actions into the
+/// outbox as well.
+impl<O: EngineOutput> EngineOutput for Delivering<O> {
+    fn reject(&mut self, origin: &str, reject: &Reject, bytes: Option<&[u8]>) {
+        self.inner.reject(origin, reject, bytes);
+    }
+
+    fn flush(&mut self) {
+        self.inner.flush();
+    }
+
+    fn gone(&self) -> bool {
+        self.inner.gone()
+    }
+}
+
 /// The flags a service does not take, with why.
 fn refused(args: &RunArgs) -> Option<&'static str> {
     if args.checkpoint.is_some() || args.resume.is_some() {
@@ -75,18 +103,28 @@ fn refused(args: &RunArgs) -> Option<&'static str> {
 }
 
 pub fn serve(args: &RunArgs, source: Source) -> ExitCode {
+    match serve_until_stopped(args, source) {
+        Ok(code) => code,
+        Err(message) => fail(&message),
+    }
+}
+
+fn serve_until_stopped(args: &RunArgs, source: Source) -> Result<ExitCode, String> {
     if let Some(why) = refused(args) {
-        return fail(why);
+        return Err(why.into());
+    }
+    if args.service.wanted() {
+        super::service::check_args(args)?;
     }
     if args.ingest_token_env.is_some() && !matches!(source, Source::Http { .. }) {
-        return fail("--ingest-token-env guards an http:// input");
+        return Err("--ingest-token-env guards an http:// input".into());
     }
     let ingest_token = match &args.ingest_token_env {
         None => None,
         Some(name) => match std::env::var(name) {
             Ok(token) if !token.is_empty() => Some(token),
             _ => {
-                return fail(&format!(
+                return Err(format!(
                     "--ingest-token-env {name}: the environment variable is not set (or empty)"
                 ));
             }
@@ -94,18 +132,19 @@ pub fn serve(args: &RunArgs, source: Source) -> ExitCode {
     };
     let (sources, program) = match compile_rules(args) {
         Ok(compiled) => compiled,
-        Err(code) => return code,
+        Err(code) => return Ok(code),
     };
     let rejects = match &args.rejects {
         None => None,
-        Some(path) => match File::create(path) {
-            Ok(file) => Some(io::BufWriter::new(file)),
-            Err(e) => return fail(&format!("cannot create `{}`: {e}", path.display())),
-        },
+        Some(path) => {
+            Some(io::BufWriter::new(File::create(path).map_err(|e| {
+                format!("cannot create `{}`: {e}", path.display())
+            })?))
+        }
     };
     let clock = args.clock();
     let config = ServiceConfig {
-        source,
+        source: source.clone(),
         clock,
         lateness: args.lateness,
         max_future: args.max_future,
@@ -116,59 +155,108 @@ pub fn serve(args: &RunArgs, source: Source) -> ExitCode {
         ingest_token,
         metrics: args.metrics.clone(),
     };
-    let mut session = match new_session(args.engine, &program, args) {
-        Ok(session) => session,
-        Err(message) => return fail(&message),
-    };
+    let Opened {
+        mut session,
+        durable,
+        mut delivery,
+        done,
+        journal,
+        carried,
+        ..
+    } = persist::open(args, &program, source.to_string())?;
     // Under the wall clock, --max-future and --max-past bound event times instead.
     session.set_max_jump(if clock == ClockKind::Wall {
         0
     } else {
         args.max_jump
     });
-    let mut out = ServiceOutput {
-        sink: NdjsonSink::new(io::stdout().lock()),
-        program: &program,
-        sources: &sources,
-        stderr: io::BufWriter::new(io::stderr()),
-        rejects,
+    let stop = CancellationToken::new();
+    let stopping = stop.clone();
+    let outbox = delivery.as_ref().map(|d| Arc::clone(&d.outbox));
+    let mut out = Delivering {
+        inner: ServiceOutput {
+            sink: NdjsonSink::new(io::stdout().lock()),
+            program: &program,
+            sources: &sources,
+            stderr: io::BufWriter::new(io::stderr()),
+            rejects,
+        },
+        outbox: outbox.clone(),
+        email_endpoint: args.service.email_endpoint.clone(),
+        done,
+        // A full outbox holds the engine back, except once the service is stopping.
+        stop: Box::new(move || stopping.is_cancelled()),
+    };
+    let mut journaled = durable.map(|d| Journaled::new(d, outbox, journal));
+    let mut plain = ProcessOnly;
+    let accept: &mut dyn Accept = match &mut journaled {
+        Some(journaled) => journaled,
+        None => &mut plain,
     };
     let started = Instant::now();
     // Built here so that other parts of the service (delivery) can hold them too.
     let metrics = Arc::new(ServiceMetrics::new(&program));
-    let end = match crate::service::serve(&mut session, config, metrics, &mut out, &mut ProcessOnly)
-    {
+    let served = crate::service::serve(&mut session, config, metrics, &mut out, accept, stop);
+    let end = match served {
         Ok(end) => end,
         Err(message) => {
             out.flush();
-            return fail(&message);
+            if let Some(d) = &mut delivery {
+                d.halt();
+            }
+            return Err(message);
         }
     };
     if end.reader_gone {
         out.flush();
+        if let Some(d) = &mut delivery {
+            d.halt();
+        }
         eprintln!("trigc: the output was closed: the service stopped");
-        return ExitCode::from(141);
+        return Ok(ExitCode::from(141));
     }
-    session.finish(&mut out);
-    for (reject, bytes) in session.take_rejects() {
-        out.reject("held", &reject, Some(&bytes));
+    match &mut journaled {
+        // Kept for the restart as it is: no end-of-input rule, pending timers and
+        // held events stay pending, the outbox keeps what was not delivered.
+        Some(journaled) => {
+            out.flush();
+            if let Some(d) = &mut delivery {
+                d.halt();
+            }
+            journaled.last_checkpoint(&session)?;
+        }
+        None => {
+            session.finish(&mut out);
+            for (reject, bytes) in session.take_rejects() {
+                out.reject("held", &reject, Some(&bytes));
+            }
+            out.flush();
+            if let Some(d) = &mut delivery {
+                deliver_the_rest(d, args.service.delivery_timeout);
+            }
+        }
     }
-    out.flush();
+    let Delivering { inner, .. } = out;
     let ServiceOutput {
         mut sink,
         mut stderr,
         rejects,
         ..
-    } = out;
-    if let Err(e) = sink.finish() {
-        return fail(&format!("cannot write the output: {e}"));
+    } = inner;
+    sink.finish()
+        .map_err(|e| format!("cannot write the output: {e}"))?;
+    if let Some(mut file) = rejects {
+        file.flush()
+            .map_err(|e| format!("cannot write the rejects file: {e}"))?;
     }
-    if let Some(mut file) = rejects
-        && let Err(e) = file.flush()
-    {
-        return fail(&format!("cannot write the rejects file: {e}"));
-    }
-    let _ = stderr.write_all(render_end(args, &session, started.elapsed()).as_bytes());
+    let mut end_text = render_end(args, &session, started.elapsed());
+    let parts = persist::Parts {
+        durable: journaled.as_ref().map(|j| &j.durable),
+        carried: carried.as_ref(),
+        delivery: delivery.as_ref(),
+    };
+    persist::summarize(&mut end_text, args.stats, &parts);
+    let _ = stderr.write_all(end_text.as_bytes());
     let fired = end.fired;
     if fired.records > 0 {
         let mean = fired.total_ms as f64 / fired.records as f64;
@@ -183,14 +271,17 @@ pub fn serve(args: &RunArgs, source: Source) -> ExitCode {
     }
     let _ = stderr.flush();
     std::mem::forget(session);
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
-fn new_session<'p>(
-    engine: Option<EngineKind>,
-    program: &'p Program,
-    args: &RunArgs,
-) -> Result<Session<'p>, String> {
-    let engine = super::run::build_engine(engine)?;
-    Session::new(program, engine, args.config()).map_err(|e| e.to_string())
+/// A service stopping without `--state`: what is left in the outbox is delivered
+/// for at most `patience` (one `--delivery-timeout`); the rest is lost (the
+/// summary says how many).
+fn deliver_the_rest(delivery: &mut Delivery, patience: Duration) {
+    delivery.close();
+    let until = Instant::now() + patience;
+    while !delivery.finished() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    delivery.halt();
 }

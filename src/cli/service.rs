@@ -9,7 +9,7 @@
 //! state; exit 0). A restart with the same `DIR` continues: a file from the offset
 //! the checkpoint reached, stdin after the lines journaled since.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,17 +18,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::input::open_input;
+use super::persist::{self, Durable, Opened, describe_carry};
 use super::run::{CliOutput, InputEnd, RunArgs, compile_rules, fail, render_end, report_reject};
 use super::stop::StopRequests;
-use crate::deliver::{
-    AttemptConfig, Backoff, Delivering, Delivery, OutboxConfig, OutboxState, Secret,
-};
+use crate::deliver::{Delivering, Delivery, Secret};
 use crate::driver::{LineOutcome, Session, program_fingerprint};
-use crate::durable::{InputPosition, Restored, Saved, StateDir};
+use crate::durable::Entry;
 use crate::io::lines::{Line, LineLimit};
 use crate::io::{Lines, Poll};
-use crate::runtime::RestoreError;
-use crate::runtime::carry::{CarryReport, ProgramPrint, carry_over, program_print};
+use crate::runtime::carry::{ProgramPrint, carry_over, program_print};
 use crate::time::parse_duration;
 
 /// The options of delivery and durable state.
@@ -113,7 +111,7 @@ impl ServiceArgs {
 }
 
 /// The webhook signing key from `--webhook-secret-env`.
-fn secret(args: &ServiceArgs) -> Result<Option<Secret>, String> {
+pub(super) fn secret(args: &ServiceArgs) -> Result<Option<Secret>, String> {
     let Some(name) = &args.webhook_secret_env else {
         return Ok(None);
     };
@@ -125,8 +123,9 @@ fn secret(args: &ServiceArgs) -> Result<Option<Secret>, String> {
         .map_err(|e| format!("`--webhook-secret-env {name}`: {e}"))
 }
 
-/// Refuse option combinations this loop does not take.
-fn check_args(args: &RunArgs) -> Result<(), String> {
+/// Refuse option combinations this loop (and the socket service with `--state` or
+/// `--deliver`) does not take.
+pub(super) fn check_args(args: &RunArgs) -> Result<(), String> {
     let svc = &args.service;
     if args.format() != super::run::InputFormat::Ndjson {
         return Err("--deliver and --state take NDJSON input, not CSV".into());
@@ -151,105 +150,6 @@ fn check_args(args: &RunArgs) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// When the next checkpoint is due.
-struct Cadence {
-    every: Every,
-    events: u64,
-    since: Instant,
-}
-
-impl Cadence {
-    fn due(&self) -> bool {
-        match self.every {
-            Every::Events(n) => self.events >= n,
-            Every::Time(d) => self.events > 0 && self.since.elapsed() >= d,
-        }
-    }
-
-    fn reset(&mut self) {
-        self.events = 0;
-        self.since = Instant::now();
-    }
-}
-
-/// What the loop keeps besides the session.
-struct Durable {
-    dir: StateDir,
-    source: String,
-    /// Whether lines are journaled (stdin: it cannot be read again).
-    journaling: bool,
-    /// The program's declarations and triggers, kept with each checkpoint.
-    print: ProgramPrint,
-    cadence: Cadence,
-    timing: CheckpointTiming,
-}
-
-/// How long checkpoints took (`--stats`: `checkpoints`).
-#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
-struct CheckpointTiming {
-    count: u64,
-    /// The last one's size and time (the whole state, serialised and stored).
-    last_bytes: u64,
-    last_ms: u64,
-    max_ms: u64,
-    total_ms: u64,
-}
-
-impl Durable {
-    /// A checkpoint when `--checkpoint-every` says one is due; the records decided
-    /// so far are flushed first (a checkpoint must never be ahead of stdout).
-    fn checkpoint_if_due(
-        &mut self,
-        session: &Session<'_>,
-        delivery: Option<&Delivery>,
-        lines: (u64, u64),
-        out: &mut CliOutput<'_>,
-    ) -> Result<(), String> {
-        if !self.cadence.due() {
-            return Ok(());
-        }
-        out.flush();
-        self.checkpoint(session, delivery, lines, false)
-    }
-
-    fn checkpoint(
-        &mut self,
-        session: &Session<'_>,
-        delivery: Option<&Delivery>,
-        lines: (u64, u64),
-        sync: bool,
-    ) -> Result<(), String> {
-        let started = Instant::now();
-        let (outbox, generation) = match delivery {
-            Some(d) => d.outbox.snapshot(),
-            None => (OutboxState::default(), self.dir.generation() + 1),
-        };
-        let saved = Saved {
-            session: session.checkpoint(),
-            print: self.print.clone(),
-            outbox,
-            input: InputPosition {
-                source: self.source.clone(),
-                offset: lines.1,
-                line: lines.0,
-            },
-        };
-        let journal_from = self.dir.journal_next();
-        let bytes = self
-            .dir
-            .checkpoint(&saved, generation, journal_from, sync)?;
-        self.cadence.reset();
-        let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let timing = &mut self.timing;
-        timing.count += 1;
-        timing.last_bytes = bytes;
-        timing.last_ms = took;
-        timing.max_ms = timing.max_ms.max(took);
-        timing.total_ms = timing.total_ms.saturating_add(took);
-        Ok(())
-    }
 }
 
 /// The name a run's input is recorded under in the state.
@@ -283,114 +183,28 @@ fn serve(
     program: &crate::ir::Program,
 ) -> Result<ExitCode, String> {
     let svc = &args.service;
-    let config = args.config();
     let source = source_name(&args.input);
-    let secret = secret(svc)?;
-    let (dir, restored) = match &svc.state {
-        Some(path) => {
-            let (dir, restored) = StateDir::open(path, program, &config)?;
-            (Some(dir), restored)
-        }
-        None => (None, Restored::fresh()),
-    };
-    let Restored {
-        saved,
+    let Opened {
+        mut session,
+        mut durable,
+        mut delivery,
         done,
-        generation,
         journal,
+        position,
         carried,
-        added,
-    } = restored;
-    if let Some(report) = &carried
-        && report.changed()
-    {
-        eprintln!("trigc: {}", describe_carry(report));
-    }
-    let position = saved.as_ref().map(|s| s.input.clone()).unwrap_or_default();
-    if saved.is_some() && position.source != source {
-        return Err(format!(
-            "the state in `{}` was reading `{}`, not `{source}`: give that input, or move the \
-             directory away to start afresh",
-            svc.state.as_deref().unwrap_or(Path::new("")).display(),
-            position.source
-        ));
-    }
+    } = persist::open(args, program, source)?;
+    let started = Instant::now();
     let stop = Arc::new(StopRequests::install());
     let reload = Arc::new(AtomicBool::new(false));
     // Without the handler SIGHUP ends the process, as it does for a plain run.
     let _ = signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload));
     let mut print = program_print(program);
-    let mut delivery = if svc.deliver {
-        let dead_letters = match &svc.dead_letter {
-            Some(path) => Some(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|e| format!("cannot open `{}`: {e}", path.display()))?,
-            ),
-            None => None,
-        };
-        let outbox = OutboxConfig {
-            capacity: usize::try_from(svc.outbox_capacity).unwrap_or(usize::MAX),
-            per_endpoint: usize::try_from(svc.max_in_flight).unwrap_or(16),
-            settled: dir.as_ref().map(StateDir::settled),
-            dead_letters,
-        };
-        let attempts = AttemptConfig {
-            secret,
-            timeout: svc.delivery_timeout,
-            max_attempts: svc.max_attempts,
-            backoff: Backoff {
-                base: svc.retry_base,
-                cap: svc.retry_cap,
-            },
-        };
-        Some(Delivery::start(outbox, attempts)?)
-    } else {
-        None
-    };
-    let engine = super::run::build_engine(args.engine)?;
-    let started = Instant::now();
-    let mut session = match saved {
-        None => Session::new(program, engine, config).map_err(RestoreError::Engine),
-        Some(saved) => {
-            if let Some(d) = &delivery {
-                let mut outbox = saved.outbox;
-                outbox.jobs.retain(|j| {
-                    crate::deliver::parse_id(&j.id).is_none_or(|id| !done.contains(&id))
-                });
-                d.outbox.restore(outbox, generation);
-            }
-            Session::resume(program, engine, config, saved.session)
-        }
-    }
-    .map_err(|e| match e {
-        RestoreError::Engine(e) => e.to_string(),
-        RestoreError::Invalid(what) => format!("the state is not usable: {what}"),
-    })?;
-    session.set_max_jump(args.max_jump);
-    session.runtime.start_added_schedules(&added);
-    let _ = session.take_tail();
     let limit = LineLimit {
         max_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),
     };
-    let journaling = dir.is_some() && source == "-";
-    let replay = journal.len() as u64;
+    let replay = journal.iter().map(Entry::len).sum::<u64>();
     let reader = open_at(&args.input, position.offset, journal)?;
     let mut lines = Lines::with_limit(reader, limit).resuming(position.line, position.offset);
-    let mut durable = dir.map(|dir| Durable {
-        dir,
-        source,
-        journaling,
-        print: print.clone(),
-        timing: CheckpointTiming::default(),
-        cadence: Cadence {
-            every: svc.checkpoint_every,
-            events: 0,
-            since: Instant::now(),
-        },
-    });
     let stop_flag = Arc::clone(&stop);
     let mut out = Delivering {
         inner: CliOutput::new(program, sources),
@@ -435,7 +249,7 @@ fn serve(
                     }
                     if let Some(d) = &mut durable {
                         let at = (lines.lines_read(), lines.offset());
-                        d.checkpoint_if_due(&session, delivery.as_ref(), at, &mut out.inner)?;
+                        checkpoint_if_due(d, &session, delivery.as_ref(), at, &mut out.inner)?;
                     }
                     continue;
                 }
@@ -450,7 +264,7 @@ fn serve(
                 }
                 if let Some(d) = &mut durable {
                     let at = (lines.lines_read(), lines.offset());
-                    d.checkpoint_if_due(&session, delivery.as_ref(), at, &mut out.inner)?;
+                    checkpoint_if_due(d, &session, delivery.as_ref(), at, &mut out.inner)?;
                 }
             }
             Poll::TooLong { number, .. } => {
@@ -477,7 +291,7 @@ fn serve(
                 }
                 if let Some(d) = &mut durable {
                     let at = (lines.lines_read(), lines.offset());
-                    d.checkpoint_if_due(&session, delivery.as_ref(), at, &mut out.inner)?;
+                    checkpoint_if_due(d, &session, delivery.as_ref(), at, &mut out.inner)?;
                 }
                 lines
                     .fill()
@@ -544,9 +358,13 @@ fn serve(
     }
     if let Some(d) = &mut durable {
         out.inner.flush();
-        d.checkpoint(&session, delivery.as_ref(), position, true)?;
+        d.checkpoint(
+            &session,
+            delivery.as_ref().map(|d| &*d.outbox),
+            position,
+            true,
+        )?;
     }
-    let left = delivery.as_ref().map_or(0, |d| d.outbox.len());
     let Delivering { inner, .. } = out;
     let CliOutput {
         mut sink,
@@ -560,42 +378,32 @@ fn serve(
             .map_err(|e| format!("cannot write the rejects file: {e}"))?;
     }
     let mut end_text = render_end(args, &session, started.elapsed());
-    if args.stats
-        && let Some(d) = &durable
-    {
-        let value = serde_json::to_value(d.timing).unwrap_or_default();
-        add_member(&mut end_text, "checkpoints", value);
-    }
-    if args.stats
-        && let Some(report) = &carried
-    {
-        let value = serde_json::to_value(report).unwrap_or_default();
-        add_member(&mut end_text, "rules_changed", value);
-    }
-    if let Some(d) = &delivery {
-        let stats = d.outbox.stats();
-        if args.stats {
-            let mut value = serde_json::to_value(&stats).unwrap_or_default();
-            if let Some(v) = value.as_object_mut() {
-                v.insert("pending".into(), serde_json::json!(left));
-            }
-            add_member(&mut end_text, "delivery", value);
-        } else {
-            end_text.push_str(&format!(
-                "delivered: {}, retries: {}, dead letters: {}, endpoints gone: {}, not sent again: {}, pending: {left}\n",
-                stats.delivered, stats.retries, stats.dead_letters, stats.endpoints_gone, stats.skipped_done
-            ));
-        }
-        if left > 0 && durable.is_none() {
-            end_text.push_str(&format!(
-                "warning: {left} actions were not delivered and are lost (no --state to keep them)\n"
-            ));
-        }
-    }
+    let parts = persist::Parts {
+        durable: durable.as_ref(),
+        carried: carried.as_ref(),
+        delivery: delivery.as_ref(),
+    };
+    persist::summarize(&mut end_text, args.stats, &parts);
     let _ = stderr.write_all(end_text.as_bytes());
     let _ = stderr.flush();
     std::mem::forget(session);
     Ok(status)
+}
+
+/// A checkpoint when `--checkpoint-every` says one is due; the records decided so
+/// far are flushed first (a checkpoint must never be ahead of stdout).
+fn checkpoint_if_due(
+    durable: &mut Durable,
+    session: &Session<'_>,
+    delivery: Option<&Delivery>,
+    lines: (u64, u64),
+    out: &mut CliOutput<'_>,
+) -> Result<(), String> {
+    if !durable.due() {
+        return Ok(());
+    }
+    out.flush();
+    durable.checkpoint(session, delivery.map(|d| &*d.outbox), lines, false)
 }
 
 /// The most stdin lines journaled in one batch.
@@ -623,7 +431,7 @@ impl Batch {
         }
         if let Some(d) = durable {
             let held: Vec<&[u8]> = self.lines.iter().map(|(_, b, _)| &b[..]).collect();
-            d.dir.journal(&held)?;
+            d.dir.journal(None, &[held])?;
             d.cadence.events += self.lines.len() as u64;
         }
         for (number, bytes, terminated) in self.lines.drain(..) {
@@ -715,40 +523,13 @@ fn reload_rules<'p>(
     eprintln!("trigc: SIGHUP: {}", describe_carry(&report));
 }
 
-/// Add a member to the `--stats` summary object.
-fn add_member(summary: &mut String, name: &str, value: serde_json::Value) {
-    if let Ok(serde_json::Value::Object(mut obj)) = serde_json::from_str(summary) {
-        obj.insert(name.into(), value);
-        *summary = format!("{}\n", serde_json::Value::Object(obj));
-    }
-}
-
-/// The notice of a carry-over to changed rules.
-fn describe_carry(report: &CarryReport) -> String {
-    let list = |names: &[String]| {
-        if names.is_empty() {
-            "none".to_owned()
-        } else {
-            names.join(", ")
-        }
-    };
-    format!(
-        "rules changed: {} triggers kept with their state, new: {}; changed or removed, \
-         their state dropped: {} ({} pending instances)",
-        report.kept.len(),
-        list(&report.added),
-        list(&report.dropped),
-        report.instances_dropped
-    )
-}
-
 /// The input from where the state left it: a file from `offset`, stdin after the
 /// journaled `lines` (which are read first).
-fn open_at(input: &Path, offset: u64, journal: Vec<Vec<u8>>) -> Result<Box<dyn BufRead>, String> {
+fn open_at(input: &Path, offset: u64, journal: Vec<Entry>) -> Result<Box<dyn BufRead>, String> {
     let shown = input.display();
     if input.as_os_str() == "-" {
         let mut replay = Vec::new();
-        for line in journal {
+        for line in journal.iter().flat_map(Entry::lines) {
             replay.extend_from_slice(&line);
             replay.push(b'\n');
         }

@@ -20,9 +20,11 @@
 //! - [`StateDir::open`] once: the [`Restored`] state to resume from (session
 //!   checkpoint, outbox, input position), the ids settled since, and the journal
 //!   lines accepted but not covered by the checkpoint, to process again first;
-//! - [`StateDir::journal`] with lines read from a source that cannot replay them
-//!   (stdin, a socket), before processing them and before acknowledging them (an
-//!   HTTP `202` means journaled): they survive kill -9 when it returns;
+//! - [`StateDir::journal`] with batches of lines read from a source that cannot
+//!   replay them (stdin, a socket, an HTTP request), before processing them and
+//!   before acknowledging them (an HTTP `202` means journaled): one entry per
+//!   batch ([`journal`]), all batches of one call in one write, and they survive
+//!   kill -9 when it returns;
 //! - [`StateDir::checkpoint`] every `--checkpoint-every` events or seconds and at
 //!   shutdown (with `sync`), with the session's checkpoint, the outbox snapshot
 //!   ([`Outbox::snapshot`](crate::deliver::Outbox::snapshot), whose generation it
@@ -34,6 +36,7 @@
 //! checkpoint serialises the whole state): from async code, call them from the one
 //! task that owns the session, or `spawn_blocking`.
 
+pub mod journal;
 pub mod store;
 
 use std::collections::HashSet;
@@ -48,6 +51,7 @@ use crate::ir::Program;
 use crate::ir::TriggerId;
 use crate::runtime::RuntimeConfig;
 use crate::runtime::carry::{CarryReport, ProgramPrint, carry_over, program_print};
+pub use journal::Entry;
 use store::{Meta, Store};
 
 /// Where the input was when a checkpoint was taken.
@@ -83,8 +87,8 @@ pub struct Restored {
     /// The generation the checkpoint was written under (for
     /// [`Outbox::restore`](crate::deliver::Outbox::restore)).
     pub generation: u64,
-    /// Journal lines not in the checkpoint, in order: process them first.
-    pub journal: Vec<Vec<u8>>,
+    /// Journaled batches not in the checkpoint, in order: process them first.
+    pub journal: Vec<Entry>,
     /// When the rules changed since the checkpoint: what was kept and dropped.
     pub carried: Option<CarryReport>,
     /// Triggers the new rules added (their schedules start on resume:
@@ -126,8 +130,7 @@ impl StateDir {
         let Some(loaded) = store.load()? else {
             // No checkpoint yet: a run from the start, with any lines journaled
             // before the crash.
-            let journal = store.journal_from(0)?;
-            let next_journal = journal.last().map_or(0, |(n, _)| n + 1);
+            let (journal, next_journal) = read_journal(&store, 0)?;
             let done = store
                 .done_since(0)?
                 .iter()
@@ -135,7 +138,7 @@ impl StateDir {
                 .collect();
             let restored = Restored {
                 done,
-                journal: journal.into_iter().map(|(_, l)| l).collect(),
+                journal,
                 ..Restored::fresh()
             };
             let state = StateDir {
@@ -187,15 +190,12 @@ impl StateDir {
             .iter()
             .filter_map(|id| parse_id(id))
             .collect();
-        let journal_lines = store.journal_from(loaded.meta.journal_from)?;
-        let next_journal = journal_lines
-            .last()
-            .map_or(loaded.meta.journal_from, |(n, _)| n + 1);
+        let (journal, next_journal) = read_journal(&store, loaded.meta.journal_from)?;
         let restored = Restored {
             saved: Some(saved),
             done,
             generation,
-            journal: journal_lines.into_iter().map(|(_, l)| l).collect(),
+            journal,
             carried,
             added,
         };
@@ -214,11 +214,26 @@ impl StateDir {
         self.meta.as_ref().map_or(0, |m| m.generation)
     }
 
-    /// Journal `lines` (see the module docs); the sequence number of the first.
-    pub fn journal(&mut self, lines: &[&[u8]]) -> Result<u64, String> {
+    /// Journal `batches` of lines, each as one entry (an empty batch is skipped),
+    /// all in one write (see the module docs): `wall_ms` is the wall-clock time the
+    /// service processes them at (`None` under the event clock), which their replay
+    /// uses. The sequence number of the first line.
+    pub fn journal(&mut self, wall_ms: Option<i64>, batches: &[Vec<&[u8]>]) -> Result<u64, String> {
         let first = self.next_journal;
-        self.store.journal(first, lines)?;
-        self.next_journal += lines.len() as u64;
+        let mut next = first;
+        let entries: Vec<(u64, Vec<u8>)> = batches
+            .iter()
+            .filter(|lines| !lines.is_empty())
+            .map(|lines| {
+                let seq = next;
+                next += lines.len() as u64;
+                (seq, journal::encode(wall_ms, lines))
+            })
+            .collect();
+        if !entries.is_empty() {
+            self.store.journal(&entries)?;
+        }
+        self.next_journal = next;
         Ok(first)
     }
 
@@ -258,6 +273,19 @@ impl StateDir {
     pub fn sync(&self) -> Result<(), String> {
         self.store.sync()
     }
+}
+
+/// The journal entries from `seq` on, and the sequence number the next line gets.
+fn read_journal(store: &Store, seq: u64) -> Result<(Vec<Entry>, u64), String> {
+    let mut next = seq;
+    let mut entries = Vec::new();
+    for (first, value) in store.journal_from(seq)? {
+        let entry = journal::decode(value)
+            .map_err(|why| format!("the state's journal is damaged ({why}): refusing to use it"))?;
+        next = first + entry.len();
+        entries.push(entry);
+    }
+    Ok((entries, next))
 }
 
 /// Marks settled jobs in the store.

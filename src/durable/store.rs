@@ -2,8 +2,9 @@
 //! the [`Meta`] of the last checkpoint; `state` that checkpoint's body in chunks
 //! (keyed by generation and chunk number, so the new chunks, the new meta and the
 //! removal of the old ones are one atomic batch); `done` one row per outbox job
-//! settled since (keyed by generation and id); `journal` input lines accepted but not
-//! yet covered by a checkpoint (keyed by sequence number).
+//! settled since (keyed by generation and id); `journal` batches of input lines
+//! accepted but not yet covered by a checkpoint (keyed by the sequence number of
+//! their first line, [`super::journal`]).
 //!
 //! Beside the database, `DIR/checkpoint.json` names the last checkpoint's
 //! generation and checksum (written after each commit, renamed into place): the
@@ -273,19 +274,21 @@ impl Store {
         Ok(ids)
     }
 
-    /// Append input lines to the journal, numbered from `seq` on; they are on their
-    /// way to disk (kill -9 safe) when this returns.
-    pub fn journal(&self, seq: u64, lines: &[&[u8]]) -> Result<(), String> {
+    /// Append journal entries (each keyed by the sequence number of its first line,
+    /// see [`super::journal`]) in one batch; they are on their way to disk (kill -9
+    /// safe) when this returns.
+    pub fn journal(&self, entries: &[(u64, Vec<u8>)]) -> Result<(), String> {
         let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
-        for (i, line) in lines.iter().enumerate() {
-            batch.insert(&self.journal, (seq + i as u64).to_be_bytes(), *line);
+        for (seq, value) in entries {
+            batch.insert(&self.journal, seq.to_be_bytes(), value.as_slice());
         }
         batch
             .commit()
             .map_err(|e| io_error(&self.path, format!("cannot be written: {e}")))
     }
 
-    /// The journal lines from `seq` on, in order, with their numbers.
+    /// The journal entries from `seq` on, in order, with the sequence numbers of
+    /// their first lines.
     pub fn journal_from(&self, seq: u64) -> Result<Vec<(u64, Vec<u8>)>, String> {
         let mut lines = Vec::new();
         for kv in self.journal.range(seq.to_be_bytes()..) {

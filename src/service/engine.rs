@@ -20,9 +20,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::clock::{self, ClockKind};
 use super::metrics::{ServiceMetrics, Tally};
-use super::{Ack, Frame, ServiceConfig, Submission};
+use super::{Ack, Frame, Numbered, QUEUE, ServiceConfig, Submission};
 use crate::driver::stray::MAX_SUSPECTS;
-use crate::driver::{LineOutcome, Session};
+use crate::driver::{LineOutcome, Session, TimeBounds};
+use crate::durable::Entry;
 use crate::interp::Interner;
 use crate::io::Reject;
 use crate::io::lines::{Line, is_blank};
@@ -31,19 +32,33 @@ use crate::runtime::{ActionRecord, Notice, Output};
 
 /// The step every submission goes through on the engine task before any of its
 /// lines is processed: the one place the durable state journals what a socket or
-/// an HTTP request delivered. An HTTP request is answered `202` only after this
-/// step and the processing that follows it returned, so once `--state` journals
-/// here (and syncs as its policy says), a `202` means "journaled".
+/// an HTTP request delivered. The engine takes every submission waiting in its
+/// queue at once (up to [`QUEUE`](super::QUEUE)) and passes them here together
+/// (group commit: one journal write for all), then processes them in order. An
+/// HTTP request is answered `202` only after this step and the processing that
+/// follows it returned, so with `--state` (which journals here, kill -9 safe
+/// when it returns) a `202` means "journaled".
 ///
-/// An `Err` refuses the whole submission: none of its lines is processed, and an
+/// An `Err` refuses the whole group: none of its lines is processed, and each
 /// HTTP request is answered `503` with the reason (a raw socket connection cannot
 /// be told; its lines are dropped and counted as rejected).
 pub trait Accept {
-    fn accept(&mut self, submission: &Submission) -> Result<(), String>;
+    /// Lines accepted before a restart and not processed since (the journal after
+    /// the last checkpoint): the engine processes them, batch by batch at the
+    /// wall-clock time each was first processed at, before any source opens.
+    /// Nothing by default.
+    fn replay(&mut self) -> Vec<Entry> {
+        Vec::new()
+    }
 
-    /// After each submission was processed and each wall-clock firing, before the
-    /// next one (records flushed, metrics synced): where a durable state can
-    /// checkpoint on its own cadence. Nothing by default.
+    /// Take `group` before its lines are processed, at the wall-clock time `wall_ms`
+    /// the engine processes them at (`None` under the event clock).
+    fn accept(&mut self, group: &[Submission], wall_ms: Option<i64>) -> Result<(), String>;
+
+    /// After each group was processed and each wall-clock firing, before the
+    /// next one (records flushed, metrics synced, nothing accepted left
+    /// unprocessed): where a durable state can checkpoint on its own cadence.
+    /// Nothing by default.
     fn processed(&mut self, _session: &mut Session<'_>) {}
 }
 
@@ -52,7 +67,7 @@ pub trait Accept {
 pub struct ProcessOnly;
 
 impl Accept for ProcessOnly {
-    fn accept(&mut self, _: &Submission) -> Result<(), String> {
+    fn accept(&mut self, _: &[Submission], _: Option<i64>) -> Result<(), String> {
         Ok(())
     }
 }
@@ -150,15 +165,18 @@ impl Engine<'_, '_> {
         let mut tally = Tally::default();
         let mut end = ServiceEnd::default();
         if wall {
-            // Schedules start from now, and the watermark is the wall clock.
+            // Schedules start from now, and the watermark is the wall clock. After a
+            // restart, timers that came due meanwhile fire here: their records go
+            // out now, not with the next input.
             self.advance_wall(clock::wall_ms(), true);
+            self.output.flush();
         }
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
         let mut stopping = false;
-        // The answer to the submission just processed, sent once its records are
-        // flushed and the metrics count it.
-        let mut answer = None;
+        // The answers to the group just processed, sent once its records are
+        // flushed, the metrics count it and the accept step has seen it processed.
+        let mut answers = Vec::new();
         loop {
             let deadline = if wall { self.deadline() } else { None };
             if let Some(at) = deadline {
@@ -171,7 +189,15 @@ impl Engine<'_, '_> {
                     self.advance_wall(clock::wall_ms(), false);
                 }
                 got = rx.recv() => match got {
-                    Some(submission) => answer = self.submission(submission, wall),
+                    Some(first) => {
+                        let mut group = vec![first];
+                        while group.len() < QUEUE
+                            && let Ok(next) = rx.try_recv()
+                        {
+                            group.push(next);
+                        }
+                        answers = self.group(group, wall);
+                    }
                     None => break,
                 },
             }
@@ -180,7 +206,7 @@ impl Engine<'_, '_> {
             self.accept.processed(self.session);
             // Answered last: a client that has its 202 finds its records on stdout
             // and its lines in the metrics.
-            if let Some((tx, ack)) = answer.take() {
+            for (tx, ack) in answers.drain(..) {
                 // The requester may have gone: its lines were processed all the same.
                 let _ = tx.send(ack);
             }
@@ -217,14 +243,61 @@ impl Engine<'_, '_> {
         }
     }
 
-    /// One submission: the accept step, then its lines in order; its answer, if it
-    /// asked for one.
-    fn submission(&mut self, submission: Submission, wall: bool) -> Option<Answer> {
-        if let Err(why) = self.accept.accept(&submission) {
-            return self.refuse(submission, why);
+    /// What was accepted before a restart and not processed since
+    /// ([`Accept::replay`]), processed as it was then: each batch after the wall
+    /// clock reached its time, within the event-time bounds of that time. Called
+    /// before the sources open.
+    pub fn replay(&mut self) {
+        let batches = self.accept.replay();
+        if batches.is_empty() {
+            return;
         }
-        if wall {
-            let now = clock::wall_ms();
+        let lines: u64 = batches.iter().map(Entry::len).sum();
+        let origin: Arc<str> = Arc::from("journal");
+        for batch in batches {
+            let submission = Submission {
+                origin: Arc::clone(&origin),
+                lines: (1..)
+                    .zip(batch.lines())
+                    .map(|(number, bytes)| Numbered {
+                        number,
+                        frame: Frame::Line(bytes),
+                    })
+                    .collect(),
+                ack: None,
+            };
+            self.submission(submission, batch.wall_ms);
+        }
+        // Back to the bounds of the clock in use: a wall-clock service sets them
+        // again before each batch.
+        self.session.set_time_bounds(TimeBounds::UNBOUNDED);
+        // The metrics count these lines at the engine's first sync.
+        self.output.flush();
+        self.accept.processed(self.session);
+        eprintln!("trigc: replayed {lines} journaled lines accepted before the restart");
+    }
+
+    /// A group of submissions taken from the queue at once: the accept step for
+    /// all, then each one's lines in order; the answers to those that asked.
+    fn group(&mut self, group: Vec<Submission>, wall: bool) -> Vec<Answer> {
+        let now = wall.then(clock::wall_ms);
+        if let Err(why) = self.accept.accept(&group, now) {
+            return group
+                .into_iter()
+                .filter_map(|s| self.refuse(s, why.clone()))
+                .collect();
+        }
+        group
+            .into_iter()
+            .filter_map(|s| self.submission(s, now))
+            .collect()
+    }
+
+    /// One accepted submission, processed at the wall-clock time `now` (`None`:
+    /// under the event clock): its lines in order; its answer, if it asked for one.
+    fn submission(&mut self, submission: Submission, now: Option<i64>) -> Option<Answer> {
+        let wall = self.config.clock == ClockKind::Wall;
+        if let Some(now) = now {
             self.advance_wall(now, false);
             let bounds = clock::bounds(now, self.config.max_future, self.config.max_past);
             self.session.set_time_bounds(bounds);

@@ -212,9 +212,10 @@ impl Shared {
     }
 }
 
-/// Run the service until SIGTERM/SIGINT: bind the source (and `--metrics`), print
-/// where it listens on stderr, feed the session, and at the stop drain what was
-/// read. The session is left as the last line left it (no end-of-input rule: the
+/// Run the service until SIGTERM/SIGINT (or `stop`, which they cancel): process
+/// what [`Accept::replay`] gives, bind the source (and `--metrics`), print where
+/// it listens on stderr, feed the session, and at the stop drain what was read.
+/// The session is left as the last line left it (no end-of-input rule: the
 /// caller decides).
 pub fn serve(
     session: &mut Session<'_>,
@@ -222,6 +223,7 @@ pub fn serve(
     metrics: Arc<metrics::ServiceMetrics>,
     output: &mut dyn EngineOutput,
     accept: &mut dyn Accept,
+    stop: CancellationToken,
 ) -> Result<ServiceEnd, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -232,7 +234,6 @@ pub fn serve(
         .map_err(|e| format!("cannot start the service runtime: {e}"))?;
     let config = Arc::new(config);
     let (tx, rx) = mpsc::channel(QUEUE);
-    let stop = CancellationToken::new();
     let shared = Shared {
         tx,
         stop: stop.clone(),
@@ -242,15 +243,7 @@ pub fn serve(
     };
     runtime.block_on(async move {
         let signal = stop_on_signals(stop.clone())?;
-        if let Some(addr) = &config.metrics {
-            metrics::serve(addr, Arc::clone(&metrics), stop.clone()).await?;
-        }
-        match &config.source {
-            Source::Tcp(addr) => stream::listen_tcp(addr, shared).await?,
-            Source::Unix(path) => stream::listen_unix(path, shared).await?,
-            Source::Http { addr, path } => http::listen(addr, path.clone(), shared).await?,
-        }
-        let engine = Engine {
+        let mut engine = Engine {
             session,
             config: &config,
             metrics: &metrics,
@@ -259,6 +252,15 @@ pub fn serve(
             fired: engine::Lateness::default(),
             held: std::collections::VecDeque::new(),
         };
+        engine.replay();
+        if let Some(addr) = &config.metrics {
+            metrics::serve(addr, Arc::clone(&metrics), stop.clone()).await?;
+        }
+        match &config.source {
+            Source::Tcp(addr) => stream::listen_tcp(addr, shared).await?,
+            Source::Unix(path) => stream::listen_unix(path, shared).await?,
+            Source::Http { addr, path } => http::listen(addr, path.clone(), shared).await?,
+        }
         let mut end = engine.run(rx, stop).await;
         end.signal = signal.get().copied();
         Ok(end)
@@ -267,12 +269,24 @@ pub fn serve(
 
 /// SIGTERM and SIGINT stop the service: the sources stop accepting and reading,
 /// the engine drains what was read. A second signal ends the process at once
-/// (128 + its number). What stopped it is kept for the summary.
+/// (128 + its number). What stopped it is kept for the summary. SIGHUP does not
+/// reload the rules of a service yet: it is told so and changes nothing (rather
+/// than ending the process, its default).
 fn stop_on_signals(stop: CancellationToken) -> Result<Arc<OnceLock<&'static str>>, String> {
     use tokio::signal::unix::{SignalKind, signal};
     let listen = |kind| signal(kind).map_err(|e| format!("cannot listen for signals: {e}"));
     let mut term = listen(SignalKind::terminate())?;
     let mut int = listen(SignalKind::interrupt())?;
+    let mut hup = listen(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            eprintln!(
+                "trigc: SIGHUP: socket input does not reload its rules yet: the running ones \
+                 are kept (stop and start the service to change them; with --state its \
+                 state carries over)"
+            );
+        }
+    });
     let seen = Arc::new(OnceLock::new());
     let noted = Arc::clone(&seen);
     tokio::spawn(async move {
