@@ -43,7 +43,12 @@
 //! followed the previous one last time is recognised with one compare (no quote scan,
 //! no hash), and a canonical time is parsed where it stands; plain strings, short
 //! numbers and the key are then read inline, everything else by `ValueReader`.
+//! Programs with a wire mapping (nested paths like `properties.price`) walk every line
+//! once instead ([`json::walk_nested`], driven by the trie of `paths`): into the
+//! objects some path reads, over the rest with a check that it is JSON but no tokens;
+//! a line that walk declines takes the same general path.
 
+mod paths;
 mod wire;
 
 use std::fmt;
@@ -223,6 +228,8 @@ pub struct Decoder {
     /// The line just decoded had its time as an integer of epoch milliseconds
     /// ([`Decoder::time_was_int`]).
     int_time: bool,
+    /// Tests only ([`Decoder::decode_general`]): no one-pass walk of nested lines.
+    general_only: bool,
 }
 
 impl Decoder {
@@ -322,6 +329,7 @@ impl Decoder {
             wire,
             untyped_ignored,
             int_time: false,
+            general_only: false,
         }
     }
 
@@ -361,6 +369,22 @@ impl Decoder {
         }
     }
 
+    /// [`Decoder::decode`] without the wire mapping's one-pass walk, every line through
+    /// [`Decoder::scan`]: for tests that check the walk changes no answer.
+    #[doc(hidden)]
+    pub fn decode_general(
+        &mut self,
+        line: &[u8],
+        line_no: u64,
+        interner: &mut Interner,
+        out: &mut Event,
+    ) -> Decoded {
+        self.general_only = true;
+        let decoded = self.decode(line, line_no, interner, out);
+        self.general_only = false;
+        decoded
+    }
+
     /// `Ok(None)`: decoded; `Ok(Some(type))`: undeclared type.
     fn decode_line(
         &mut self,
@@ -377,10 +401,10 @@ impl Decoder {
         if u32::try_from(text.len()).is_err() {
             return Err("line longer than 4 GiB".into());
         }
-        self.scan(text)?;
         if self.wire.is_some() {
             return self.decode_wire(text, interner, out);
         }
+        self.scan(text)?;
 
         let type_tok = self
             .member(self.type_name)
