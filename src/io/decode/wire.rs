@@ -309,7 +309,7 @@ impl Decoder {
             return Err("internal: no wire mapping".into());
         };
         wire.walked = !self.general_only && wire.trie.walk(text, &self.names, &mut self.unknown);
-        let res = if wire.walked { Ok(()) } else { self.scan(text) };
+        let res = if wire.walked { Ok(()) } else { self.scan_general(text) };
         let res = res.and_then(|()| self.decode_mapped(&wire, text, interner, out));
         self.wire = Some(wire);
         res
