@@ -118,6 +118,27 @@ struct FieldShape {
     used: bool,
 }
 
+impl FieldShape {
+    /// The common values read inline, giving what `ValueReader::read` would; `None`
+    /// for the rest. Always inlined: it is the flat path's inner loop.
+    #[inline(always)]
+    fn read_inline(&self, tok: Tok, text: &str, interner: &mut Interner) -> Option<Value> {
+        let bytes = || tok.bytes(text.as_bytes());
+        match (self.scalar, tok.token) {
+            (Scalar::Str, Token::Str) if self.used => {
+                Some(Value::Str(interner.intern(tok.str_body(text))))
+            }
+            (Scalar::Str, Token::Str) => Some(Value::None),
+            // Every number token is a finite `f64` (both scanners check): that is the
+            // whole type check of a float nobody reads.
+            (Scalar::Float, Token::Int | Token::Float) if !self.used => Some(Value::None),
+            (Scalar::Float, Token::Int | Token::Float) => json::fast_f64(bytes()).map(Value::Float),
+            (Scalar::Int, Token::Int) => json::fast_i64(bytes()).map(Value::Int),
+            _ => None,
+        }
+    }
+}
+
 /// The field types whose common values are read inline (the rest, and every value
 /// that does not fit the fast reading, go through [`ValueReader::read`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -523,23 +544,7 @@ impl Decoder {
                 }
                 None => return Err(format!("missing field `{}` of {}", field.name, shape.name)),
             };
-            // The common values inline, giving what `ValueReader::read` would.
-            let bytes = || tok.tok.bytes(text.as_bytes());
-            let inline = match (field.scalar, tok.tok.token) {
-                (Scalar::Str, Token::Str) if field.used => {
-                    Some(Value::Str(interner.intern(tok.tok.str_body(text))))
-                }
-                (Scalar::Str, Token::Str) => Some(Value::None),
-                // Every number token is a finite `f64` (both scanners check): that is
-                // the whole type check of a float nobody reads.
-                (Scalar::Float, Token::Int | Token::Float) if !field.used => Some(Value::None),
-                (Scalar::Float, Token::Int | Token::Float) => {
-                    json::fast_f64(bytes()).map(Value::Float)
-                }
-                (Scalar::Int, Token::Int) => json::fast_i64(bytes()).map(Value::Int),
-                _ => None,
-            };
-            let value = match inline {
+            let value = match field.read_inline(tok.tok, text, interner) {
                 Some(value) => value,
                 None => ValueReader {
                     text,

@@ -234,14 +234,19 @@ enum Found {
 impl Decoder {
     /// The line's value at `path` (after the walk, or after [`Decoder::scan`] when the
     /// walk declined the line).
+    #[inline]
     fn find(&self, wire: &WireMap, text: &str, path: &Path) -> Result<Found, String> {
         if wire.walked {
-            // A gather the walk saw would have made it decline the line.
-            return Ok(match wire.trie.value(path.node) {
-                Some(tok) if path.gather.is_none() => Found::Value(0, tok),
-                _ => Found::Absent,
+            return Ok(match walked_value(wire, path) {
+                Some(tok) => Found::Value(0, tok),
+                None => Found::Absent,
             });
         }
+        self.find_scanned(text, path)
+    }
+
+    /// [`Decoder::find`] on a line the walk declined.
+    fn find_scanned(&self, text: &str, path: &Path) -> Result<Found, String> {
         let Some(slot) = self.member_slot(path.first) else {
             return Ok(Found::Absent);
         };
@@ -283,8 +288,14 @@ impl Decoder {
     }
 
     /// The token at `path` when present and not `null`.
+    #[inline]
     fn find_value(&self, wire: &WireMap, text: &str, path: &Path) -> Option<(usize, Tok)> {
-        match self.find(wire, text, path) {
+        if wire.walked {
+            return walked_value(wire, path)
+                .filter(|tok| tok.token != Token::Null)
+                .map(|tok| (0, tok));
+        }
+        match self.find_scanned(text, path) {
             Ok(Found::Value(i, tok)) if tok.token != Token::Null => Some((i, tok)),
             _ => None,
         }
@@ -309,7 +320,11 @@ impl Decoder {
             return Err("internal: no wire mapping".into());
         };
         wire.walked = !self.general_only && wire.trie.walk(text, &self.names, &mut self.unknown);
-        let res = if wire.walked { Ok(()) } else { self.scan_general(text) };
+        let res = if wire.walked {
+            Ok(())
+        } else {
+            self.scan_general(text)
+        };
         let res = res.and_then(|()| self.decode_mapped(&wire, text, interner, out));
         self.wire = Some(wire);
         res
@@ -427,9 +442,14 @@ impl Decoder {
             };
             let err = |what: String| format!("field `{}` of {}: {what}", field.name, shape.name);
             let value = match self.find(wire, text, path).map_err(err)? {
-                Found::Value(i, tok) if tok.token != Token::Null => reader
-                    .read(i, tok, &field.ty, interner, &mut self.scratch)
-                    .map_err(err)?,
+                Found::Value(i, tok) if tok.token != Token::Null => {
+                    match field.read_inline(tok, text, interner) {
+                        Some(value) => value,
+                        None => reader
+                            .read(i, tok, &field.ty, interner, &mut self.scratch)
+                            .map_err(err)?,
+                    }
+                }
                 Found::Gathered(items) => {
                     let elem = match field.ty.strip_optional() {
                         Ty::List(elem) => elem.as_ref(),
@@ -463,6 +483,13 @@ impl Decoder {
         }
         Ok(None)
     }
+}
+
+/// The value the one-pass walk found at `path` (a gather the walk saw would have made
+/// it decline the line).
+#[inline(always)]
+fn walked_value(wire: &WireMap, path: &Path) -> Option<Tok> {
+    wire.trie.value(path.node).filter(|_| path.gather.is_none())
 }
 
 /// The schema's time member in its declared format: a strftime string (a time without
