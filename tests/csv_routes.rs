@@ -6,8 +6,12 @@
 //! from cells chosen to sit on the edges: leading zeros, signs, exponents, empty
 //! cells, unknown types, times in and out of the canonical spelling and range.
 
+#[path = "common/compile.rs"]
+mod compile;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use compile::program;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use trigc::interp::Interner;
@@ -15,19 +19,6 @@ use trigc::io::csv_rows::CsvShape;
 use trigc::io::{Decoded, Decoder};
 use trigc::ir::Program;
 use trigc::runtime::Event;
-use trigc::syntax::{SourceMap, add_file};
-
-fn program(src: &str) -> Program {
-    let mut sources = SourceMap::default();
-    let _ = add_file(&mut sources, "t.trig", src.as_bytes());
-    let compiled = trigc::compile(&sources);
-    assert!(
-        compiled.diagnostics.is_empty(),
-        "{:?}",
-        compiled.diagnostics
-    );
-    compiled.program.unwrap_or_default()
-}
 
 /// The default envelope, string type names, a `keyed by` event.
 const SHOP: &str = "

@@ -16,6 +16,10 @@
 
 use logos::Logos;
 
+mod nested;
+
+pub use nested::{Member, Nested, NestedMembers, walk_nested};
+
 /// Deepest nesting of objects and arrays accepted on a line, the line's own object
 /// counting as 1. It bounds the recursion of the walk on hostile input.
 pub const MAX_DEPTH: u32 = 64;

@@ -86,7 +86,12 @@ impl UnknownNames {
         if names.len() <= PAIRWISE {
             for (j, later) in names.iter().enumerate() {
                 let earlier = names.get(..j).unwrap_or_default();
-                if earlier.iter().any(|e| text(e) == text(later)) {
+                // Lengths first: most unknown names differ in length, and the texts
+                // are then never sliced.
+                if earlier
+                    .iter()
+                    .any(|e| e.len == later.len && text(e) == text(later))
+                {
                     return Some((later.at, text(later)));
                 }
             }

@@ -6,11 +6,13 @@
 //!
 //! [`WireMap::new`] decides once per program whether any of this is needed; when it
 //! is not, the decoder never comes here and flat lines keep their fast path. When it
-//! is, the line has already been scanned by [`Decoder::scan`] (top-level members in
-//! their slots, the same verdicts on malformed JSON and repeated names), and
-//! [`Decoder::decode_wire`] follows paths from those slots through the token buffer.
-//! A path that leads nowhere is an absent member. On a flat line the slots hold
-//! scalars only, so a path going deeper finds nothing, without reading the buffer.
+//! is, [`Decoder::decode_wire`] first walks the line once ([`super::paths`]), which
+//! leaves each path's value at its node of a trie; a line the walk declines is scanned
+//! by [`Decoder::scan`] (top-level members in their slots, the same verdicts on
+//! malformed JSON and repeated names), and paths are followed from those slots through
+//! the token buffer. A path that leads nowhere is an absent member. On a flat line the
+//! slots hold scalars only, so a path going deeper finds nothing, without reading the
+//! buffer.
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 
+use super::paths::PathTrie;
 use super::{Decoder, KeySource, NameId, json, read_key};
 use crate::interp::{Interner, Value};
 use crate::io::json::{Tok, Token};
@@ -25,6 +28,7 @@ use crate::io::value::{ValueReader, out_of_range, read_keyed_by, read_time};
 use crate::ir::{EventId, Program, TimeFormat, Ty, WireValue};
 use crate::runtime::Event;
 use crate::time::in_range;
+use crate::time::rfc3339::parse_canonical_utc;
 
 /// The first member name of a dotted wire path (`properties` of
 /// `properties.products[].sku`): the top-level member the scan records.
@@ -45,10 +49,12 @@ struct Path {
     gather: Option<usize>,
     /// As written, for messages.
     text: String,
+    /// Its node in the wire map's [`PathTrie`].
+    node: u32,
 }
 
 impl Path {
-    fn new(text: &str, name_id: &mut impl FnMut(&str) -> NameId) -> Path {
+    fn new(text: &str, name_id: &mut impl FnMut(&str) -> NameId, trie: &mut PathTrie) -> Path {
         let mut first = None;
         let mut rest = Vec::new();
         let mut gather = None;
@@ -66,8 +72,10 @@ impl Path {
                 gather = Some(rest.len());
             }
         }
+        let first = first.unwrap_or_else(|| name_id(text));
         Path {
-            first: first.unwrap_or_else(|| name_id(text)),
+            node: trie.insert(first, &rest, gather),
+            first,
             rest,
             gather,
             text: text.to_owned(),
@@ -89,6 +97,10 @@ pub(super) struct WireMap {
     ints: FxHashMap<i64, EventId>,
     /// By event, by field: its path (a plain field name is a path of one member).
     fields: Vec<Vec<Path>>,
+    /// Every path above, for the one-pass walk.
+    trie: PathTrie,
+    /// Whether the current line was read by that walk (else by [`Decoder::scan`]).
+    walked: bool,
 }
 
 impl WireMap {
@@ -104,9 +116,10 @@ impl WireMap {
             return None;
         }
         let s = &program.schema;
+        let mut trie = PathTrie::new();
         let keys = std::iter::once(&s.key)
             .chain(&s.key_alternatives)
-            .map(|k| Path::new(k, name_id))
+            .map(|k| Path::new(k, name_id, &mut trie))
             .collect();
         let mut ints = FxHashMap::default();
         for (i, e) in program.events.iter().enumerate() {
@@ -122,14 +135,14 @@ impl WireMap {
             .map(|e| {
                 e.fields
                     .iter()
-                    .map(|f| Path::new(f.path.as_deref().unwrap_or(&f.name), name_id))
+                    .map(|f| Path::new(f.path.as_deref().unwrap_or(&f.name), name_id, &mut trie))
                     .collect()
             })
             .collect();
         Some(WireMap {
             keys,
-            type_: Path::new(&s.type_, name_id),
-            time: Path::new(&s.time, name_id),
+            type_: Path::new(&s.type_, name_id, &mut trie),
+            time: Path::new(&s.time, name_id, &mut trie),
             time_format: s.time_format.clone(),
             time_zone: match &s.time_format {
                 TimeFormat::Strftime { zone: Some(z), .. } => z.parse().ok(),
@@ -137,6 +150,8 @@ impl WireMap {
             },
             ints,
             fields,
+            trie,
+            walked: false,
         })
     }
 }
@@ -217,8 +232,21 @@ enum Found {
 }
 
 impl Decoder {
-    /// The line's value at `path` (after [`Decoder::scan`]).
-    fn find(&self, text: &str, path: &Path) -> Result<Found, String> {
+    /// The line's value at `path` (after the walk, or after [`Decoder::scan`] when the
+    /// walk declined the line).
+    #[inline]
+    fn find(&self, wire: &WireMap, text: &str, path: &Path) -> Result<Found, String> {
+        if wire.walked {
+            return Ok(match walked_value(wire, path) {
+                Some(tok) => Found::Value(0, tok),
+                None => Found::Absent,
+            });
+        }
+        self.find_scanned(text, path)
+    }
+
+    /// [`Decoder::find`] on a line the walk declined.
+    fn find_scanned(&self, text: &str, path: &Path) -> Result<Found, String> {
         let Some(slot) = self.member_slot(path.first) else {
             return Ok(Found::Absent);
         };
@@ -260,8 +288,14 @@ impl Decoder {
     }
 
     /// The token at `path` when present and not `null`.
-    fn find_value(&self, text: &str, path: &Path) -> Option<(usize, Tok)> {
-        match self.find(text, path) {
+    #[inline]
+    fn find_value(&self, wire: &WireMap, text: &str, path: &Path) -> Option<(usize, Tok)> {
+        if wire.walked {
+            return walked_value(wire, path)
+                .filter(|tok| tok.token != Token::Null)
+                .map(|tok| (0, tok));
+        }
+        match self.find_scanned(text, path) {
             Ok(Found::Value(i, tok)) if tok.token != Token::Null => Some((i, tok)),
             _ => None,
         }
@@ -282,10 +316,16 @@ impl Decoder {
         interner: &mut Interner,
         out: &mut Event,
     ) -> Result<Option<String>, String> {
-        let Some(wire) = self.wire.take() else {
+        let Some(mut wire) = self.wire.take() else {
             return Err("internal: no wire mapping".into());
         };
-        let res = self.decode_mapped(&wire, text, interner, out);
+        wire.walked = !self.general_only && wire.trie.walk(text, &self.names, &mut self.unknown);
+        let res = if wire.walked {
+            Ok(())
+        } else {
+            self.scan_general(text)
+        };
+        let res = res.and_then(|()| self.decode_mapped(&wire, text, interner, out));
         self.wire = Some(wire);
         res
     }
@@ -298,16 +338,25 @@ impl Decoder {
         out: &mut Event,
     ) -> Result<Option<String>, String> {
         // The event type: a string (the name table) or an integer.
-        let Some((_, type_tok)) = self.find_value(text, &wire.type_) else {
+        let Some((_, type_tok)) = self.find_value(wire, text, &wire.type_) else {
             return Ok(Some(self.untyped()));
         };
         let kind = match type_tok.token {
             Token::Str | Token::StrEscaped => {
-                self.scratch.clear();
-                json::unescape(type_tok.str_body(text), &mut self.scratch);
-                match self.kinds.get(self.scratch.as_bytes()) {
+                // A plain name is looked up where it stands, with no copy.
+                let plain = (type_tok.token == Token::Str)
+                    .then(|| self.kinds.get(type_tok.str_bytes(text.as_bytes())))
+                    .flatten();
+                match plain {
                     Some(kind) => kind,
-                    None => return Ok(Some(self.scratch.clone())),
+                    None => {
+                        self.scratch.clear();
+                        json::unescape(type_tok.str_body(text), &mut self.scratch);
+                        match self.kinds.get(self.scratch.as_bytes()) {
+                            Some(kind) => kind,
+                            None => return Ok(Some(self.scratch.clone())),
+                        }
+                    }
                 }
             }
             Token::Int => {
@@ -340,7 +389,7 @@ impl Decoder {
                 let found = wire
                     .keys
                     .iter()
-                    .find_map(|p| self.find_value(text, p).map(|(_, tok)| (p, tok)));
+                    .find_map(|p| self.find_value(wire, text, p).map(|(_, tok)| (p, tok)));
                 let Some((path, tok)) = found else {
                     let names: Vec<&str> = wire.keys.iter().map(|p| p.text.as_str()).collect();
                     return Err(format!("missing field `{}`", names.join(" ?? ")));
@@ -354,12 +403,12 @@ impl Decoder {
                 else {
                     return Err("internal: `keyed by` field out of range".into());
                 };
-                let tok = self.find_value(text, path).map(|(_, tok)| tok);
+                let tok = self.find_value(wire, text, path).map(|(_, tok)| tok);
                 read_keyed_by(text, tok, &mut out.key, &field.name, &shape.name)?;
             }
         }
 
-        let Some((_, time)) = self.find_value(text, &wire.time) else {
+        let Some((_, time)) = self.find_value(wire, text, &wire.time) else {
             return Err(format!("missing field `{}`", wire.time.text));
         };
         self.int_time = time.token == Token::Int
@@ -367,9 +416,20 @@ impl Decoder {
                 wire.time_format,
                 TimeFormat::Default | TimeFormat::EpochMillis
             );
-        out.ts = match &wire.time_format {
-            TimeFormat::Default => read_time(text, time, &mut self.scratch, &mut self.dates),
-            format => read_formatted(text, time, format, wire.time_zone, &mut self.scratch),
+        // The canonical UTC spelling where it stands, as on the flat path; `read_time`
+        // tries it first too, so the answer (and every error) is the same.
+        let canonical = match (&wire.time_format, time.token) {
+            (TimeFormat::Default, Token::Str) => {
+                parse_canonical_utc(time.str_bytes(text.as_bytes()), &mut self.dates)
+            }
+            _ => None,
+        };
+        out.ts = match (&wire.time_format, canonical) {
+            (_, Some(ms)) => Ok(ms),
+            (TimeFormat::Default, None) => {
+                read_time(text, time, &mut self.scratch, &mut self.dates)
+            }
+            (format, None) => read_formatted(text, time, format, wire.time_zone, &mut self.scratch),
         }
         .map_err(|what| format!("field `{}`: {what}", wire.time.text))?;
 
@@ -381,10 +441,15 @@ impl Decoder {
                 used: field.used,
             };
             let err = |what: String| format!("field `{}` of {}: {what}", field.name, shape.name);
-            let value = match self.find(text, path).map_err(err)? {
-                Found::Value(i, tok) if tok.token != Token::Null => reader
-                    .read(i, tok, &field.ty, interner, &mut self.scratch)
-                    .map_err(err)?,
+            let value = match self.find(wire, text, path).map_err(err)? {
+                Found::Value(i, tok) if tok.token != Token::Null => {
+                    match field.read_inline(tok, text, interner) {
+                        Some(value) => value,
+                        None => reader
+                            .read(i, tok, &field.ty, interner, &mut self.scratch)
+                            .map_err(err)?,
+                    }
+                }
                 Found::Gathered(items) => {
                     let elem = match field.ty.strip_optional() {
                         Ty::List(elem) => elem.as_ref(),
@@ -418,6 +483,13 @@ impl Decoder {
         }
         Ok(None)
     }
+}
+
+/// The value the one-pass walk found at `path` (a gather the walk saw would have made
+/// it decline the line).
+#[inline(always)]
+fn walked_value(wire: &WireMap, path: &Path) -> Option<Tok> {
+    wire.trie.value(path.node).filter(|_| path.gather.is_none())
 }
 
 /// The schema's time member in its declared format: a strftime string (a time without

@@ -1,0 +1,198 @@
+//! The wire mapping's one-pass walk ([`json::walk_nested`]): the program's paths as a
+//! small trie of member names, built once, and per line the value token found at each
+//! node. The walk descends only into objects some path goes through, skips (checking)
+//! everything else, and [`Decoder::find`](super::Decoder) then reads a path's value
+//! from its end node instead of searching a token buffer.
+//!
+//! The walk declines a line (and the decoder takes the general path, which gives every
+//! answer and words every error) whenever its answer could differ: a name with escapes
+//! in an object it reads, a repeated name at the top level or among the names it reads
+//! in a nested object, an object or array where a path ends, any value at a `[]`
+//! gather, malformed JSON. An array or a scalar where a path expects an object is
+//! skipped: the path finds nothing there, as [`follow`](super::wire) says.
+
+use super::NameId;
+use crate::io::json::{self, Member, Nested, NestedMembers, Tok, Token};
+use crate::io::name_table::NameTable;
+use crate::io::repeats::UnknownNames;
+
+/// A node of the trie: a member some path reads.
+#[derive(Clone, Debug, Default)]
+struct Node {
+    /// The members read in its value, an object: their names and nodes.
+    children: Vec<(Box<[u8]>, u32)>,
+    /// Some path ends here (its value is read as a scalar).
+    end: bool,
+    /// Some path gathers (`[]`) the elements of its array: the walk leaves that to
+    /// the general path.
+    gather: bool,
+}
+
+/// The program's paths, and what the last walk found at each.
+#[derive(Clone, Debug)]
+pub(super) struct PathTrie {
+    /// Node 0 is the line's object.
+    nodes: Vec<Node>,
+    /// By [`NameId`]: the node of that top-level member.
+    by_name: Vec<u32>,
+    /// By node: the value on the line walked last (a placeholder for objects and
+    /// arrays, whose nodes no path ends at).
+    seen: Vec<Option<Tok>>,
+}
+
+/// No node.
+const NONE: u32 = u32::MAX;
+
+impl PathTrie {
+    pub(super) fn new() -> PathTrie {
+        PathTrie {
+            nodes: vec![Node::default()],
+            by_name: Vec::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Add the path `first.rest…` (with `[]` after `rest[..k]` for `gather: Some(k)`):
+    /// its node.
+    pub(super) fn insert(&mut self, first: NameId, rest: &[String], gather: Option<usize>) -> u32 {
+        let id = usize::from(first);
+        if self.by_name.len() <= id {
+            self.by_name.resize(id + 1, NONE);
+        }
+        let mut node = match self.by_name.get(id) {
+            Some(&n) if n != NONE => n,
+            _ => {
+                let n = self.push();
+                if let Some(slot) = self.by_name.get_mut(id) {
+                    *slot = n;
+                }
+                n
+            }
+        };
+        let lead = gather.unwrap_or(rest.len());
+        for name in rest.iter().take(lead) {
+            let known = self.nodes.get(node as usize).and_then(|n| {
+                n.children
+                    .iter()
+                    .find(|(c, _)| **c == *name.as_bytes())
+                    .map(|&(_, c)| c)
+            });
+            node = match known {
+                Some(c) => c,
+                None => {
+                    let c = self.push();
+                    if let Some(n) = self.nodes.get_mut(node as usize) {
+                        n.children.push((name.as_bytes().into(), c));
+                    }
+                    c
+                }
+            };
+        }
+        if let Some(n) = self.nodes.get_mut(node as usize) {
+            if gather.is_some() {
+                n.gather = true;
+            } else {
+                n.end = true;
+            }
+        }
+        node
+    }
+
+    fn push(&mut self) -> u32 {
+        self.nodes.push(Node::default());
+        self.seen.resize(self.nodes.len(), None);
+        u32::try_from(self.nodes.len() - 1).unwrap_or(NONE)
+    }
+
+    /// Walk `text`; `false` when the walk declined it.
+    pub(super) fn walk(
+        &mut self,
+        text: &str,
+        names: &NameTable<NameId>,
+        unknown: &mut UnknownNames,
+    ) -> bool {
+        self.seen.iter_mut().for_each(|s| *s = None);
+        unknown.clear();
+        let mut walk = Walk {
+            nodes: &self.nodes,
+            by_name: &self.by_name,
+            seen: &mut self.seen,
+            names,
+            unknown: &mut *unknown,
+        };
+        if !json::walk_nested(text, &mut walk) {
+            return false;
+        }
+        // A repeated top-level name the schema does not know: the general path says so.
+        !(unknown.may_repeat() && unknown.first_repeat(text).is_some())
+    }
+
+    /// The value the last walk found at `node` (a path's end), if any.
+    #[inline]
+    pub(super) fn value(&self, node: u32) -> Option<Tok> {
+        self.seen.get(node as usize).copied().flatten()
+    }
+}
+
+/// One line's walk.
+struct Walk<'a> {
+    nodes: &'a [Node],
+    by_name: &'a [u32],
+    seen: &'a mut [Option<Tok>],
+    names: &'a NameTable<NameId>,
+    unknown: &'a mut UnknownNames,
+}
+
+impl NestedMembers for Walk<'_> {
+    #[inline]
+    fn member(&mut self, line: &[u8], node: u32, name_start: usize, name_len: usize) -> Member {
+        let child = if node == 0 {
+            self.names
+                .get_within(line, name_start, name_len)
+                .and_then(|id| self.by_name.get(usize::from(id)).copied())
+        } else {
+            let name = line.get(name_start..name_start + name_len);
+            self.nodes.get(node as usize).and_then(|n| {
+                n.children
+                    .iter()
+                    .find(|(c, _)| Some(&**c) == name)
+                    .map(|&(_, c)| c)
+            })
+        };
+        let Some(seen) = child.and_then(|c| self.seen.get_mut(c as usize)) else {
+            // Top-level names are checked for repeats even when nobody reads them.
+            if node == 0 {
+                self.unknown.push_plain(name_start, name_len);
+            }
+            return Member::Skip;
+        };
+        if seen.is_some() {
+            return Member::GiveUp;
+        }
+        *seen = Some(Tok {
+            token: Token::ObjOpen,
+            start: 0,
+            end: 0,
+        });
+        child.map_or(Member::GiveUp, Member::Read)
+    }
+
+    #[inline]
+    fn scalar(&mut self, node: u32, value: Tok) -> bool {
+        let gather = self.nodes.get(node as usize).is_none_or(|n| n.gather);
+        if let Some(seen) = self.seen.get_mut(node as usize) {
+            *seen = Some(value);
+        }
+        !gather
+    }
+
+    #[inline]
+    fn nested(&mut self, node: u32, array: bool) -> Nested {
+        match self.nodes.get(node as usize) {
+            Some(n) if n.end || n.gather => Nested::GiveUp,
+            Some(_) if array => Nested::Skip,
+            Some(_) => Nested::Walk,
+            None => Nested::GiveUp,
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The one-pass walk for lines with nested objects, for programs whose fields sit at
+//! paths (`properties.price`): it descends only into the members its caller reads,
+//! reports their scalar values, and skips every other value, checking as it goes that
+//! the value is JSON the general path ([`super::lex`] + [`super::walk_object`]) would
+//! accept (strings and their escapes, numbers and their range, nesting up to
+//! [`MAX_DEPTH`]) without storing a token. Like [`super::walk_flat_with`] it only ever
+//! declines a line (`false`): on anything unusual (an escaped name in an object it
+//! reads, malformed JSON, whatever the caller gives up on) the caller takes the general
+//! path, which alone words errors. The bytes are read once, strings eight at a time
+//! ([`find_special`]); whitespace is the four bytes JSON allows.
+
+use super::{
+    MAX_DEPTH, Tok, Token, escape_len, find_special, number_in_range, offset, scan_number,
+};
+
+/// What to do with a member of an object the walk reads.
+pub enum Member {
+    /// Not read: check it is JSON and go on.
+    Skip,
+    /// Read, as this node of the caller's (scalars to [`NestedMembers::scalar`],
+    /// objects and arrays to [`NestedMembers::nested`]).
+    Read(u32),
+    /// Decline the line.
+    GiveUp,
+}
+
+/// What to do with an object or array at a node read.
+pub enum Nested {
+    /// Walk an object's members (node of each from [`NestedMembers::member`]).
+    Walk,
+    /// Check it is JSON and go on.
+    Skip,
+    /// Decline the line.
+    GiveUp,
+}
+
+/// The caller of [`walk_nested`]: which members it reads, and what they hold.
+pub trait NestedMembers {
+    /// A member of the object read as `node` (the line's own object is node 0), whose
+    /// name, without escapes, is `line[name_start..name_start + name_len]`.
+    fn member(&mut self, line: &[u8], node: u32, name_start: usize, name_len: usize) -> Member;
+
+    /// The scalar value of a member read as `node`; `false` declines the line.
+    fn scalar(&mut self, node: u32, value: Tok) -> bool;
+
+    /// An object (`array` false) or array is the value of a member read as `node`.
+    fn nested(&mut self, node: u32, array: bool) -> Nested;
+}
+
+/// Walk `line`, one JSON object, as `members` asks. `true`: the line is JSON the
+/// general path accepts, and every member `members` read has been reported, in line
+/// order; `false`: nothing reported may be trusted (`tests/wire_walk.rs` checks the
+/// decoder gets the same from either path).
+pub fn walk_nested(line: &str, members: &mut impl NestedMembers) -> bool {
+    let b = line.as_bytes();
+    let open = ws(b, 0);
+    if b.get(open) != Some(&b'{') {
+        return false;
+    }
+    object(b, open, 0, 1, members).is_some_and(|end| ws(b, end) == b.len())
+}
+
+/// The first byte at or after `at` that is not JSON whitespace.
+#[inline(always)]
+fn ws(b: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\r' | b'\n') = b.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The string whose opening quote is at `open`: where it ends (past the closing quote)
+/// and whether it has escapes. `None` for a string the scanner rejects.
+#[inline(always)]
+fn string(b: &[u8], open: usize) -> Option<(usize, bool)> {
+    let mut i = open + 1;
+    let mut escaped = false;
+    loop {
+        let at = find_special(b, i)?;
+        match b.get(at)? {
+            b'"' => return Some((at + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i = at + escape_len(b, at)?;
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The scalar value at `at`, as the scanner would make it, and where it ends.
+#[inline(always)]
+fn scalar(b: &[u8], at: usize) -> Option<(Tok, usize)> {
+    let (token, end) = match b.get(at)? {
+        b'"' => match string(b, at)? {
+            (end, false) => (Token::Str, end),
+            (end, true) => (Token::StrEscaped, end),
+        },
+        b'-' | b'0'..=b'9' => {
+            let (token, end, exponent) = scan_number(b, at)?;
+            // Out of range (`1e400`) only with an exponent or many digits, as in
+            // `walk_flat_with`.
+            if (exponent || end - at >= 300)
+                && !std::str::from_utf8(b.get(at..end)?).is_ok_and(number_in_range)
+            {
+                return None;
+            }
+            (token, end)
+        }
+        b't' if b.get(at..at + 4) == Some(b"true") => (Token::True, at + 4),
+        b'f' if b.get(at..at + 5) == Some(b"false") => (Token::False, at + 5),
+        b'n' if b.get(at..at + 4) == Some(b"null") => (Token::Null, at + 4),
+        _ => return None,
+    };
+    let tok = Tok {
+        token,
+        start: offset(at),
+        end: offset(end),
+    };
+    Some((tok, end))
+}
+
+/// The object opening at `open`, read as `node` at nesting `depth` (the line's object
+/// is 1): where it ends.
+fn object(
+    b: &[u8],
+    open: usize,
+    node: u32,
+    depth: u32,
+    members: &mut impl NestedMembers,
+) -> Option<usize> {
+    let mut at = ws(b, open + 1);
+    if b.get(at) == Some(&b'}') {
+        return Some(at + 1);
+    }
+    loop {
+        if b.get(at) != Some(&b'"') {
+            return None;
+        }
+        let (name_end, escaped) = string(b, at)?;
+        // A name with escapes would have to be unescaped to be recognised.
+        if escaped {
+            return None;
+        }
+        let colon = ws(b, name_end);
+        if b.get(colon) != Some(&b':') {
+            return None;
+        }
+        let value = ws(b, colon + 1);
+        let end = match members.member(b, node, at + 1, name_end - at - 2) {
+            Member::GiveUp => return None,
+            Member::Skip => skip(b, value, depth + 1)?,
+            Member::Read(child) => match b.get(value)? {
+                c @ (b'{' | b'[') => {
+                    if depth + 1 > MAX_DEPTH {
+                        return None;
+                    }
+                    let array = *c == b'[';
+                    match members.nested(child, array) {
+                        Nested::Walk if !array => object(b, value, child, depth + 1, members)?,
+                        Nested::Skip => skip(b, value, depth + 1)?,
+                        Nested::Walk | Nested::GiveUp => return None,
+                    }
+                }
+                _ => {
+                    let (tok, end) = scalar(b, value)?;
+                    if !members.scalar(child, tok) {
+                        return None;
+                    }
+                    end
+                }
+            },
+        };
+        at = ws(b, end);
+        match b.get(at) {
+            Some(b',') => at = ws(b, at + 1),
+            Some(b'}') => return Some(at + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// After an object's `{` or `,` (and whitespace) at `at`: a member name and its colon;
+/// where the value starts.
+#[inline(always)]
+fn name_and_colon(b: &[u8], at: usize) -> Option<usize> {
+    if b.get(at) != Some(&b'"') {
+        return None;
+    }
+    let (end, _) = string(b, at)?;
+    let colon = ws(b, end);
+    (b.get(colon) == Some(&b':')).then(|| ws(b, colon + 1))
+}
+
+/// Check the value at `at` (nesting `depth`) is JSON; where it ends. Without recursion:
+/// the open containers are a stack of bits (set for an array), at most [`MAX_DEPTH`].
+fn skip(b: &[u8], mut at: usize, depth: u32) -> Option<usize> {
+    let mut stack: u128 = 0;
+    let mut open: u32 = 0;
+    loop {
+        // `at` starts a value.
+        let mut end = match b.get(at)? {
+            c @ (b'{' | b'[') => {
+                if depth + open > MAX_DEPTH {
+                    return None;
+                }
+                let array = *c == b'[';
+                let inner = ws(b, at + 1);
+                let close = if array { b']' } else { b'}' };
+                if b.get(inner) == Some(&close) {
+                    inner + 1
+                } else {
+                    stack = (stack << 1) | u128::from(array);
+                    open += 1;
+                    at = if array {
+                        inner
+                    } else {
+                        name_and_colon(b, inner)?
+                    };
+                    continue;
+                }
+            }
+            _ => scalar(b, at)?.1,
+        };
+        // After a value: close what ends here, up to the next value.
+        loop {
+            if open == 0 {
+                return Some(end);
+            }
+            let array = stack & 1 == 1;
+            let next = ws(b, end);
+            match (b.get(next), array) {
+                (Some(b','), _) => {
+                    let inner = ws(b, next + 1);
+                    at = if array {
+                        inner
+                    } else {
+                        name_and_colon(b, inner)?
+                    };
+                    break;
+                }
+                (Some(b']'), true) | (Some(b'}'), false) => {
+                    stack >>= 1;
+                    open -= 1;
+                    end = next + 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The wire mapping's one-pass walk (src/io/decode/paths.rs) changes no answer: every
+//! line decodes to the same result (the same event, the same ignored type, the same
+//! reject reason, word for word) whether the walk reads it or the decoder is made to
+//! take the general path (`Decoder::decode_general`). Lines are Segment-like track
+//! calls with members in any order, extra nested objects and arrays, escapes in names
+//! and values, nulls, repeated names at every level, missing paths, wrong types and
+//! broken tails.
+
+#[path = "common/compile.rs"]
+mod compile;
+
+use compile::program;
+use proptest::prelude::*;
+use proptest::sample::{Index, select};
+use trigc::interp::Interner;
+use trigc::io::{Decoded, Decoder};
+use trigc::runtime::Event;
+
+/// Nested paths two levels deep, key alternatives (one nested), `[]` gathering, a list
+/// read whole, an integer type value, an event `keyed by` a nested field.
+const SEGMENT: &str = r#"
+schema { key userId ?? anonymousId ?? context.traits.email, type event, time timestamp }
+event ADD from "Product Added" {
+  product: string from properties.product
+  price: float from properties.price
+  qty: int? from properties.item.qty
+}
+event VIEW from "Product Viewed", 7 {
+  product: string from properties.product
+  page: string? from context.page.path
+  ok: bool? from properties.ok
+}
+event GATHER from "Cart" { skus: list<int> from properties.products[].n, tags: list<string>? from properties.tags }
+event PRICE from "Price Changed" keyed by product { product: string from properties.item.sku, p: float? from properties.price }
+trigger t on ADD or VIEW or GATHER or PRICE then emit "x" with { p: product, q: qty, g: page, s: skus }
+"#;
+
+/// The Segment fixture of benches/shapes.rs, as it stands (times in their default
+/// format, every field under `properties`).
+const FIXTURE: &str = r#"
+schema { key userId ?? anonymousId, type event, time timestamp }
+event ADD_TO_CART from "Product Added" { product: string from properties.product, price: float from properties.price, qty: int? from properties.qty }
+event PURCHASE from "Order Completed" { order: string from properties.order, amount: float from properties.amount }
+event VISIT from "Page Visited" { page: string? from properties.page }
+trigger t on ADD_TO_CART or PURCHASE or VISIT then emit "x" with { p: product }
+"#;
+
+/// Scalars, mostly well-formed, with escapes, edges and a few broken ones.
+fn scalar() -> impl Strategy<Value = String> {
+    select(
+        &[
+            r#""p1""#,
+            r#""p2""#,
+            r#""""#,
+            r#""a\"b\\c\u00e9\n""#,
+            r#""\ud83d\ude00""#,
+            r#""Product Added""#,
+            r#""/home""#,
+            "19.9",
+            "3",
+            "-0",
+            "1e3",
+            "2.5E-3",
+            "1e400",
+            "12345678901234567890",
+            "true",
+            "false",
+            "null",
+            // Broken: the walk must decline them and the general path word them.
+            r#""bad\x""#,
+            r#""\ud800""#,
+            "01",
+            "1.",
+            "-",
+            "nul",
+            "\"ctl\u{1}\"",
+        ][..],
+    )
+    .prop_map(str::to_owned)
+}
+
+/// Member names inside nested objects: the paths' own, others, escaped, spaced.
+fn inner_name() -> impl Strategy<Value = String> {
+    select(
+        &[
+            "product",
+            "price",
+            "qty",
+            "item",
+            "products",
+            "n",
+            "sku",
+            "tags",
+            "ok",
+            "page",
+            "path",
+            "traits",
+            "email",
+            "library",
+            "name",
+            "version",
+            "ip",
+            r"pr\u006fduct",
+            r"it\u0065m",
+            "a b",
+            r#"q\"q"#,
+        ][..],
+    )
+    .prop_map(str::to_owned)
+}
+
+fn object_of(members: Vec<(String, String)>, space: &str) -> String {
+    let inner: Vec<String> = members
+        .into_iter()
+        .map(|(n, v)| format!("\"{n}\"{space}:{space}{v}"))
+        .collect();
+    format!("{{{}}}", inner.join(&format!(",{space}")))
+}
+
+/// Any JSON value (and a few broken ones), nested.
+fn value() -> impl Strategy<Value = String> {
+    scalar().prop_recursive(5, 48, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(|v| format!("[{}]", v.join(","))),
+            (
+                prop::collection::vec((inner_name(), inner), 0..5),
+                select(&["", " ", "\t", "\r\n"][..])
+            )
+                .prop_map(|(m, s)| object_of(m, s)),
+        ]
+    })
+}
+
+/// A top-level member: the envelope and the nested objects mostly right.
+fn member() -> impl Strategy<Value = (String, String)> {
+    let event = select(
+        &[
+            r#""Product Added""#,
+            r#""Product Viewed""#,
+            r#""Order Completed""#,
+            r#""Page Visited""#,
+            r#""Cart""#,
+            r#""Price Changed""#,
+            r#""Product\u0020Added""#,
+            r#""Unknown""#,
+            "7",
+            "8",
+            "null",
+            "[]",
+        ][..],
+    );
+    let user = select(&[r#""u1""#, r#""u\n2""#, "42", r#""""#, "null", "1.5", "{}"][..]);
+    let time = select(
+        &[
+            r#""2026-01-05T10:00:00.123Z""#,
+            r#""2026-01-05T10:00:00Z""#,
+            r#""2026-01-05T11:00:00+01:00""#,
+            "1767607200000",
+            r#""soon""#,
+            "null",
+        ][..],
+    );
+    let properties = (
+        prop::collection::vec((inner_name(), value()), 0..7),
+        select(&["", " "][..]),
+    )
+        .prop_map(|(m, s)| object_of(m, s));
+    prop_oneof![
+        3 => event.prop_map(|v| ("event".to_owned(), v.to_owned())),
+        2 => user.clone().prop_map(|v| ("userId".to_owned(), v.to_owned())),
+        1 => user.prop_map(|v| ("anonymousId".to_owned(), v.to_owned())),
+        3 => time.prop_map(|v| ("timestamp".to_owned(), v.to_owned())),
+        4 => properties.prop_map(|v| ("properties".to_owned(), v)),
+        2 => value().prop_map(|v| ("context".to_owned(), v)),
+        1 => value().prop_map(|v| ("properties".to_owned(), v)),
+        1 => (select(&["type", "messageId", "ev\\u0065nt", "x", "y"][..]), value())
+            .prop_map(|(n, v)| (n.to_owned(), v)),
+    ]
+}
+
+/// A line: the envelope first (so most lines get as far as the fields), the rest in
+/// any order, then sometimes broken.
+fn line() -> impl Strategy<Value = Vec<u8>> {
+    let envelope = vec![
+        ("event".to_owned(), r#""Product Added""#.to_owned()),
+        ("userId".to_owned(), r#""u1""#.to_owned()),
+        (
+            "timestamp".to_owned(),
+            r#""2026-01-05T10:00:00.123Z""#.to_owned(),
+        ),
+    ];
+    (
+        prop::collection::vec(member(), 0..6),
+        prop::bool::weighted(0.8),
+        any::<Index>(),
+        prop_oneof![8 => Just(None), 1 => select(&["x", ",}", "}", " ", "\"", "{", "]", "\\"][..]).prop_map(Some)],
+        prop::bool::weighted(0.1),
+    )
+        .prop_flat_map(move |(extra, with_envelope, at, insert, cut)| {
+            let mut members = if with_envelope {
+                envelope.clone()
+            } else {
+                Vec::new()
+            };
+            // Later members replace the envelope's of their name, unless they repeat it.
+            for (n, v) in extra {
+                match members.iter_mut().find(|(m, _)| *m == n) {
+                    Some(m) if n.len() % 3 != 0 => m.1 = v,
+                    _ => members.push((n, v)),
+                }
+            }
+            Just(members)
+                .prop_shuffle()
+                .prop_map(move |members| {
+                    let mut line = object_of(members, "").into_bytes();
+                    let i = at.index(line.len() + 1);
+                    if let Some(s) = insert {
+                        line.splice(i..i, s.bytes());
+                    } else if cut {
+                        line.truncate(i);
+                    }
+                    line
+                })
+        })
+}
+
+/// Decode `line` both ways and compare everything a caller can see.
+fn same(walked: &mut Decoder, general: &mut Decoder, line: &[u8]) -> Result<(), TestCaseError> {
+    let mut interner = Interner::default();
+    let (mut a, mut b) = (Event::default(), Event::default());
+    let fast = walked.decode(line, 3, &mut interner, &mut a);
+    let slow = general.decode_general(line, 3, &mut interner, &mut b);
+    let text = String::from_utf8_lossy(line);
+    prop_assert_eq!(&fast, &slow, "{}", text);
+    if fast == Decoded::Event {
+        prop_assert_eq!(
+            (a.kind, &a.key, a.ts, a.line, a.origin, &a.fields),
+            (b.kind, &b.key, b.ts, b.line, b.origin, &b.fields),
+            "{}",
+            text
+        );
+        prop_assert_eq!(walked.time_was_int(), general.time_was_int(), "{}", text);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn the_walk_agrees_with_the_general_path(line in line()) {
+        for src in [SEGMENT, FIXTURE] {
+            let p = program(src);
+            same(&mut Decoder::new(&p), &mut Decoder::new(&p), &line)?;
+        }
+    }
+}
+
+/// Hand-picked lines at the edges of what the walk reads.
+#[test]
+fn edge_lines_agree() {
+    let lines = [
+        r#"{"type":"track","event":"Product Added","messageId":"ajs-1","timestamp":"2026-01-05T10:00:00.123Z","properties":{"product":"p1","price":19.9},"context":{"library":{"name":"analytics.js","version":"4.1.0"},"ip":"203.0.113.7","locale":"en-US"},"userId":"u1"}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p1","price":1,"product":"p2"}}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p1","price":1,"x":1,"x":2}}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p1","price":1},"x":1,"x":2}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":{"a":1},"price":1}}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p","price":1,"item":[{"qty":1}]}}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p","price":1,"item":{"qty":2}}}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p","price":1,"item":"x"}}"#,
+        r#"{"event":"Cart","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"products":[{"n":1},{"n":2}],"tags":["a"]}}"#,
+        r#"{"event":"Cart","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"products":null}}"#,
+        r#"{"event":"Cart","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{}}"#,
+        r#"{"event":"Price Changed","timestamp":"2026-01-05T10:00:00Z","properties":{"item":{"sku":"s"}}}"#,
+        r#"{"event":"Product Viewed","timestamp":"2026-01-05T10:00:00Z","context":{"traits":{"email":"e@x"}},"properties":{"product":"p"}}"#,
+        r#"{"event":"Product Viewed","timestamp":"2026-01-05T10:00:00Z","context":{"traits":{"em\u0061il":"e@x"}},"properties":{"product":"p"}}"#,
+        r#"{"event":"Product Viewed","userId":"u","timestamp":"2026-01-05T10:00:00Z","context":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],"properties":{"product":"p"}}"#,
+        r#"{"event":"Product Viewed","userId":"u","timestamp":"2026-01-05T10:00:00Z","context":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],"properties":{"product":"p"}}"#,
+        "{\"event\":\"Product Viewed\",\n\"userId\":\"u\",\t\"timestamp\":\"2026-01-05T10:00:00Z\",\r\"properties\":{ \"product\" : \"p\" } }",
+        r#"{"event":"Product Viewed","userId":"u","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p"}} x"#,
+        r#"{"event":"Product Viewed","userId":"u","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p"},"c":{"a":1,}}"#,
+        r#"{"event":"Product Viewed","userId":"u","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p"},"c":{"a" 1}}"#,
+        r#"[1]"#,
+        "",
+    ];
+    for src in [SEGMENT, FIXTURE] {
+        let p = program(src);
+        let (mut walked, mut general) = (Decoder::new(&p), Decoder::new(&p));
+        for line in lines {
+            if let Err(e) = same(&mut walked, &mut general, line.as_bytes()) {
+                panic!("{e}");
+            }
+        }
+    }
+}
