@@ -390,8 +390,8 @@ impl Decoder {
         }
     }
 
-    /// [`Decoder::decode`] without the wire mapping's one-pass walk, every line through
-    /// [`Decoder::scan`]: for tests that check the walk changes no answer.
+    /// [`Decoder::decode`] without the wire mapping's one-pass walk, every wire-mapped
+    /// line through the general path: for tests that check the walk changes no answer.
     #[doc(hidden)]
     pub fn decode_general(
         &mut self,
