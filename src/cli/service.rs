@@ -24,7 +24,7 @@ use crate::deliver::{
     AttemptConfig, Backoff, Delivering, Delivery, OutboxConfig, OutboxState, Secret,
 };
 use crate::driver::{LineOutcome, Session, program_fingerprint};
-use crate::durable::{InputPosition, Restored, Saved, StateDir};
+use crate::durable::{Beside, InputPosition, Restored, StateDir};
 use crate::io::lines::{Line, LineLimit};
 use crate::io::{Lines, Poll};
 use crate::runtime::RestoreError;
@@ -190,8 +190,13 @@ struct Durable {
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 struct CheckpointTiming {
     count: u64,
-    /// The last one's size and time (the whole state, serialised and stored).
+    /// Checkpoints that wrote every row (the first, after a change of rules).
+    full: u64,
+    /// The last one's size (the head and the rows it wrote), rows and time.
     last_bytes: u64,
+    last_rows: u64,
+    /// The most rows one checkpoint wrote (a full one, usually).
+    max_rows: u64,
     last_ms: u64,
     max_ms: u64,
     total_ms: u64,
@@ -202,7 +207,7 @@ impl Durable {
     /// so far are flushed first (a checkpoint must never be ahead of stdout).
     fn checkpoint_if_due(
         &mut self,
-        session: &Session<'_>,
+        session: &mut Session<'_>,
         delivery: Option<&Delivery>,
         lines: (u64, u64),
         out: &mut CliOutput<'_>,
@@ -216,7 +221,7 @@ impl Durable {
 
     fn checkpoint(
         &mut self,
-        session: &Session<'_>,
+        session: &mut Session<'_>,
         delivery: Option<&Delivery>,
         lines: (u64, u64),
         sync: bool,
@@ -226,25 +231,28 @@ impl Durable {
             Some(d) => d.outbox.snapshot(),
             None => (OutboxState::default(), self.dir.generation() + 1),
         };
-        let saved = Saved {
-            session: session.checkpoint(),
-            print: self.print.clone(),
-            outbox,
-            input: InputPosition {
-                source: self.source.clone(),
-                offset: lines.1,
-                line: lines.0,
-            },
+        let input = InputPosition {
+            source: self.source.clone(),
+            offset: lines.1,
+            line: lines.0,
+        };
+        let beside = Beside {
+            print: &self.print,
+            outbox: &outbox,
+            input: &input,
         };
         let journal_from = self.dir.journal_next();
-        let bytes = self
-            .dir
-            .checkpoint(&saved, generation, journal_from, sync)?;
+        let written =
+            self.dir
+                .checkpoint_session(session, beside, generation, journal_from, sync)?;
         self.cadence.reset();
         let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let timing = &mut self.timing;
         timing.count += 1;
-        timing.last_bytes = bytes;
+        timing.last_bytes = written.bytes;
+        timing.last_rows = written.rows;
+        timing.max_rows = timing.max_rows.max(written.rows);
+        timing.full += u64::from(written.full);
         timing.last_ms = took;
         timing.max_ms = timing.max_ms.max(took);
         timing.total_ms = timing.total_ms.saturating_add(took);
@@ -435,7 +443,7 @@ fn serve(
                     }
                     if let Some(d) = &mut durable {
                         let at = (lines.lines_read(), lines.offset());
-                        d.checkpoint_if_due(&session, delivery.as_ref(), at, &mut out.inner)?;
+                        d.checkpoint_if_due(&mut session, delivery.as_ref(), at, &mut out.inner)?;
                     }
                     continue;
                 }
@@ -450,7 +458,7 @@ fn serve(
                 }
                 if let Some(d) = &mut durable {
                     let at = (lines.lines_read(), lines.offset());
-                    d.checkpoint_if_due(&session, delivery.as_ref(), at, &mut out.inner)?;
+                    d.checkpoint_if_due(&mut session, delivery.as_ref(), at, &mut out.inner)?;
                 }
             }
             Poll::TooLong { number, .. } => {
@@ -477,7 +485,7 @@ fn serve(
                 }
                 if let Some(d) = &mut durable {
                     let at = (lines.lines_read(), lines.offset());
-                    d.checkpoint_if_due(&session, delivery.as_ref(), at, &mut out.inner)?;
+                    d.checkpoint_if_due(&mut session, delivery.as_ref(), at, &mut out.inner)?;
                 }
                 lines
                     .fill()
@@ -544,7 +552,7 @@ fn serve(
     }
     if let Some(d) = &mut durable {
         out.inner.flush();
-        d.checkpoint(&session, delivery.as_ref(), position, true)?;
+        d.checkpoint(&mut session, delivery.as_ref(), position, true)?;
     }
     let left = delivery.as_ref().map_or(0, |d| d.outbox.len());
     let Delivering { inner, .. } = out;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::interp::dirty::Dirty;
 use crate::interp::{HoldsSyms, Sym, Value};
 use crate::ir::{EventId, TriggerId};
 use crate::runtime::state::CustomerId;
@@ -110,6 +111,9 @@ pub struct Instances {
     /// examples). A cache: not serialised.
     #[serde(skip)]
     spares: [Option<Arc<[Value]>>; SPARE_LENGTHS],
+    /// Slots changed since the last incremental checkpoint. Not serialised.
+    #[serde(skip)]
+    changed: Dirty,
 }
 
 impl Instances {
@@ -119,7 +123,26 @@ impl Instances {
             free: NIL,
             live: 0,
             spares: Default::default(),
+            changed: Dirty::default(),
         }
+    }
+
+    /// A slab of `slots` whose free list starts at `free`, as a checkpoint wrote
+    /// them.
+    pub fn from_rows(slots: Vec<Instance>, free: u32) -> Instances {
+        let live = slots.iter().filter(|i| i.live).count();
+        Instances {
+            slots,
+            free,
+            live,
+            spares: Default::default(),
+            changed: Dirty::default(),
+        }
+    }
+
+    /// The slots changed since the marks were last taken (see [`Dirty`]).
+    pub fn changed(&mut self) -> &mut Dirty {
+        &mut self.changed
     }
 
     /// Make `slot` keep a copy of `fields` (`None` when empty), reusing its own copy
@@ -128,6 +151,7 @@ impl Instances {
         let Some(inst) = self.slots.get_mut(slot as usize) else {
             return;
         };
+        self.changed.mark(slot as usize);
         if fields.is_empty() {
             inst.fields = None;
             return;
@@ -158,8 +182,11 @@ impl Instances {
         self.slots.get(slot as usize)
     }
 
+    /// The slot, to change (marked changed).
     pub fn get_mut(&mut self, slot: u32) -> Option<&mut Instance> {
-        self.slots.get_mut(slot as usize)
+        let inst = self.slots.get_mut(slot as usize)?;
+        self.changed.mark(slot as usize);
+        Some(inst)
     }
 
     /// A vacant slot, made live for `trigger` and `customer`. Its queue entry (if the
@@ -174,6 +201,7 @@ impl Instances {
             u32::try_from(self.slots.len() - 1).unwrap_or(NIL)
         };
         if let Some(inst) = self.slots.get_mut(slot as usize) {
+            self.changed.mark(slot as usize);
             inst.trigger = trigger;
             inst.customer = customer;
             inst.next = NIL;
@@ -190,6 +218,7 @@ impl Instances {
         if let Some(inst) = self.slots.get_mut(slot as usize)
             && inst.live
         {
+            self.changed.mark(slot as usize);
             inst.live = false;
             inst.trigger = TriggerId(NIL);
             inst.customer = CustomerId(NIL);
@@ -223,7 +252,9 @@ impl Instances {
         &self.slots
     }
 
+    /// Every slot, to change (all marked changed).
     pub fn slots_mut(&mut self) -> &mut [Instance] {
+        self.changed.mark_all();
         &mut self.slots
     }
 }

@@ -35,6 +35,7 @@ mod lifecycle;
 pub mod member;
 pub mod output;
 pub mod plan;
+pub mod rows;
 pub mod schedule;
 mod scheduled;
 pub mod scope;
@@ -331,6 +332,11 @@ impl<'p> Runtime<'p> {
 
     pub fn state(&self) -> &RuntimeState {
         &self.state
+    }
+
+    /// What changed since the last call (see [`rows`]); marking starts afresh.
+    pub fn take_changes(&mut self) -> rows::Changes {
+        self.state.take_changes()
     }
 
     pub fn into_state(self) -> RuntimeState {
