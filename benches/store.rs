@@ -305,7 +305,7 @@ fn main() {
         }
         drop(db);
         println!(
-            "| {n} | whole state (trigc today) | {} | {} | {} | {} | {} | {} |",
+            "| {n} | whole state (before incremental checkpoints) | {} | {} | {} | {} | {} | {} |",
             ms(median(ser)),
             ms(median(fj)),
             ms(median(rd)),

@@ -212,6 +212,7 @@ fn replay(case: &Case, how: Replay) -> String {
     };
     let config = RuntimeConfig {
         start_index: how.index,
+        track_changes: how.rows_every.is_some(),
         ..case.config
     };
     let mut session =

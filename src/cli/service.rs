@@ -27,8 +27,8 @@ use crate::driver::{LineOutcome, Session, program_fingerprint};
 use crate::durable::{Beside, InputPosition, Restored, StateDir};
 use crate::io::lines::{Line, LineLimit};
 use crate::io::{Lines, Poll};
-use crate::runtime::RestoreError;
 use crate::runtime::carry::{CarryReport, ProgramPrint, carry_over, program_print};
+use crate::runtime::{RestoreError, RuntimeConfig};
 use crate::time::parse_duration;
 
 /// The options of delivery and durable state.
@@ -291,7 +291,10 @@ fn serve(
     program: &crate::ir::Program,
 ) -> Result<ExitCode, String> {
     let svc = &args.service;
-    let config = args.config();
+    let config = RuntimeConfig {
+        track_changes: svc.state.is_some(),
+        ..args.config()
+    };
     let source = source_name(&args.input);
     let secret = secret(svc)?;
     let (dir, restored) = match &svc.state {

@@ -10,7 +10,9 @@
 //! strings) are rows ([`rows`]), and a checkpoint writes only the rows the runtime
 //! marked changed since the last one, with the small rest of the state (the head:
 //! clock, counters, schedule timers, input counts, outbox, input position) whole.
-//! Its cost follows what changed, not the number of customers. Every row is
+//! Its cost follows what changed, not the number of customers. The runtime keeps
+//! the marks of what changed only when asked (`RuntimeConfig::track_changes`,
+//! which `--state` sets; the first checkpoint turns them on anyway). Every row is
 //! written (a full checkpoint) the first time, after a carry-over to changed rules,
 //! after a failed write, when the state was handed over whole
 //! ([`StateDir::checkpoint`]) and on demand ([`StateDir::write_all_next`]).

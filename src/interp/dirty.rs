@@ -1,8 +1,10 @@
 //! Change marks for incremental checkpoints: one bit per row of a large table (the
 //! runtime's customers and instance slots, the interner's chunks of strings), set
-//! by every method that changes a row, so that a checkpoint writes only the rows
-//! changed since the last one (`durable`). Marking is one `or` into a word: the
-//! tables mark unconditionally, on the hot path.
+//! wherever a row changes, so that a checkpoint writes only the rows changed since
+//! the last one (`durable`). Marks are kept only in a run that asks
+//! for them ([`Dirty::track`], `RuntimeConfig::track_changes`): every other run
+//! pays one test of a flag per mark, on the hot path (the cost of keeping them,
+//! one `or` into a word behind a call, measured in BENCHMARKS.md).
 //!
 //! A table that is new, deserialised or cloned is marked [`Dirty::all`]: the store
 //! knows nothing of it, so its first checkpoint writes every row.
@@ -13,14 +15,17 @@ pub struct Dirty {
     bits: Vec<u64>,
     /// Every row (and any row past the bits) changed.
     all: bool,
+    /// Marks are kept ([`Dirty::track`]); without, every row counts as changed.
+    on: bool,
 }
 
 impl Default for Dirty {
-    /// Everything changed: nothing of the table is stored yet.
+    /// Everything changed (nothing of the table is stored yet), and no marks kept.
     fn default() -> Dirty {
         Dirty {
             bits: Vec::new(),
             all: true,
+            on: false,
         }
     }
 }
@@ -33,23 +38,35 @@ impl Clone for Dirty {
 }
 
 impl Dirty {
-    /// Mark row `i` changed.
-    #[inline(always)]
-    pub fn mark(&mut self, i: usize) {
-        match self.bits.get_mut(i >> 6) {
-            Some(word) => *word |= 1 << (i & 63),
-            None => self.mark_beyond(i),
+    /// Keep marks from now on (a run that checkpoints incrementally). Until then,
+    /// and in every other run, marking costs one test of this flag. What changed
+    /// before was not marked: turning marks on marks every row.
+    pub fn track(&mut self) {
+        if !self.on {
+            self.on = true;
+            self.all = true;
         }
     }
 
-    /// [`Dirty::mark`] of a row past the bits: grow them (by half again at least,
-    /// so a table growing one row at a time grows them rarely).
+    /// Mark row `i` changed.
+    #[inline(always)]
+    pub fn mark(&mut self, i: usize) {
+        if self.on {
+            self.set(i);
+        }
+    }
+
+    /// [`Dirty::mark`] when marks are kept (out of line: a run that keeps none
+    /// pays only the test).
     #[cold]
     #[inline(never)]
-    fn mark_beyond(&mut self, i: usize) {
-        let words = (i >> 6) + 1;
-        let grown = words.max(self.bits.len() + self.bits.len() / 2);
-        self.bits.resize(grown, 0);
+    fn set(&mut self, i: usize) {
+        if self.bits.len() <= i >> 6 {
+            // By half again at least, so a table growing one row at a time grows
+            // the bits rarely.
+            let grown = ((i >> 6) + 1).max(self.bits.len() + self.bits.len() / 2);
+            self.bits.resize(grown, 0);
+        }
         if let Some(word) = self.bits.get_mut(i >> 6) {
             *word |= 1 << (i & 63);
         }
@@ -71,12 +88,17 @@ impl Dirty {
         self.bits.iter_mut().for_each(|w| *w = 0);
     }
 
-    /// The marks so far; the table's marks start again from nothing changed.
+    /// The marks so far (all rows when no marks are kept); marking starts again
+    /// from nothing changed.
     pub fn take(&mut self) -> Dirty {
+        if !self.on {
+            return Dirty::default();
+        }
         let words = self.bits.len();
         let taken = Dirty {
             bits: std::mem::replace(&mut self.bits, vec![0; words]),
             all: self.all,
+            on: true,
         };
         self.all = false;
         taken
@@ -116,7 +138,11 @@ mod tests {
     fn marks_are_taken_and_start_again() {
         let mut d = Dirty::default();
         assert!(d.is_all());
-        assert_eq!(d.take().count(3), 3);
+        d.mark(5);
+        assert_eq!(d.take().count(3), 3, "no marks kept: all changed");
+        d.clear();
+        d.track();
+        assert_eq!(d.take().count(3), 3, "what changed before is unknown");
         d.mark(5);
         d.mark(200);
         d.mark(5);

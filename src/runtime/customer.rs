@@ -127,7 +127,8 @@ impl Customers {
             .map(|&id| CustomerId(id))
     }
 
-    /// The id of `key`, creating the entry if needed.
+    /// The id of `key`, creating the entry if needed (the caller changes it next,
+    /// through [`Customers::get_mut`], which marks it changed).
     pub fn lookup_or_insert(&mut self, key: &str) -> CustomerId {
         let hash = hash_key(key);
         let slots = &self.slots;
@@ -160,7 +161,6 @@ impl Customers {
             slots.get(id as usize).map_or(0, |c| hash_key(&c.key))
         });
         self.len += 1;
-        self.changed.mark(id as usize);
         CustomerId(id)
     }
 

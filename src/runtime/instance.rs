@@ -151,7 +151,6 @@ impl Instances {
         let Some(inst) = self.slots.get_mut(slot as usize) else {
             return;
         };
-        self.changed.mark(slot as usize);
         if fields.is_empty() {
             inst.fields = None;
             return;
@@ -182,15 +181,24 @@ impl Instances {
         self.slots.get(slot as usize)
     }
 
-    /// The slot, to change (marked changed).
+    /// The slot, to change: the caller marks it changed ([`Instances::mark`]).
     pub fn get_mut(&mut self, slot: u32) -> Option<&mut Instance> {
-        let inst = self.slots.get_mut(slot as usize)?;
-        self.changed.mark(slot as usize);
-        Some(inst)
+        self.slots.get_mut(slot as usize)
     }
 
-    /// A vacant slot, made live for `trigger` and `customer`. Its queue entry (if the
-    /// previous occupant left one) is inherited.
+    /// Mark `slot` changed (for incremental checkpoints): the runtime calls it
+    /// once where it changes a slot through [`Instances::get_mut`],
+    /// [`Instances::alloc`], [`Instances::keep_fields`] or [`Instances::free`]
+    /// (arming, ending, relinking), not in those methods: they run several times
+    /// per event, and each mark costs a test even in a run that keeps none.
+    #[inline(always)]
+    pub fn mark(&mut self, slot: u32) {
+        self.changed.mark(slot as usize);
+    }
+
+    /// A vacant slot, made live for `trigger` and `customer` (the caller marks
+    /// it changed). Its queue entry (if the previous occupant left one) is
+    /// inherited.
     pub fn alloc(&mut self, trigger: TriggerId, customer: CustomerId) -> u32 {
         let slot = if self.free != NIL {
             let slot = self.free;
@@ -201,7 +209,6 @@ impl Instances {
             u32::try_from(self.slots.len() - 1).unwrap_or(NIL)
         };
         if let Some(inst) = self.slots.get_mut(slot as usize) {
-            self.changed.mark(slot as usize);
             inst.trigger = trigger;
             inst.customer = customer;
             inst.next = NIL;
@@ -211,14 +218,13 @@ impl Instances {
         slot
     }
 
-    /// Vacate `slot` (already unlinked from its customer's list). Its queue entry
-    /// stays valid for a later occupant.
+    /// Vacate `slot` (already unlinked from its customer's list; the caller marks
+    /// it changed). Its queue entry stays valid for a later occupant.
     pub fn free(&mut self, slot: u32) {
         let free = self.free;
         if let Some(inst) = self.slots.get_mut(slot as usize)
             && inst.live
         {
-            self.changed.mark(slot as usize);
             inst.live = false;
             inst.trigger = TriggerId(NIL);
             inst.customer = CustomerId(NIL);

@@ -90,6 +90,11 @@ pub struct RuntimeConfig {
     /// differential tests compare `Always` with `Never`).
     #[serde(default)]
     pub start_index: StartIndexUse,
+    /// Keep marks of the rows each change touches, for incremental checkpoints
+    /// (`trigc run --state`; [`rows`]). Off, marking costs a test per change and
+    /// every checkpoint of the state writes every row. Not part of a checkpoint.
+    #[serde(skip)]
+    pub track_changes: bool,
 }
 
 /// When an event finds the triggers it may start through the start index.
@@ -306,6 +311,9 @@ impl<'p> Runtime<'p> {
         mut state: RuntimeState,
     ) -> Result<Self, EngineError> {
         engine.prepare(program)?;
+        if config.track_changes {
+            state.track_changes();
+        }
         state.customers.rebuild_index();
         state.customers.rebuild_active(&state.instances);
         state.stats.actions.resize(program.triggers.len(), 0);
@@ -334,8 +342,11 @@ impl<'p> Runtime<'p> {
         &self.state
     }
 
-    /// What changed since the last call (see [`rows`]); marking starts afresh.
+    /// What changed since the last call (see [`rows`]; all of it, the first time
+    /// and when changes were not tracked); marks are kept from now on.
     pub fn take_changes(&mut self) -> rows::Changes {
+        self.state.track_changes();
+        self.config.track_changes = true;
         self.state.take_changes()
     }
 

@@ -92,6 +92,14 @@ impl RuntimeState {
         }
     }
 
+    /// Keep marks of what changes from now on ([`Dirty::track`]): until then every
+    /// checkpoint writes every row, and the first after writes every row too.
+    pub fn track_changes(&mut self) {
+        self.customers.changed().track();
+        self.instances.changed().track();
+        self.interner.changed().track();
+    }
+
     /// Nothing changed: the store holds this state as it is (just restored from
     /// its rows).
     pub fn mark_stored(&mut self) {
@@ -163,7 +171,8 @@ impl RuntimeState {
         self.interner.chunk(n)
     }
 
-    /// The state `head` and `rows` describe, marked as stored (nothing changed).
+    /// The state `head` and `rows` describe, marked as stored (nothing changed),
+    /// keeping marks of what changes from now on.
     /// Not validated: [`super::Runtime::restore`] does that, as for a deserialised
     /// state. The fan-out index is rebuilt for `program`, which must have the
     /// declarations of the program that wrote the state (`None`: they differ, the
@@ -206,6 +215,8 @@ impl RuntimeState {
             stats: head.stats,
             strings_kept: head.strings_kept,
         };
+        // Marks are kept from here on: the rows are what the store holds.
+        state.track_changes();
         state.mark_stored();
         state
     }
