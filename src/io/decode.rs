@@ -119,9 +119,10 @@ struct FieldShape {
 }
 
 impl FieldShape {
-    /// The common values read inline, giving what `ValueReader::read` would; `None`
-    /// for the rest. Always inlined: it is the flat path's inner loop.
-    #[inline(always)]
+    /// The common values of a wire-mapped field read inline, giving what
+    /// `ValueReader::read` would; `None` for the rest. The flat path has its own copy
+    /// of this match (see there why).
+    #[inline]
     fn read_inline(&self, tok: Tok, text: &str, interner: &mut Interner) -> Option<Value> {
         let bytes = || tok.bytes(text.as_bytes());
         match (self.scalar, tok.token) {
@@ -544,7 +545,26 @@ impl Decoder {
                 }
                 None => return Err(format!("missing field `{}` of {}", field.name, shape.name)),
             };
-            let value = match field.read_inline(tok.tok, text, interner) {
+            // The common values inline, giving what `ValueReader::read` would. Not
+            // through `FieldShape::read_inline` (the wire path's): as a call, even one
+            // always inlined, the flat path cost 3.4M more instructions on `rules/`'s
+            // first 300k events (BENCHMARKS.md).
+            let bytes = || tok.tok.bytes(text.as_bytes());
+            let inline = match (field.scalar, tok.tok.token) {
+                (Scalar::Str, Token::Str) if field.used => {
+                    Some(Value::Str(interner.intern(tok.tok.str_body(text))))
+                }
+                (Scalar::Str, Token::Str) => Some(Value::None),
+                // Every number token is a finite `f64` (both scanners check): that is
+                // the whole type check of a float nobody reads.
+                (Scalar::Float, Token::Int | Token::Float) if !field.used => Some(Value::None),
+                (Scalar::Float, Token::Int | Token::Float) => {
+                    json::fast_f64(bytes()).map(Value::Float)
+                }
+                (Scalar::Int, Token::Int) => json::fast_i64(bytes()).map(Value::Int),
+                _ => None,
+            };
+            let value = match inline {
                 Some(value) => value,
                 None => ValueReader {
                     text,
