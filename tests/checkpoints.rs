@@ -25,7 +25,6 @@ const CONFIG: RuntimeConfig = RuntimeConfig {
     late: LatePolicy::Drop,
     until: None,
     start_index: StartIndexUse::Auto,
-    track_changes: false,
 };
 
 /// Lines before the checkpoint; the rest of the sample follows the resume.

@@ -224,8 +224,6 @@ impl RunArgs {
             } else {
                 StartIndexUse::Auto
             },
-            // `--state` turns it on (`cli::service`).
-            track_changes: false,
         }
     }
 }

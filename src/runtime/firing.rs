@@ -24,7 +24,6 @@ impl Runtime<'_> {
             // The live entry pops first; it is re-queued then at the real due.
             inst.due = due;
             inst.tie = tie;
-            st.instances.mark(slot);
             return;
         }
         if inst.has_entry {
@@ -35,7 +34,6 @@ impl Runtime<'_> {
         inst.has_entry = true;
         st.timers
             .insert(due, tie, TimerRef::step(slot, inst.generation));
-        st.instances.mark(slot);
         self.quiet_until = self.quiet_until.min(due);
         if st.timers.len() > 2 * (st.instances.live() + self.plan.schedules.len()) + COMPACT_SLACK {
             self.compact_timers();
@@ -61,7 +59,6 @@ impl Runtime<'_> {
                             st.timers.insert(d.due, d.tie, d.value);
                         } else {
                             inst.has_entry = false;
-                            st.instances.mark(slot);
                         }
                     }
                 }
@@ -99,11 +96,8 @@ impl Runtime<'_> {
                     }
                     inst.has_entry = false;
                     if !inst.live {
-                        self.state.instances.mark(slot);
                         continue; // the instance ended while waiting
                     }
-                    // A live slot is marked where firing changes it (arming the
-                    // next step, ending it), or keeps its entry (re-queued below).
                     if (inst.due, inst.tie) != (d.due, d.tie) {
                         // Re-armed (restart) after this entry was queued.
                         inst.has_entry = true;
