@@ -18,14 +18,17 @@ use divan::counter::ItemsCount;
 use trigc::cli::gen_rules::rule_set;
 use trigc::cli::generate::{GenConfig, write_stream};
 use trigc::driver::EngineKind;
-use trigc::interp::{Engine, Env, Interner, Interp, Sym, Value};
+use trigc::interp::{Engine, Interner};
 use trigc::io::sink::NdjsonSink;
-use trigc::ir::{AggId, Binding, EventId, ExprId, ProfileFieldId, Program, StartIr, StateId};
+use trigc::ir::Program;
 use trigc::jit::Jit;
 use trigc::runtime::{ActionRecord, Notice, Output};
 
 #[path = "common/programs.rs"]
 mod programs;
+
+#[path = "common/predicate.rs"]
+mod predicate;
 
 use programs::{compile, prepared, rules_program};
 
@@ -35,129 +38,20 @@ fn main() {
 
 // ------------------------------------------------------------ predicate
 
-const PREDICATE_RULES: &str = r#"
-event ORDER { amount: int  country: string  sku: string }
-trigger big_order
-  on ORDER where amount > 1000 and country in ["DE", "AT", "CH"] and not starts_with(sku, "GIFT")
-  then emit "big"
-"#;
-
-const PREDICATE_EVENTS: usize = 10_000;
-
-/// One event bound as `Binding::Current`, nothing else.
-struct OneEvent {
-    interner: Interner,
-    fields: Vec<Value>,
-}
-
-impl Env for OneEvent {
-    fn key(&self) -> Sym {
-        Sym(0)
-    }
-    fn now(&self) -> i64 {
-        0
-    }
-    fn event(&self, binding: Binding) -> Option<(EventId, i64, &[Value])> {
-        (binding == Binding::Current).then_some((EventId(0), 0, &self.fields[..]))
-    }
-    fn state(&self, _: StateId) -> Value {
-        Value::None
-    }
-    fn profile(&self, _: ProfileFieldId) -> Value {
-        Value::None
-    }
-    fn aggregate(&self, _: AggId) -> Value {
-        Value::None
-    }
-    fn interner(&mut self) -> &mut Interner {
-        &mut self.interner
-    }
-}
-
-/// The predicate program, its filter, and the events' fields (a quarter of them
-/// pass) interned into `interner`.
-fn predicate_inputs(interner: &mut Interner) -> (Program, ExprId, Vec<Vec<Value>>) {
-    let program = compile(&[("bench.trig", PREDICATE_RULES.into())]);
-    let filter = match &program.triggers[0].start {
-        StartIr::On(patterns) => patterns[0].filter.expect("a where filter"),
-        _ => panic!("the bench trigger starts on ORDER"),
-    };
-    let countries = ["DE", "AT", "CH", "FR", "US", "NL", "PL"];
-    let events = (0..PREDICATE_EVENTS)
-        .map(|i| {
-            let amount = (i as i64 * 7919) % 3000;
-            let country = interner.intern(countries[i % countries.len()]);
-            let sku = if i % 5 == 0 {
-                format!("GIFT-{i}")
-            } else {
-                format!("SKU-{i}")
-            };
-            let sku = interner.intern(&sku);
-            vec![Value::Int(amount), Value::Str(country), Value::Str(sku)]
-        })
-        .collect();
-    (program, filter, events)
-}
-
-fn bench_predicate(bencher: Bencher, engine: &dyn Engine) {
-    let mut env = OneEvent {
-        interner: Interner::default(),
-        fields: Vec::new(),
-    };
-    let (program, filter, events) = predicate_inputs(&mut env.interner);
-    bencher
-        .counter(ItemsCount::new(events.len()))
-        .bench_local(|| {
-            let mut passed = 0u32;
-            for fields in &events {
-                env.fields.clone_from(fields);
-                if let Ok(Value::Bool(true)) = engine.eval(&program, filter, &mut env) {
-                    passed += 1;
-                }
-            }
-            passed
-        });
-}
-
 #[divan::bench]
 fn predicate_interp(bencher: Bencher) {
-    bench_predicate(bencher, &Interp);
+    predicate::bench_interp(bencher);
 }
 
 #[divan::bench]
 fn predicate_jit(bencher: Bencher) {
-    let mut interner = Interner::default();
-    let (program, _, _) = predicate_inputs(&mut interner);
-    let mut jit = Jit::new().expect("a JIT on this host");
-    jit.prepare(&program).expect("the predicate compiles");
-    bench_predicate(bencher, &jit);
+    predicate::bench_jit(bencher);
 }
 
-/// The predicate in Rust over the same fields: strings compared by symbol, the
-/// prefix test on the text.
+/// The predicate in Rust over the same fields.
 #[divan::bench]
 fn predicate_rust(bencher: Bencher) {
-    let mut interner = Interner::default();
-    let (_, _, events) = predicate_inputs(&mut interner);
-    let wanted = ["DE", "AT", "CH"].map(|c| interner.intern(c));
-    let mut fields = Vec::new();
-    bencher
-        .counter(ItemsCount::new(events.len()))
-        .bench_local(|| {
-            let mut passed = 0u32;
-            for event in &events {
-                fields.clone_from(event);
-                let hit = matches!(
-                    (&fields[0], &fields[1], &fields[2]),
-                    (Value::Int(amount), Value::Str(country), Value::Str(sku))
-                        if *amount > 1000
-                            && wanted.contains(country)
-                            && !interner.resolve(*sku).starts_with("GIFT")
-                );
-                passed += u32::from(hit);
-            }
-            passed
-        });
+    predicate::bench_rust(bencher);
 }
 
 // ------------------------------------------------------------ replay

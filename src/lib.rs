@@ -18,6 +18,8 @@ pub mod deliver;
 pub mod diag;
 pub mod driver;
 pub mod durable;
+#[cfg(feature = "exprgen")]
+pub mod exprgen;
 pub mod interp;
 pub mod io;
 pub mod ir;

@@ -12,6 +12,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for path in entries {
+        // Build output of the crates with their own workspace (benches/compare/).
+        if path.is_dir() && path.file_name().is_some_and(|n| n == "target") {
+            continue;
+        }
         if path.is_dir() {
             rust_files(&path, out);
         } else if path.extension().is_some_and(|e| e == "rs") {
