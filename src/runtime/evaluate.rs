@@ -17,22 +17,18 @@ impl Runtime<'_> {
         now: i64,
         current: Bound<'_>,
     ) -> Result<Value, EvalError> {
-        let st = &mut self.state;
-        let Some(inst) = st.instances.get(slot) else {
-            return Ok(Value::None);
-        };
-        let (data, key, memo) = match st.customers.get(inst.customer) {
-            Some(cust) => {
-                self.agg_memo.arm(inst.customer, now);
-                (&cust.data, cust.key.as_str(), Some(&self.agg_memo))
-            }
-            None => (&self.empty, "", None),
-        };
         let cx = Context {
             program: self.program,
             engine: &*self.engine,
             plan: &self.plan,
-            memo,
+        };
+        let st = &mut self.state;
+        let Some(inst) = st.instances.get(slot) else {
+            return Ok(Value::None);
+        };
+        let (data, key) = match st.customers.get(inst.customer) {
+            Some(cust) => (&cust.data, cust.key.as_str()),
+            None => (&self.empty, ""),
         };
         let start = inst.start_kind().map(|k| (k, inst.start_ts, inst.fields()));
         cx.eval(&mut st.interner, data, key, now, start, current, expr)
@@ -68,19 +64,15 @@ impl Runtime<'_> {
         now: i64,
         bound: Bound<'_>,
     ) -> Result<Value, EvalError> {
-        let st = &mut self.state;
-        let (data, key, memo) = match st.customers.get(c) {
-            Some(cust) => {
-                self.agg_memo.arm(c, now);
-                (&cust.data, cust.key.as_str(), Some(&self.agg_memo))
-            }
-            None => (&self.empty, "", None),
-        };
         let cx = Context {
             program: self.program,
             engine: &*self.engine,
             plan: &self.plan,
-            memo,
+        };
+        let st = &mut self.state;
+        let (data, key) = match st.customers.get(c) {
+            Some(cust) => (&cust.data, cust.key.as_str()),
+            None => (&self.empty, ""),
         };
         cx.eval(&mut st.interner, data, key, now, bound, bound, expr)
     }

@@ -28,13 +28,10 @@ impl Runtime<'_> {
 
         // (1) profile, states and aggregates take the event in.
         {
-            // The key's aggregates are about to change: values kept for it go.
-            self.agg_memo.clear();
             let cx = Context {
                 program,
                 engine: &*self.engine,
                 plan: &self.plan,
-                memo: None,
             };
             let st = &mut self.state;
             if let Some(cust) = st.customers.get_mut(c) {

@@ -163,8 +163,6 @@ impl Runtime<'_> {
         if !cust.data.holds_only_gates() || cust.data.prune_gates(program, now) {
             return;
         }
-        // The id may go to another key: no value read for this one may outlive it.
-        self.agg_memo.clear();
         st.customers.remove(c);
     }
 }

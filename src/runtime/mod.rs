@@ -21,7 +21,6 @@
 //! the same output, byte for byte.
 
 mod actions;
-mod agg_memo;
 pub mod carry;
 pub mod customer;
 mod evaluate;
@@ -248,8 +247,6 @@ pub struct Runtime<'p> {
     /// events).
     start_bits: Vec<u64>,
     end_bits: Vec<u64>,
-    /// Aggregate values read for one key at one instant, shared by its evaluations.
-    agg_memo: agg_memo::AggMemo,
 }
 
 impl<'p> Runtime<'p> {
@@ -329,7 +326,6 @@ impl<'p> Runtime<'p> {
             shared_payloads: None,
             start_bits: vec![0; words],
             end_bits: vec![0; words],
-            agg_memo: agg_memo::AggMemo::default(),
         })
     }
 

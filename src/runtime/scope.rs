@@ -2,7 +2,6 @@
 //! events and the time ([`Scope`], an [`Env`]), and the same for reducer and
 //! aggregate filters during ingest ([`IngestEval`], a [`FilterEval`]).
 
-use super::agg_memo::AggMemo;
 use super::plan::Plan;
 use super::state::{FilterEval, KeyData};
 use crate::interp::Engine;
@@ -25,8 +24,6 @@ pub struct Scope<'a> {
     pub now: i64,
     pub start: Bound<'a>,
     pub current: Bound<'a>,
-    /// Aggregate values already read for this key at `now`, when the caller armed it.
-    pub memo: Option<&'a AggMemo>,
 }
 
 impl Env for Scope<'_> {
@@ -52,10 +49,7 @@ impl Env for Scope<'_> {
         self.data.profile(id)
     }
     fn aggregate(&self, id: AggId) -> Value {
-        match self.memo {
-            Some(memo) => memo.get_or(id, || self.data.aggregate(self.program, id, self.now)),
-            None => self.data.aggregate(self.program, id, self.now),
-        }
+        self.data.aggregate(self.program, id, self.now)
     }
     fn aggregate_time(&self, id: AggId) -> Option<i64> {
         self.data.aggregate_time(self.program, id, self.now)
@@ -70,9 +64,6 @@ pub struct Context<'a> {
     pub program: &'a Program,
     pub engine: &'a dyn Engine,
     pub plan: &'a Plan,
-    /// Armed by the caller for the key and instant evaluated ([`AggMemo::arm`]);
-    /// `None` while data takes an event in.
-    pub memo: Option<&'a AggMemo>,
 }
 
 impl Context<'_> {
@@ -104,7 +95,6 @@ impl Context<'_> {
             now,
             start,
             current,
-            memo: self.memo,
         };
         self.engine.eval(self.program, expr, &mut scope)
     }
