@@ -1,14 +1,18 @@
 //! The state store, measured (issue #19): fjall against redb for `trigc run --state`
 //! checkpoints of 100k and 1M customers, each with a pending timer.
 //!
-//! - `whole`: the checkpoint trigc writes today, the session's whole state as one
-//!   body (serialised, then stored in 1 MiB chunks): fjall through
-//!   `durable::store::Store` (one batch, `PersistMode::Buffer`: kill -9 safe), redb
-//!   in one write transaction with `Durability::Immediate` (its only kill -9 safe
-//!   mode, one fsync per commit).
-//! - `rows`: the layout an incremental checkpoint would write, one row per
-//!   customer (its key and data): all of them (a first, full checkpoint), then 1%
-//!   of them rewritten (an incremental one after 1% of customers changed).
+//! - `whole`: the checkpoint trigc wrote before incremental checkpoints, the
+//!   session's whole state as one body (serialised, then stored in 1 MiB chunks):
+//!   fjall through `durable::store::Store` (one batch, `PersistMode::Buffer`: kill
+//!   -9 safe), redb in one write transaction with `Durability::Immediate` (its only
+//!   kill -9 safe mode, one fsync per commit).
+//! - `rows`: the two stores compared on the incremental layout, one row per
+//!   customer (its key and data): all of them, then 1% of them rewritten.
+//! - `trigc`: what `trigc run --state` writes now, through
+//!   `StateDir::checkpoint_session`: the first checkpoint (full: every row), then
+//!   incremental ones after events for 1% of the customers (half add to their cart,
+//!   half purchase, which ends their instance and frees them), and one after nothing
+//!   changed; then the time to open the store and restore the state.
 //!
 //! Medians of 5 (3 for whole bodies), printed as a Markdown table. Run:
 //! `cargo bench --bench store` (`-- 100000` for one size only).
@@ -17,11 +21,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use trigc::deliver::OutboxState;
 use trigc::driver::Session;
-use trigc::durable::store::Store;
+use trigc::durable::rows::RowWrites;
+use trigc::durable::store::{Commit, Store};
+use trigc::durable::{Beside, InputPosition, StateDir};
 use trigc::interp::Interner;
 use trigc::io::lines::Line;
 use trigc::ir::Program;
+use trigc::runtime::carry::program_print;
 use trigc::runtime::{ActionRecord, Interp, Notice, Output, RuntimeConfig};
 use trigc::syntax::SourceMap;
 
@@ -71,6 +79,114 @@ fn session(program: &Program, n: u32) -> Session<'_> {
         session.line(line, &mut Discard);
     }
     session
+}
+
+/// Events for 1% of the `n` customers, at `round` seconds past the session's
+/// last event: even ones add to their cart, odd ones purchase.
+fn touch(session: &mut Session<'_>, n: u32, round: u32) {
+    let at = n / 1000 + round + 1;
+    for i in (round..n).step_by(100) {
+        let line = if i % 2 == 0 {
+            format!(
+                r#"{{"type":"ADD_TO_CART","user":"customer-{i}","ts":"2026-01-05T{:02}:{:02}:{:02}Z","product":"q{}"}}"#,
+                at / 3600 % 24,
+                at / 60 % 60,
+                at % 60,
+                i % 700
+            )
+        } else {
+            format!(
+                r#"{{"type":"PURCHASE","user":"customer-{i}","ts":"2026-01-05T{:02}:{:02}:{:02}Z","order":"o{i}"}}"#,
+                at / 3600 % 24,
+                at / 60 % 60,
+                at % 60
+            )
+        };
+        let line = Line {
+            number: 1,
+            bytes: line.as_bytes(),
+            terminated: true,
+        };
+        session.line(line, &mut Discard);
+    }
+}
+
+/// `trigc run --state`'s checkpoints of `session`: full, incremental after 1% of
+/// the customers changed, after nothing changed; then a restore.
+fn incremental(program: &Program, mut session: Session<'_>, n: u32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let dir = fresh("trigc");
+    let (mut state, _) = StateDir::open(&dir, program, &RuntimeConfig::default()).expect("a store");
+    let print = program_print(program);
+    let outbox = OutboxState::default();
+    let input = InputPosition::default();
+    let beside = Beside {
+        print: &print,
+        outbox: &outbox,
+        input: &input,
+    };
+    let mut generation = 0;
+    let mut checkpoint = |session: &mut Session<'_>| {
+        generation += 1;
+        let t = Instant::now();
+        let written = state
+            .checkpoint_session(session, beside, generation, 0, false)
+            .expect("a checkpoint");
+        (t.elapsed(), written)
+    };
+    let (full, written) = checkpoint(&mut session);
+    assert!(written.full);
+    lines.push(format!(
+        "| {n} | full (the first) | {} | {} | {} | {} |",
+        ms(full),
+        written.rows,
+        mib(written.bytes),
+        mib(dir_size(&dir)),
+    ));
+    let (mut times, mut bytes, mut rows) = (Vec::new(), 0, 0);
+    for round in 0..5 {
+        touch(&mut session, n, round);
+        let (took, written) = checkpoint(&mut session);
+        assert!(!written.full);
+        times.push(took);
+        (bytes, rows) = (written.bytes, written.rows);
+    }
+    lines.push(format!(
+        "| {n} | incremental, 1% of customers changed | {} | {rows} | {} | {} |",
+        ms(median(times)),
+        mib(bytes),
+        mib(dir_size(&dir)),
+    ));
+    let (idle, written) = checkpoint(&mut session);
+    lines.push(format!(
+        "| {n} | incremental, nothing changed | {} | {} | {} | |",
+        ms(idle),
+        written.rows,
+        mib(written.bytes),
+    ));
+    let pending = session.runtime.pending_timers();
+    drop(state);
+    let t = Instant::now();
+    let (_state, restored) =
+        StateDir::open(&dir, program, &RuntimeConfig::default()).expect("reopens");
+    let saved = restored.saved.expect("a checkpoint");
+    let resumed = Session::resume(
+        program,
+        Box::new(Interp),
+        RuntimeConfig::default(),
+        saved.session,
+    )
+    .expect("resumes");
+    let open = t.elapsed();
+    assert_eq!(resumed.runtime.pending_timers(), pending);
+    lines.push(format!(
+        "| {n} | open the store and restore | {} | | | |",
+        ms(open)
+    ));
+    std::mem::forget(resumed);
+    std::mem::forget(session);
+    let _ = std::fs::remove_dir_all(&dir);
+    lines
 }
 
 fn median(mut times: Vec<Duration>) -> Duration {
@@ -134,6 +250,7 @@ fn main() {
     let program = program();
     println!("| customers | what | serialise | fjall | redb | body | fjall dir | redb file |");
     println!("|---|---|---|---|---|---|---|---|");
+    let mut trigc = Vec::new();
     for n in [100_000u32, 1_000_000] {
         if only.is_some_and(|o| o != n) {
             continue;
@@ -157,7 +274,16 @@ fn main() {
             let t = Instant::now();
             meta = Some(
                 store
-                    .commit(meta.as_ref(), generation, &body, 0, false)
+                    .commit(
+                        meta.as_ref(),
+                        Commit {
+                            generation,
+                            body: &body,
+                            rows: RowWrites::default(),
+                            journal_from: 0,
+                            sync: false,
+                        },
+                    )
                     .expect("commit"),
             );
             fj.push(t.elapsed());
@@ -179,7 +305,7 @@ fn main() {
         }
         drop(db);
         println!(
-            "| {n} | whole state (trigc today) | {} | {} | {} | {} | {} | {} |",
+            "| {n} | whole state (before incremental checkpoints) | {} | {} | {} | {} | {} | {} |",
             ms(median(ser)),
             ms(median(fj)),
             ms(median(rd)),
@@ -264,6 +390,14 @@ fn main() {
         );
         let _ = std::fs::remove_dir_all(&fjall_dir);
         let _ = std::fs::remove_dir_all(&redb_dir);
-        std::mem::forget(session);
+        trigc.extend(incremental(&program, session, n));
+    }
+    println!();
+    println!(
+        "| customers | `trigc run --state` checkpoint | time | rows written | bytes written | store |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for line in trigc {
+        println!("{line}");
     }
 }

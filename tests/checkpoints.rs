@@ -25,6 +25,7 @@ const CONFIG: RuntimeConfig = RuntimeConfig {
     late: LatePolicy::Drop,
     until: None,
     start_index: StartIndexUse::Auto,
+    track_changes: false,
 };
 
 /// Lines before the checkpoint; the rest of the sample follows the resume.

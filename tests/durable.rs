@@ -5,6 +5,8 @@
 
 #[path = "common/bin.rs"]
 mod bin;
+#[path = "common/crash.rs"]
+mod crash;
 #[path = "common/deliver.rs"]
 mod deliver;
 #[path = "common/receiver.rs"]
@@ -18,6 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bin::{text, trigc};
+use crash::{Rng, wait_up_to};
 use deliver::{HOOKS, SECRET, events, ids_of, records, rules};
 use receiver::{Plan, Receiver};
 use temp::temp_dir;
@@ -40,19 +43,6 @@ fn run_command(rules: &str, input: &str, email: &str, state: Option<&Path>) -> C
             .args(["--checkpoint-every", "5000"]);
     }
     command
-}
-
-/// A small PRNG for the kill times (xorshift), seeded from the clock; the seed is
-/// printed so a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]
@@ -87,13 +77,7 @@ fn kill_9_and_restart_delivers_every_action_once_but_in_flight_repeats() {
     let rules_crash = rules(&dir.join("crash"), &crashed.url(), HOOKS);
     let email = format!("{}/email", crashed.url());
     let state = dir.join("state");
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    eprintln!("kill schedule seed {seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::from_clock();
     let mut kills = 0;
     let mut runs = 0;
     loop {
@@ -110,16 +94,7 @@ fn kill_9_and_restart_delivers_every_action_once_but_in_flight_repeats() {
         } else {
             60_000
         });
-        let started = Instant::now();
-        let finished = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break Some(status);
-            }
-            if started.elapsed() >= patience {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
+        let finished = wait_up_to(&mut child, patience);
         match finished {
             Some(status) => {
                 let stderr = child.wait_with_output().unwrap().stderr;

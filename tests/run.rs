@@ -9,7 +9,10 @@
 //! identical, which proves the runtime state is plain data that survives a
 //! checkpoint anywhere. And it runs with time advanced between lines to every
 //! instant the runtime says is due (`advance_to(next_due())`, up to the next
-//! event's time), which must change nothing either.
+//! event's time), which must change nothing either. And it runs with an
+//! incremental checkpoint (`durable::rows`: only the rows changed since the last)
+//! after every line, the session restored from the rows every few lines (under the
+//! next engine): the output must be identical too.
 //!
 //! At the end, a few tests run the built binary for exit codes and the separation
 //! of stdout (records only) from stderr.
@@ -34,13 +37,18 @@ use temp::temp_dir;
 use clap::Parser;
 use trigc::cli::run::RunArgs;
 use trigc::cli::{Cli, Command as Sub};
-use trigc::driver::{Checkpoint, EngineKind, LineOutcome, Session, describe_notice};
+use trigc::driver::{
+    Checkpoint, CheckpointHead, EngineKind, LineOutcome, Session, describe_notice,
+};
+use trigc::durable::rows::{self as rows, Reader, RowsMeta, Stored, Table};
 use trigc::interp::Engine;
 use trigc::interp::Interner;
 use trigc::io::Lines;
 use trigc::io::sink::write_record;
 use trigc::io::{Decoded, Decoder};
 use trigc::ir::Program;
+use trigc::runtime::RuntimeState;
+use trigc::runtime::rows::Head;
 use trigc::runtime::{ActionRecord, Notice, Output, RuntimeConfig, StartIndexUse};
 use trigc::syntax::SourceMap;
 
@@ -120,6 +128,60 @@ struct Replay {
     /// `Never`); `resume_index` after the checkpoint.
     index: StartIndexUse,
     resume_index: StartIndexUse,
+    /// Write an incremental checkpoint to [`RowStore`] after every line, and
+    /// continue from the rows after every this many lines (under
+    /// `resume_engine`).
+    rows_every: Option<u64>,
+}
+
+/// A state store in memory, written as `trigc run --state` writes fjall: the rows
+/// changed since the last checkpoint, and the head.
+#[derive(Default)]
+struct RowStore {
+    rows: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+    stored: Option<Stored>,
+    head: Option<(String, String, RowsMeta)>,
+}
+
+impl RowStore {
+    fn save(&mut self, session: &mut Session<'_>) {
+        let changes = session.runtime.take_changes();
+        let state = session.runtime.state();
+        let w = rows::changed(state, &changes, &mut self.stored).expect("rows serialise");
+        if let Some(lens) = w.full {
+            for (table, len) in Table::ALL.into_iter().zip(lens) {
+                let from = rows::key(table, u32::try_from(len).expect("rows fit")).to_vec();
+                let to = rows::key(table, u32::MAX).to_vec();
+                let past: Vec<Vec<u8>> =
+                    self.rows.range(from..=to).map(|(k, _)| k.clone()).collect();
+                for k in past {
+                    self.rows.remove(&k);
+                }
+            }
+        }
+        for k in &w.remove {
+            self.rows.remove(k.as_slice());
+        }
+        for (k, v) in w.put {
+            self.rows.insert(k.to_vec(), v);
+        }
+        let head = serde_json::to_string(&session.checkpoint_head()).expect("head serialises");
+        let runtime = serde_json::to_string(&state.head()).expect("head serialises");
+        self.head = Some((head, runtime, w.meta));
+    }
+
+    fn load(&mut self, program: &Program) -> Checkpoint {
+        let (head, runtime, meta) = self.head.as_ref().expect("a checkpoint was saved");
+        let mut reader = Reader::default();
+        for (k, v) in &self.rows {
+            reader.row(k, v).expect("rows read back");
+        }
+        let (rows, stored) = reader.finish(meta).expect("the rows are the checkpoint's");
+        self.stored = Some(stored);
+        let head: CheckpointHead = serde_json::from_str(head).expect("head reads back");
+        let runtime: Head = serde_json::from_str(runtime).expect("head reads back");
+        head.with_runtime(RuntimeState::from_rows(Some(program), runtime, rows))
+    }
 }
 
 impl Replay {
@@ -131,6 +193,7 @@ impl Replay {
             advance: false,
             index: StartIndexUse::Always,
             resume_index: StartIndexUse::Always,
+            rows_every: None,
         }
     }
 }
@@ -149,6 +212,7 @@ fn replay(case: &Case, how: Replay) -> String {
     };
     let config = RuntimeConfig {
         start_index: how.index,
+        track_changes: how.rows_every.is_some(),
         ..case.config
     };
     let mut session =
@@ -167,6 +231,7 @@ fn replay(case: &Case, how: Replay) -> String {
     );
     let mut lines = Lines::new(&case.events[..]);
     let mut restored = false;
+    let mut store = RowStore::default();
     while let Some(line) = lines.next_line().expect("reading from memory") {
         let number = line.number;
         if how.advance {
@@ -180,6 +245,15 @@ fn replay(case: &Case, how: Replay) -> String {
         }
         for (reject, _) in session.take_rejects() {
             out.err.push_str(&format!("rejected {reject}\n"));
+        }
+        if let Some(every) = how.rows_every {
+            store.save(&mut session);
+            if number % every == 0 {
+                let checkpoint = store.load(&case.program);
+                session =
+                    Session::resume(&case.program, engine(how.resume_engine), config, checkpoint)
+                        .expect("the rows resume");
+            }
         }
         if !restored && how.checkpoint_after.is_some_and(|n| number >= n) {
             restored = true;
@@ -285,6 +359,27 @@ fn run_cases() {
                     resumed,
                     straight,
                     "{}: checkpoint after line {n} ({} resumed by {}) changes the run",
+                    dir.display(),
+                    kind.name(),
+                    next.name()
+                );
+            }
+            // Incremental checkpoints after every line, resumed from the rows every
+            // line, and every third line (changes pile up between restores).
+            for every in [1, 3] {
+                let incremental = replay(
+                    &case,
+                    Replay {
+                        rows_every: Some(every),
+                        resume_engine: next,
+                        ..Replay::under(kind)
+                    },
+                );
+                assert_eq!(
+                    incremental,
+                    straight,
+                    "{}: incremental checkpoints (restored every {every} lines, {} resumed \
+                     by {}) change the run",
                     dir.display(),
                     kind.name(),
                     next.name()

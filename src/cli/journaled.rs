@@ -40,7 +40,7 @@ impl Journaled {
 
     /// The checkpoint of a service that stops (synced): what is left in the outbox
     /// stays in it, pending timers stay pending.
-    pub fn last_checkpoint(&mut self, session: &Session<'_>) -> Result<(), String> {
+    pub fn last_checkpoint(&mut self, session: &mut Session<'_>) -> Result<(), String> {
         self.durable
             .checkpoint(session, self.outbox.as_deref(), (0, 0), true)
     }

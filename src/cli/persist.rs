@@ -15,9 +15,9 @@ use crate::deliver::{
     AttemptConfig, Backoff, Delivery, Outbox, OutboxConfig, OutboxState, parse_id,
 };
 use crate::driver::Session;
-use crate::durable::{Entry, InputPosition, Restored, Saved, StateDir};
+use crate::durable::{Beside, Entry, InputPosition, Restored, StateDir};
 use crate::ir::Program;
-use crate::runtime::RestoreError;
+use crate::runtime::{RestoreError, RuntimeConfig};
 use crate::runtime::carry::{CarryReport, ProgramPrint, program_print};
 use crate::service::Source;
 
@@ -55,8 +55,13 @@ impl Cadence {
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub(super) struct CheckpointTiming {
     count: u64,
-    /// The last one's size and time (the whole state, serialised and stored).
+    /// Checkpoints that wrote every row (the first, after a change of rules).
+    full: u64,
+    /// The last one's size (the head and the rows it wrote), rows and time.
     last_bytes: u64,
+    last_rows: u64,
+    /// The most rows one checkpoint wrote (a full one, usually).
+    max_rows: u64,
     last_ms: u64,
     max_ms: u64,
     total_ms: u64,
@@ -83,11 +88,12 @@ impl Durable {
         self.cadence.due()
     }
 
-    /// Write a checkpoint of `session`, the outbox and the input position
-    /// (`lines`: lines read and bytes of a file consumed), synced when `sync`.
+    /// Write a checkpoint of `session` (the rows it changed since the last one; its
+    /// change marks are taken), the outbox and the input position (`lines`: lines
+    /// read and bytes of a file consumed), synced when `sync`.
     pub fn checkpoint(
         &mut self,
-        session: &Session<'_>,
+        session: &mut Session<'_>,
         outbox: Option<&Outbox>,
         lines: (u64, u64),
         sync: bool,
@@ -97,25 +103,28 @@ impl Durable {
             Some(outbox) => outbox.snapshot(),
             None => (OutboxState::default(), self.dir.generation() + 1),
         };
-        let saved = Saved {
-            session: session.checkpoint(),
-            print: self.print.clone(),
-            outbox,
-            input: InputPosition {
-                source: self.source.clone(),
-                offset: lines.1,
-                line: lines.0,
-            },
+        let input = InputPosition {
+            source: self.source.clone(),
+            offset: lines.1,
+            line: lines.0,
+        };
+        let beside = Beside {
+            print: &self.print,
+            outbox: &outbox,
+            input: &input,
         };
         let journal_from = self.dir.journal_next();
-        let bytes = self
-            .dir
-            .checkpoint(&saved, generation, journal_from, sync)?;
+        let written =
+            self.dir
+                .checkpoint_session(session, beside, generation, journal_from, sync)?;
         self.cadence.reset();
         let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let timing = &mut self.timing;
         timing.count += 1;
-        timing.last_bytes = bytes;
+        timing.full += u64::from(written.full);
+        timing.last_bytes = written.bytes;
+        timing.last_rows = written.rows;
+        timing.max_rows = timing.max_rows.max(written.rows);
         timing.last_ms = took;
         timing.max_ms = timing.max_ms.max(took);
         timing.total_ms = timing.total_ms.saturating_add(took);
@@ -162,7 +171,11 @@ pub(super) fn open<'p>(
     source: String,
 ) -> Result<Opened<'p>, String> {
     let svc = &args.service;
-    let config = args.config();
+    // Change marks only where a checkpoint will take them.
+    let config = RuntimeConfig {
+        track_changes: svc.state.is_some(),
+        ..args.config()
+    };
     let secret = secret(svc)?;
     let (dir, restored) = match &svc.state {
         Some(path) => {

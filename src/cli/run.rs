@@ -224,6 +224,8 @@ impl RunArgs {
             } else {
                 StartIndexUse::Auto
             },
+            // `--state` turns it on (`cli::service`).
+            track_changes: false,
         }
     }
 }

@@ -223,7 +223,7 @@ fn serve_until_stopped(args: &RunArgs, source: Source) -> Result<ExitCode, Strin
             if let Some(d) = &mut delivery {
                 d.halt();
             }
-            journaled.last_checkpoint(&session)?;
+            journaled.last_checkpoint(&mut session)?;
         }
         None => {
             session.finish(&mut out);

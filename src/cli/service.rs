@@ -249,7 +249,7 @@ fn serve(
                     }
                     if let Some(d) = &mut durable {
                         let at = (lines.lines_read(), lines.offset());
-                        checkpoint_if_due(d, &session, delivery.as_ref(), at, &mut out.inner)?;
+                        checkpoint_if_due(d, &mut session, delivery.as_ref(), at, &mut out.inner)?;
                     }
                     continue;
                 }
@@ -264,7 +264,7 @@ fn serve(
                 }
                 if let Some(d) = &mut durable {
                     let at = (lines.lines_read(), lines.offset());
-                    checkpoint_if_due(d, &session, delivery.as_ref(), at, &mut out.inner)?;
+                    checkpoint_if_due(d, &mut session, delivery.as_ref(), at, &mut out.inner)?;
                 }
             }
             Poll::TooLong { number, .. } => {
@@ -291,7 +291,7 @@ fn serve(
                 }
                 if let Some(d) = &mut durable {
                     let at = (lines.lines_read(), lines.offset());
-                    checkpoint_if_due(d, &session, delivery.as_ref(), at, &mut out.inner)?;
+                    checkpoint_if_due(d, &mut session, delivery.as_ref(), at, &mut out.inner)?;
                 }
                 lines
                     .fill()
@@ -359,7 +359,7 @@ fn serve(
     if let Some(d) = &mut durable {
         out.inner.flush();
         d.checkpoint(
-            &session,
+            &mut session,
             delivery.as_ref().map(|d| &*d.outbox),
             position,
             true,
@@ -394,7 +394,7 @@ fn serve(
 /// far are flushed first (a checkpoint must never be ahead of stdout).
 fn checkpoint_if_due(
     durable: &mut Durable,
-    session: &Session<'_>,
+    session: &mut Session<'_>,
     delivery: Option<&Delivery>,
     lines: (u64, u64),
     out: &mut CliOutput<'_>,

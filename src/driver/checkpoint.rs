@@ -45,6 +45,49 @@ pub struct Checkpoint {
     pub strays: super::stray::StrayGuard,
 }
 
+/// A [`Checkpoint`] but for its runtime state: what an incremental checkpoint
+/// (`durable`) writes whole beside the state's rows.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CheckpointHead {
+    pub format: u32,
+    pub program: u64,
+    pub config: Option<RuntimeConfig>,
+    pub input: InputStats,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tail: Vec<u8>,
+    #[serde(default)]
+    pub strays: super::stray::StrayGuard,
+}
+
+impl CheckpointHead {
+    /// The checkpoint of this head and `runtime`.
+    pub fn with_runtime(self, runtime: RuntimeState) -> Checkpoint {
+        Checkpoint {
+            format: self.format,
+            program: self.program,
+            config: self.config,
+            runtime,
+            input: self.input,
+            tail: self.tail,
+            strays: self.strays,
+        }
+    }
+}
+
+impl Checkpoint {
+    /// Everything but the runtime state, copied.
+    pub fn head(&self) -> CheckpointHead {
+        CheckpointHead {
+            format: self.format,
+            program: self.program,
+            config: self.config,
+            input: self.input.clone(),
+            tail: self.tail.clone(),
+            strays: self.strays.clone(),
+        }
+    }
+}
+
 /// The layout of a checkpoint; a checkpoint resumes only with the same. 1: cooldown
 /// and limit gates are kept with each key's data. 2: a header line with the body's
 /// length and checksum; the unparsed tail of the input.

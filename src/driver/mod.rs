@@ -13,7 +13,9 @@ pub mod notice;
 pub mod session;
 pub mod stray;
 
-pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint, PendingCheckpoint, program_fingerprint};
+pub use checkpoint::{
+    CHECKPOINT_FORMAT, Checkpoint, CheckpointHead, PendingCheckpoint, program_fingerprint,
+};
 pub use engines::EngineKind;
 pub use notice::describe_notice;
 pub use session::{InputStats, LineOutcome, Session, Summary, TimeBounds, Unterminated};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, program_fingerprint};
+use super::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, CheckpointHead, program_fingerprint};
 use super::stray::{DEFAULT_MAX_JUMP, StrayGuard, Suspect};
 use crate::interp::{Engine, EngineError};
 use crate::io::lines::Line;
@@ -279,11 +279,17 @@ impl<'p> Session<'p> {
     }
 
     pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
+        self.checkpoint_head()
+            .with_runtime(self.runtime.state().clone())
+    }
+
+    /// The checkpoint but for the runtime state (which an incremental checkpoint
+    /// writes by rows: `durable`).
+    pub fn checkpoint_head(&self) -> CheckpointHead {
+        CheckpointHead {
             format: CHECKPOINT_FORMAT,
             program: program_fingerprint(self.program),
             config: Some(*self.runtime.config()),
-            runtime: self.runtime.state().clone(),
             input: self.input.clone(),
             tail: self.tail.clone(),
             strays: self.strays.clone(),

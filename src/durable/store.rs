@@ -1,10 +1,12 @@
-//! The state directory: a fjall database with four keyspaces. `meta` holds one row,
+//! The state directory: a fjall database with five keyspaces. `meta` holds one row,
 //! the [`Meta`] of the last checkpoint; `state` that checkpoint's body in chunks
 //! (keyed by generation and chunk number, so the new chunks, the new meta and the
-//! removal of the old ones are one atomic batch); `done` one row per outbox job
-//! settled since (keyed by generation and id); `journal` batches of input lines
-//! accepted but not yet covered by a checkpoint (keyed by the sequence number of
-//! their first line, [`super::journal`]).
+//! removal of the old ones are one atomic batch); `rows` the rows of the runtime's
+//! large tables ([`super::rows`]), rewritten by each checkpoint only where they
+//! changed, in the same batch; `done` one row per outbox job settled since (keyed
+//! by generation and id); `journal` batches of input lines accepted but not yet
+//! covered by a checkpoint (keyed by the sequence number of their first line,
+//! [`super::journal`]).
 //!
 //! Beside the database, `DIR/checkpoint.json` names the last checkpoint's
 //! generation and checksum (written after each commit, renamed into place): the
@@ -15,15 +17,23 @@
 //! Every write is flushed to the operating system before it returns
 //! (`PersistMode::Buffer`: it survives kill -9, not a power cut); the last checkpoint
 //! of a run is synced (`SyncAll`). The body is checked against the length and XXH3
-//! the meta gives before anything in it is used.
+//! the meta gives before anything in it is used, and the rows against their own
+//! hashes and the digest the meta gives ([`super::rows`]).
 
 use std::path::{Path, PathBuf};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use serde::{Deserialize, Serialize};
 
-/// The layout of the state directory; another is refused.
-pub const STATE_FORMAT: u32 = 1;
+use super::rows::{RowWrites, RowsMeta, Table, key};
+
+/// The layout of the state directory this trigc writes: 2, the body is the head
+/// of the state and the large tables are in `rows`. It reads 1 as well (the body is
+/// the whole state); another is refused.
+pub const STATE_FORMAT: u32 = 2;
+
+/// The layout before rows (read, never written).
+pub const WHOLE_BODY_FORMAT: u32 = 1;
 
 /// The body is stored in chunks of this many bytes (the store handles values of
 /// megabytes better than one value of gigabytes).
@@ -40,6 +50,20 @@ pub struct Meta {
     pub xxh3_128: String,
     /// Journal lines from this sequence number on are not in the checkpoint.
     pub journal_from: u64,
+    /// The rows of the checkpoint (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<RowsMeta>,
+}
+
+/// One checkpoint to commit.
+pub struct Commit<'a> {
+    pub generation: u64,
+    /// The body (format 2: the head of the state).
+    pub body: &'a [u8],
+    pub rows: RowWrites,
+    pub journal_from: u64,
+    /// Synced to disk before returning.
+    pub sync: bool,
 }
 
 /// `DIR/checkpoint.json`.
@@ -56,6 +80,7 @@ pub struct Store {
     db: Database,
     meta: Keyspace,
     state: Keyspace,
+    rows: Keyspace,
     done: Keyspace,
     journal: Keyspace,
     path: PathBuf,
@@ -99,6 +124,7 @@ impl Store {
         Ok(Store {
             meta: keyspace("meta")?,
             state: keyspace("state")?,
+            rows: keyspace("rows")?,
             done: keyspace("done")?,
             journal: keyspace("journal")?,
             db,
@@ -106,7 +132,7 @@ impl Store {
         })
     }
 
-    fn damaged(&self, what: impl std::fmt::Display) -> String {
+    pub fn damaged(&self, what: impl std::fmt::Display) -> String {
         io_error(
             &self.path,
             format!(
@@ -154,7 +180,7 @@ impl Store {
         let Some(meta) = meta else {
             return Ok(None);
         };
-        if meta.format != STATE_FORMAT {
+        if meta.format != STATE_FORMAT && meta.format != WHOLE_BODY_FORMAT {
             return Err(io_error(
                 &self.path,
                 format!(
@@ -185,18 +211,18 @@ impl Store {
         Ok(Some(Loaded { meta, body }))
     }
 
-    /// Write a checkpoint body as generation `generation` (the previous one's rows,
-    /// and done marks of earlier generations, go in the same batch), then sync it to
-    /// disk when `sync`.
-    pub fn commit(
-        &self,
-        previous: Option<&Meta>,
-        generation: u64,
-        body: &[u8],
-        journal_from: u64,
-        sync: bool,
-    ) -> Result<Meta, String> {
+    /// Write a checkpoint: its body as generation `generation` with its rows (the
+    /// previous body's chunks, and done marks of earlier generations, go in the same
+    /// batch), then sync it to disk when `sync`.
+    pub fn commit(&self, previous: Option<&Meta>, c: Commit<'_>) -> Result<Meta, String> {
         let write = |e: fjall::Error| io_error(&self.path, format!("cannot be written: {e}"));
+        let Commit {
+            generation,
+            body,
+            rows,
+            journal_from,
+            sync,
+        } = c;
         let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
         let mut chunks = 0u32;
         for piece in body.chunks(CHUNK) {
@@ -214,6 +240,22 @@ impl Store {
                 batch.remove(&self.state, gen_key(old.generation, &chunk.to_be_bytes()));
             }
         }
+        if let Some(lens) = rows.full {
+            // Rows past a table's end, which a full checkpoint does not know of.
+            for (table, len) in Table::ALL.into_iter().zip(lens) {
+                let from = u32::try_from(len).unwrap_or(u32::MAX);
+                for kv in self.rows.range(key(table, from)..=key(table, u32::MAX)) {
+                    let k = kv.key().map_err(write)?;
+                    batch.remove(&self.rows, k);
+                }
+            }
+        }
+        for k in &rows.remove {
+            batch.remove(&self.rows, k.as_slice());
+        }
+        for (k, v) in rows.put {
+            batch.insert(&self.rows, k.as_slice(), v);
+        }
         for kv in self.done.range(..gen_key(generation, &[])) {
             let key = kv.key().map_err(write)?;
             batch.remove(&self.done, key);
@@ -229,6 +271,7 @@ impl Store {
             bytes: body.len() as u64,
             xxh3_128: checksum(body),
             journal_from,
+            rows: Some(rows.meta),
         };
         let text = serde_json::to_vec(&meta).map_err(|e| io_error(&self.path, e))?;
         batch.insert(&self.meta, b"meta", text);
@@ -239,6 +282,18 @@ impl Store {
         self.point_at(&meta, sync)
             .map_err(|e| io_error(&self.path.join(POINTER), format!("cannot be written: {e}")))?;
         Ok(meta)
+    }
+
+    /// Every row, in key order, to `take` (its error is the store's damage).
+    pub fn read_rows(
+        &self,
+        mut take: impl FnMut(&[u8], &[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        for kv in self.rows.iter() {
+            let (k, v) = kv.into_inner().map_err(|e| self.damaged(e))?;
+            take(&k, &v).map_err(|e| self.damaged(e))?;
+        }
+        Ok(())
     }
 
     /// Write `checkpoint.json` for `meta` (a temporary file renamed into place).

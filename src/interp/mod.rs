@@ -3,6 +3,7 @@
 //! thing the two engines do differently, and [`Env`] is the seam between an engine
 //! and the runtime's state.
 
+pub mod dirty;
 pub mod engine;
 pub mod eval;
 pub mod value;

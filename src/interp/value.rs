@@ -12,6 +12,7 @@ use hashbrown::HashTable;
 use rustc_hash::FxHasher;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::dirty::Dirty;
 use crate::ir::EventId;
 
 /// An interned string.
@@ -44,7 +45,13 @@ pub struct Interner {
     /// counter), so a cache of symbols (the JIT's interned string constants) knows
     /// when it must intern again. Not serialised.
     generation: u64,
+    /// Chunks of [`STRING_CHUNK`] symbols changed since the last incremental
+    /// checkpoint (an intern into a free or new slot, a sweep). Not serialised.
+    changed: Dirty,
 }
+
+/// Symbols per row of an incremental checkpoint ([`Interner::chunk`]).
+pub const STRING_CHUNK: usize = 1024;
 
 /// The next [`Interner::generation`].
 static NEXT_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -61,6 +68,7 @@ impl Default for Interner {
             free: Vec::new(),
             recent: RecentSyms::default(),
             generation: fresh_generation(),
+            changed: Dirty::default(),
         }
     }
 }
@@ -75,6 +83,7 @@ impl Clone for Interner {
             free: self.free.clone(),
             recent: self.recent.clone(),
             generation: fresh_generation(),
+            changed: Dirty::default(),
         }
     }
 }
@@ -207,6 +216,15 @@ impl Interner {
             return sym;
         }
         let text = Some(Arc::from(s));
+        let sym = self.insert_text(text);
+        let strs = &self.strs;
+        self.ids
+            .insert_unique(hash, sym, |sym| text_of(strs, *sym).map_or(0, text_hash));
+        sym
+    }
+
+    /// Put `text` in the lowest free slot (or a new one at the end).
+    fn insert_text(&mut self, text: Option<Arc<str>>) -> Sym {
         let sym = match self.free.pop() {
             Some(slot) => {
                 if let Some(free) = self.strs.get_mut(slot as usize) {
@@ -219,9 +237,7 @@ impl Interner {
                 Sym(u32::try_from(self.strs.len() - 1).unwrap_or(u32::MAX))
             }
         };
-        let strs = &self.strs;
-        self.ids
-            .insert_unique(hash, sym, |sym| text_of(strs, *sym).map_or(0, text_hash));
+        self.changed.mark(sym.0 as usize / STRING_CHUNK);
         sym
     }
 
@@ -274,6 +290,7 @@ impl Interner {
                 entry.remove();
             }
             *slot = None;
+            self.changed.mark(i / STRING_CHUNK);
         }
         while let Some(None) = self.strs.last() {
             self.strs.pop();
@@ -283,6 +300,44 @@ impl Interner {
         // The cache may name freed symbols.
         self.recent = RecentSyms::default();
         self.generation = fresh_generation();
+    }
+
+    /// An interner of `strs` by symbol (`None`: a free slot), as a checkpoint
+    /// wrote them; every chunk counts as changed.
+    pub fn from_strings(strs: Vec<Option<String>>) -> Interner {
+        let mut interner = Interner::default();
+        for (i, text) in strs.into_iter().enumerate() {
+            let Some(text) = text else {
+                interner.strs.push(None);
+                continue;
+            };
+            let hash = text_hash(&text);
+            let sym = Sym(u32::try_from(i).unwrap_or(u32::MAX));
+            interner.strs.push(Some(Arc::from(text)));
+            let strs = &interner.strs;
+            interner
+                .ids
+                .insert_unique(hash, sym, |sym| text_of(strs, *sym).map_or(0, text_hash));
+        }
+        interner.rebuild_free();
+        interner
+    }
+
+    /// Chunk `n` of [`STRING_CHUNK`] symbols, by symbol (`None`: a free slot).
+    pub fn chunk(&self, n: usize) -> &[Option<Arc<str>>] {
+        let start = n.saturating_mul(STRING_CHUNK).min(self.strs.len());
+        let end = start.saturating_add(STRING_CHUNK).min(self.strs.len());
+        self.strs.get(start..end).unwrap_or_default()
+    }
+
+    /// Number of chunks of [`STRING_CHUNK`] symbols.
+    pub fn chunks(&self) -> usize {
+        self.strs.len().div_ceil(STRING_CHUNK)
+    }
+
+    /// The chunks changed since the marks were last taken (see [`Dirty`]).
+    pub fn changed(&mut self) -> &mut Dirty {
+        &mut self.changed
     }
 
     /// [`Interner::free`] from `strs`.
@@ -341,22 +396,7 @@ impl Serialize for Interner {
 impl<'de> Deserialize<'de> for Interner {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Interner, D::Error> {
         let strs: Vec<Option<String>> = Vec::deserialize(d)?;
-        let mut interner = Interner::default();
-        for (i, text) in strs.into_iter().enumerate() {
-            let Some(text) = text else {
-                interner.strs.push(None);
-                continue;
-            };
-            let hash = text_hash(&text);
-            let sym = Sym(u32::try_from(i).unwrap_or(u32::MAX));
-            interner.strs.push(Some(Arc::from(text)));
-            let strs = &interner.strs;
-            interner
-                .ids
-                .insert_unique(hash, sym, |sym| text_of(strs, *sym).map_or(0, text_hash));
-        }
-        interner.rebuild_free();
-        Ok(interner)
+        Ok(Interner::from_strings(strs))
     }
 }
 

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::instance::{Instances, NIL};
 use super::state::{CustomerId, KeyData};
+use crate::interp::dirty::Dirty;
 use crate::ir::TriggerId;
 
 /// One key's entry.
@@ -72,6 +73,10 @@ pub struct Customers {
     #[serde(skip)]
     index: HashTable<u32>,
     len: usize,
+    /// Entries changed since the last incremental checkpoint (by id). Not
+    /// serialised.
+    #[serde(skip)]
+    changed: Dirty,
 }
 
 fn hash_key(key: &str) -> u64 {
@@ -99,10 +104,14 @@ impl Customers {
             .filter(|c| c.flags & OCCUPIED != 0)
     }
 
+    /// The entry `id`, to change (marked changed).
     pub fn get_mut(&mut self, id: CustomerId) -> Option<&mut Customer> {
-        self.slots
+        let entry = self
+            .slots
             .get_mut(id.0 as usize)
-            .filter(|c| c.flags & OCCUPIED != 0)
+            .filter(|c| c.flags & OCCUPIED != 0)?;
+        self.changed.mark(id.0 as usize);
+        Some(entry)
     }
 
     pub fn key(&self, id: CustomerId) -> &str {
@@ -118,7 +127,8 @@ impl Customers {
             .map(|&id| CustomerId(id))
     }
 
-    /// The id of `key`, creating the entry if needed.
+    /// The id of `key`, creating the entry if needed (the caller changes it next,
+    /// through [`Customers::get_mut`], which marks it changed).
     pub fn lookup_or_insert(&mut self, key: &str) -> CustomerId {
         let hash = hash_key(key);
         let slots = &self.slots;
@@ -172,6 +182,7 @@ impl Customers {
         }
         self.free.push(id.0);
         self.len -= 1;
+        self.changed.mark(id.0 as usize);
     }
 
     /// Occupied ids in ascending order.
@@ -191,6 +202,25 @@ impl Customers {
     /// The free ids, the next to reuse last.
     pub fn free_ids(&self) -> &[u32] {
         &self.free
+    }
+
+    /// A table of `slots` by id with the free ids `free` (the next to reuse last),
+    /// as a checkpoint wrote them; the key index and [`Customer::active`] are
+    /// rebuilt on restore, as after deserialising.
+    pub fn from_rows(slots: Vec<Customer>, free: Vec<u32>) -> Customers {
+        let len = slots.iter().filter(|c| c.flags & OCCUPIED != 0).count();
+        Customers {
+            slots,
+            free,
+            index: HashTable::new(),
+            len,
+            changed: Dirty::default(),
+        }
+    }
+
+    /// The entries changed since the marks were last taken (see [`Dirty`]).
+    pub fn changed(&mut self) -> &mut Dirty {
+        &mut self.changed
     }
 
     /// Rebuild the key index after deserialising.

@@ -24,6 +24,7 @@ impl Runtime<'_> {
         let Some(edef) = program.events.get(e.kind.index()) else {
             return;
         };
+        // Marked changed by the `get_mut` below.
         let c = self.state.customers.lookup_or_insert(&e.key);
 
         // (1) profile, states and aggregates take the event in.

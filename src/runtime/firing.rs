@@ -24,6 +24,7 @@ impl Runtime<'_> {
             // The live entry pops first; it is re-queued then at the real due.
             inst.due = due;
             inst.tie = tie;
+            st.instances.mark(slot);
             return;
         }
         if inst.has_entry {
@@ -34,6 +35,7 @@ impl Runtime<'_> {
         inst.has_entry = true;
         st.timers
             .insert(due, tie, TimerRef::step(slot, inst.generation));
+        st.instances.mark(slot);
         self.quiet_until = self.quiet_until.min(due);
         if st.timers.len() > 2 * (st.instances.live() + self.plan.schedules.len()) + COMPACT_SLACK {
             self.compact_timers();
@@ -59,6 +61,7 @@ impl Runtime<'_> {
                             st.timers.insert(d.due, d.tie, d.value);
                         } else {
                             inst.has_entry = false;
+                            st.instances.mark(slot);
                         }
                     }
                 }
@@ -96,8 +99,11 @@ impl Runtime<'_> {
                     }
                     inst.has_entry = false;
                     if !inst.live {
+                        self.state.instances.mark(slot);
                         continue; // the instance ended while waiting
                     }
+                    // A live slot is marked where firing changes it (arming the
+                    // next step, ending it), or keeps its entry (re-queued below).
                     if (inst.due, inst.tie) != (d.due, d.tie) {
                         // Re-armed (restart) after this entry was queued.
                         inst.has_entry = true;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::interp::dirty::Dirty;
 use crate::interp::{HoldsSyms, Sym, Value};
 use crate::ir::{EventId, TriggerId};
 use crate::runtime::state::CustomerId;
@@ -110,6 +111,9 @@ pub struct Instances {
     /// examples). A cache: not serialised.
     #[serde(skip)]
     spares: [Option<Arc<[Value]>>; SPARE_LENGTHS],
+    /// Slots changed since the last incremental checkpoint. Not serialised.
+    #[serde(skip)]
+    changed: Dirty,
 }
 
 impl Instances {
@@ -119,7 +123,26 @@ impl Instances {
             free: NIL,
             live: 0,
             spares: Default::default(),
+            changed: Dirty::default(),
         }
+    }
+
+    /// A slab of `slots` whose free list starts at `free`, as a checkpoint wrote
+    /// them.
+    pub fn from_rows(slots: Vec<Instance>, free: u32) -> Instances {
+        let live = slots.iter().filter(|i| i.live).count();
+        Instances {
+            slots,
+            free,
+            live,
+            spares: Default::default(),
+            changed: Dirty::default(),
+        }
+    }
+
+    /// The slots changed since the marks were last taken (see [`Dirty`]).
+    pub fn changed(&mut self) -> &mut Dirty {
+        &mut self.changed
     }
 
     /// Make `slot` keep a copy of `fields` (`None` when empty), reusing its own copy
@@ -158,12 +181,24 @@ impl Instances {
         self.slots.get(slot as usize)
     }
 
+    /// The slot, to change: the caller marks it changed ([`Instances::mark`]).
     pub fn get_mut(&mut self, slot: u32) -> Option<&mut Instance> {
         self.slots.get_mut(slot as usize)
     }
 
-    /// A vacant slot, made live for `trigger` and `customer`. Its queue entry (if the
-    /// previous occupant left one) is inherited.
+    /// Mark `slot` changed (for incremental checkpoints): the runtime calls it
+    /// once where it changes a slot through [`Instances::get_mut`],
+    /// [`Instances::alloc`], [`Instances::keep_fields`] or [`Instances::free`]
+    /// (arming, ending, relinking), not in those methods: they run several times
+    /// per event, and each mark costs a test even in a run that keeps none.
+    #[inline(always)]
+    pub fn mark(&mut self, slot: u32) {
+        self.changed.mark(slot as usize);
+    }
+
+    /// A vacant slot, made live for `trigger` and `customer` (the caller marks
+    /// it changed). Its queue entry (if the previous occupant left one) is
+    /// inherited.
     pub fn alloc(&mut self, trigger: TriggerId, customer: CustomerId) -> u32 {
         let slot = if self.free != NIL {
             let slot = self.free;
@@ -183,8 +218,8 @@ impl Instances {
         slot
     }
 
-    /// Vacate `slot` (already unlinked from its customer's list). Its queue entry
-    /// stays valid for a later occupant.
+    /// Vacate `slot` (already unlinked from its customer's list; the caller marks
+    /// it changed). Its queue entry stays valid for a later occupant.
     pub fn free(&mut self, slot: u32) {
         let free = self.free;
         if let Some(inst) = self.slots.get_mut(slot as usize)
@@ -223,7 +258,9 @@ impl Instances {
         &self.slots
     }
 
+    /// Every slot, to change (all marked changed).
     pub fn slots_mut(&mut self) -> &mut [Instance] {
+        self.changed.mark_all();
         &mut self.slots
     }
 }

@@ -29,7 +29,9 @@ impl Runtime<'_> {
     }
 
     /// Set up an instance of `t` for `c` at step 1 (per `reentry`), without arming
-    /// it; `None` when `reentry` says no.
+    /// it; `None` when `reentry` says no. The slot is marked changed by what the
+    /// caller does next, always: arming it ([`Self::arm`]) or firing its step at
+    /// once ([`Self::fire_step`], which arms the next step or ends the instance).
     pub(super) fn begin_instance(
         &mut self,
         t: TriggerId,
@@ -64,6 +66,7 @@ impl Runtime<'_> {
             last = cur;
             cur = inst.next;
         }
+        let mut head = None;
         let slot = match def.reentry {
             Reentry::Restart if first != NIL => first,
             Reentry::Skip if count > 0 => {
@@ -79,12 +82,11 @@ impl Runtime<'_> {
                 let cust = st.customers.get_mut(c)?;
                 cust.note_active(t);
                 if at_head || last == NIL {
-                    let head = std::mem::replace(&mut cust.instances, slot);
-                    if let Some(inst) = st.instances.get_mut(slot) {
-                        inst.next = head;
-                    }
+                    // The new slot links to the old head (below).
+                    head = Some(std::mem::replace(&mut cust.instances, slot));
                 } else if let Some(prev) = st.instances.get_mut(last) {
                     prev.next = slot;
+                    st.instances.mark(last);
                 }
                 slot
             }
@@ -93,6 +95,9 @@ impl Runtime<'_> {
         st.next_instance += 1;
         st.stats.instances_started += 1;
         let inst = st.instances.get_mut(slot)?;
+        if let Some(head) = head {
+            inst.next = head;
+        }
         inst.seq = seq;
         inst.step = 0;
         inst.start_ts = at;
@@ -130,35 +135,51 @@ impl Runtime<'_> {
                 cust.instances = next;
             } else {
                 let mut cur = cust.instances;
+                let mut relinked = None;
                 while let Some(prev) = st.instances.get_mut(cur) {
                     if prev.next == slot {
                         prev.next = next;
+                        relinked = Some(cur);
                         break;
                     }
                     cur = prev.next;
                 }
+                if let Some(prev) = relinked {
+                    st.instances.mark(prev);
+                }
             }
         }
         st.instances.free(slot);
+        st.instances.mark(slot);
     }
 
     /// Free `c`'s entry if it holds nothing any more (docs/LANGUAGE.md: a key with no
     /// pending work and no state costs no memory). With schedules, real customers
     /// are kept: a schedule visits every customer seen so far.
+    #[inline(always)]
     pub(super) fn maybe_free(&mut self, c: CustomerId, now: i64) {
         if c == self.in_process {
             // Its event is still being handled; `process_event` frees it at the end.
             return;
         }
-        let program = self.program;
         let keep_real = !self.plan.schedules.is_empty();
-        let st = &mut self.state;
-        let Some(cust) = st.customers.get_mut(c) else {
+        let Some(cust) = self.state.customers.get(c) else {
             return;
         };
         if cust.instances != NIL || (keep_real && cust.flags & REAL != 0) {
             return;
         }
+        self.free_if_empty(c, now);
+    }
+
+    /// [`Self::maybe_free`] of a customer with no instance (and not kept for
+    /// schedules): free it unless its state or gates hold something.
+    fn free_if_empty(&mut self, c: CustomerId, now: i64) {
+        let program = self.program;
+        let st = &mut self.state;
+        let Some(cust) = st.customers.get_mut(c) else {
+            return;
+        };
         cust.data.expire(program, now);
         if !cust.data.holds_only_gates() || cust.data.prune_gates(program, now) {
             return;

@@ -35,6 +35,7 @@ mod lifecycle;
 pub mod member;
 pub mod output;
 pub mod plan;
+pub mod rows;
 pub mod schedule;
 mod scheduled;
 pub mod scope;
@@ -89,6 +90,11 @@ pub struct RuntimeConfig {
     /// differential tests compare `Always` with `Never`).
     #[serde(default)]
     pub start_index: StartIndexUse,
+    /// Keep marks of the rows each change touches, for incremental checkpoints
+    /// (`trigc run --state`; [`rows`]). Off, marking costs a test per change and
+    /// every checkpoint of the state writes every row. Not part of a checkpoint.
+    #[serde(skip)]
+    pub track_changes: bool,
 }
 
 /// When an event finds the triggers it may start through the start index.
@@ -305,6 +311,9 @@ impl<'p> Runtime<'p> {
         mut state: RuntimeState,
     ) -> Result<Self, EngineError> {
         engine.prepare(program)?;
+        if config.track_changes {
+            state.track_changes();
+        }
         state.customers.rebuild_index();
         state.customers.rebuild_active(&state.instances);
         state.stats.actions.resize(program.triggers.len(), 0);
@@ -331,6 +340,14 @@ impl<'p> Runtime<'p> {
 
     pub fn state(&self) -> &RuntimeState {
         &self.state
+    }
+
+    /// What changed since the last call (see [`rows`]; all of it, the first time
+    /// and when changes were not tracked); marks are kept from now on.
+    pub fn take_changes(&mut self) -> rows::Changes {
+        self.state.track_changes();
+        self.config.track_changes = true;
+        self.state.take_changes()
     }
 
     pub fn into_state(self) -> RuntimeState {

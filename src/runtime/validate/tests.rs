@@ -35,6 +35,7 @@ const CONFIG: RuntimeConfig = RuntimeConfig {
     late: crate::runtime::LatePolicy::Drop,
     until: None,
     start_index: crate::runtime::StartIndexUse::Auto,
+    track_changes: false,
 };
 
 /// The runtime state of a run, as JSON.
