@@ -11,26 +11,25 @@
 //!
 //! Run: `cargo bench --bench jit`.
 
-use std::io;
-
 use divan::Bencher;
 use divan::counter::ItemsCount;
 use trigc::cli::gen_rules::rule_set;
 use trigc::cli::generate::{GenConfig, write_stream};
 use trigc::driver::EngineKind;
-use trigc::interp::{Engine, Interner};
-use trigc::io::sink::NdjsonSink;
-use trigc::ir::Program;
+use trigc::interp::Engine;
 use trigc::jit::Jit;
-use trigc::runtime::{ActionRecord, Notice, Output};
 
 #[path = "common/programs.rs"]
+#[expect(
+    dead_code,
+    reason = "each bench binary uses part of the shared helpers"
+)]
 mod programs;
 
 #[path = "common/predicate.rs"]
 mod predicate;
 
-use programs::{compile, prepared, rules_program};
+use programs::{NullOutput, compile, prepared, rules_program};
 
 fn main() {
     divan::main();
@@ -56,15 +55,6 @@ fn predicate_rust(bencher: Bencher) {
 
 // ------------------------------------------------------------ replay
 
-struct NullOutput(NdjsonSink<io::Sink>);
-
-impl Output for NullOutput {
-    fn action(&mut self, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
-        self.0.write(record, program, interner);
-    }
-    fn notice(&mut self, _: &Notice) {}
-}
-
 const REPLAY_EVENTS: u64 = 100_000;
 
 #[divan::bench(args = [EngineKind::Interp, EngineKind::Jit], sample_count = 5, sample_size = 1)]
@@ -89,7 +79,7 @@ fn replay_rules(bencher: Bencher, kind: EngineKind) {
             )
         })
         .bench_local_values(|(mut rt, events)| {
-            let mut out = NullOutput(NdjsonSink::new(io::sink()));
+            let mut out = NullOutput::new();
             for e in &events {
                 rt.push(e, &mut out);
             }

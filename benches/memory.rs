@@ -2,7 +2,8 @@
 //! timer of `TimerHeap` after a steady-state run of one million
 //! events (the workloads of `benches/timers.rs`), and the live bytes per customer
 //! holding a 10-item cart set and three window aggregates (the shape of
-//! `benches/state.rs`). Its own binary because `dhat::Alloc` slows every allocation:
+//! `benches/state.rs`), and what a trigger and a customer cost at 1,000 generated
+//! triggers (`trigc gen --rules 1000`, issue #17). Its own binary because `dhat::Alloc` slows every allocation:
 //! the timing benches run on the system allocator. The budgets themselves are
 //! asserted by `tests/memory.rs`.
 //!
@@ -10,14 +11,24 @@
 
 #[path = "fixtures/cart.rs"]
 mod cart;
+#[path = "common/programs.rs"]
+#[expect(
+    dead_code,
+    reason = "each bench binary uses part of the shared helpers"
+)]
+mod programs;
 #[path = "fixtures/schema.rs"]
 mod schema;
 #[path = "fixtures/timer_workload.rs"]
 mod timer_workload;
 
 use cart::{Customers, MINUTE, VISIT, add_to_cart, cart_program, event};
+use programs::{NullOutput, compile, prepared};
 use timer_workload::{Delay, EVENTS, PENDING, T0, Workload, workload};
+use trigc::cli::gen_rules::rule_set;
+use trigc::cli::generate::{GenConfig, write_stream};
 use trigc::interp::Value;
+use trigc::runtime::Interp;
 use trigc::runtime::state::KeyData;
 use trigc::runtime::timers::{Tie, TimerHeap};
 
@@ -49,6 +60,52 @@ fn main() {
     println!(
         "state: {bytes:.1} bytes per customer ({heap:.1} heap + {} inline KeyData) for a 10-item cart set + count within 1h + sum within 1d + exists within 7d ({customers} customers)",
         std::mem::size_of::<KeyData>()
+    );
+    many_triggers();
+}
+
+// ---------------------------------------------------------------------------
+// Many triggers (issue #17): `trigc gen --rules N --seed 1` over `trigc gen`'s events.
+
+/// Live bytes per trigger (the compiled program and a fresh runtime, 1,000
+/// triggers against 10) and per customer held after 100k events at 1,000 triggers.
+fn many_triggers() {
+    let fixed = |triggers: u32| {
+        let before = live_bytes();
+        let program = compile(&[("generated.trig", rule_set(triggers, 200, 1))]);
+        let runtime = prepared(&program, b"", Box::new(Interp));
+        let bytes = live_bytes() - before;
+        drop(runtime);
+        bytes
+    };
+    let (ten, thousand) = (fixed(10), fixed(1_000));
+    println!(
+        "1,000 generated triggers: program + fresh runtime {thousand} bytes ({ten} at 10 triggers): {:.0} bytes per trigger",
+        (thousand - ten) as f64 / 990.0
+    );
+    let config = GenConfig {
+        events: 100_000,
+        customers: 10_000,
+        products: 200,
+        seed: 1,
+        start: 1_767_225_600_000,
+    };
+    let mut lines = Vec::new();
+    let _ = write_stream(&config, &mut lines);
+    let program = compile(&[("generated.trig", rule_set(1_000, 200, 1))]);
+    let (mut rt, events) = prepared(&program, &lines, Box::new(Interp));
+    drop(lines);
+    let before = live_bytes();
+    let mut out = NullOutput::new();
+    for e in &events {
+        rt.push(e, &mut out);
+    }
+    let grown = live_bytes() - before;
+    let held = rt.customers().max(1);
+    println!(
+        "  after 100k events (10k customers): {held} customers held, {} instances pending; the runtime grew {grown} bytes: {:.0} bytes per customer held",
+        rt.pending_timers(),
+        grown as f64 / held as f64
     );
 }
 

@@ -16,51 +16,20 @@
 //!
 //! Run: `cargo bench --bench run`.
 
-use std::io;
-
 use divan::Bencher;
 use divan::counter::ItemsCount;
 use trigc::cli::generate::{GenConfig, write_stream};
-use trigc::interp::Interner;
-use trigc::io::sink::NdjsonSink;
 use trigc::ir::Program;
-use trigc::runtime::{ActionRecord, Event, Interp, Notice, Output, Runtime};
+use trigc::runtime::{Event, Interp, Runtime};
 
 #[path = "common/programs.rs"]
 mod programs;
 
-use programs::{compile, prepared, rules_program};
+use programs::{NullOutput, compile, prepared, replay, rules_program};
 
 fn main() {
     report_memory();
     divan::main();
-}
-
-/// Records into an NDJSON sink over `io::sink()`: the full formatting cost, no IO.
-struct NullOutput(NdjsonSink<io::Sink>);
-
-impl NullOutput {
-    fn new() -> NullOutput {
-        NullOutput(NdjsonSink::new(io::sink()))
-    }
-}
-
-impl Output for NullOutput {
-    fn action(&mut self, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
-        self.0.write(record, program, interner);
-    }
-    fn notice(&mut self, _: &Notice) {}
-}
-
-/// Push every event, then finish (not inlined: profilers can single it out).
-#[inline(never)]
-fn replay(rt: &mut Runtime<'_>, events: &[Event]) {
-    let mut out = NullOutput::new();
-    for e in events {
-        rt.push(e, &mut out);
-    }
-    rt.finish(&mut out);
-    let _ = out.0.finish();
 }
 
 const REPLAY_EVENTS: u64 = 100_000;

@@ -2,10 +2,13 @@
 //! compiles it, and a runtime with its events decoded beforehand. Included by each bench binary that needs it as
 //! `#[path = "common/programs.rs"] mod programs;`.
 
-use trigc::interp::Engine;
+use std::io;
+
+use trigc::interp::{Engine, Interner};
+use trigc::io::sink::NdjsonSink;
 use trigc::io::{Decoded, Decoder, Lines};
 use trigc::ir::Program;
-use trigc::runtime::{Event, Runtime, RuntimeConfig};
+use trigc::runtime::{ActionRecord, Event, Notice, Output, Runtime, RuntimeConfig};
 use trigc::syntax::SourceMap;
 
 /// `files` (name, text) compiled as one program.
@@ -47,8 +50,17 @@ pub fn prepared<'p>(
     lines: &[u8],
     engine: Box<dyn Engine>,
 ) -> (Runtime<'p>, Vec<Event>) {
-    let mut rt = Runtime::new(program, engine, RuntimeConfig::default())
-        .expect("the engine runs the program");
+    prepared_with(program, lines, engine, RuntimeConfig::default())
+}
+
+/// [`prepared`] under `config`.
+pub fn prepared_with<'p>(
+    program: &'p Program,
+    lines: &[u8],
+    engine: Box<dyn Engine>,
+    config: RuntimeConfig,
+) -> (Runtime<'p>, Vec<Event>) {
+    let mut rt = Runtime::new(program, engine, config).expect("the engine runs the program");
     let mut decoder = Decoder::new(program);
     let mut event = Event::default();
     let mut events = Vec::new();
@@ -61,4 +73,31 @@ pub fn prepared<'p>(
         }
     }
     (rt, events)
+}
+
+/// Records into an NDJSON sink over `io::sink()`: the full formatting cost, no IO.
+pub struct NullOutput(pub NdjsonSink<io::Sink>);
+
+impl NullOutput {
+    pub fn new() -> NullOutput {
+        NullOutput(NdjsonSink::new(io::sink()))
+    }
+}
+
+impl Output for NullOutput {
+    fn action(&mut self, record: &ActionRecord<'_>, program: &Program, interner: &Interner) {
+        self.0.write(record, program, interner);
+    }
+    fn notice(&mut self, _: &Notice) {}
+}
+
+/// Push every event, then finish (not inlined: profilers can single it out).
+#[inline(never)]
+pub fn replay(rt: &mut Runtime<'_>, events: &[Event]) {
+    let mut out = NullOutput::new();
+    for e in events {
+        rt.push(e, &mut out);
+    }
+    rt.finish(&mut out);
+    let _ = out.0.finish();
 }
