@@ -3,7 +3,9 @@
 //! event clock give the file run's output; the wall clock fires a `wait` on
 //! time; bad input on one connection leaves the others alone; the HTTP endpoint
 //! answers 202/400/401/413 and processes every acknowledged event once;
-//! `/metrics` parses.
+//! `/metrics` parses; SIGHUP reloads the rules between batches (pending timers of
+//! unchanged triggers kept, new triggers and schedules started, rules that do not
+//! check kept out).
 
 #[path = "common/bin.rs"]
 mod bin;
@@ -546,6 +548,189 @@ fn slow_bodies_past_the_room_for_bodies_get_429_then_room_frees() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    let (_, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+}
+
+/// `kill -HUP` to a running service.
+fn hup(service: &Service) {
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &service.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// A visit of `user` to page `user` at `ts`, as a line.
+fn visit(user: &str, ts: i64) -> String {
+    format!("{{\"type\":\"VISIT\",\"user\":\"{user}\",\"ts\":{ts},\"page\":\"{user}\"}}\n")
+}
+
+/// One connection's lines, sent and closed; returns once the service has read
+/// them all (its `n`th connection closed by the producer).
+fn send_closed(service: &mut Service, lines: &str, n: usize) {
+    let mut stream = TcpStream::connect(service.tcp()).expect("connect");
+    stream.write_all(lines.as_bytes()).expect("send");
+    drop(stream);
+    service.wait_count("(closed by the producer)", n);
+}
+
+/// An immediate record per visit, and a timer an hour after each.
+const SEEN_LATER_RULES: &str = "event VISIT { page: string }\n\
+     trigger seen\n  on VISIT\n  then emit \"seen\" with { page: page }\n\
+     trigger later\n  on VISIT\n  wait 1h\n  then emit \"later\" with { page: page }\n";
+
+/// [`SEEN_LATER_RULES`] with `seen` removed and `echo` added before `later`:
+/// `later`'s definition is unchanged, its trigger number is not.
+const ECHO_LATER_RULES: &str = "event VISIT { page: string }\n\
+     trigger echo\n  on VISIT\n  then emit \"echo\" with { page: page }\n\
+     trigger later\n  on VISIT\n  wait 1h\n  then emit \"later\" with { page: page }\n";
+
+/// `(trigger, page)` of a record; its action is named as its trigger, so a
+/// record named after the old program's trigger numbers shows.
+fn fired(record: &str) -> (String, String) {
+    let r: serde_json::Value = serde_json::from_str(record).expect("a record");
+    assert_eq!(r["trigger"], r["name"], "{r}");
+    let field = |v: &serde_json::Value| v.as_str().expect("a string").to_owned();
+    (field(&r["trigger"]), field(&r["payload"]["page"]))
+}
+
+/// The next `n` records, as [`fired`], sorted.
+fn next_fired(service: &Service, n: usize) -> Vec<(String, String)> {
+    let mut got: Vec<_> = (0..n)
+        .map(|_| {
+            let (_, record) = service.records.recv_timeout(PATIENCE).expect("a record");
+            fired(&record)
+        })
+        .collect();
+    got.sort();
+    got
+}
+
+/// `(trigger, page)` pairs as [`fired`] gives them.
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(t, p)| (t.to_string(), p.to_string()))
+        .collect()
+}
+
+#[test]
+fn sighup_reloads_the_rules_of_a_tcp_service_and_keeps_pending_timers() {
+    let dir = temp_dir("svc-hup");
+    let rules = write(&dir, "rules.trig", SEEN_LATER_RULES.as_bytes());
+    let mut service = Service::start(&[
+        &rules,
+        "--input",
+        "tcp://127.0.0.1:0",
+        "--clock",
+        "event",
+        "--metrics",
+        "127.0.0.1:0",
+    ]);
+    // `a` arms `later`'s timer (due at 1h + 1s) under the first rules; its `seen`
+    // record says the engine processed it (a SIGHUP before that could let the
+    // new rules take it).
+    send_closed(&mut service, &visit("a", 1_000), 1);
+    assert_eq!(next_fired(&service, 1), pairs(&[("seen", "a")]));
+    std::fs::write(&rules, ECHO_LATER_RULES).expect("rewrite the rules");
+    hup(&service);
+    let notice = service.wait_for("trigc: SIGHUP:");
+    assert!(
+        notice.contains(
+            "rules changed: 1 triggers kept with their state, new: echo; changed or \
+             removed, their state dropped: seen (0 pending instances)"
+        ),
+        "{notice}"
+    );
+    // `b` moves event time past `a`'s timer: `later` fires for `a` (its pending
+    // instance survived the reload), the new `echo` for `b`, the removed `seen`
+    // not at all.
+    send_closed(&mut service, &visit("b", 3 * 3_600_000), 2);
+    assert_eq!(
+        next_fired(&service, 2),
+        pairs(&[("echo", "b"), ("later", "a")])
+    );
+    // The action counters follow the triggers by name across the reload. (The
+    // engine counts a group just after flushing its records: wait for `b`.)
+    let addr = service.metrics();
+    let deadline = Instant::now() + PATIENCE;
+    let metrics = loop {
+        let metrics = scrape(&addr);
+        if metrics.get("trigc_events_received_total") == Some(&2.0) {
+            break metrics;
+        }
+        assert!(Instant::now() < deadline, "{metrics:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    for (trigger, n) in [("seen", 1.0), ("later", 1.0), ("echo", 1.0)] {
+        let name = format!("trigc_actions_total{{trigger=\"{trigger}\"}}");
+        assert_eq!(metrics.get(&name), Some(&n), "{name}: {metrics:?}");
+    }
+    let (stdout, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    // Nothing more at the stop: `b`'s own timer is not due (no end-of-input firing).
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert!(stderr.contains("timers pending: 1"), "{stderr}");
+}
+
+#[test]
+fn sighup_with_rules_that_do_not_check_keeps_the_running_ones() {
+    let dir = temp_dir("svc-hup-bad");
+    let rules = write(&dir, "rules.trig", SEEN_LATER_RULES.as_bytes());
+    let mut service = Service::start(&[&rules, "--input", "tcp://127.0.0.1:0", "--clock", "event"]);
+    send_closed(&mut service, &visit("a", 1_000), 1);
+    assert_eq!(next_fired(&service, 1), pairs(&[("seen", "a")]));
+    std::fs::write(
+        &rules,
+        format!("{ECHO_LATER_RULES}trigger broken on NOPE then emit \"x\"\n"),
+    )
+    .expect("rewrite the rules");
+    hup(&service);
+    service.wait_for("trigc: SIGHUP: the rules do not check: the running ones are kept");
+    // The diagnostics came before, on stderr.
+    assert!(
+        service.seen.iter().any(|l| l.contains("NOPE")),
+        "{}",
+        service.seen.join("\n")
+    );
+    // The old rules go on: `seen` for `b`, and `a`'s timer fires; no `echo`.
+    send_closed(&mut service, &visit("b", 3 * 3_600_000), 2);
+    assert_eq!(
+        next_fired(&service, 2),
+        pairs(&[("later", "a"), ("seen", "b")])
+    );
+    let (stdout, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert!(!stderr.contains("rules changed"), "{stderr}");
+}
+
+#[test]
+fn sighup_starts_the_schedules_of_added_triggers() {
+    let dir = temp_dir("svc-hup-every");
+    let rules = write(&dir, "rules.trig", SEEN_LATER_RULES.as_bytes());
+    let mut service = Service::start(&[&rules, "--input", "tcp://127.0.0.1:0", "--clock", "event"]);
+    send_closed(&mut service, &visit("a", 1_000), 1);
+    assert_eq!(next_fired(&service, 1), pairs(&[("seen", "a")]));
+    // Schedules started with the first event; the added one is queued at the
+    // reload (a wall-clock service's engine then sleeps until its instant).
+    let ticking = format!("{SEEN_LATER_RULES}trigger tick\n  every 1m\n  then emit \"tick\"\n");
+    std::fs::write(&rules, ticking).expect("rewrite the rules");
+    hup(&service);
+    let notice = service.wait_for("trigc: SIGHUP:");
+    assert!(notice.contains("new: tick;"), "{notice}");
+    // `b`, 2.5 minutes on, brings two of `tick`'s instants, for `a` (the customer
+    // seen by then), before `seen` takes `b`.
+    send_closed(&mut service, &visit("b", 150_000), 2);
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let (_, record) = service.records.recv_timeout(PATIENCE).expect("a record");
+        let r: serde_json::Value = serde_json::from_str(&record).expect("a record");
+        assert_eq!(r["trigger"], r["name"], "{r}");
+        let field = |v: &serde_json::Value| v.as_str().expect("a string").to_owned();
+        got.push((field(&r["trigger"]), field(&r["key"])));
+    }
+    assert_eq!(got, pairs(&[("tick", "a"), ("tick", "a"), ("seen", "b")]));
     let (_, stderr, status) = service.stop();
     assert!(status.success(), "{stderr}");
 }

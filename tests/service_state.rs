@@ -3,7 +3,8 @@
 //! at a random moment and restarted, processes every `202`-acknowledged event
 //! exactly once, with the action ids of a file run; pending timers survive a
 //! stop and a kill over TCP; `--deliver` posts the actions of socket input to a
-//! local receiver, signed.
+//! local receiver, signed; a SIGHUP reload checkpoints under the new rules, so a
+//! kill and a restart with them replays only what they processed.
 
 #[path = "common/bin.rs"]
 mod bin;
@@ -286,13 +287,9 @@ fn pending_timers_survive_a_stop_and_a_kill_over_tcp() {
     // with a state), all three are kept.
     let mut service = Service::start(&args);
     send(&mut service, &early, 1);
-    // SIGHUP neither reloads nor ends a service.
-    let hup = std::process::Command::new("kill")
-        .args(["-HUP", &service.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(hup.success());
-    service.wait_for("SIGHUP: socket input does not reload its rules yet");
+    // SIGHUP with the rules unchanged changes nothing (and does not end it).
+    hup(&service);
+    service.wait_for("trigc: SIGHUP: the rules are unchanged");
     let (first, stderr, status) = service.stop();
     assert!(status.success(), "{stderr}");
     assert_eq!(first, "", "a stop fired timers");
@@ -509,4 +506,99 @@ fn under_the_wall_clock_a_replay_judges_times_as_they_were_judged() {
     let summary = summary(&stderr);
     assert_eq!(summary["events_read"], 2, "{stderr}");
     assert_eq!(summary["rejected"], 1, "{stderr}");
+}
+
+/// `kill -HUP` to a running service.
+fn hup(service: &Service) {
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &service.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// An immediate record per visit, and [`LATER_RULES`]' timer.
+const SEEN_LATER_RULES: &str = "event VISIT { page: string }\n\
+     trigger seen\n  on VISIT\n  then emit \"seen\" with { page: page }\n\
+     trigger later\n  on VISIT\n  wait 1h\n  then emit \"later\" with { page: page }\n";
+
+/// [`SEEN_LATER_RULES`] with `seen` removed and `echo` added before `later`
+/// (`later` unchanged, its trigger number not).
+const ECHO_LATER_RULES: &str = "event VISIT { page: string }\n\
+     trigger echo\n  on VISIT\n  then emit \"echo\" with { page: page }\n\
+     trigger later\n  on VISIT\n  wait 1h\n  then emit \"later\" with { page: page }\n";
+
+/// `(trigger, page)` of the next `n` records, sorted; each record's action is
+/// named as its trigger (a record named after old trigger numbers shows).
+fn next_fired(service: &Service, n: usize) -> Vec<(String, String)> {
+    let mut got: Vec<(String, String)> = (0..n)
+        .map(|_| {
+            let (_, record) = service.records.recv_timeout(PATIENCE).expect("a record");
+            let r: serde_json::Value = serde_json::from_str(&record).expect("a record");
+            assert_eq!(r["trigger"], r["name"], "{r}");
+            let field = |v: &serde_json::Value| v.as_str().expect("a string").to_owned();
+            (field(&r["trigger"]), field(&r["payload"]["page"]))
+        })
+        .collect();
+    got.sort();
+    got
+}
+
+#[test]
+fn a_reload_with_a_state_checkpoints_under_the_new_rules() {
+    let dir = temp_dir("state-tcp-hup");
+    let (rules, args) = with_state(
+        &dir,
+        SEEN_LATER_RULES,
+        "tcp://127.0.0.1:0",
+        &["--checkpoint-every", "1h"],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let visit = |user: &str, ts: i64| {
+        format!("{{\"type\":\"VISIT\",\"user\":\"{user}\",\"ts\":{ts},\"page\":\"{user}\"}}\n")
+    };
+    let send = |service: &mut Service, lines: &str, n: usize| {
+        let mut stream = TcpStream::connect(service.tcp()).expect("connect");
+        stream.write_all(lines.as_bytes()).expect("send");
+        drop(stream);
+        service.wait_count("(closed by the producer)", n);
+    };
+    let mut service = Service::start(&args);
+    // `a`'s `seen` record says the engine processed it (a SIGHUP before that could
+    // let the new rules take it).
+    send(&mut service, &visit("a", 1_000), 1);
+    assert_eq!(next_fired(&service, 1), [("seen".into(), "a".into())]);
+    std::fs::write(&rules, ECHO_LATER_RULES).expect("rewrite the rules");
+    hup(&service);
+    let notice = service.wait_for("trigc: SIGHUP: rules changed");
+    assert!(
+        notice.contains("new: echo;") && notice.contains("dropped: seen"),
+        "{notice}"
+    );
+    send(&mut service, &visit("b", 2_000), 2);
+    assert_eq!(next_fired(&service, 1), [("echo".into(), "b".into())]);
+    // Killed: the only checkpoint is the reload's (`--checkpoint-every 1h`). The
+    // restart, with the new rules on disk, resumes it as it is (no carry-over)
+    // and replays only `b`, through the rules that processed it.
+    service.child.kill().expect("SIGKILL");
+    service.child.wait().expect("killed");
+    drop(service);
+    let mut service = Service::start(&args);
+    // Told before it listens, so already seen.
+    let told = |what: &str| service.seen.iter().any(|l| l.contains(what));
+    assert!(
+        told("trigc: replayed 1 journaled lines") && !told("rules changed"),
+        "{}",
+        service.seen.join("\n")
+    );
+    assert_eq!(next_fired(&service, 1), [("echo".into(), "b".into())]);
+    // `a`'s timer, armed before the reload, and `b`'s fire; `echo` for `c`.
+    send(&mut service, &visit("c", 3 * 3_600_000), 1);
+    assert_eq!(
+        next_fired(&service, 3),
+        [("echo", "c"), ("later", "a"), ("later", "b")].map(|(t, p)| (t.into(), p.into()))
+    );
+    let (_, stderr, status) = service.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("timers pending: 1"), "{stderr}");
 }

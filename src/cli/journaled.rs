@@ -18,6 +18,7 @@ use super::persist::Durable;
 use crate::deliver::Outbox;
 use crate::driver::Session;
 use crate::durable::Entry;
+use crate::runtime::carry::program_print;
 use crate::service::{Accept, Submission};
 
 /// The journaling accept step.
@@ -68,6 +69,22 @@ impl Accept for Journaled {
         }
         self.durable.cadence.events += lines;
         Ok(())
+    }
+
+    /// The durable state learns the new program, and a checkpoint is written at
+    /// once: it covers every line the old program processed, so a crash before
+    /// the next one does not replay those lines through the new rules (a restart
+    /// with the new rules resumes it as it is, without a carry-over).
+    fn rules_changed(&mut self, session: &mut Session<'_>) {
+        self.durable.print = program_print(session.runtime.program());
+        if let Err(e) = self
+            .durable
+            .checkpoint(session, self.outbox.as_deref(), (0, 0), false)
+        {
+            eprintln!(
+                "trigc: the checkpoint after the reload failed ({e}); the journal keeps what it covers"
+            );
+        }
     }
 
     fn processed(&mut self, session: &mut Session<'_>) {

@@ -14,6 +14,7 @@ mod input;
 mod journaled;
 pub mod load;
 mod persist;
+mod reload;
 pub mod run;
 mod serve;
 pub mod service;

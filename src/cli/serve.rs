@@ -9,6 +9,10 @@
 //! checkpoint. With `--deliver` the actions go into the outbox as well
 //! (`crate::deliver`); at the stop, what is left of it is kept in the state, or,
 //! without `--state`, delivered for at most one `--delivery-timeout`.
+//!
+//! SIGHUP reloads the rule files as for a file run (`reload.rs`): the engine
+//! task does it between two groups of submissions; rules that do not check
+//! leave the running program in place.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -20,16 +24,20 @@ use tokio_util::sync::CancellationToken;
 
 use super::journaled::Journaled;
 use super::persist::{self, Opened};
+use super::reload::reload_rules;
 use super::run::{InputFormat, RunArgs, compile_rules, fail, render_end};
 use crate::deliver::{Delivering, Delivery};
-use crate::driver::describe_notice;
+use crate::driver::{Session, describe_notice};
 use crate::interp::Interner;
 use crate::io::Reject;
 use crate::io::sink::NdjsonSink;
 use crate::ir::Program;
+use crate::runtime::carry::{ProgramPrint, program_print};
 use crate::runtime::{ActionRecord, Notice, Output};
 use crate::service::metrics::ServiceMetrics;
-use crate::service::{Accept, ClockKind, EngineOutput, ProcessOnly, ServiceConfig, Source};
+use crate::service::{
+    Accept, ClockKind, EngineOutput, ProcessOnly, Reloaded, Rules, ServiceConfig, Source,
+};
 use crate::syntax::SourceMap;
 
 /// Records to stdout; notices and rejects to stderr, through a buffer flushed
@@ -70,6 +78,12 @@ impl EngineOutput for ServiceOutput<'_> {
     fn gone(&self) -> bool {
         self.sink.reader_gone()
     }
+
+    fn set_program(&mut self, program: &'static Program, sources: &'static SourceMap) {
+        self.program = program;
+        self.sources = sources;
+        self.sink.forget_templates();
+    }
 }
 
 /// With `--deliver`: the records out as above, webhook and email actions into the
@@ -85,6 +99,26 @@ impl<O: EngineOutput> EngineOutput for Delivering<O> {
 
     fn gone(&self) -> bool {
         self.inner.gone()
+    }
+
+    fn set_program(&mut self, program: &'static Program, sources: &'static SourceMap) {
+        self.inner.set_program(program, sources);
+    }
+}
+
+/// The rule files of the command line, compiled again on SIGHUP
+/// (`super::reload`, as a file run does).
+struct RuleFiles<'a> {
+    args: &'a RunArgs,
+    /// The running program's print, for the carry-over.
+    print: ProgramPrint,
+    /// The `--max-jump` the session runs with (none under the wall clock).
+    max_jump: i64,
+}
+
+impl Rules for RuleFiles<'_> {
+    fn reload(&mut self, session: &mut Session<'_>) -> Option<Reloaded> {
+        reload_rules(self.args, session, &mut self.print, self.max_jump)
     }
 }
 
@@ -165,11 +199,17 @@ fn serve_until_stopped(args: &RunArgs, source: Source) -> Result<ExitCode, Strin
         ..
     } = persist::open(args, &program, source.to_string())?;
     // Under the wall clock, --max-future and --max-past bound event times instead.
-    session.set_max_jump(if clock == ClockKind::Wall {
+    let max_jump = if clock == ClockKind::Wall {
         0
     } else {
         args.max_jump
-    });
+    };
+    session.set_max_jump(max_jump);
+    let mut rules = RuleFiles {
+        args,
+        print: program_print(&program),
+        max_jump,
+    };
     let stop = CancellationToken::new();
     let stopping = stop.clone();
     let outbox = delivery.as_ref().map(|d| Arc::clone(&d.outbox));
@@ -196,7 +236,15 @@ fn serve_until_stopped(args: &RunArgs, source: Source) -> Result<ExitCode, Strin
     let started = Instant::now();
     // Built here so that other parts of the service (delivery) can hold them too.
     let metrics = Arc::new(ServiceMetrics::new(&program));
-    let served = crate::service::serve(&mut session, config, metrics, &mut out, accept, stop);
+    let served = crate::service::serve(
+        &mut session,
+        config,
+        metrics,
+        &mut out,
+        accept,
+        &mut rules,
+        stop,
+    );
     let end = match served {
         Ok(end) => end,
         Err(message) => {

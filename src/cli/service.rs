@@ -18,15 +18,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::input::open_input;
-use super::persist::{self, Durable, Opened, describe_carry};
+use super::persist::{self, Durable, Opened};
+use super::reload::reload_rules;
 use super::run::{CliOutput, InputEnd, RunArgs, compile_rules, fail, render_end, report_reject};
 use super::stop::StopRequests;
 use crate::deliver::{Delivering, Delivery, Secret};
-use crate::driver::{LineOutcome, Session, program_fingerprint};
+use crate::driver::{LineOutcome, Session};
 use crate::durable::Entry;
 use crate::io::lines::{Line, LineLimit};
 use crate::io::{Lines, Poll};
-use crate::runtime::carry::{ProgramPrint, carry_over, program_print};
+use crate::runtime::carry::program_print;
 use crate::time::parse_duration;
 
 /// The options of delivery and durable state.
@@ -227,9 +228,13 @@ fn serve(
     let mut batch = Batch::default();
     let end = loop {
         if reload.swap(false, Ordering::Relaxed) {
-            reload_rules(args, &mut session, &mut out.inner, &mut print);
-            if let Some(d) = &mut durable {
-                d.print = print.clone();
+            // Between two lines: what the old program decided goes out first.
+            out.inner.flush();
+            if let Some(new) = reload_rules(args, &mut session, &mut print, args.max_jump) {
+                out.inner.set_program(new.program, new.sources);
+                if let Some(d) = &mut durable {
+                    d.print = print.clone();
+                }
             }
         }
         match lines.poll_line() {
@@ -463,64 +468,6 @@ fn process(
         report_reject(&mut out.inner, &reject, &bytes, rejects.as_deref_mut())?;
     }
     Ok(out.inner.sink.reader_gone())
-}
-
-/// SIGHUP: compile the rule files again and carry the session over to them
-/// ([`crate::runtime::carry`]). Rules that do not check, or a state that cannot be
-/// carried over, keep the running program (the diagnostics or the reason on
-/// stderr).
-fn reload_rules<'p>(
-    args: &RunArgs,
-    session: &mut Session<'p>,
-    out: &mut CliOutput<'p>,
-    print: &mut ProgramPrint,
-) {
-    out.flush();
-    let Ok((sources, program)) = compile_rules(args) else {
-        eprintln!("trigc: SIGHUP: the rules do not check: the running ones are kept");
-        return;
-    };
-    let mut checkpoint = session.checkpoint();
-    if checkpoint.program == program_fingerprint(&program) {
-        eprintln!("trigc: SIGHUP: the rules are unchanged");
-        return;
-    }
-    // The session borrows its program for the rest of the run: a reloaded program
-    // (a few kilobytes) is kept until the process ends.
-    let program: &'p crate::ir::Program = Box::leak(Box::new(program));
-    let sources: &'p crate::syntax::SourceMap = Box::leak(Box::new(sources));
-    let carried = carry_over(&mut checkpoint.runtime, print, program);
-    let (report, added) = match carried {
-        Ok(carried) => carried,
-        Err(why) => {
-            eprintln!(
-                "trigc: SIGHUP: the state cannot be carried over ({why}): the running rules are kept"
-            );
-            return;
-        }
-    };
-    checkpoint.program = program_fingerprint(program);
-    let engine = match super::run::build_engine(args.engine) {
-        Ok(engine) => engine,
-        Err(e) => {
-            eprintln!("trigc: SIGHUP: {e}: the running rules are kept");
-            return;
-        }
-    };
-    let config = *session.runtime.config();
-    let mut next = match Session::resume(program, engine, config, checkpoint) {
-        Ok(next) => next,
-        Err(e) => {
-            eprintln!("trigc: SIGHUP: {e}: the running rules are kept");
-            return;
-        }
-    };
-    next.set_max_jump(args.max_jump);
-    next.runtime.start_added_schedules(&added);
-    *session = next;
-    out.set_program(program, sources);
-    *print = program_print(program);
-    eprintln!("trigc: SIGHUP: {}", describe_carry(&report));
 }
 
 /// The input from where the state left it: a file from `offset`, stdin after the

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +29,7 @@ use crate::io::Reject;
 use crate::io::lines::{Line, is_blank};
 use crate::ir::Program;
 use crate::runtime::{ActionRecord, Notice, Output};
+use crate::syntax::SourceMap;
 
 /// The step every submission goes through on the engine task before any of its
 /// lines is processed: the one place the durable state journals what a socket or
@@ -60,6 +61,30 @@ pub trait Accept {
     /// unprocessed): where a durable state can checkpoint on its own cadence.
     /// Nothing by default.
     fn processed(&mut self, _session: &mut Session<'_>) {}
+
+    /// The session now runs other rules (a SIGHUP reload, between two groups,
+    /// every group before it processed and flushed): a durable state records the
+    /// new program with its checkpoints from now on. Nothing by default.
+    fn rules_changed(&mut self, _session: &mut Session<'_>) {}
+}
+
+/// What SIGHUP asks of a service: its rules read and compiled again, and the
+/// session carried over to them. The engine calls it on its own task between two
+/// groups (never within one), so every line is processed by one program.
+pub trait Rules {
+    /// Move `session` to the rules as they are now; `None` keeps the running
+    /// program (rules that do not check, unchanged rules, a state that cannot be
+    /// carried over: the implementation tells why on stderr).
+    fn reload(&mut self, session: &mut Session<'_>) -> Option<Reloaded>;
+}
+
+/// The program a reload moved the session to. Kept until the process ends (the
+/// session and the output borrow it, and may outlive any scope of the engine's;
+/// a reload is rare and a program is a few kilobytes), hence `'static`.
+#[derive(Clone, Copy)]
+pub struct Reloaded {
+    pub program: &'static Program,
+    pub sources: &'static SourceMap,
 }
 
 /// Accept everything, journal nothing (no `--state`): what was accepted and not yet
@@ -82,6 +107,9 @@ pub trait EngineOutput: Output {
     fn flush(&mut self);
     /// Whether the reader of the records went away: the service then stops.
     fn gone(&self) -> bool;
+    /// Name triggers and expressions after these rules from now on (a reload: the
+    /// session's trigger and action numbers now index `program`).
+    fn set_program(&mut self, program: &'static Program, sources: &'static SourceMap);
 }
 
 /// Where to answer a submission, and the answer.
@@ -113,6 +141,7 @@ pub struct Engine<'s, 'p> {
     pub metrics: &'s ServiceMetrics,
     pub output: &'s mut dyn EngineOutput,
     pub accept: &'s mut dyn Accept,
+    pub rules: &'s mut dyn Rules,
     pub fired: Lateness,
     /// Where the lines held as stray times came from (line number, origin), the
     /// latest last: a held line rejected later is told with its connection.
@@ -155,14 +184,16 @@ impl Output for Timed<'_> {
 }
 
 impl Engine<'_, '_> {
-    /// Run until every source is gone (after `stop`) or the records' reader is.
+    /// Run until every source is gone (after `stop`) or the records' reader is;
+    /// reload the rules when `reload` is notified (SIGHUP), between two groups.
     pub async fn run(
         mut self,
         mut rx: mpsc::Receiver<Submission>,
         stop: CancellationToken,
+        reload: Arc<Notify>,
     ) -> ServiceEnd {
         let wall = self.config.clock == ClockKind::Wall;
-        let mut tally = Tally::default();
+        let mut tally = self.metrics.tally(self.session.runtime.program());
         let mut end = ServiceEnd::default();
         if wall {
             // Schedules start from now, and the watermark is the wall clock. After a
@@ -185,6 +216,8 @@ impl Engine<'_, '_> {
             tokio::select! {
                 biased;
                 () = stop.cancelled(), if !stopping => stopping = true,
+                // Before the queue: a SIGHUP waits for the group in hand only.
+                () = reload.notified() => self.reload(&mut tally),
                 () = &mut sleep, if deadline.is_some() => {
                     self.advance_wall(clock::wall_ms(), false);
                 }
@@ -218,6 +251,22 @@ impl Engine<'_, '_> {
         }
         end.fired = self.fired;
         end
+    }
+
+    /// SIGHUP: the rules again ([`Rules::reload`]), and what knows the program
+    /// told of the new one: the output, the metrics (action counters by trigger
+    /// name), the accept step (a durable state). The loop recomputes the next
+    /// deadline afterwards, so wall-clock schedules of added triggers start.
+    fn reload(&mut self, tally: &mut Tally) {
+        // What the old program decided goes out, and is counted, first.
+        self.output.flush();
+        self.metrics.sync(self.session, tally);
+        let Some(new) = self.rules.reload(self.session) else {
+            return;
+        };
+        self.output.set_program(new.program, new.sources);
+        self.metrics.rules_changed(self.session, tally);
+        self.accept.rules_changed(self.session);
     }
 
     /// When the next timer (or held event) is due on the wall clock.

@@ -33,8 +33,8 @@ pub struct ServiceMetrics {
     rejected: Counter,
     late: Counter,
     ignored: Counter,
-    /// Indexed by trigger id.
-    actions: Vec<Counter>,
+    /// By trigger name: a reload keeps a kept trigger's counter (its ids change).
+    actions: Family<Labels, Counter>,
     timers_pending: Gauge,
     customers: Gauge,
     timer_lateness: Histogram,
@@ -72,15 +72,10 @@ impl ServiceMetrics {
         );
         let family = Family::<Labels, Counter>::default();
         registry.register("actions", "Action records, by trigger.", family.clone());
-        let actions = program
-            .triggers
-            .iter()
-            .map(|t| {
-                family
-                    .get_or_create(&vec![("trigger", t.name.clone())])
-                    .clone()
-            })
-            .collect();
+        // Created now: a scrape sees every trigger's counter from the start.
+        for t in &program.triggers {
+            let _ = family.get_or_create(&vec![("trigger", t.name.clone())]);
+        }
         let timers_pending = Gauge::default();
         registry.register(
             "timers_pending",
@@ -120,7 +115,7 @@ impl ServiceMetrics {
             rejected,
             late,
             ignored,
-            actions,
+            actions: family,
             timers_pending,
             customers,
             timer_lateness,
@@ -160,13 +155,7 @@ impl ServiceMetrics {
             counter.inc_by(now.saturating_sub(*before));
             *before = now;
         }
-        tally.actions.resize(stats.actions.len(), 0);
-        for ((counter, &now), before) in self
-            .actions
-            .iter()
-            .zip(&stats.actions)
-            .zip(tally.actions.iter_mut())
-        {
+        for ((counter, before), &now) in tally.actions.iter_mut().zip(&stats.actions) {
             if now != *before {
                 counter.inc_by(now.saturating_sub(*before));
                 *before = now;
@@ -176,6 +165,34 @@ impl ServiceMetrics {
             .set(i64::try_from(session.runtime.pending_timers()).unwrap_or(i64::MAX));
         self.customers
             .set(i64::try_from(session.runtime.customers()).unwrap_or(i64::MAX));
+    }
+
+    /// The tally of a session of `program` that nothing was counted of yet.
+    pub fn tally(&self, program: &Program) -> Tally {
+        Tally {
+            actions: self.action_counters(program).map(|c| (c, 0)).collect(),
+            ..Tally::default()
+        }
+    }
+
+    /// The session runs another program (a reload), whose action counts start
+    /// where [`crate::runtime::carry`] left them: a kept trigger's (already
+    /// counted, under its name), 0 for a new one. `tally` was synced just before.
+    pub fn rules_changed(&self, session: &Session<'_>, tally: &mut Tally) {
+        let counts = &session.runtime.stats().actions;
+        tally.actions = self
+            .action_counters(session.runtime.program())
+            .zip(counts.iter().copied().chain(std::iter::repeat(0)))
+            .collect();
+    }
+
+    /// The action counter of each trigger of `program`, by id.
+    fn action_counters(&self, program: &Program) -> impl Iterator<Item = Counter> {
+        program.triggers.iter().map(|t| {
+            self.actions
+                .get_or_create(&vec![("trigger", t.name.clone())])
+                .clone()
+        })
     }
 
     /// The text `/metrics` answers.
@@ -194,7 +211,8 @@ pub struct Tally {
     rejected: u64,
     late: u64,
     ignored: u64,
-    actions: Vec<u64>,
+    /// Each trigger's counter and the count it holds, by trigger id.
+    actions: Vec<(Counter, u64)>,
 }
 
 /// The metrics of delivery and durable state (`--deliver`, `--state`): registered

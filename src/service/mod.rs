@@ -1,6 +1,7 @@
 //! `trigc run` as a service: events from sockets (`tcp://`, `unix:`) and an HTTP
 //! ingestion endpoint (`http://`), timers on the wall clock or on event time,
-//! Prometheus metrics, and a clean stop on SIGTERM/SIGINT.
+//! Prometheus metrics, a clean stop on SIGTERM/SIGINT, and the rules reloaded on
+//! SIGHUP.
 //!
 //! One engine task owns the [`Session`]: it runs on the calling thread (the
 //! runtime's `block_on`), so it borrows the program and writes stdout without
@@ -14,8 +15,9 @@
 //! Files: `codec.rs` (bytes to lines, bounded), `stream.rs` (TCP and Unix socket
 //! listeners and their connections), `http.rs` (the ingestion endpoint and the
 //! small HTTP server `/metrics` shares), `engine.rs` (the engine task: the
-//! channel, the clock, the [`Accept`] seam, records out), `clock.rs` (`--clock`,
-//! the wall clock in ms), `metrics.rs` (the registry and `/metrics`, `/healthz`).
+//! channel, the clock, the [`Accept`] seam, SIGHUP's [`Rules`] reload, records
+//! out), `clock.rs` (`--clock`, the wall clock in ms), `metrics.rs` (the registry
+//! and `/metrics`, `/healthz`).
 //!
 //! Line numbers in messages count the lines of one connection (or of one HTTP
 //! request body) from 1, blank lines included, after the source's label:
@@ -38,12 +40,14 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 pub use clock::ClockKind;
 pub use codec::{Frame, LineCodec};
-pub use engine::{Accept, Engine, EngineOutput, Lateness, ProcessOnly, ServiceEnd};
+pub use engine::{
+    Accept, Engine, EngineOutput, Lateness, ProcessOnly, Reloaded, Rules, ServiceEnd,
+};
 
 use crate::driver::Session;
 
@@ -214,15 +218,16 @@ impl Shared {
 
 /// Run the service until SIGTERM/SIGINT (or `stop`, which they cancel): process
 /// what [`Accept::replay`] gives, bind the source (and `--metrics`), print where
-/// it listens on stderr, feed the session, and at the stop drain what was read.
-/// The session is left as the last line left it (no end-of-input rule: the
-/// caller decides).
+/// it listens on stderr, feed the session, reload `rules` on SIGHUP, and at the
+/// stop drain what was read. The session is left as the last line left it (no
+/// end-of-input rule: the caller decides).
 pub fn serve(
     session: &mut Session<'_>,
     config: ServiceConfig,
     metrics: Arc<metrics::ServiceMetrics>,
     output: &mut dyn EngineOutput,
     accept: &mut dyn Accept,
+    rules: &mut dyn Rules,
     stop: CancellationToken,
 ) -> Result<ServiceEnd, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -242,13 +247,15 @@ pub fn serve(
         config: Arc::clone(&config),
     };
     runtime.block_on(async move {
-        let signal = stop_on_signals(stop.clone())?;
+        let reload = Arc::new(Notify::new());
+        let signal = stop_on_signals(stop.clone(), Arc::clone(&reload))?;
         let mut engine = Engine {
             session,
             config: &config,
             metrics: &metrics,
             output,
             accept,
+            rules,
             fired: engine::Lateness::default(),
             held: std::collections::VecDeque::new(),
         };
@@ -261,7 +268,7 @@ pub fn serve(
             Source::Unix(path) => stream::listen_unix(path, shared).await?,
             Source::Http { addr, path } => http::listen(addr, path.clone(), shared).await?,
         }
-        let mut end = engine.run(rx, stop).await;
+        let mut end = engine.run(rx, stop, reload).await;
         end.signal = signal.get().copied();
         Ok(end)
     })
@@ -269,10 +276,15 @@ pub fn serve(
 
 /// SIGTERM and SIGINT stop the service: the sources stop accepting and reading,
 /// the engine drains what was read. A second signal ends the process at once
-/// (128 + its number). What stopped it is kept for the summary. SIGHUP does not
-/// reload the rules of a service yet: it is told so and changes nothing (rather
-/// than ending the process, its default).
-fn stop_on_signals(stop: CancellationToken) -> Result<Arc<OnceLock<&'static str>>, String> {
+/// (128 + its number). What stopped it is kept for the summary. SIGHUP (rather
+/// than ending the process, its default) notifies `reload`: the engine task
+/// reloads the rules between two groups of submissions, as a file run does
+/// between two lines. Signals that come while a reload is pending make one
+/// reload.
+fn stop_on_signals(
+    stop: CancellationToken,
+    reload: Arc<Notify>,
+) -> Result<Arc<OnceLock<&'static str>>, String> {
     use tokio::signal::unix::{SignalKind, signal};
     let listen = |kind| signal(kind).map_err(|e| format!("cannot listen for signals: {e}"));
     let mut term = listen(SignalKind::terminate())?;
@@ -280,11 +292,7 @@ fn stop_on_signals(stop: CancellationToken) -> Result<Arc<OnceLock<&'static str>
     let mut hup = listen(SignalKind::hangup())?;
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
-            eprintln!(
-                "trigc: SIGHUP: socket input does not reload its rules yet: the running ones \
-                 are kept (stop and start the service to change them; with --state its \
-                 state carries over)"
-            );
+            reload.notify_one();
         }
     });
     let seen = Arc::new(OnceLock::new());
