@@ -2,17 +2,19 @@
 //! sets (`trigc gen --rules`) over generated streams (`trigc gen`) give byte-identical
 //! records and notices with the index on and off, for many seeds and sizes, and the
 //! index does spare evaluations (so the comparison is not between two unindexed
-//! runs).
+//! runs). Half the rule sets hold negated shapes (`trigc gen --rules --negations`),
+//! which the index keeps by `!=`/`not in`.
 
 use proptest::prelude::*;
 
-use trigc::cli::gen_rules::rule_set;
+use trigc::cli::gen_rules::{rule_set, rule_set_negated};
 use trigc::cli::generate::{GenConfig, write_stream};
 use trigc::driver::{EngineKind, Session, describe_notice};
 use trigc::interp::Interner;
 use trigc::io::Lines;
 use trigc::io::sink::write_record;
-use trigc::ir::Program;
+use trigc::ir::{EventId, Program};
+use trigc::runtime::start_index::StartIndex;
 use trigc::runtime::{ActionRecord, Notice, Output, RunStats, RuntimeConfig, StartIndexUse};
 use trigc::syntax::SourceMap;
 
@@ -65,9 +67,32 @@ fn run(
     (out.text, stats)
 }
 
-fn check(triggers: u32, products: u32, customers: u32, events: u64, seed: u64) {
+/// Patterns the start index of `program` keeps by `!=`/`not in`, over all event types.
+fn ne_patterns(program: &Program) -> u32 {
+    let rank: Vec<u32> = (0..program.triggers.len() as u32).collect();
+    let index = StartIndex::new(program, &rank, &mut Interner::default());
+    (0..program.events.len())
+        .map(|e| index.summary(EventId::from_index(e)).ne_patterns)
+        .sum()
+}
+
+/// Runs the rule set with and without the index; returns how many patterns the
+/// index keeps by `!=`/`not in`.
+fn check(
+    triggers: u32,
+    products: u32,
+    customers: u32,
+    events: u64,
+    seed: u64,
+    negations: bool,
+) -> u32 {
     let mut sources = SourceMap::default();
-    sources.add("rules.trig", rule_set(triggers, products, seed));
+    let rules = if negations {
+        rule_set_negated(triggers, products, seed)
+    } else {
+        rule_set(triggers, products, seed)
+    };
+    sources.add("rules.trig", rules);
     let compiled = trigc::compile(&sources);
     assert!(
         compiled.errors_text(&sources).is_empty(),
@@ -101,17 +126,24 @@ fn check(triggers: u32, products: u32, customers: u32, events: u64, seed: u64) {
         plain_stats,
         "only the index counters differ"
     );
+    ne_patterns(&program)
 }
 
 #[test]
 fn generated_rules_same_output_with_and_without_index() {
-    check(300, 200, 300, 20_000, 1);
+    assert_eq!(check(300, 200, 300, 20_000, 1, false), 0);
+}
+
+#[test]
+fn generated_negated_rules_same_output_with_and_without_index() {
+    let ne = check(300, 200, 300, 20_000, 1, true);
+    assert!(ne >= 20, "the index keeps {ne} patterns by !=");
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
     #[test]
-    fn any_seed_and_size(seed in 0u64..10_000, triggers in 20u32..400, products in 1u32..60, customers in 1u32..200) {
-        check(triggers, products, customers, 3_000, seed);
+    fn any_seed_and_size(seed in 0u64..10_000, triggers in 20u32..400, products in 1u32..60, customers in 1u32..200, negations: bool) {
+        check(triggers, products, customers, 3_000, seed, negations);
     }
 }

@@ -7,6 +7,11 @@
 //! are broad and read a shared aggregate (`count(ADD_TO_CART within 10m)`). Some
 //! wait with an `unless`, so customers hold pending instances; some have a cooldown
 //! or a limit. Same arguments, same bytes.
+//!
+//! With `--negations` ([`rule_set_negated`]) about one trigger in eight is instead a
+//! negated shape (`where qty != 1`, `where not (category in [...])`) that the start
+//! index keeps by `!=`; without it the output is what it always was (benchmark
+//! figures depend on it).
 
 use std::fmt::Write as _;
 
@@ -34,7 +39,18 @@ profile event PROFILE_UPDATE { email: string?, tier: string? }
 /// A rule set of `triggers` triggers over `products` products (`p1` .. `pN`), from
 /// `seed`.
 pub fn rule_set(triggers: u32, products: u32, seed: u64) -> String {
+    rules(triggers, products, seed, false)
+}
+
+/// As [`rule_set`], with about one trigger in eight a negated shape instead.
+pub fn rule_set_negated(triggers: u32, products: u32, seed: u64) -> String {
+    rules(triggers, products, seed, true)
+}
+
+fn rules(triggers: u32, products: u32, seed: u64, negations: bool) -> String {
     let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0x7269_6c65);
+    // Its own generator, so that without negations `rng` draws what it always drew.
+    let mut neg_rng = Pcg64Mcg::seed_from_u64(seed ^ 0x6e65_6761);
     // Rules name products of a catalogue four times the size of what sells in the
     // stream's week (`p1` .. `pN` sell; most rules watch products that rarely do), so
     // that the selective triggers together match about one event in three at 1,000
@@ -43,6 +59,10 @@ pub fn rule_set(triggers: u32, products: u32, seed: u64) -> String {
     let mut out = String::with_capacity(HEADER.len() + triggers as usize * 160);
     out.push_str(HEADER);
     for i in 0..triggers {
+        if negations && below(&mut neg_rng, 8) == 0 {
+            negated(&mut out, &mut neg_rng, i, products);
+            continue;
+        }
         let shape = below(&mut rng, 100);
         let product = |rng: &mut Pcg64Mcg| below(rng, u64::from(products)) + 1;
         let priority = pick(&mut rng, &["50", "50", "50", "20", "80"]);
@@ -130,6 +150,50 @@ pub fn rule_set(triggers: u32, products: u32, seed: u64) -> String {
     out
 }
 
+/// Trigger `i`, of a negated shape the start index keeps by `!=` (absent optional
+/// fields, `int` constants against `float` fields, several excluded values). They
+/// match most events, so each has a cooldown or a limit.
+fn negated(out: &mut String, rng: &mut Pcg64Mcg, i: u32, products: u32) {
+    let _ = write!(out, "\ntrigger g{i:05} \"generated\"\n");
+    let product = |rng: &mut Pcg64Mcg| below(rng, u64::from(products)) + 1;
+    match below(rng, 5) {
+        0 => {
+            let p = product(rng);
+            let _ = write!(
+                out,
+                "  cooldown 1h\n  on ADD_TO_CART where qty != 1 and product != \"p{p}\"\n  then emit \"not-one-{i}\"\n"
+            );
+        }
+        1 => {
+            let (a, b) = (pick(rng, &CATEGORIES), pick(rng, &CATEGORIES));
+            let _ = write!(
+                out,
+                "  cooldown 1d\n  on VIEW where not (category in [\"{a}\", \"{b}\"])\n  then emit \"elsewhere-{i}\"\n"
+            );
+        }
+        2 => {
+            let amount = 10 * below(rng, 50);
+            let _ = write!(
+                out,
+                "  limit 1 per 1d\n  on PURCHASE where amount != {amount}\n  then emit \"amount-{i}\"\n"
+            );
+        }
+        3 => {
+            let _ = write!(
+                out,
+                "  cooldown 1h\n  on VISIT where not (page == \"/\")\n  then emit \"deep-{i}\"\n"
+            );
+        }
+        _ => {
+            let p = product(rng);
+            let _ = write!(
+                out,
+                "  cooldown 1d\n  on WISHLIST_ADD where product != \"p{p}\" or REMOVE_FROM_CART where product != \"p{p}\"\n  then emit \"other-{i}\"\n"
+            );
+        }
+    }
+}
+
 /// One of `items`, uniformly.
 fn pick<'a>(rng: &mut Pcg64Mcg, items: &[&'a str]) -> &'a str {
     let i = below(rng, items.len() as u64) as usize;
@@ -152,5 +216,8 @@ mod tests {
         assert_eq!(a, rule_set(50, 200, 3));
         assert_ne!(a, rule_set(50, 200, 4));
         assert_eq!(a.matches("\ntrigger ").count(), 50);
+        let n = rule_set_negated(50, 200, 3);
+        assert_eq!(n.matches("\ntrigger ").count(), 50);
+        assert!(n.contains(" != ") && n.contains("not ("), "{n}");
     }
 }

@@ -68,11 +68,19 @@ pub struct GenArgs {
     /// products of the stream) instead of events.
     #[arg(long)]
     pub rules: Option<u32>,
+    /// With `--rules`: make about one trigger in eight a negated shape (`!=`, `not
+    /// (… in […])`); without it the rules are unchanged.
+    #[arg(long, requires = "rules")]
+    pub negations: bool,
 }
 
 pub fn generate(args: &GenArgs) -> ExitCode {
     if let Some(n) = args.rules {
-        let text = super::gen_rules::rule_set(n, args.products, args.seed);
+        let text = if args.negations {
+            super::gen_rules::rule_set_negated(n, args.products, args.seed)
+        } else {
+            super::gen_rules::rule_set(n, args.products, args.seed)
+        };
         let result = match &args.out {
             Some(path) => std::fs::write(path, text),
             None => io::stdout().lock().write_all(text.as_bytes()),

@@ -33,6 +33,7 @@ pub mod ids;
 pub mod instance;
 mod lifecycle;
 pub mod member;
+mod ne_index;
 pub mod output;
 pub mod plan;
 pub mod rows;

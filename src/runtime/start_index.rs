@@ -3,9 +3,11 @@
 //!
 //! A start pattern's `where` is split into its top-level `and` conjuncts. One
 //! conjunct of the form `field OP constant` (an event field of the pattern's own
-//! event, `==`, `in [constants]`, or a numeric `>`/`>=`/`<`/`<=`) becomes the
-//! pattern's access conjunct: an `==`/`in` goes into a hash from value to trigger
-//! ranks, a range into sorted thresholds. A pattern with no such conjunct, or whose
+//! event, `==`, `in [constants]`, a numeric `>`/`>=`/`<`/`<=`, or `!=`, `not (field
+//! == c)`, `not (field in [constants])`) becomes the pattern's access conjunct, chosen
+//! in that order of selectivity: an `==`/`in` goes into a hash from value to trigger
+//! ranks, a range into sorted thresholds, a ne into [`super::ne_index`] (all its
+//! triggers but those excluding the value). A pattern with no such conjunct, or whose
 //! `where` could fail (integer `/`, `%`, overflow: skipping it must not hide a
 //! reported error), is broad: its trigger is a candidate for every event of the type.
 //!
@@ -24,20 +26,23 @@
 
 use rustc_hash::FxHashMap;
 
+use super::ne_index::{NeBuilder, NeIndex, ne_key};
 use crate::interp::{Interner, Sym, Value};
-use crate::ir::{BinaryOp, Binding, Builtin, Const, EventId, Expr, ExprId, Program, StartIr};
+use crate::ir::{
+    BinaryOp, Binding, Builtin, Const, EventId, Expr, ExprId, Program, StartIr, UnaryOp,
+};
 
 /// A field value as the index keys it (see the module doc for the equality it
 /// follows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Key {
+pub(super) enum Key {
     /// An `int` or `float`, as the bits of its `f64` (`-0.0` as `0.0`; never NaN).
     Num(u64),
     Str(Sym),
     Bool(bool),
 }
 
-fn num_key(f: f64) -> Option<Key> {
+pub(super) fn num_key(f: f64) -> Option<Key> {
     if f.is_nan() {
         None
     } else if f == 0.0 {
@@ -96,6 +101,7 @@ struct EventIndex {
     broad: Vec<u64>,
     eq: Vec<EqIndex>,
     ranges: Vec<RangeIndex>,
+    ne: Vec<NeIndex>,
     /// Triggers starting on the type.
     starters: u32,
     /// Conjuncts indexed, by kind, for `--emit ir`-style reports.
@@ -109,6 +115,7 @@ pub struct IndexSummary {
     pub broad: u32,
     pub eq_patterns: u32,
     pub range_patterns: u32,
+    pub ne_patterns: u32,
 }
 
 /// The start index of a program.
@@ -124,6 +131,8 @@ enum Access {
     Eq(usize, Vec<Key>),
     /// Field, threshold, whether it bounds from below (`>`/`>=`).
     Range(usize, f64, bool),
+    /// Field, and the keys of the constants it may exclude (see [`ne_key`]).
+    Ne(usize, Vec<Key>),
 }
 
 impl StartIndex {
@@ -133,12 +142,14 @@ impl StartIndex {
         let mut by_event: Vec<EventIndex> = (0..program.events.len())
             .map(|_| EventIndex::default())
             .collect();
+        // Per event type, the ne patterns by field, built once all are known.
+        let mut ne: Vec<Vec<NeBuilder>> = (0..program.events.len()).map(|_| Vec::new()).collect();
         for (t, def) in program.triggers.iter().enumerate() {
             let StartIr::On(patterns) = &def.start else {
                 continue;
             };
             let r = rank.get(t).copied().unwrap_or(u32::MAX);
-            for (e, index) in by_event.iter_mut().enumerate() {
+            for ((e, index), ne) in by_event.iter_mut().enumerate().zip(&mut ne) {
                 let event = EventId::from_index(e);
                 let mine: Vec<_> = patterns.iter().filter(|p| p.event == event).collect();
                 if mine.is_empty() {
@@ -198,11 +209,25 @@ impl StartIndex {
                                 }
                             }
                         }
+                        Access::Ne(field, keys) => {
+                            index.summary.ne_patterns += 1;
+                            let at = match ne.iter().position(|x| x.field == field) {
+                                Some(at) => at,
+                                None => {
+                                    ne.push(NeBuilder::new(field));
+                                    ne.len() - 1
+                                }
+                            };
+                            if let Some(b) = ne.get_mut(at) {
+                                b.add(r, keys);
+                            }
+                        }
                     }
                 }
             }
         }
-        for index in &mut by_event {
+        for (index, ne) in by_event.iter_mut().zip(ne) {
+            index.ne = ne.into_iter().map(NeBuilder::build).collect();
             for range in &mut index.ranges {
                 range.lower.sort_by(|a, b| a.0.total_cmp(&b.0));
                 range.upper.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -262,6 +287,9 @@ impl StartIndex {
                 set_bit_in(bits, *r);
             }
         }
+        for ne in &index.ne {
+            ne.candidates(fields.get(ne.field).and_then(value_key), bits);
+        }
     }
 
     /// The index as `--emit ir` shows it: per event type with starting triggers,
@@ -281,13 +309,14 @@ impl StartIndex {
             let s = index.summary;
             let _ = write!(
                 out,
-                "index {} {}: {} starting, {} broad, {} by ==/in, {} by range",
+                "index {} {}: {} starting, {} broad, {} by ==/in, {} by range, {} by !=/not in",
                 EventId::from_index(e),
                 def.name,
                 s.starters,
                 s.broad,
                 s.eq_patterns,
-                s.range_patterns
+                s.range_patterns,
+                s.ne_patterns
             );
             for eq in &index.eq {
                 let _ = write!(out, "; hash {} ({} values)", field(eq.field), eq.map.len());
@@ -299,6 +328,14 @@ impl StartIndex {
                     field(r.field),
                     r.lower.len(),
                     r.upper.len()
+                );
+            }
+            for ne in &index.ne {
+                let _ = write!(
+                    out,
+                    "; ne {} ({} excluded values)",
+                    field(ne.field),
+                    ne.values()
                 );
             }
             out.push('\n');
@@ -315,6 +352,9 @@ impl StartIndex {
                         mark(*s);
                     }
                 }
+            }
+            for ne in &index.ne {
+                ne.visit_syms(mark);
             }
         }
     }
@@ -359,15 +399,18 @@ fn access_of(
             _ => conjuncts.push(id),
         }
     }
-    let mut range = None;
+    // `==`/`in` names fewest triggers per value, then a range, then a ne (which
+    // names all but a few).
+    let (mut range, mut ne) = (None, None);
     for c in conjuncts {
         match comparison(program, event, c, interner) {
             Some(a @ Access::Eq(..)) => return Some(a),
             Some(a @ Access::Range(..)) if range.is_none() => range = Some(a),
+            Some(a @ Access::Ne(..)) if ne.is_none() => ne = Some(a),
             _ => {}
         }
     }
-    range
+    range.or(ne)
 }
 
 /// `field OP constant` (either way round) on a field of `event` itself.
@@ -377,20 +420,24 @@ fn comparison(
     id: ExprId,
     interner: &mut Interner,
 ) -> Option<Access> {
+    if let Some((field, consts, holds)) = membership(program, event, id) {
+        return if holds {
+            let keys = consts
+                .iter()
+                .map(|c| const_key(c, interner))
+                .collect::<Option<Vec<Key>>>()?;
+            Some(Access::Eq(field, keys))
+        } else {
+            let keys = consts
+                .iter()
+                .map(|c| ne_key(c, interner))
+                .collect::<Option<Vec<Option<Key>>>>()?;
+            Some(Access::Ne(field, keys.into_iter().flatten().collect()))
+        };
+    }
     let Expr::Binary { op, lhs, rhs } = program.exprs.get(id.index())? else {
         return None;
     };
-    if *op == BinaryOp::In {
-        let field = field_of(program, event, *lhs)?;
-        let Expr::List(items) = program.exprs.get(rhs.index())? else {
-            return None;
-        };
-        let keys = items
-            .iter()
-            .map(|i| constant(program, *i).and_then(|c| const_key(&c, interner)))
-            .collect::<Option<Vec<Key>>>()?;
-        return Some(Access::Eq(field, keys));
-    }
     let (field, value, op) = match (
         field_of(program, event, *lhs),
         field_of(program, event, *rhs),
@@ -400,7 +447,6 @@ fn comparison(
         _ => return None,
     };
     match op {
-        BinaryOp::Eq => Some(Access::Eq(field, vec![const_key(&value, interner)?])),
         BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Lt | BinaryOp::Le => {
             let c = match value {
                 Const::Int(i) => i as f64,
@@ -417,10 +463,57 @@ fn comparison(
     }
 }
 
+/// `field == c`, `field in [c, …]` (the field and constants, `true`) or their
+/// negation, `field != c` or `not` of either (`false`), with the constant on either
+/// side of `==`/`!=`.
+fn membership(program: &Program, event: EventId, id: ExprId) -> Option<(usize, Vec<Const>, bool)> {
+    match program.exprs.get(id.index())? {
+        Expr::Unary {
+            op: UnaryOp::Not,
+            operand,
+        } => {
+            // `not` of a comparison is its negation: an absent field gives none
+            // either way, and NaN is unequal to everything.
+            let (field, consts, holds) = membership(program, event, *operand)?;
+            Some((field, consts, !holds))
+        }
+        Expr::Binary {
+            op: BinaryOp::In,
+            lhs,
+            rhs,
+        } => {
+            let field = field_of(program, event, *lhs)?;
+            let Expr::List(items) = program.exprs.get(rhs.index())? else {
+                return None;
+            };
+            let consts = items
+                .iter()
+                .map(|i| constant(program, *i))
+                .collect::<Option<Vec<Const>>>()?;
+            Some((field, consts, true))
+        }
+        Expr::Binary {
+            op: op @ (BinaryOp::Eq | BinaryOp::Ne),
+            lhs,
+            rhs,
+        } => {
+            let (field, c) = match (
+                field_of(program, event, *lhs),
+                field_of(program, event, *rhs),
+            ) {
+                (Some(f), _) => (f, constant(program, *rhs)?),
+                (None, Some(f)) => (f, constant(program, *lhs)?),
+                _ => return None,
+            };
+            Some((field, vec![c], *op == BinaryOp::Eq))
+        }
+        _ => None,
+    }
+}
+
 /// The operator with its operands swapped.
 fn flip(op: BinaryOp) -> Option<BinaryOp> {
     Some(match op {
-        BinaryOp::Eq => BinaryOp::Eq,
         BinaryOp::Lt => BinaryOp::Gt,
         BinaryOp::Le => BinaryOp::Ge,
         BinaryOp::Gt => BinaryOp::Lt,
@@ -501,3 +594,6 @@ fn may_fail(program: &Program, root: ExprId) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests;
