@@ -17,8 +17,8 @@ use crate::deliver::{
 use crate::driver::Session;
 use crate::durable::{Beside, Entry, InputPosition, Restored, StateDir};
 use crate::ir::Program;
-use crate::runtime::{RestoreError, RuntimeConfig};
 use crate::runtime::carry::{CarryReport, ProgramPrint, program_print};
+use crate::runtime::{RestoreError, RuntimeConfig};
 use crate::service::Source;
 
 /// When the next checkpoint is due.

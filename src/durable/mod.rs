@@ -65,9 +65,9 @@ use crate::driver::{CHECKPOINT_FORMAT, Checkpoint, CheckpointHead, Session, prog
 use crate::ir::Program;
 use crate::ir::TriggerId;
 use crate::runtime::carry::{CarryReport, ProgramPrint, carry_over, program_print};
-pub use journal::Entry;
 use crate::runtime::rows::{Changes, Head};
 use crate::runtime::{RuntimeConfig, RuntimeState};
+pub use journal::Entry;
 use rows::Stored;
 use store::{Commit, Meta, Store};
 
