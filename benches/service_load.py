@@ -16,6 +16,11 @@ bench. Usage (from the crate root, after `cargo build --release`):
       an immediate trigger under the wall clock, events paced at RATE/s over
       TCP: p50/p99 from writing an event to the socket to reading its record
       on trigc's stdout (both ends in this script).
+  benches/service_load.py webhook RATE SECONDS
+      the immediate trigger as a webhook, `--deliver` to a local receiver (a
+      second trigc on its HTTP ingestion endpoint, printing a record per
+      webhook): p50/p99 from writing an event to the socket to reading the
+      receiver's record (so it includes the receiver's own processing).
   benches/service_load.py timers RATE SECONDS
       `wait 1s` per event (a new customer each), RATE/s over TCP: lateness of
       each record, wall time read minus its `at`, p50/p99; and trigc's own
@@ -181,19 +186,29 @@ ECHO = b'event VISIT { page: string }\ntrigger echo\n  on VISIT\n  then emit "se
 WAIT = b'event VISIT { page: string }\ntrigger later\n  on VISIT\n  wait 1s\n  then emit "later" with { page: page }\n'
 
 
+HOOK = (b'event VISIT { page: string }\ntrigger hook\n  on VISIT\n'
+        b'  then webhook "http://127.0.0.1:%s/hook"\n'
+        b'    with { type: "HIT", user: "receiver", ts: now, page: page }\n')
+
+# The receiver of `webhook` mode: a second trigc, taking the webhooks in on its HTTP
+# ingestion endpoint (a Rust server, unlike a Python one fast enough for 10k/s) and
+# printing one record per webhook, read here with the time it arrives.
+RECEIVER = b'event HIT { page: string }\ntrigger got\n  on HIT\n  then emit "got" with { page: page }\n'
+
+
 def percentiles(xs):
     xs = sorted(xs)
     pick = lambda q: xs[min(len(xs) - 1, int(q * len(xs)))]
     return pick(0.5), pick(0.99), xs[-1]
 
 
-def paced(rules, rate, seconds, measure):
+def paced(rules, rate, seconds, measure, extra=()):
     """Send `rate` events/s for `seconds` (customer per event: `u{i % 1000}` or
     `u{i}`), collect each record with the time it was read."""
     with tempfile.NamedTemporaryFile(suffix=".trig", delete=False) as f:
         f.write(rules)
-    svc = Service([f.name, "--input", "tcp://127.0.0.1:0", "--metrics", "127.0.0.1:0"],
-                  stdout=subprocess.PIPE)
+    svc = Service([f.name, "--input", "tcp://127.0.0.1:0", "--metrics", "127.0.0.1:0",
+                   *extra], stdout=subprocess.PIPE)
     got = {}
 
     def reader():
@@ -245,6 +260,33 @@ def latency(rate, seconds):
           f"arrival->stdout p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {mx:.3f} ms")
 
 
+def webhook(rate, seconds):
+    with tempfile.NamedTemporaryFile(suffix=".trig", delete=False) as f:
+        f.write(RECEIVER)
+    receiver = Service([f.name, "--input", "http://127.0.0.1:0/hook", "--clock", "event",
+                        "--lateness", "1m"], stdout=subprocess.PIPE)
+    arrived = {}
+
+    def read():
+        for line in receiver.proc.stdout:
+            now = time.time()
+            m = re.search(rb'"page":"p(\d+)"', line)
+            if m:
+                arrived[int(m.group(1))] = now
+
+    threading.Thread(target=read, daemon=True).start()
+    port = receiver.addrs["listening"].rsplit(":", 1)[1]
+    extra = ["--deliver", *os.environ.get("TRIGC_EXTRA", "").split()]
+    sent, got, achieved, _ = paced(HOOK % port.encode(), rate, seconds, "latency", extra)
+    receiver.stop()
+    os.unlink(f.name)
+    for name, seen in (("stdout", {j: got[j][0] for j in got}), ("webhook", arrived)):
+        lat = [(seen[j] - sent[j]) * 1000 for j in sent if j in seen]
+        p50, p99, mx = percentiles(lat)
+        print(f"rate {rate}/s (achieved {achieved:.0f}/s), {len(lat)}/{len(sent)} records: "
+              f"arrival->{name} p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {mx:.3f} ms")
+
+
 def timers(rate, seconds):
     sent, got, achieved, hist = paced(WAIT, rate, seconds, "timers")
     lat = []
@@ -272,6 +314,8 @@ if __name__ == "__main__":
         throughput(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 3)
     elif mode == "latency":
         latency(int(sys.argv[2]), float(sys.argv[3]))
+    elif mode == "webhook":
+        webhook(int(sys.argv[2]), float(sys.argv[3]))
     elif mode == "timers":
         timers(int(sys.argv[2]), float(sys.argv[3]))
     else:
