@@ -118,6 +118,10 @@ fn optional(ty: Ty) -> Ty {
 #[test]
 fn jit_inline_event_reads_agree_with_the_interpreter() {
     let mut interner = Interner::default();
+    // A symbol other than 0, which stray zero bytes would pass for.
+    for s in ["a", "b", "c"] {
+        interner.intern(s);
+    }
     let hi = interner.intern("hi");
     let current = vec![
         Value::Int(-7),
