@@ -15,8 +15,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::dirty::Dirty;
 use crate::ir::EventId;
 
-/// An interned string.
+/// An interned string. `repr(transparent)`: the JIT reads one inside a
+/// [`Value::Str`] as a plain `u32`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[repr(transparent)]
 pub struct Sym(pub u32);
 
 /// The string table. It grows with the distinct string values the decoder and the
@@ -453,7 +455,14 @@ pub struct StoredEvent {
 
 /// A value. 16 bytes; collections are shared behind `Arc` so copying a value into a
 /// payload never copies a cart.
+///
+/// `repr(u8)` gives it a defined layout (a `u8` tag, the variants' discriminants in
+/// order, first; each payload at its natural alignment after it): the JIT reads
+/// scalar fields of the bound events straight from memory (`jit::abi::value_layout`,
+/// whose test pins the offsets). It is the layout rustc chose anyway: still 16
+/// bytes, and `Option<Value>` still uses the tag's niche.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[repr(u8)]
 pub enum Value {
     /// An absent optional.
     #[default]

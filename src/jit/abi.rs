@@ -23,7 +23,7 @@ use crate::interp::eval::{
     change_case, concat, contains, event_time, field_value, len_i64, scale_duration,
 };
 use crate::interp::{Env, EvalError, EvalErrorKind, Sym, Value, compare, equal};
-use crate::ir::{BinaryOp, Expr, ExprId, Program};
+use crate::ir::{BinaryOp, Binding, EventId, Expr, ExprId, Program};
 
 pub use crate::ir::ScalarKind;
 
@@ -99,8 +99,14 @@ pub const CTX_GENERATION: i32 = offset_of!(Ctx<'static>, generation) as i32;
 pub const CTX_CONST_SYMS: i32 = offset_of!(Ctx<'static>, const_syms) as i32;
 pub const CTX_BITS: i32 = offset_of!(Ctx<'static>, bits) as i32;
 pub const CTX_PRESENT: i32 = offset_of!(Ctx<'static>, present) as i32;
+pub const CTX_EVENTS: i32 = offset_of!(Ctx<'static>, events) as i32;
+pub const BOUND_FIELDS: i32 = offset_of!(BoundEvent, fields) as i32;
+pub const BOUND_LEN: i32 = offset_of!(BoundEvent, len) as i32;
+pub const BOUND_KIND: i32 = offset_of!(BoundEvent, kind) as i32;
+pub const BOUND_TS: i32 = offset_of!(BoundEvent, ts) as i32;
+pub const BOUND_SIZE: i32 = size_of::<BoundEvent>() as i32;
 
-/// One evaluation's context. Compiled code reads and writes the first four fields
+/// One evaluation's context. Compiled code reads and writes the first five fields
 /// at the offsets above; the rest is for helpers only.
 #[repr(C)]
 pub struct Ctx<'a> {
@@ -112,7 +118,98 @@ pub struct Ctx<'a> {
     pub bits: i64,
     /// A root's result flag (0 absent, 1 present).
     pub present: u64,
+    /// The events bound to each [`Binding`] (by [`binding_slot`]), for compiled
+    /// code to read fields from without a helper call: filled only for the
+    /// bindings the entry reads inline ([`BoundEvent::NONE`] otherwise).
+    pub events: [BoundEvent; 2],
     pub host: Host<'a>,
+}
+
+/// The slot of `binding` in [`Ctx::events`].
+pub fn binding_slot(binding: Binding) -> usize {
+    match binding {
+        Binding::Current => 0,
+        Binding::Start => 1,
+    }
+}
+
+/// [`BoundEvent::kind`] when no event is bound (no `EventId`, a `u32`, is this).
+pub const NO_EVENT: u64 = u64::MAX;
+
+/// An event bound for one evaluation, as compiled code reads it: what
+/// `Env::event` returned, taken apart. The field slice is borrowed from the
+/// environment for the evaluation: `Env::event` hands out a shared borrow of
+/// memory that no `Env` method changes while an evaluation runs (the runtime's
+/// events are immutable once decoded; helpers only intern strings).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BoundEvent {
+    /// Its fields by `FieldIdx` (possibly only a prefix); dangling when `len` is 0.
+    pub fields: *const Value,
+    pub len: u64,
+    /// Its type (an `EventId`), or [`NO_EVENT`].
+    pub kind: u64,
+    pub ts: i64,
+}
+
+impl BoundEvent {
+    /// Nothing bound: every field read is out of range, every type test fails.
+    pub const NONE: BoundEvent = BoundEvent {
+        fields: std::ptr::NonNull::dangling().as_ptr(),
+        len: 0,
+        kind: NO_EVENT,
+        ts: 0,
+    };
+
+    pub fn of(bound: Option<(EventId, i64, &[Value])>) -> BoundEvent {
+        match bound {
+            Some((kind, ts, fields)) => BoundEvent {
+                fields: fields.as_ptr(),
+                len: fields.len() as u64,
+                kind: u64::from(kind.0),
+                ts,
+            },
+            None => BoundEvent::NONE,
+        }
+    }
+}
+
+/// Where compiled code finds a scalar inside a [`Value`]. `Value` is `repr(u8)`:
+/// a `u8` tag holding the variant's discriminant (declaration order, from 0)
+/// first, then the variant's payload at its own alignment (the layout of a
+/// `repr(C)` struct `(u8, payload)`). The test `value_layout_is_what_compiled_code_reads`
+/// checks every constant here against real values, so a change to `Value` fails a
+/// test rather than have compiled code misread memory.
+pub mod value_layout {
+    use super::ScalarKind;
+    use crate::interp::{Sym, Value};
+
+    pub const SIZE: i64 = size_of::<Value>() as i64;
+    pub const TAG: i32 = 0;
+    pub const TAG_NONE: u8 = 0;
+
+    /// The tag of a value holding a scalar of `kind`.
+    pub fn tag(kind: ScalarKind) -> u8 {
+        match kind {
+            ScalarKind::Bool => 1,
+            ScalarKind::Int => 2,
+            ScalarKind::Float => 3,
+            ScalarKind::Str => 4,
+            ScalarKind::Time => 5,
+            ScalarKind::Duration => 6,
+        }
+    }
+
+    /// The offset of a `kind` payload: right after the 1-byte tag, rounded up to
+    /// the payload's alignment (which is at least 1, so the alignment itself).
+    pub fn payload(kind: ScalarKind) -> i32 {
+        (match kind {
+            ScalarKind::Bool => align_of::<bool>(),
+            ScalarKind::Str => align_of::<Sym>(),
+            ScalarKind::Float => align_of::<f64>(),
+            ScalarKind::Int | ScalarKind::Time | ScalarKind::Duration => align_of::<i64>(),
+        }) as i32
+    }
 }
 
 /// What helpers reach through a [`Ctx`].

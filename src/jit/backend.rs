@@ -34,6 +34,9 @@ pub struct Entry {
     pub kind: Option<ScalarKind>,
     /// Whether it reads string constants (and so the interner's generation).
     pub reads_strings: bool,
+    /// Whether it reads fields of the event bound to each binding inline (by
+    /// `abi::binding_slot`), and so needs it in its context.
+    pub reads_events: [bool; 2],
 }
 
 /// How to compile.
@@ -282,7 +285,7 @@ pub fn compile(program: &Program, options: CompileOptions) -> Result<Compiled, E
             texts: &mut texts,
             text_numbers: &mut text_numbers,
         };
-        let (temps, reads_strings) = lower_entry(
+        let (temps, reads_strings, reads_events) = lower_entry(
             program,
             expr,
             kind,
@@ -319,6 +322,7 @@ pub fn compile(program: &Program, options: CompileOptions) -> Result<Compiled, E
                 temps,
                 kind,
                 reads_strings,
+                reads_events,
             },
         ));
     }
@@ -347,7 +351,8 @@ pub fn compile(program: &Program, options: CompileOptions) -> Result<Compiled, E
     })
 }
 
-/// Build the body of entry `expr`; the temporaries it needs.
+/// Build the body of entry `expr`; the temporaries it needs, whether it reads
+/// string constants and which bound events it reads inline.
 fn lower_entry(
     program: &Program,
     expr: ExprId,
@@ -356,7 +361,7 @@ fn lower_entry(
     fctx: &mut FunctionBuilderContext,
     linker: &mut dyn Linker,
     frontend: TargetFrontendConfig,
-) -> Result<(u32, bool), LowerError> {
+) -> Result<(u32, bool, [bool; 2]), LowerError> {
     let builder = FunctionBuilder::new(func, fctx);
     let mut lower = Lower::new(program, builder, linker);
     let root = match kind {
@@ -366,7 +371,8 @@ fn lower_entry(
             None
         }
     };
-    let (temps, reads_strings) = (lower.temps, lower.reads_strings);
+    let (temps, reads_strings, reads_events) =
+        (lower.temps, lower.reads_strings, lower.reads_events);
     lower.finish(root, frontend)?;
-    Ok((temps, reads_strings))
+    Ok((temps, reads_strings, reads_events))
 }

@@ -73,6 +73,9 @@ pub struct Lower<'a, 'f> {
     /// Whether the function reads a string constant (and so needs the interner's
     /// generation in its context).
     pub reads_strings: bool,
+    /// Whether the function reads fields of the event bound to each binding
+    /// inline (by `abi::binding_slot`).
+    pub reads_events: [bool; 2],
 }
 
 pub fn flags() -> MemFlagsData {
@@ -104,6 +107,7 @@ impl<'a, 'f> Lower<'a, 'f> {
             fail,
             temps: 1,
             reads_strings: false,
+            reads_events: [false; 2],
         }
     }
 
@@ -328,13 +332,11 @@ impl<'a, 'f> Lower<'a, 'f> {
         let expr = self.expr(id)?;
         match expr {
             Expr::Const(c) => Ok(self.constant(c)),
-            Expr::Field { .. }
-            | Expr::EventTime { .. }
-            | Expr::Key
-            | Expr::Now
-            | Expr::State(_)
-            | Expr::Profile(_)
-            | Expr::Agg(_) => self.read(id, kind),
+            Expr::Field { binding, choices } => self.field(id, kind, *binding, choices),
+            Expr::EventTime { binding, of } => Ok(self.event_time(*binding, *of)),
+            Expr::Key | Expr::Now | Expr::State(_) | Expr::Profile(_) | Expr::Agg(_) => {
+                self.read(id, kind)
+            }
             Expr::StoredEventTime { base }
                 if matches!(self.program.exprs.get(base.index()), Some(Expr::Agg(_))) =>
             {
@@ -426,7 +428,7 @@ impl<'a, 'f> Lower<'a, 'f> {
         self.b.block_params(join)[0]
     }
 
-    fn read(&mut self, id: ExprId, kind: ScalarKind) -> Lowered<Scalar> {
+    pub fn read(&mut self, id: ExprId, kind: ScalarKind) -> Lowered<Scalar> {
         let e = self.i32c(id.index() as u32);
         let present = self.call1(Helper::Read, &[e])?;
         Ok(self.helper_scalar(kind, present))

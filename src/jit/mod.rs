@@ -17,7 +17,8 @@
 //!
 //! Layout: [`abi`] is what compiled code and Rust share (the context block, the
 //! status word, the `extern "C"` helpers); [`helpers`] their table of names and
-//! signatures; [`lower`], [`lower_ops`] and [`lower_calls`] turn IR into CLIF; [`backend`] sets up
+//! signatures; [`lower`], [`lower_ops`], [`lower_calls`] and [`lower_fields`] turn IR into CLIF
+//! (the last reads the bound events' fields from memory); [`backend`] sets up
 //! Cranelift and compiles a whole program.
 
 pub mod abi;
@@ -25,15 +26,16 @@ pub mod backend;
 pub mod helpers;
 pub mod lower;
 pub mod lower_calls;
+pub mod lower_fields;
 pub mod lower_ops;
 
 use std::cell::Cell;
 
-use abi::{ConstSym, Ctx, Host, OK};
+use abi::{BoundEvent, ConstSym, Ctx, Host, OK};
 use backend::{CompileOptions, Compiled};
 
 use crate::interp::{Engine, EngineError, Env, EvalError, Value};
-use crate::ir::{ExprId, Program};
+use crate::ir::{Binding, ExprId, Program};
 
 /// The JIT engine. Owns the compiled code (freed when it drops) and the caches
 /// compiled code reads.
@@ -111,11 +113,24 @@ impl Engine for Jit {
         } else {
             0
         };
+        // The bound events whose fields the code reads inline (`lower_fields`).
+        let bound = |read: bool, binding| {
+            if read {
+                BoundEvent::of(env.event(binding))
+            } else {
+                BoundEvent::NONE
+            }
+        };
+        let events = [
+            bound(entry.reads_events[0], Binding::Current),
+            bound(entry.reads_events[1], Binding::Start),
+        ];
         let mut ctx = Ctx {
             generation,
             const_syms: self.const_syms.as_ptr(),
             bits: 0,
             present: 0,
+            events,
             host: Host {
                 program,
                 env,
@@ -128,7 +143,10 @@ impl Engine for Jit {
         // `self.compiled` owns (alive for this whole call) as `fn(*mut Ctx) ->
         // Status`; it reads and writes only `ctx`'s leading fields at their asserted
         // offsets and the constant cache (`const_syms`, as long as the engine's text
-        // table), and reaches everything else through helpers given this same pointer.
+        // table), reads the bound events' fields only below their lengths and at the
+        // tested `Value` layout (`abi::value_layout`; the slices `env` lent, which
+        // nothing changes during the call: see `BoundEvent`), and reaches everything
+        // else through helpers given this same pointer.
         // SAFETY: so calling it with `ctx` is sound; it cannot trap or unwind.
         let status = unsafe { (entry.code)(&mut ctx) };
         let result = if status != OK {
@@ -147,3 +165,6 @@ impl Engine for Jit {
         result
     }
 }
+
+#[cfg(test)]
+mod tests;
