@@ -220,7 +220,7 @@ pub struct Host<'a> {
     pub texts: &'a [Box<str>],
     pub const_syms: &'a [Cell<ConstSym>],
     /// Boxed values of this evaluation, by temporary number.
-    pub temps: &'a mut Vec<Value>,
+    pub temps: &'a mut [Value],
 }
 
 // ------------------------------------------------------------ status word

@@ -100,14 +100,47 @@ impl Engine for Jit {
             return crate::interp::eval(program, expr, env);
         };
         // A scalar entry without temporaries (most filters and guards) needs no
-        // scratch, and one without string constants no interner generation.
-        let boxed = entry.kind.is_none() || entry.temps > 1;
-        let mut temps = Vec::new();
-        if boxed {
-            temps = self.scratch.take();
-            temps.clear();
-            temps.resize(entry.temps as usize, Value::None);
+        // scratch: it runs with none, and no vector is made or dropped for it.
+        if entry.kind.is_some() && entry.temps <= 1 {
+            let (status, bits, present) = self.run(entry, compiled, program, env, &mut []);
+            return match entry.kind {
+                _ if status != OK => Err(abi::status_error(status)),
+                Some(kind) if present != 0 => Ok(kind.value(bits)),
+                _ => Ok(Value::None),
+            };
         }
+        let mut temps = self.scratch.take();
+        temps.clear();
+        temps.resize(entry.temps as usize, Value::None);
+        let (status, bits, present) = self.run(entry, compiled, program, env, &mut temps);
+        let result = if status != OK {
+            Err(abi::status_error(status))
+        } else {
+            Ok(match entry.kind {
+                Some(kind) if present != 0 => kind.value(bits),
+                Some(_) => Value::None,
+                None => temps.first_mut().map(std::mem::take).unwrap_or_default(),
+            })
+        };
+        temps.clear();
+        self.scratch.set(temps);
+        result
+    }
+}
+
+impl Jit {
+    /// Call `entry`'s code with a context over `env` and `temps`: its status and
+    /// its scalar result (bits and presence).
+    #[inline(always)]
+    fn run(
+        &self,
+        entry: backend::Entry,
+        compiled: &backend::Compiled,
+        program: &Program,
+        env: &mut dyn Env,
+        temps: &mut [Value],
+    ) -> (abi::Status, i64, u64) {
+        // One without string constants needs no interner generation.
         let generation = if entry.reads_strings {
             env.interner().generation()
         } else {
@@ -136,7 +169,7 @@ impl Engine for Jit {
                 env,
                 texts: &compiled.texts,
                 const_syms: &self.const_syms,
-                temps: &mut temps,
+                temps,
             },
         };
         // `entry.code` was compiled by `backend::compile` into the module
@@ -149,20 +182,7 @@ impl Engine for Jit {
         // else through helpers given this same pointer.
         // SAFETY: so calling it with `ctx` is sound; it cannot trap or unwind.
         let status = unsafe { (entry.code)(&mut ctx) };
-        let result = if status != OK {
-            Err(abi::status_error(status))
-        } else {
-            Ok(match entry.kind {
-                Some(kind) if ctx.present != 0 => kind.value(ctx.bits),
-                Some(_) => Value::None,
-                None => temps.first_mut().map(std::mem::take).unwrap_or_default(),
-            })
-        };
-        if boxed {
-            temps.clear();
-            self.scratch.set(temps);
-        }
-        result
+        (status, ctx.bits, ctx.present)
     }
 }
 
