@@ -49,6 +49,23 @@ pub trait Env {
     }
     /// The string table (`lower(s)` interns its result).
     fn interner(&mut self) -> &mut Interner;
+    /// What a compiled evaluation reads before it starts, in one call rather than
+    /// three through `dyn Env` (the JIT calls it per evaluation).
+    fn frame(&mut self) -> Frame<'_> {
+        let generation = self.interner().generation();
+        Frame {
+            generation,
+            current: self.event(Binding::Current),
+            start: self.event(Binding::Start),
+        }
+    }
+}
+
+/// [`Env::frame`]: the string table's generation and both bound events.
+pub struct Frame<'a> {
+    pub generation: u64,
+    pub current: Option<(EventId, i64, &'a [Value])>,
+    pub start: Option<(EventId, i64, &'a [Value])>,
 }
 
 /// Why an evaluation failed. Carries the expression so the message can point at source

@@ -35,7 +35,7 @@ use abi::{BoundEvent, ConstSym, Ctx, Host, OK};
 use backend::{CompileOptions, Compiled};
 
 use crate::interp::{Engine, EngineError, Env, EvalError, Value};
-use crate::ir::{Binding, ExprId, Program};
+use crate::ir::{ExprId, Program};
 
 /// The JIT engine. Owns the compiled code (freed when it drops) and the caches
 /// compiled code reads.
@@ -140,24 +140,28 @@ impl Jit {
         env: &mut dyn Env,
         temps: &mut [Value],
     ) -> (abi::Status, i64, u64) {
-        // One without string constants needs no interner generation.
-        let generation = if entry.reads_strings {
-            env.interner().generation()
+        // The string table's generation and the bound events whose fields the code
+        // reads inline (`lower_fields`), in one call through `dyn Env`; raw
+        // pointers from here on, so `env` is free for the helpers.
+        let (generation, events) = if !entry.reads_strings && entry.reads_events == [false; 2] {
+            (0, [BoundEvent::NONE; 2])
         } else {
-            0
+            let frame = env.frame();
+            let bound = |read: bool, event| {
+                if read {
+                    BoundEvent::of(event)
+                } else {
+                    BoundEvent::NONE
+                }
+            };
+            (
+                frame.generation,
+                [
+                    bound(entry.reads_events[0], frame.current),
+                    bound(entry.reads_events[1], frame.start),
+                ],
+            )
         };
-        // The bound events whose fields the code reads inline (`lower_fields`).
-        let bound = |read: bool, binding| {
-            if read {
-                BoundEvent::of(env.event(binding))
-            } else {
-                BoundEvent::NONE
-            }
-        };
-        let events = [
-            bound(entry.reads_events[0], Binding::Current),
-            bound(entry.reads_events[1], Binding::Start),
-        ];
         let mut ctx = Ctx {
             generation,
             const_syms: self.const_syms.as_ptr(),

@@ -5,7 +5,7 @@
 use super::plan::Plan;
 use super::state::{FilterEval, KeyData};
 use crate::interp::Engine;
-use crate::interp::{Env, EvalError, Interner, Sym, Value};
+use crate::interp::{Env, EvalError, Frame, Interner, Sym, Value};
 use crate::ir::{AggId, Binding, EventId, ExprId, ProfileFieldId, Program, StateId};
 use crate::runtime::Event;
 
@@ -56,6 +56,13 @@ impl Env for Scope<'_> {
     }
     fn interner(&mut self) -> &mut Interner {
         self.interner
+    }
+    fn frame(&mut self) -> Frame<'_> {
+        Frame {
+            generation: self.interner.generation(),
+            current: self.current,
+            start: self.start,
+        }
     }
 }
 
