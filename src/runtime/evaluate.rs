@@ -31,7 +31,8 @@ impl Runtime<'_> {
             None => (&self.empty, ""),
         };
         let start = inst.start_kind().map(|k| (k, inst.start_ts, inst.fields()));
-        cx.eval(&mut st.interner, data, key, now, start, current, expr)
+        let memo = (self.agg_memo.as_deref()).map(|m| m.arm(inst.customer, st.stats.events));
+        cx.eval(&mut st.interner, data, key, now, start, current, expr, memo)
     }
 
     /// Evaluate `expr` for `c` as an instance a schedule starts at `at` would (no
@@ -74,7 +75,8 @@ impl Runtime<'_> {
             Some(cust) => (&cust.data, cust.key.as_str()),
             None => (&self.empty, ""),
         };
-        cx.eval(&mut st.interner, data, key, now, bound, bound, expr)
+        let memo = (self.agg_memo.as_deref()).map(|m| m.arm(c, st.stats.events));
+        cx.eval(&mut st.interner, data, key, now, bound, bound, expr, memo)
     }
 
     // Cold: kept out of the hot functions' instruction stream (every caller is a
