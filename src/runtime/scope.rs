@@ -68,8 +68,7 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Evaluate `expr` for the key `key` (interned only when `expr` reads it), its
-    /// aggregate reads going through `memo` when armed for the key.
+    /// Evaluate `expr` for the key `key` (interned only when `expr` reads it).
     #[expect(
         clippy::too_many_arguments,
         reason = "one evaluation's whole environment, borrowed piecewise"
@@ -83,7 +82,6 @@ impl Context<'_> {
         start: Bound<'_>,
         current: Bound<'_>,
         expr: ExprId,
-        memo: Option<MemoRef<'_>>,
     ) -> Result<Value, EvalError> {
         let key = if self.plan.reads_key(expr) {
             interner.intern(key)
@@ -99,10 +97,41 @@ impl Context<'_> {
             start,
             current,
         };
-        match memo {
-            None => self.engine.eval(self.program, expr, &mut scope),
-            Some(memo) => eval_memo(self.engine, self.program, expr, &mut scope, memo),
-        }
+        self.engine.eval(self.program, expr, &mut scope)
+    }
+
+    /// [`Context::eval`] with the aggregate reads going through `memo`, armed for
+    /// the key whose `data` this is.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one evaluation's whole environment, borrowed piecewise"
+    )]
+    pub fn eval_memo(
+        &self,
+        interner: &mut Interner,
+        data: &KeyData,
+        key: &str,
+        now: i64,
+        start: Bound<'_>,
+        current: Bound<'_>,
+        expr: ExprId,
+        memo: MemoRef<'_>,
+    ) -> Result<Value, EvalError> {
+        let key = if self.plan.reads_key(expr) {
+            interner.intern(key)
+        } else {
+            UNREAD_KEY
+        };
+        let mut scope = Scope {
+            program: self.program,
+            data,
+            interner,
+            key,
+            now,
+            start,
+            current,
+        };
+        eval_memo(self.engine, self.program, expr, &mut scope, memo)
     }
 }
 
@@ -183,16 +212,8 @@ impl FilterEval for IngestEval<'_> {
     ) -> Result<Value, EvalError> {
         let current = Some((event.kind, event.ts, &event.fields[..]));
         // Never the memo: the data is half way through taking the event in.
-        self.cx.eval(
-            self.interner,
-            data,
-            self.key,
-            event.ts,
-            None,
-            current,
-            expr,
-            None,
-        )
+        self.cx
+            .eval(self.interner, data, self.key, event.ts, None, current, expr)
     }
 
     fn interner(&mut self) -> &mut Interner {
