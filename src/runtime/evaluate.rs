@@ -17,6 +17,11 @@ impl Runtime<'_> {
         now: i64,
         current: Bound<'_>,
     ) -> Result<Value, EvalError> {
+        // One test here, and the memo path out of line, so that a program without
+        // shared aggregates runs the code it ran before the memo.
+        if self.agg_memo.is_some() {
+            return self.eval_instance_memo(slot, expr, now, current);
+        }
         let cx = Context {
             program: self.program,
             engine: &*self.engine,
@@ -64,6 +69,9 @@ impl Runtime<'_> {
         now: i64,
         bound: Bound<'_>,
     ) -> Result<Value, EvalError> {
+        if self.agg_memo.is_some() {
+            return self.eval_for_memo(c, expr, now, bound);
+        }
         let cx = Context {
             program: self.program,
             engine: &*self.engine,
@@ -75,6 +83,66 @@ impl Runtime<'_> {
             None => (&self.empty, ""),
         };
         cx.eval(&mut st.interner, data, key, now, bound, bound, expr)
+    }
+
+    /// [`Self::eval_instance`] through the aggregate memo.
+    #[inline(never)]
+    fn eval_instance_memo(
+        &mut self,
+        slot: u32,
+        expr: crate::ir::ExprId,
+        now: i64,
+        current: Bound<'_>,
+    ) -> Result<Value, EvalError> {
+        let cx = Context {
+            program: self.program,
+            engine: &*self.engine,
+            plan: &self.plan,
+        };
+        let st = &mut self.state;
+        let Some(inst) = st.instances.get(slot) else {
+            return Ok(Value::None);
+        };
+        let (data, key) = match st.customers.get(inst.customer) {
+            Some(cust) => (&cust.data, cust.key.as_str()),
+            None => (&self.empty, ""),
+        };
+        let start = inst.start_kind().map(|k| (k, inst.start_ts, inst.fields()));
+        match self.agg_memo.as_deref() {
+            Some(memo) => {
+                let memo = memo.arm(inst.customer, st.stats.events);
+                cx.eval_memo(&mut st.interner, data, key, now, start, current, expr, memo)
+            }
+            None => cx.eval(&mut st.interner, data, key, now, start, current, expr),
+        }
+    }
+
+    /// [`Self::eval_for`] through the aggregate memo.
+    #[inline(never)]
+    fn eval_for_memo(
+        &mut self,
+        c: CustomerId,
+        expr: crate::ir::ExprId,
+        now: i64,
+        bound: Bound<'_>,
+    ) -> Result<Value, EvalError> {
+        let cx = Context {
+            program: self.program,
+            engine: &*self.engine,
+            plan: &self.plan,
+        };
+        let st = &mut self.state;
+        let (data, key) = match st.customers.get(c) {
+            Some(cust) => (&cust.data, cust.key.as_str()),
+            None => (&self.empty, ""),
+        };
+        match self.agg_memo.as_deref() {
+            Some(memo) => {
+                let memo = memo.arm(c, st.stats.events);
+                cx.eval_memo(&mut st.interner, data, key, now, bound, bound, expr, memo)
+            }
+            None => cx.eval(&mut st.interner, data, key, now, bound, bound, expr),
+        }
     }
 
     // Cold: kept out of the hot functions' instruction stream (every caller is a

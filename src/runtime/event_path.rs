@@ -27,7 +27,10 @@ impl Runtime<'_> {
         // Marked changed by the `get_mut` below.
         let c = self.state.customers.lookup_or_insert(&e.key);
 
-        // (1) profile, states and aggregates take the event in.
+        // (1) profile, states and aggregates take the event in. Aggregate values
+        // kept before are stale from here: `push` counted the event, `release`
+        // bumped the memo (`agg_memo`). The filters evaluated meanwhile see the data
+        // half updated, so `IngestEval` never uses the memo.
         {
             let cx = Context {
                 program,

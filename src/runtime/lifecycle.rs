@@ -184,6 +184,10 @@ impl Runtime<'_> {
         if !cust.data.holds_only_gates() || cust.data.prune_gates(program, now) {
             return;
         }
+        // The id may go to another key: no value kept for this one may outlive it.
+        if let Some(memo) = self.agg_memo.as_deref_mut() {
+            memo.invalidate();
+        }
         st.customers.remove(c);
     }
 }

@@ -21,6 +21,7 @@
 //! the same output, byte for byte.
 
 mod actions;
+mod agg_memo;
 pub mod carry;
 pub mod customer;
 mod evaluate;
@@ -254,6 +255,10 @@ pub struct Runtime<'p> {
     /// events).
     start_bits: Vec<u64>,
     end_bits: Vec<u64>,
+    /// Aggregate values read by two or more triggers, shared by the evaluations of
+    /// one key at one instant; `None` when no aggregate is shared. Never
+    /// serialised: a restored runtime starts empty.
+    agg_memo: Option<Box<agg_memo::AggMemo>>,
 }
 
 impl<'p> Runtime<'p> {
@@ -336,6 +341,7 @@ impl<'p> Runtime<'p> {
             shared_payloads: None,
             start_bits: vec![0; words],
             end_bits: vec![0; words],
+            agg_memo: agg_memo::AggMemo::new(program),
         })
     }
 
@@ -399,19 +405,25 @@ impl<'p> Runtime<'p> {
     /// per line (see BENCHMARKS.md).
     #[inline(always)]
     pub fn push(&mut self, event: &Event, out: &mut dyn Output) {
-        self.state.stats.events += 1;
         if let Some(wm) = self.state.clock.watermark
             && event.ts < wm
         {
+            self.state.stats.events += 1;
             self.push_late(event, wm, out);
             return;
         }
         if self.config.lateness <= 0 && self.state.clock.held.is_empty() {
             self.state.clock.see(event.ts);
             self.advance_watermark(event.ts, out);
+            // Counted after the timers due by now fired and right before the event
+            // is taken in: the aggregate memo's generation (`agg_memo`) is this
+            // count, so values the timers read at this instant go stale here.
+            self.state.stats.events += 1;
             self.process_event(event, out);
             self.fire_due(event.ts, out);
         } else {
+            // Taken in later by `release`, which bumps the memo itself.
+            self.state.stats.events += 1;
             let candidate = self.state.clock.hold(event, self.config.lateness.max(0));
             self.release(candidate, out);
         }
@@ -502,6 +514,10 @@ impl<'p> Runtime<'p> {
                 break;
             };
             self.advance_watermark(held.ts, out);
+            // No push counts this event: aggregate values kept go stale here.
+            if let Some(memo) = self.agg_memo.as_deref_mut() {
+                memo.invalidate();
+            }
             held.load_into(&mut self.scratch);
             let event = std::mem::take(&mut self.scratch);
             self.process_event(&event, out);
