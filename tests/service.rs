@@ -21,7 +21,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bin::text;
-use harness::{PATIENCE, Service, get, post};
+use harness::{ECHO_LATER_RULES, PATIENCE, SEEN_LATER_RULES, Service, get, post, visit};
 use temp::{temp_dir, write};
 
 /// `trigc gen` events, as bytes.
@@ -561,11 +561,6 @@ fn hup(service: &Service) {
     assert!(status.success());
 }
 
-/// A visit of `user` to page `user` at `ts`, as a line.
-fn visit(user: &str, ts: i64) -> String {
-    format!("{{\"type\":\"VISIT\",\"user\":\"{user}\",\"ts\":{ts},\"page\":\"{user}\"}}\n")
-}
-
 /// One connection's lines, sent and closed; returns once the service has read
 /// them all (its `n`th connection closed by the producer).
 fn send_closed(service: &mut Service, lines: &str, n: usize) {
@@ -574,17 +569,6 @@ fn send_closed(service: &mut Service, lines: &str, n: usize) {
     drop(stream);
     service.wait_count("(closed by the producer)", n);
 }
-
-/// An immediate record per visit, and a timer an hour after each.
-const SEEN_LATER_RULES: &str = "event VISIT { page: string }\n\
-     trigger seen\n  on VISIT\n  then emit \"seen\" with { page: page }\n\
-     trigger later\n  on VISIT\n  wait 1h\n  then emit \"later\" with { page: page }\n";
-
-/// [`SEEN_LATER_RULES`] with `seen` removed and `echo` added before `later`:
-/// `later`'s definition is unchanged, its trigger number is not.
-const ECHO_LATER_RULES: &str = "event VISIT { page: string }\n\
-     trigger echo\n  on VISIT\n  then emit \"echo\" with { page: page }\n\
-     trigger later\n  on VISIT\n  wait 1h\n  then emit \"later\" with { page: page }\n";
 
 /// `(trigger, page)` of a record; its action is named as its trigger, so a
 /// record named after the old program's trigger numbers shows.

@@ -23,7 +23,7 @@ use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 use bin::text;
-use harness::{PATIENCE, Service, get, post, try_post};
+use harness::{ECHO_LATER_RULES, PATIENCE, SEEN_LATER_RULES, Service, get, post, try_post, visit};
 use receiver::{Plan, Receiver};
 use temp::{temp_dir, write};
 
@@ -269,9 +269,6 @@ fn pending_timers_survive_a_stop_and_a_kill_over_tcp() {
         &["--checkpoint-every", "1h"],
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let visit = |user: &str, ts: i64| {
-        format!("{{\"type\":\"VISIT\",\"user\":\"{user}\",\"ts\":{ts},\"page\":\"{user}\"}}\n")
-    };
     let early: String = [("a", 1_000), ("b", 2_000), ("c", 3_000)]
         .iter()
         .map(|(u, ts)| visit(u, *ts))
@@ -517,17 +514,6 @@ fn hup(service: &Service) {
     assert!(status.success());
 }
 
-/// An immediate record per visit, and [`LATER_RULES`]' timer.
-const SEEN_LATER_RULES: &str = "event VISIT { page: string }\n\
-     trigger seen\n  on VISIT\n  then emit \"seen\" with { page: page }\n\
-     trigger later\n  on VISIT\n  wait 1h\n  then emit \"later\" with { page: page }\n";
-
-/// [`SEEN_LATER_RULES`] with `seen` removed and `echo` added before `later`
-/// (`later` unchanged, its trigger number not).
-const ECHO_LATER_RULES: &str = "event VISIT { page: string }\n\
-     trigger echo\n  on VISIT\n  then emit \"echo\" with { page: page }\n\
-     trigger later\n  on VISIT\n  wait 1h\n  then emit \"later\" with { page: page }\n";
-
 /// `(trigger, page)` of the next `n` records, sorted; each record's action is
 /// named as its trigger (a record named after old trigger numbers shows).
 fn next_fired(service: &Service, n: usize) -> Vec<(String, String)> {
@@ -554,9 +540,6 @@ fn a_reload_with_a_state_checkpoints_under_the_new_rules() {
         &["--checkpoint-every", "1h"],
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let visit = |user: &str, ts: i64| {
-        format!("{{\"type\":\"VISIT\",\"user\":\"{user}\",\"ts\":{ts},\"page\":\"{user}\"}}\n")
-    };
     let send = |service: &mut Service, lines: &str, n: usize| {
         let mut stream = TcpStream::connect(service.tcp()).expect("connect");
         stream.write_all(lines.as_bytes()).expect("send");

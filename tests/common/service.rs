@@ -222,3 +222,19 @@ pub fn get(addr: &str, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// A visit of `user` to page `user` at `ts`, as a line.
+pub fn visit(user: &str, ts: i64) -> String {
+    format!("{{\"type\":\"VISIT\",\"user\":\"{user}\",\"ts\":{ts},\"page\":\"{user}\"}}\n")
+}
+
+/// An immediate record per visit, and a timer an hour after each (the reload tests).
+pub const SEEN_LATER_RULES: &str = "event VISIT { page: string }\n\
+     trigger seen\n  on VISIT\n  then emit \"seen\" with { page: page }\n\
+     trigger later\n  on VISIT\n  wait 1h\n  then emit \"later\" with { page: page }\n";
+
+/// [`SEEN_LATER_RULES`] with `seen` removed and `echo` added before `later`:
+/// `later`'s definition is unchanged, its trigger number is not.
+pub const ECHO_LATER_RULES: &str = "event VISIT { page: string }\n\
+     trigger echo\n  on VISIT\n  then emit \"echo\" with { page: page }\n\
+     trigger later\n  on VISIT\n  wait 1h\n  then emit \"later\" with { page: page }\n";
