@@ -47,7 +47,20 @@ impl Runtime<'_> {
         expr: crate::ir::ExprId,
         at: i64,
     ) -> Result<Value, EvalError> {
-        self.eval_for(c, expr, at, None)
+        self.eval_for(c, expr, at, None, None)
+    }
+
+    /// Evaluate `expr` for `c` as the instance of a trigger `e` starts would, before
+    /// it is set up: `e` is the starting event, nothing is the matched one, `now` is
+    /// `e`'s time. An instance keeps a prefix of `e`'s fields holding every field read
+    /// after the start (`plan::keep_fields`), so the full fields read the same.
+    pub(super) fn eval_started(
+        &mut self,
+        c: CustomerId,
+        expr: crate::ir::ExprId,
+        e: &Event,
+    ) -> Result<Value, EvalError> {
+        self.eval_for(c, expr, e.ts, Some((e.kind, e.ts, &e.fields[..])), None)
     }
 
     /// Evaluate `expr` with `e` bound both as the matched and the starting event.
@@ -57,20 +70,21 @@ impl Runtime<'_> {
         expr: crate::ir::ExprId,
         e: &Event,
     ) -> Result<Value, EvalError> {
-        self.eval_for(c, expr, e.ts, Some((e.kind, e.ts, &e.fields[..])))
+        let bound = Some((e.kind, e.ts, &e.fields[..]));
+        self.eval_for(c, expr, e.ts, bound, bound)
     }
 
-    /// Evaluate `expr` for `c` at `now`, `bound` being both the starting and the
-    /// matched event.
+    /// Evaluate `expr` for `c` at `now` with `start` and `current` bound.
     fn eval_for(
         &mut self,
         c: CustomerId,
         expr: crate::ir::ExprId,
         now: i64,
-        bound: Bound<'_>,
+        start: Bound<'_>,
+        current: Bound<'_>,
     ) -> Result<Value, EvalError> {
         if self.agg_memo.is_some() {
-            return self.eval_for_memo(c, expr, now, bound);
+            return self.eval_for_memo(c, expr, now, start, current);
         }
         let cx = Context {
             program: self.program,
@@ -82,7 +96,7 @@ impl Runtime<'_> {
             Some(cust) => (&cust.data, cust.key.as_str()),
             None => (&self.empty, ""),
         };
-        cx.eval(&mut st.interner, data, key, now, bound, bound, expr)
+        cx.eval(&mut st.interner, data, key, now, start, current, expr)
     }
 
     /// [`Self::eval_instance`] through the aggregate memo.
@@ -124,7 +138,8 @@ impl Runtime<'_> {
         c: CustomerId,
         expr: crate::ir::ExprId,
         now: i64,
-        bound: Bound<'_>,
+        start: Bound<'_>,
+        current: Bound<'_>,
     ) -> Result<Value, EvalError> {
         let cx = Context {
             program: self.program,
@@ -139,9 +154,9 @@ impl Runtime<'_> {
         match self.agg_memo.as_deref() {
             Some(memo) => {
                 let memo = memo.arm(c, st.stats.events);
-                cx.eval_memo(&mut st.interner, data, key, now, bound, bound, expr, memo)
+                cx.eval_memo(&mut st.interner, data, key, now, start, current, expr, memo)
             }
-            None => cx.eval(&mut st.interner, data, key, now, bound, bound, expr),
+            None => cx.eval(&mut st.interner, data, key, now, start, current, expr),
         }
     }
 

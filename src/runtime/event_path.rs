@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use super::customer::REAL;
+use super::firing::Checks;
 use super::instance::{NIL, tie};
 use super::lifecycle::{Start, StartEvent, kept_fields};
 use super::plan::{ENDS, STARTS};
@@ -255,12 +256,7 @@ impl Runtime<'_> {
             return;
         }
         match &def.fan_out {
-            None if self.fires_at_once(t, e.ts) => {
-                let start = Start::Event(StartEvent::new(e));
-                if let Some(slot) = self.begin_instance(t, c, e.ts, start) {
-                    self.fire_step(slot, e.ts, out);
-                }
-            }
+            None if self.fires_at_once(t, e.ts) => self.start_at_once(t, c, e, out),
             None => self.start_instance(t, c, e.ts, Start::Event(StartEvent::new(e))),
             Some(fan) => {
                 let value = match self.eval_event(c, fan.value, e) {
@@ -286,7 +282,7 @@ impl Runtime<'_> {
                         if let Some(slot) =
                             self.begin_instance(t, customer, e.ts, Start::Event(start))
                         {
-                            self.fire_step(slot, e.ts, out);
+                            self.fire_step(slot, e.ts, Checks::Pending, out);
                         }
                     }
                     self.shared_payloads = None;
@@ -316,6 +312,19 @@ impl Runtime<'_> {
             .first()
             .is_some_and(|s| s.wait == 0)
             && self.state.timers.next_due().is_none_or(|due| due > at)
+    }
+
+    /// Start `t` for `c` on `e` and fire its first step now ([`Self::fires_at_once`]).
+    /// The step's guard and gate are decided before the instance is set up
+    /// ([`Self::check_first_step`]).
+    fn start_at_once(&mut self, t: TriggerId, c: CustomerId, e: &Event, out: &mut dyn Output) {
+        let Some(checks) = self.check_first_step(t, c, e.ts, |rt, g| rt.eval_started(c, g, e), out)
+        else {
+            return;
+        };
+        if let Some(slot) = self.begin_instance(t, c, e.ts, Start::Event(StartEvent::new(e))) {
+            self.fire_step(slot, e.ts, checks, out);
+        }
     }
 
     /// Whether the instances a fan-out of `t` at `at` starts (from an event of the

@@ -3,9 +3,22 @@
 //! (guard, cooldown/limit, actions, then the next step or the end).
 
 use super::instance::{TimerRef, TimerTarget, next_generation, tie};
+use super::state::CustomerId;
 use super::timers::Tie;
 use super::{Output, Runtime};
-use crate::interp::is_true;
+use crate::interp::{EvalError, Value, is_true};
+use crate::ir::{ExprId, TriggerId};
+
+/// What of a step's conditions [`Runtime::fire_step`] still checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Checks {
+    /// The guard, then the cooldown and limit.
+    Pending,
+    /// Both passed just before the instance was set up, at the same instant with the
+    /// same bindings, and the firing is recorded in the gate
+    /// ([`Runtime::check_first_step`]).
+    Passed,
+}
 
 /// Queue entries beyond twice the live ones (plus this slack) trigger a compaction.
 const COMPACT_SLACK: usize = 4096;
@@ -112,14 +125,14 @@ impl Runtime<'_> {
                         self.quiet_until = self.quiet_until.min(due);
                         continue;
                     }
-                    self.fire_step(slot, d.due, out);
+                    self.fire_step(slot, d.due, Checks::Pending, out);
                 }
             }
         }
     }
 
     /// The current step of the instance in `slot` is due at `at` (docs/LANGUAGE.md §5.2).
-    pub(super) fn fire_step(&mut self, slot: u32, at: i64, out: &mut dyn Output) {
+    pub(super) fn fire_step(&mut self, slot: u32, at: i64, checks: Checks, out: &mut dyn Output) {
         let program = self.program;
         let Some(inst) = self.state.instances.get(slot) else {
             return;
@@ -130,7 +143,7 @@ impl Runtime<'_> {
             self.end_instance(slot);
             return;
         };
-        if let Some(guard) = step.guard {
+        if let (Checks::Pending, Some(guard)) = (checks, step.guard) {
             match self.eval_instance(slot, guard, at, None) {
                 Ok(v) if is_true(&v) => {}
                 Ok(_) => {
@@ -146,18 +159,10 @@ impl Runtime<'_> {
                 }
             }
         }
-        if def.cooldown.is_some() || def.limit.is_some() {
-            let st = &mut self.state;
-            let admitted = st
-                .customers
-                .get_mut(c)
-                .is_none_or(|cust| cust.data.admit(t, def.cooldown, def.limit, at));
-            if !admitted {
-                st.stats.suppressed += 1;
-                self.end_instance(slot);
-                self.maybe_free(c, at);
-                return;
-            }
+        if checks == Checks::Pending && !self.admit(t, c, at) {
+            self.end_instance(slot);
+            self.maybe_free(c, at);
+            return;
         }
         for (index, action) in step.actions.iter().enumerate() {
             if let Err(err) = self.run_action(slot, step_ix, index, &action.kind, at, out) {
@@ -188,5 +193,63 @@ impl Runtime<'_> {
                 self.maybe_free(c, at);
             }
         }
+    }
+
+    /// Whether `t`'s cooldown and limit let a step fire for `c` at `at` (recording
+    /// the firing if so; counting a suppression if not).
+    fn admit(&mut self, t: TriggerId, c: CustomerId, at: i64) -> bool {
+        let def = self.program.trigger(t);
+        if def.cooldown.is_none() && def.limit.is_none() {
+            return true;
+        }
+        let st = &mut self.state;
+        let admitted = st
+            .customers
+            .get_mut(c)
+            .is_none_or(|cust| cust.data.admit(t, def.cooldown, def.limit, at));
+        if !admitted {
+            st.stats.suppressed += 1;
+        }
+        admitted
+    }
+
+    /// Decide the first step of `t` for `c` at `at` before its instance is set up,
+    /// for a caller that fires that step as the instance starts; `eval` evaluates the
+    /// guard as the instance would. Most such starts fail the guard or the gate (a
+    /// broad `on ADD_TO_CART` with `if count(...) >= 3`, a `cooldown 24h`), and
+    /// setting an instance up only to end it again is most of what they cost
+    /// (BENCHMARKS.md, "Figures behind choices"). Only when `c` holds no instance of
+    /// `t`: then a new one would be set up whatever the `reentry`; with one held,
+    /// `reentry` decides first (a `skip` never evaluates the guard, a `restart` ends
+    /// the held instance when it fails). `None`: the start ends here, counted as it
+    /// would have been; otherwise what `fire_step` still checks.
+    pub(super) fn check_first_step(
+        &mut self,
+        t: TriggerId,
+        c: CustomerId,
+        at: i64,
+        eval: impl FnOnce(&mut Self, ExprId) -> Result<Value, EvalError>,
+        out: &mut dyn Output,
+    ) -> Option<Checks> {
+        let def = self.program.trigger(t);
+        let guard = def.steps.first().and_then(|s| s.guard);
+        let gated = def.cooldown.is_some() || def.limit.is_some();
+        if !(guard.is_some() || gated) || self.holds_instance(c, t) {
+            return Some(Checks::Pending);
+        }
+        let passed = match guard.map(|g| eval(self, g)) {
+            None => true,
+            Some(Ok(v)) => is_true(&v),
+            Some(Err(err)) => {
+                self.report_error(Some(t), err, c, at, out);
+                false
+            }
+        };
+        if !passed || !self.admit(t, c, at) {
+            // Counted as the instance set up and ended at once would have been.
+            self.state.stats.instances_started += 1;
+            return None;
+        }
+        Some(Checks::Passed)
     }
 }

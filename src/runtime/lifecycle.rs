@@ -116,6 +116,22 @@ impl Runtime<'_> {
         Some(slot)
     }
 
+    /// Whether `c`'s list holds an instance of `t`.
+    pub(super) fn holds_instance(&self, c: CustomerId, t: TriggerId) -> bool {
+        let st = &self.state;
+        let mut cur = match st.customers.get(c) {
+            Some(cust) if cust.may_have(t) => cust.instances,
+            _ => return false,
+        };
+        while let Some(inst) = st.instances.get(cur) {
+            if inst.trigger == t {
+                return true;
+            }
+            cur = inst.next;
+        }
+        false
+    }
+
     /// Unlink the instance in `slot` from its customer and vacate the slot.
     pub(super) fn end_instance(&mut self, slot: u32) {
         let st = &mut self.state;

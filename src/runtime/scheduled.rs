@@ -6,7 +6,6 @@ use super::instance::{TimerRef, tie};
 use super::lifecycle::Start;
 use super::state::CustomerId;
 use super::{Output, Runtime};
-use crate::interp::is_true;
 use crate::ir::{ActionKind, TriggerId};
 
 impl Runtime<'_> {
@@ -77,23 +76,17 @@ impl Runtime<'_> {
                     .is_some_and(|x| x.flags & REAL != 0)
             })
             .collect();
-        let guard = def.steps.first().and_then(|s| s.guard).filter(|_| at_once);
         for c in customers {
             if at_once {
-                // Most customers fail a schedule's guard (`nightly_win_back` visits
-                // everyone every night): then the instance would only be set up to be
-                // dropped again, so skip it. An error goes the full way, which
-                // reports it.
-                if let Some(guard) = guard
-                    && self
-                        .eval_scheduled(c, guard, at)
-                        .is_ok_and(|v| !is_true(&v))
-                {
-                    self.state.stats.instances_started += 1;
+                // Most customers fail a schedule's guard (`nightly_win_back`
+                // visits everyone every night).
+                let Some(checks) =
+                    self.check_first_step(t, c, at, |rt, g| rt.eval_scheduled(c, g, at), out)
+                else {
                     continue;
-                }
+                };
                 if let Some(slot) = self.begin_instance(t, c, at, Start::Schedule) {
-                    self.fire_step(slot, at, out);
+                    self.fire_step(slot, at, checks, out);
                 }
             } else {
                 self.start_instance(t, c, at, Start::Schedule);
