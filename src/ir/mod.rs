@@ -218,6 +218,19 @@ impl Program {
     pub fn ty(&self, id: ExprId) -> &Ty {
         &self.expr_types[id.index()]
     }
+    /// The two sides of `id` if it is an `and`. Engines take both sides of a start
+    /// pattern's top-level `and` as entry points: the runtime's start index may
+    /// decide one side and evaluate only the other.
+    pub fn and_sides(&self, id: ExprId) -> Option<(ExprId, ExprId)> {
+        match self.exprs.get(id.index())? {
+            Expr::Binary {
+                op: BinaryOp::And,
+                lhs,
+                rhs,
+            } => Some((*lhs, *rhs)),
+            _ => None,
+        }
+    }
     pub fn span(&self, id: ExprId) -> Span {
         self.expr_spans[id.index()]
     }

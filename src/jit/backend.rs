@@ -174,6 +174,12 @@ pub fn entry_points(program: &Program) -> Vec<ExprId> {
             }
         }
         patterns.iter().filter_map(|p| p.filter).for_each(&mut mark);
+        if let StartIr::On(starts) = &trigger.start {
+            for (lhs, rhs) in starts.iter().filter_map(|p| program.and_sides(p.filter?)) {
+                mark(lhs);
+                mark(rhs);
+            }
+        }
         if let Some(fan) = &trigger.fan_out {
             mark(fan.value);
         }

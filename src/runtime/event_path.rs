@@ -16,7 +16,18 @@ use super::state::CustomerId;
 use super::{Event, INDEX_MIN_STARTERS, Output, Runtime, StartIndexUse};
 use crate::interp::Value;
 use crate::interp::is_true;
-use crate::ir::{ActionKind, StartIr, TriggerId};
+use crate::ir::{ActionKind, ExprId, StartIr, TriggerId};
+
+/// Whether a trigger's turn in step (2) may start it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Starts {
+    No,
+    /// If one of its patterns on the event holds.
+    IfPatternHolds,
+    /// The start index decided its pattern's access conjunct holds: if the rest
+    /// of the `where` holds ([`super::start_index::StartIndex::decided`]).
+    IfRestHolds(Option<ExprId>),
+}
 
 impl Runtime<'_> {
     /// Steps (1) and (2) of the processing order for one event.
@@ -101,7 +112,12 @@ impl Runtime<'_> {
             else {
                 break;
             };
-            self.visit_trigger(t, roles & ENDS != 0, roles & STARTS != 0, c, e, out);
+            let starts = if roles & STARTS != 0 {
+                Starts::IfPatternHolds
+            } else {
+                Starts::No
+            };
+            self.visit_trigger(t, roles & ENDS != 0, starts, c, e, out);
         }
     }
 
@@ -136,6 +152,7 @@ impl Runtime<'_> {
                 (Some(s), Some(x)) => (std::mem::take(s), std::mem::take(x)),
                 _ => break,
             };
+            let decided = self.plan.index.decided(e.kind, w);
             let mut bits = sw | ew;
             while bits != 0 {
                 let b = bits.trailing_zeros();
@@ -144,7 +161,14 @@ impl Runtime<'_> {
                     break;
                 };
                 let bit = 1u64 << b;
-                self.visit_trigger(t, ew & bit != 0, sw & bit != 0, c, e, out);
+                let starts = match (sw & bit != 0, decided & bit != 0) {
+                    (false, _) => Starts::No,
+                    (true, false) => Starts::IfPatternHolds,
+                    (true, true) => {
+                        Starts::IfRestHolds(self.plan.index.rest(e.kind, w * 64 + b as usize))
+                    }
+                };
+                self.visit_trigger(t, ew & bit != 0, starts, c, e, out);
             }
         }
         self.start_bits = starts;
@@ -157,7 +181,7 @@ impl Runtime<'_> {
         &mut self,
         t: TriggerId,
         ends: bool,
-        starts: bool,
+        starts: Starts,
         c: CustomerId,
         e: &Event,
         out: &mut dyn Output,
@@ -171,8 +195,8 @@ impl Runtime<'_> {
         if ends {
             self.end_matching(t, c, e, out);
         }
-        if starts {
-            self.start_on_event(t, c, e, out);
+        if starts != Starts::No {
+            self.start_on_event(t, c, e, starts, out);
         }
     }
 
@@ -230,28 +254,26 @@ impl Runtime<'_> {
     /// Start `t` if `e` matches one of its start patterns (fanning out when asked).
     /// Inlined into both walks of step (2), like [`Self::end_matching`].
     #[inline(always)]
-    fn start_on_event(&mut self, t: TriggerId, c: CustomerId, e: &Event, out: &mut dyn Output) {
+    fn start_on_event(
+        &mut self,
+        t: TriggerId,
+        c: CustomerId,
+        e: &Event,
+        starts: Starts,
+        out: &mut dyn Output,
+    ) {
         let program = self.program;
         let def = program.trigger(t);
         let StartIr::On(patterns) = &def.start else {
             return;
         };
-        let mut matched = false;
-        for p in patterns.iter().filter(|p| p.event == e.kind) {
-            matched = match p.filter {
-                None => true,
-                Some(f) => match self.eval_event(c, f, e) {
-                    Ok(v) => is_true(&v),
-                    Err(err) => {
-                        self.report_error(Some(t), err, c, e.ts, out);
-                        false
-                    }
-                },
-            };
-            if matched {
-                break;
-            }
-        }
+        let matched = match starts {
+            Starts::IfRestHolds(rest) => self.holds(t, c, e, rest, out),
+            _ => patterns
+                .iter()
+                .filter(|p| p.event == e.kind)
+                .any(|p| self.holds(t, c, e, p.filter, out)),
+        };
         if !matched {
             return;
         }
@@ -324,6 +346,29 @@ impl Runtime<'_> {
         };
         if let Some(slot) = self.begin_instance(t, c, e.ts, Start::Event(StartEvent::new(e))) {
             self.fire_step(slot, e.ts, checks, out);
+        }
+    }
+
+    /// Whether the `where` `filter` of a start pattern of `t` holds for `e` (an error
+    /// is reported and does not hold).
+    #[inline(always)]
+    fn holds(
+        &mut self,
+        t: TriggerId,
+        c: CustomerId,
+        e: &Event,
+        filter: Option<ExprId>,
+        out: &mut dyn Output,
+    ) -> bool {
+        match filter {
+            None => true,
+            Some(f) => match self.eval_event(c, f, e) {
+                Ok(v) => is_true(&v),
+                Err(err) => {
+                    self.report_error(Some(t), err, c, e.ts, out);
+                    false
+                }
+            },
         }
     }
 

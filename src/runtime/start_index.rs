@@ -11,9 +11,14 @@
 //! `where` could fail (integer `/`, `%`, overflow: skipping it must not hide a
 //! reported error), is broad: its trigger is a candidate for every event of the type.
 //!
-//! The index is a pre-filter and never decides alone: a candidate's patterns are
-//! evaluated in full as before, so the index need only return a superset of the
-//! triggers whose pattern holds. What must never happen is leaving one out; so keys
+//! The index is a pre-filter: a candidate's patterns are evaluated as before, so the
+//! index need only return a superset of the triggers whose pattern holds. The one
+//! exception is an access conjunct `field == "text"` or `field in ["text", …]` (or
+//! of bools), the trigger's one pattern on the type, when the rest of the `where` is
+//! nothing or the other side of its top-level `and`: string and bool keys are equal
+//! exactly when `interp::equal` says so, so for a candidate the conjunct holds and
+//! only the rest is evaluated ([`StartIndex::decided`]). What must never happen is
+//! leaving a trigger out; so keys
 //! follow `interp::equal` (an `int` keys as the `float` it converts to, `-0.0` as
 //! `0.0`; integers above 2^53 may then collide, which only adds candidates), NaN and
 //! absent fields look nothing up (a comparison with them is false or none), and
@@ -99,6 +104,11 @@ struct EventIndex {
     /// Triggers with a start pattern on the type that no index covers, as a bitset
     /// over ranks (empty when there are none).
     broad: Vec<u64>,
+    /// Triggers whose one pattern on the type the index decides exactly, as a
+    /// bitset over ranks (empty when none), and by rank what of each one's `where`
+    /// is left to evaluate ([`StartIndex::decided`]).
+    decided: Vec<u64>,
+    rest: Vec<Option<ExprId>>,
     eq: Vec<EqIndex>,
     ranges: Vec<RangeIndex>,
     ne: Vec<NeIndex>,
@@ -116,6 +126,8 @@ pub struct IndexSummary {
     pub eq_patterns: u32,
     pub range_patterns: u32,
     pub ne_patterns: u32,
+    /// Triggers whose pattern the index decides alone ([`StartIndex::decided`]).
+    pub decided: u32,
 }
 
 /// The start index of a program.
@@ -157,7 +169,7 @@ impl StartIndex {
                 }
                 index.starters += 1;
                 index.summary.starters += 1;
-                let access: Option<Vec<Access>> = mine
+                let access: Option<Vec<(Access, ExprId)>> = mine
                     .iter()
                     .map(|p| {
                         p.filter
@@ -169,7 +181,18 @@ impl StartIndex {
                     index.summary.broad += 1;
                     continue;
                 };
-                for a in access {
+                if let ([(access, conjunct)], [pattern]) = (access.as_slice(), mine.as_slice())
+                    && decides(access)
+                    && let Some(rest) = pattern.filter.and_then(|f| rest_of(program, f, *conjunct))
+                {
+                    set_bit(&mut index.decided, words, r);
+                    index.rest.resize(words * 64, None);
+                    if let Some(slot) = index.rest.get_mut(r as usize) {
+                        *slot = rest;
+                    }
+                    index.summary.decided += 1;
+                }
+                for (a, _) in access {
                     match a {
                         Access::Eq(field, keys) => {
                             index.summary.eq_patterns += 1;
@@ -234,6 +257,25 @@ impl StartIndex {
             }
         }
         StartIndex { by_event, words }
+    }
+
+    /// The `w`-th word of the bitset of triggers whose start pattern on `kind` the
+    /// index decides (see the module doc): for a candidate among them, the pattern
+    /// holds if [`Self::rest`] does.
+    pub fn decided(&self, kind: EventId, w: usize) -> u64 {
+        self.by_event
+            .get(kind.index())
+            .and_then(|x| x.decided.get(w))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// What is left to evaluate of the `where` of a trigger the index decides on
+    /// `kind` (of rank `rank`): nothing, or the other side of its top-level `and`.
+    pub fn rest(&self, kind: EventId, rank: usize) -> Option<ExprId> {
+        self.by_event
+            .get(kind.index())
+            .and_then(|x| x.rest.get(rank).copied().flatten())
     }
 
     /// Words of a candidate bitset.
@@ -309,14 +351,15 @@ impl StartIndex {
             let s = index.summary;
             let _ = write!(
                 out,
-                "index {} {}: {} starting, {} broad, {} by ==/in, {} by range, {} by !=/not in",
+                "index {} {}: {} starting, {} broad, {} by ==/in, {} by range, {} by !=/not in, {} decided by the index alone",
                 EventId::from_index(e),
                 def.name,
                 s.starters,
                 s.broad,
                 s.eq_patterns,
                 s.range_patterns,
-                s.ne_patterns
+                s.ne_patterns,
+                s.decided
             );
             for eq in &index.eq {
                 let _ = write!(out, "; hash {} ({} values)", field(eq.field), eq.map.len());
@@ -373,14 +416,40 @@ fn set_bit_in(bits: &mut [u64], r: u32) {
     }
 }
 
-/// The access conjunct of a start pattern on `event` with `where` `filter`: `None`
-/// when the pattern is broad.
+/// Whether `access` certainly holds for a candidate it names: an `==`/`in` of
+/// strings or bools. Numbers are keyed as `f64`, and integers beyond 2^53 may
+/// collide.
+fn decides(access: &Access) -> bool {
+    match access {
+        Access::Eq(_, keys) => keys.iter().all(|k| matches!(k, Key::Str(_) | Key::Bool(_))),
+        Access::Range(..) | Access::Ne(..) => false,
+    }
+}
+
+/// What of `filter` is left once `conjunct` holds: `Some(None)` when it is the whole
+/// of it, `Some(Some(other))` when it is one side of the top-level `and` (`true and
+/// x` is `x`, errors included, as `and` evaluates its right side whenever the left
+/// is not `false`), `None` when the rest is no one expression.
+fn rest_of(program: &Program, filter: ExprId, conjunct: ExprId) -> Option<Option<ExprId>> {
+    if filter == conjunct {
+        return Some(None);
+    }
+    // Both sides are engine entry points (`Program::and_sides`).
+    match program.and_sides(filter)? {
+        (lhs, rhs) if lhs == conjunct => Some(Some(rhs)),
+        (lhs, rhs) if rhs == conjunct => Some(Some(lhs)),
+        _ => None,
+    }
+}
+
+/// The access conjunct of a start pattern on `event` with `where` `filter`, and the
+/// conjunct's expression: `None` when the pattern is broad.
 fn access_of(
     program: &Program,
     event: EventId,
     filter: ExprId,
     interner: &mut Interner,
-) -> Option<Access> {
+) -> Option<(Access, ExprId)> {
     if may_fail(program, filter) {
         return None;
     }
@@ -404,9 +473,9 @@ fn access_of(
     let (mut range, mut ne) = (None, None);
     for c in conjuncts {
         match comparison(program, event, c, interner) {
-            Some(a @ Access::Eq(..)) => return Some(a),
-            Some(a @ Access::Range(..)) if range.is_none() => range = Some(a),
-            Some(a @ Access::Ne(..)) if ne.is_none() => ne = Some(a),
+            Some(a @ Access::Eq(..)) => return Some((a, c)),
+            Some(a @ Access::Range(..)) if range.is_none() => range = Some((a, c)),
+            Some(a @ Access::Ne(..)) if ne.is_none() => ne = Some((a, c)),
             _ => {}
         }
     }

@@ -223,3 +223,57 @@ fn not_of_ne_is_an_eq() {
     assert_eq!(b.names(V::S("x"), V::None, V::None), names(&["e"]));
     assert_eq!(b.names(V::S("y"), V::None, V::None), Vec::<String>::new());
 }
+
+impl Built {
+    /// Per trigger in declaration order: `None` when the index does not decide its
+    /// pattern, else the source text of what is left of its `where` ("" for nothing).
+    fn decided(&self, source: &str) -> Vec<Option<String>> {
+        let kind = EventId::from_index(0);
+        (0..self.program.triggers.len())
+            .map(|t| {
+                let word = self.index.decided(kind, t / 64);
+                (word & (1 << (t % 64)) != 0).then(|| {
+                    self.index.rest(kind, t).map_or_else(String::new, |rest| {
+                        let span = self.program.span(rest);
+                        source
+                            .get(span.start as usize..span.end as usize)
+                            .unwrap_or("?")
+                            .to_string()
+                    })
+                })
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn decides_string_and_bool_equality_with_at_most_one_other_side() {
+    let triggers = "trigger whole on E where s == \"x\" then emit \"a\"\n\
+         trigger listed on E where s in [\"x\", \"y\"] then emit \"b\"\n\
+         trigger left on E where s == \"x\" and n > f then emit \"c\"\n\
+         trigger right on E where n > f and t == \"q\" then emit \"d\"\n\
+         trigger number on E where n == 5 then emit \"e\"\n\
+         trigger chain on E where s == \"x\" and n > 1 and f > 1.0 then emit \"f\"\n\
+         trigger two on E where s == \"x\" or E where t == \"y\" then emit \"g\"\n\
+         trigger negated on E where s != \"x\" then emit \"h\"\n\
+         trigger fails on E where s == \"x\" and 10 / n > 1 then emit \"i\"\n";
+    let b = build(triggers);
+    let source = format!("{EVENT}{triggers}");
+    let left = Some("n > f".to_string());
+    assert_eq!(
+        b.decided(&source),
+        vec![
+            Some(String::new()),
+            Some(String::new()),
+            left.clone(),
+            left,
+            None,
+            // `(s == "x" and n > 1) and f > 1.0`: the rest is no one expression.
+            None,
+            None,
+            None,
+            None,
+        ]
+    );
+    assert_eq!(b.summary().decided, 4);
+}
