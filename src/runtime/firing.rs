@@ -237,13 +237,18 @@ impl Runtime<'_> {
         if !(guard.is_some() || gated) || self.holds_instance(c, t) {
             return Some(Checks::Pending);
         }
-        let passed = match guard.map(|g| eval(self, g)) {
+        let passed = match guard {
             None => true,
-            Some(Ok(v)) => is_true(&v),
-            Some(Err(err)) => {
-                self.report_error(Some(t), err, c, at, out);
-                false
-            }
+            Some(g) => match self.direct_guard(t, c, at) {
+                Some(verdict) => verdict,
+                None => match eval(self, g) {
+                    Ok(v) => is_true(&v),
+                    Err(err) => {
+                        self.report_error(Some(t), err, c, at, out);
+                        false
+                    }
+                },
+            },
         };
         if !passed || !self.admit(t, c, at) {
             // Counted as the instance set up and ended at once would have been.

@@ -24,6 +24,7 @@ mod actions;
 mod agg_memo;
 pub mod carry;
 pub mod customer;
+mod direct_guard;
 mod evaluate;
 pub mod event;
 mod event_path;

@@ -35,6 +35,8 @@ pub struct Plan {
     events: usize,
     /// Which triggers an event may start, by its field values.
     pub index: StartIndex,
+    /// Per trigger: its first step's guard when the runtime decides it itself.
+    pub direct_guards: Vec<Option<super::direct_guard::DirectGuard>>,
     /// Per trigger, per event type: how many leading fields of a starting event of
     /// that type an instance keeps (the fields read after the start).
     pub keep: Vec<Vec<usize>>,
@@ -168,6 +170,7 @@ impl Plan {
             roles: all_roles,
             events,
             index,
+            direct_guards: super::direct_guard::direct_guards(program),
             keep,
             reads_key,
             reads_customer,
