@@ -10,10 +10,15 @@
 //! in a nested object, an object or array where a path ends, any value at a `[]`
 //! gather, malformed JSON. An array or a scalar where a path expects an object is
 //! skipped: the path finds nothing there, as [`follow`](super::wire) says.
+//!
+//! Names are recognised at sight where they can be: the top-level names by their
+//! position on the line before (producers write the envelope in one order), the names
+//! read in a nested object among the few the program reads. A name not recognised is
+//! scanned and looked up as before.
 
 use super::NameId;
 use crate::io::json::{self, Member, Nested, NestedMembers, Tok, Token};
-use crate::io::name_table::NameTable;
+use crate::io::name_table::{NameTable, QuotedName};
 use crate::io::repeats::UnknownNames;
 
 /// A node of the trie: a member some path reads.
@@ -21,6 +26,8 @@ use crate::io::repeats::UnknownNames;
 struct Node {
     /// The members read in its value, an object: their names and nodes.
     children: Vec<(Box<[u8]>, u32)>,
+    /// The same, as the walk recognises them at sight.
+    quoted: Vec<(QuotedName, u32)>,
     /// Some path ends here (its value is read as a scalar).
     end: bool,
     /// Some path gathers (`[]`) the elements of its array: the walk leaves that to
@@ -38,6 +45,15 @@ pub(super) struct PathTrie {
     /// By node: the value on the line walked last (a placeholder for objects and
     /// arrays, whose nodes no path ends at).
     seen: Vec<Option<Tok>>,
+    /// The top-level member names of the line walked last, in line order, each with
+    /// its node ([`NONE`]: not read). Producers write the top level of every event in
+    /// one order (a Segment call: `context`, `event`, ..., `userId`), so the walk
+    /// recognises each name with one compare instead of scanning and hashing it.
+    /// Nested objects change shape with the event type: not learnt.
+    layout: Vec<(QuotedName, u32)>,
+    /// Whether the names of `layout` are a whole line's top level that had no
+    /// repeated name: a line with exactly those names has none either.
+    layout_checked: bool,
 }
 
 /// No node.
@@ -49,6 +65,8 @@ impl PathTrie {
             nodes: vec![Node::default()],
             by_name: Vec::new(),
             seen: Vec::new(),
+            layout: Vec::new(),
+            layout_checked: false,
         }
     }
 
@@ -83,6 +101,7 @@ impl PathTrie {
                     let c = self.push();
                     if let Some(n) = self.nodes.get_mut(node as usize) {
                         n.children.push((name.as_bytes().into(), c));
+                        n.quoted.push((QuotedName::new(name.as_bytes()), c));
                     }
                     c
                 }
@@ -119,12 +138,23 @@ impl PathTrie {
             seen: &mut self.seen,
             names,
             unknown: &mut *unknown,
+            layout: &mut self.layout,
+            members: 0,
+            recognised: 0,
         };
-        if !json::walk_nested(text, &mut walk) {
+        let walked = json::walk_nested(text, &mut walk);
+        let (members, recognised) = (walk.members, walk.recognised);
+        if !walked {
+            self.layout_checked = false;
             return false;
         }
+        if self.layout_checked && recognised == members && members == self.layout.len() {
+            return true;
+        }
+        self.layout.truncate(members);
         // A repeated top-level name the schema does not know: the general path says so.
-        !(unknown.may_repeat() && unknown.first_repeat(text).is_some())
+        self.layout_checked = !(unknown.may_repeat() && unknown.first_repeat(text).is_some());
+        self.layout_checked
     }
 
     /// The value the last walk found at `node` (a path's end), if any.
@@ -141,24 +171,23 @@ struct Walk<'a> {
     seen: &'a mut [Option<Tok>],
     names: &'a NameTable<NameId>,
     unknown: &'a mut UnknownNames,
+    layout: &'a mut Vec<(QuotedName, u32)>,
+    /// Top-level members so far, and how many of them `layout` recognised.
+    members: usize,
+    recognised: usize,
 }
 
-impl NestedMembers for Walk<'_> {
+impl Walk<'_> {
+    /// The member whose name starts at `name_start` is `child` of the object it is in
+    /// (`None`: not read).
     #[inline]
-    fn member(&mut self, line: &[u8], node: u32, name_start: usize, name_len: usize) -> Member {
-        let child = if node == 0 {
-            self.names
-                .get_within(line, name_start, name_len)
-                .and_then(|id| self.by_name.get(usize::from(id)).copied())
-        } else {
-            let name = line.get(name_start..name_start + name_len);
-            self.nodes.get(node as usize).and_then(|n| {
-                n.children
-                    .iter()
-                    .find(|(c, _)| Some(&**c) == name)
-                    .map(|&(_, c)| c)
-            })
-        };
+    fn claim(
+        &mut self,
+        node: u32,
+        child: Option<u32>,
+        name_start: usize,
+        name_len: usize,
+    ) -> Member {
         let Some(seen) = child.and_then(|c| self.seen.get_mut(c as usize)) else {
             // Top-level names are checked for repeats even when nobody reads them.
             if node == 0 {
@@ -175,6 +204,79 @@ impl NestedMembers for Walk<'_> {
             end: 0,
         });
         child.map_or(Member::GiveUp, Member::Read)
+    }
+}
+
+impl NestedMembers for Walk<'_> {
+    #[inline]
+    fn recognise(
+        &mut self,
+        line: &[u8],
+        node: u32,
+        n: usize,
+        name_start: usize,
+    ) -> Option<(usize, Member)> {
+        if node != 0 {
+            // A nested object's names the program reads (a handful): each tried with
+            // one compare, no scan for the quote.
+            let (close, child) = self
+                .nodes
+                .get(node as usize)?
+                .quoted
+                .iter()
+                .find_map(|&(q, c)| Some((q.end_in(line, name_start)?, c)))?;
+            return Some((
+                close,
+                self.claim(node, Some(child), name_start, close - name_start),
+            ));
+        }
+        let &(quoted, child) = self.layout.get(n)?;
+        let close = quoted.end_in(line, name_start)?;
+        self.members += 1;
+        self.recognised += 1;
+        let child = (child != NONE).then_some(child);
+        Some((
+            close,
+            self.claim(node, child, name_start, close - name_start),
+        ))
+    }
+
+    #[inline]
+    fn member(
+        &mut self,
+        line: &[u8],
+        node: u32,
+        n: usize,
+        name_start: usize,
+        name_len: usize,
+    ) -> Member {
+        let name = line.get(name_start..name_start + name_len);
+        let child = if node == 0 {
+            let child = self
+                .names
+                .get_within(line, name_start, name_len)
+                .and_then(|id| self.by_name.get(usize::from(id)).copied())
+                .filter(|&c| c != NONE);
+            // Learnt for the next line.
+            let learnt = (
+                QuotedName::new(name.unwrap_or_default()),
+                child.unwrap_or(NONE),
+            );
+            match self.layout.get_mut(n) {
+                Some(slot) => *slot = learnt,
+                None => self.layout.push(learnt),
+            }
+            self.members += 1;
+            child
+        } else {
+            self.nodes.get(node as usize).and_then(|n| {
+                n.children
+                    .iter()
+                    .find(|(c, _)| Some(&**c) == name)
+                    .map(|&(_, c)| c)
+            })
+        };
+        self.claim(node, child, name_start, name_len)
     }
 
     #[inline]

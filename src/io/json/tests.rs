@@ -266,3 +266,29 @@ fn lines_that_are_not_flat_are_declined() {
     }
     assert!(flat(r#"{"a":"é","b":1.5e3}"#).is_some());
 }
+
+proptest! {
+    /// The word-at-a-time search finds the first `"`, `\\` or control byte (or none
+    /// before the end), whatever surrounds it: bytes just above and below the ones it
+    /// looks for, UTF-8, every alignment and tail length.
+    #[test]
+    fn find_special_finds_the_first_special_byte(
+        bytes in prop::collection::vec(
+            prop_oneof![
+                Just(b'"'), Just(b'\\'), Just(0x1f), Just(0), Just(b' '), Just(b'!'),
+                Just(b'#'), Just(b'['), Just(b']'), Just(0x7f), Just(0xa2), Just(0xdc), any::<u8>(),
+            ],
+            0..60,
+        ),
+        from in 0usize..65,
+    ) {
+        let naive = bytes
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20))
+            .map(|at| from + at);
+        let found = find_special(&bytes, from).filter(|&at| at < bytes.len());
+        prop_assert_eq!(found, naive, "{:?} from {}", bytes, from);
+        let found = nested::special(&bytes, from).filter(|&at| at < bytes.len());
+        prop_assert_eq!(found, naive, "sixteen at a time: {:?} from {}", bytes, from);
+    }
+}
