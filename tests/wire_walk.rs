@@ -74,6 +74,18 @@ fn scalar() -> impl Strategy<Value = String> {
             "-",
             "nul",
             "\"ctl\u{1}\"",
+            // Longer than a word, with the quote, an escape or a control byte on
+            // either side of a word's edge (the walk scans strings a word at a time).
+            r#""Mozilla/5.0 (X11; Linux x86_64)""#,
+            r#""1234567""#,
+            r#""12345678""#,
+            r#""123456789""#,
+            r#""1234567\n""#,
+            r#""123456\u00e9xyz""#,
+            r#""12345678\\""#,
+            "\"1234567\u{1f}8\"",
+            "\"12345678\u{0}\"",
+            r#""1234567\q""#,
         ][..],
     )
     .prop_map(str::to_owned)
