@@ -175,9 +175,8 @@ pub fn entry_points(program: &Program) -> Vec<ExprId> {
         }
         patterns.iter().filter_map(|p| p.filter).for_each(&mut mark);
         if let StartIr::On(starts) = &trigger.start {
-            for (lhs, rhs) in starts.iter().filter_map(|p| program.and_sides(p.filter?)) {
-                mark(lhs);
-                mark(rhs);
+            for filter in starts.iter().filter_map(|p| p.filter) {
+                program.start_rests(filter).into_iter().for_each(&mut mark);
             }
         }
         if let Some(fan) = &trigger.fan_out {
