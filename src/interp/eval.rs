@@ -21,6 +21,21 @@ use crate::ir::{
     BinaryOp, Binding, Builtin, Const, EventId, Expr, ExprId, FieldIdx, Program, Ty, UnaryOp,
 };
 
+/// `x OP k` for a comparison operator `op` (`==`, `!=`, `<`, `<=`, `>`, `>=`) of two
+/// ints: what `equal`/`compare` give for them, without going through values. The
+/// runtime's direct guards (`runtime::direct_guard`) compare with it too.
+#[inline(always)]
+pub fn compare_ints(op: BinaryOp, x: i64, k: i64) -> bool {
+    match op {
+        BinaryOp::Eq => x == k,
+        BinaryOp::Ne => x != k,
+        BinaryOp::Lt => x < k,
+        BinaryOp::Le => x <= k,
+        BinaryOp::Gt => x > k,
+        _ => x >= k,
+    }
+}
+
 /// Evaluate `expr` against `env`.
 pub fn eval(program: &Program, expr: ExprId, env: &mut dyn Env) -> Result<Value, EvalError> {
     Evaluator { program }.eval(expr, env)
@@ -178,14 +193,7 @@ impl Evaluator<'_> {
                         _ => self.eval(lhs, env)?,
                     };
                     if let Value::Int(x) = a {
-                        return Ok(Value::Bool(match op {
-                            BinaryOp::Eq => x == k,
-                            BinaryOp::Ne => x != k,
-                            BinaryOp::Lt => x < k,
-                            BinaryOp::Le => x <= k,
-                            BinaryOp::Gt => x > k,
-                            _ => x >= k,
-                        }));
+                        return Ok(Value::Bool(compare_ints(op, x, k)));
                     }
                     return self.finish_binary(id, op, a, Value::Int(k), env);
                 }

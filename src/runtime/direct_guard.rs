@@ -4,12 +4,12 @@
 //! with such a guard is evaluated for every event of its type, and most fail; the
 //! call into the engine costs several times the read (BENCHMARKS.md, "Figures
 //! behind choices"). The comparison is the interpreter's own for two ints
-//! (`interp::eval`, its `count(..) >= 2` fast path); any other value (an absent
+//! ([`crate::interp::compare_ints`]); any other value (an absent
 //! aggregate, a float `sum`) leaves the guard to the engine.
 
 use super::Runtime;
 use super::state::CustomerId;
-use crate::interp::Value;
+use crate::interp::{Value, compare_ints};
 use crate::ir::{AggId, BinaryOp, Const, Expr, Program, TriggerId};
 
 /// A guard `aggregate OP constant`.
@@ -77,13 +77,6 @@ impl Runtime<'_> {
         let Value::Int(x) = value else {
             return None;
         };
-        Some(match g.op {
-            BinaryOp::Eq => x == g.k,
-            BinaryOp::Ne => x != g.k,
-            BinaryOp::Lt => x < g.k,
-            BinaryOp::Le => x <= g.k,
-            BinaryOp::Gt => x > g.k,
-            _ => x >= g.k,
-        })
+        Some(compare_ints(g.op, x, g.k))
     }
 }
