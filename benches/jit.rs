@@ -18,6 +18,8 @@ use trigc::cli::generate::{GenConfig, write_stream};
 use trigc::driver::EngineKind;
 use trigc::interp::Engine;
 use trigc::jit::Jit;
+use trigc::runtime::RuntimeConfig;
+use trigc::runtime::entries::engine_entries;
 
 #[path = "common/programs.rs"]
 #[expect(
@@ -93,9 +95,11 @@ fn replay_rules(bencher: Bencher, kind: EngineKind) {
 #[divan::bench(args = [1_000, 10_000], sample_count = 3, sample_size = 1)]
 fn compile_generated(bencher: Bencher, triggers: u32) {
     let program = compile(&[("generated.trig", rule_set(triggers, 200, 1))]);
+    // What `trigc run` compiles with its default options.
+    let entries = engine_entries(&program, &RuntimeConfig::default());
     bencher.bench_local(|| {
         let mut jit = Jit::new().expect("a JIT on this host");
-        jit.prepare(&program).expect("compiles");
+        jit.prepare(&program, &entries).expect("compiles");
         jit.functions()
     });
 }

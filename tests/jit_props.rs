@@ -28,7 +28,7 @@ fn check_seed(seed: u64) -> Result<(), TestCaseError> {
     let root = g.root();
     let program = g.program;
     let mut jit = Jit::new().map_err(|e| TestCaseError::fail(e.to_string()))?;
-    jit.prepare(&program).map_err(|e| {
+    jit.prepare(&program, &[root]).map_err(|e| {
         TestCaseError::fail(format!("{e}\n{}", trigc::ir::print::expr(&program, root)))
     })?;
     let mut rng = Rng(seed ^ 0x9e37_79b9);
@@ -98,7 +98,7 @@ fn string_constants_survive_an_interner_sweep() {
     let eq = g.bin(BinaryOp::Eq, de, key, Ty::Bool);
     let program = g.program;
     let mut jit = Jit::new().expect("a JIT on the test host");
-    jit.prepare(&program).expect("compiles");
+    jit.prepare(&program, &[eq]).expect("compiles");
     let mut env = random_env(&mut Rng(3));
     env.key = env.interner.intern("DE");
     assert_eq!(jit.eval(&program, eq, &mut env), Ok(Value::Bool(true)));

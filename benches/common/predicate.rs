@@ -166,9 +166,10 @@ pub fn bench_interp(bencher: Bencher) {
 /// The JIT, its code compiled before timing.
 pub fn bench_jit(bencher: Bencher) {
     let mut interner = Interner::default();
-    let (program, _, _) = predicate_inputs(&mut interner);
+    let (program, filter, _) = predicate_inputs(&mut interner);
     let mut jit = Jit::new().expect("a JIT on this host");
-    jit.prepare(&program).expect("the predicate compiles");
+    jit.prepare(&program, &[filter])
+        .expect("the predicate compiles");
     bench_engine(bencher, &jit);
 }
 

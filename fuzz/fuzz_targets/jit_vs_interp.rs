@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let Gen { rng, program } = g;
     bytes = rng;
     let mut jit = Jit::new().expect("a JIT on the fuzzing host");
-    if let Err(e) = jit.prepare(&program) {
+    if let Err(e) = jit.prepare(&program, &[root]) {
         panic!(
             "the JIT cannot compile a well-typed expression: {e}\n{}",
             trigc::ir::print::expr(&program, root)

@@ -118,7 +118,11 @@ pub fn compile(args: &CompileArgs) -> ExitCode {
             let plan = crate::runtime::plan::Plan::new(program, &mut Default::default());
             crate::ir::print::print(program) + &plan.index.describe(program)
         }
-        (Emit::Clif, Some(program)) => match crate::jit::clif_text(program) {
+        // The functions `trigc run` compiles with its default options.
+        (Emit::Clif, Some(program)) => match crate::jit::clif_text(
+            program,
+            &crate::runtime::entries::engine_entries(program, &Default::default()),
+        ) {
             Ok(text) => text,
             Err(e) => return usage_error(&e.to_string()),
         },

@@ -18,10 +18,12 @@ pub trait Engine: Send {
     /// The engine's name, as `--engine` spells it.
     fn name(&self) -> &'static str;
 
-    /// Get ready to evaluate any expression of `program`: a compiled engine compiles
-    /// the whole program here, before the first event. Called once, by
-    /// `Runtime::new`/`Runtime::restore`, with the program later `eval` calls name.
-    fn prepare(&mut self, program: &Program) -> Result<(), EngineError>;
+    /// Get ready to evaluate `entries` of `program`, the only expressions later
+    /// `eval` calls name: a compiled engine compiles them here, before the first
+    /// event. Called once, by `Runtime::new`/`Runtime::restore` with what the
+    /// runtime hands to its engine (`runtime::entries`), or by a caller evaluating
+    /// expressions of its own with those.
+    fn prepare(&mut self, program: &Program, entries: &[ExprId]) -> Result<(), EngineError>;
 
     /// Native functions the prepared program was compiled to (`--stats`); 0 for an
     /// engine that compiles nothing.
@@ -60,7 +62,7 @@ impl Engine for Interp {
     }
 
     /// Nothing to prepare: the interpreter walks the IR as it is.
-    fn prepare(&mut self, _program: &Program) -> Result<(), EngineError> {
+    fn prepare(&mut self, _program: &Program, _entries: &[ExprId]) -> Result<(), EngineError> {
         Ok(())
     }
 

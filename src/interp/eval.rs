@@ -417,17 +417,27 @@ pub(crate) fn field_value(
     binding: Binding,
     choices: &[(EventId, FieldIdx)],
 ) -> Value {
-    match env.event(binding) {
-        Some((kind, _, fields)) => choices
-            .iter()
-            .find(|(event, _)| *event == kind)
-            // The runtime may store only a prefix of a starting event's fields
-            // (those the trigger reads): a missing slot is an absent field.
-            .and_then(|(_, field)| fields.get(field.index()))
-            .cloned()
-            .unwrap_or(Value::None),
-        None => Value::None,
-    }
+    bound_field(
+        env.event(binding).map(|(kind, _, fields)| (kind, fields)),
+        choices,
+    )
+}
+
+/// The field with `choices` of a bound event of type `kind` with `fields` (none when
+/// nothing is bound, the type is not a choice or the slot is missing). The runtime
+/// reads payload members that are start fields with it, without an engine.
+pub fn bound_field(bound: Option<(EventId, &[Value])>, choices: &[(EventId, FieldIdx)]) -> Value {
+    bound
+        .and_then(|(kind, fields)| {
+            choices
+                .iter()
+                .find(|(event, _)| *event == kind)
+                // The runtime may store only a prefix of a starting event's fields
+                // (those the trigger reads): a missing slot is an absent field.
+                .and_then(|(_, field)| fields.get(field.index()))
+        })
+        .cloned()
+        .unwrap_or(Value::None)
 }
 
 /// `Expr::EventTime`: the bound event's time, when it is of type `of` (if given).

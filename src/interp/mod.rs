@@ -9,7 +9,7 @@ pub mod eval;
 pub mod value;
 
 pub use engine::{Engine, EngineError, Interp};
-pub use eval::{compare_ints, eval};
+pub use eval::{bound_field, compare_ints, eval};
 
 pub use value::{HoldsSyms, Interner, StoredEvent, Sym, SymMarks, Value, compare, equal, is_true};
 

@@ -19,7 +19,7 @@ use super::abi::{Ctx, ScalarKind, Status};
 use super::helpers::Helper;
 use super::lower::{Linker, Lower, LowerError};
 use crate::interp::EngineError;
-use crate::ir::{ActionKind, ExprId, Payload, Program, ReducerOp, StartIr};
+use crate::ir::{ExprId, Program};
 
 /// A compiled entry point.
 pub type EntryFn = for<'a> unsafe extern "C" fn(*mut Ctx<'a>) -> Status;
@@ -107,90 +107,6 @@ pub fn available() -> Result<(), EngineError> {
     native_isa().map(drop)
 }
 
-/// The expressions the runtime may ask an engine to evaluate: those the program's
-/// tables name (filters, guards, reducer arguments, fan-out values, action
-/// arguments), payload object members (evaluated one by one), and every
-/// expression no other one reads.
-pub fn entry_points(program: &Program) -> Vec<ExprId> {
-    let n = program.exprs.len();
-    let mut entry = vec![true; n];
-    for expr in &program.exprs {
-        for op in expr.operands() {
-            if let Some(e) = entry.get_mut(op.index()) {
-                *e = false;
-            }
-        }
-    }
-    let mut mark = |id: ExprId| {
-        if let Some(e) = entry.get_mut(id.index()) {
-            *e = true;
-        }
-    };
-    for expr in &program.exprs {
-        if let crate::ir::Expr::Object(members) = expr {
-            members.iter().for_each(|(_, v)| mark(*v));
-        }
-    }
-    for state in &program.states {
-        for rule in &state.rules {
-            rule.filter.into_iter().for_each(&mut mark);
-            match rule.op {
-                ReducerOp::Insert(e)
-                | ReducerOp::Remove(e)
-                | ReducerOp::Set(e)
-                | ReducerOp::Add(e)
-                | ReducerOp::Push { value: e, .. } => mark(e),
-                ReducerOp::Clear => {}
-            }
-        }
-    }
-    for agg in &program.aggregates {
-        agg.filter.into_iter().for_each(&mut mark);
-    }
-    for trigger in &program.triggers {
-        let mut patterns: Vec<_> = trigger.exit_on.iter().collect();
-        if let StartIr::On(starts) = &trigger.start {
-            patterns.extend(starts);
-        }
-        for step in &trigger.steps {
-            patterns.extend(&step.unless);
-            step.guard.into_iter().for_each(&mut mark);
-            for action in &step.actions {
-                match &action.kind {
-                    ActionKind::Webhook { payload, .. } | ActionKind::Emit { payload, .. } => {
-                        if let Payload::Object(e) = payload {
-                            mark(*e);
-                        }
-                    }
-                    ActionKind::Email { to, payload, .. } => {
-                        to.iter().for_each(|e| mark(*e));
-                        if let Payload::Object(e) = payload {
-                            mark(*e);
-                        }
-                    }
-                    ActionKind::SetProfile { value, .. } => mark(*value),
-                    ActionKind::Enroll { .. } => {}
-                }
-            }
-        }
-        patterns.iter().filter_map(|p| p.filter).for_each(&mut mark);
-        if let StartIr::On(starts) = &trigger.start {
-            for filter in starts.iter().filter_map(|p| p.filter) {
-                program.start_rests(filter).into_iter().for_each(&mut mark);
-            }
-        }
-        if let Some(fan) = &trigger.fan_out {
-            mark(fan.value);
-        }
-    }
-    entry
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| **e)
-        .map(|(i, _)| ExprId::from_index(i))
-        .collect()
-}
-
 /// Helper declarations in the module and, per function, their references.
 struct ModuleLinker<'m> {
     module: &'m mut JITModule,
@@ -233,8 +149,12 @@ extern "C" fn unlinked(_: *mut Ctx<'_>) -> Status {
     )
 }
 
-/// Compile every entry point of `program`.
-pub fn compile(program: &Program, options: CompileOptions) -> Result<Compiled, EngineError> {
+/// Compile `entries` of `program`, one function each (a repeated one once).
+pub fn compile(
+    program: &Program,
+    entries: &[ExprId],
+    options: CompileOptions,
+) -> Result<Compiled, EngineError> {
     let fail = |message: String| EngineError {
         engine: "jit",
         message,
@@ -272,7 +192,10 @@ pub fn compile(program: &Program, options: CompileOptions) -> Result<Compiled, E
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let mut defined = Vec::new();
-    for expr in entry_points(program) {
+    let mut entries = entries.to_vec();
+    entries.sort_unstable();
+    entries.dedup();
+    for expr in entries {
         let name = format!("e{}", expr.index());
         let id = module
             .declare_function(&name, Linkage::Local, &entry_sig)

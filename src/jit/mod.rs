@@ -1,5 +1,5 @@
 //! The Cranelift JIT engine: [`Jit::prepare`] compiles every expression the runtime
-//! can ask for (filters, guards, reducer arguments, payload members, ...) to one
+//! hands to it (filters, guards, reducer arguments, payload members, ...) to one
 //! native function each, before the first event; [`Jit::eval`] calls it. The
 //! interpreter (`interp`) is the oracle: the JIT must give the same value or the
 //! same error for every expression in every environment, and the tests run every
@@ -63,8 +63,8 @@ impl Jit {
 }
 
 /// The Cranelift IR of every function of `program` (`trigc compile --emit clif`).
-pub fn clif_text(program: &Program) -> Result<String, EngineError> {
-    backend::compile(program, CompileOptions { keep_clif: true }).map(|c| c.clif.clone())
+pub fn clif_text(program: &Program, entries: &[ExprId]) -> Result<String, EngineError> {
+    backend::compile(program, entries, CompileOptions { keep_clif: true }).map(|c| c.clif.clone())
 }
 
 impl Engine for Jit {
@@ -72,8 +72,8 @@ impl Engine for Jit {
         "jit"
     }
 
-    fn prepare(&mut self, program: &Program) -> Result<(), EngineError> {
-        let compiled = backend::compile(program, CompileOptions::default())?;
+    fn prepare(&mut self, program: &Program, entries: &[ExprId]) -> Result<(), EngineError> {
+        let compiled = backend::compile(program, entries, CompileOptions::default())?;
         self.const_syms = (0..compiled.texts.len())
             .map(|_| Cell::new(ConstSym::default()))
             .collect();
@@ -91,8 +91,9 @@ impl Engine for Jit {
             .as_ref()
             .and_then(|c| c.entries.get(expr.index()).copied().flatten());
         let (Some(entry), Some(compiled)) = (entry, self.compiled.as_ref()) else {
-            // The runtime only evaluates entry points (see `backend::entry_points`);
-            // the tests run every case in a debug build, where this is a failure.
+            // The runtime only evaluates the entries it prepared the engine with
+            // (`runtime::entries`); the tests run every case in a debug build, where
+            // this is a failure.
             debug_assert!(
                 false,
                 "the JIT was asked for a non-entry expression {expr:?}"

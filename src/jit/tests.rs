@@ -172,7 +172,7 @@ fn jit_inline_event_reads_agree_with_the_interpreter() {
         roots.push(push(&mut program, e, optional(Ty::Time)));
     }
     let mut jit = Jit::default();
-    if let Err(e) = jit.prepare(&program) {
+    if let Err(e) = jit.prepare(&program, &roots) {
         panic!("{e}");
     }
     for start in [Some(vec![Value::Int(11)]), None] {
@@ -206,7 +206,7 @@ fn jit_inline_reads_leave_other_kinds_to_the_helper() {
     let as_int = push(&mut program, field(Binding::Current, &[(0, 1)]), Ty::Int);
     let as_bool = push(&mut program, field(Binding::Current, &[(0, 2)]), Ty::Bool);
     let mut jit = Jit::default();
-    if let Err(e) = jit.prepare(&program) {
+    if let Err(e) = jit.prepare(&program, &[as_float, as_int, as_bool]) {
         panic!("{e}");
     }
     let mut interner = Interner::default();

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
+use super::entries::DirectRead;
 use super::ids::{ActionIdParts, action_id};
 use super::lifecycle::Start;
 use super::{ActionBody, ActionRecord, Output, Recipient, Runtime};
-use crate::interp::{EvalError, Value};
-use crate::ir::{ActionKind, Expr, Payload, StartIr};
+use crate::interp::{EvalError, Value, bound_field};
+use crate::ir::{ActionKind, Payload, StartIr};
 
 impl Runtime<'_> {
     /// Run one action of the instance in `slot` and hand its record out.
@@ -125,18 +126,24 @@ impl Runtime<'_> {
         let program = self.program;
         match payload {
             Payload::Object(e) => {
-                match (program.exprs.get(e.index()), self.plan.object_keys(*e)) {
+                match super::entries::members(program, &self.plan, *e) {
                     // The object built here with its keys interned once (by the plan),
                     // not on every record; values are evaluated in order as the
-                    // evaluator would, and the first error ends it the same way.
-                    (Some(Expr::Object(entries)), Some(keys)) if keys.len() == entries.len() => {
+                    // evaluator would, and the first error ends it the same way. A
+                    // member that is a field of the starting event is read here, as
+                    // the engine would read it, without a call.
+                    Some((entries, keys)) => {
                         let mut members = Vec::with_capacity(entries.len());
                         for ((_, value), key) in entries.iter().zip(keys.iter()) {
-                            members.push((*key, self.eval_instance(slot, *value, at, None)?));
+                            let v = match super::entries::payload_read(program, *value) {
+                                Some(read) => self.read_member(slot, read, at),
+                                None => self.eval_instance(slot, *value, at, None)?,
+                            };
+                            members.push((*key, v));
                         }
                         Ok(Value::Object(Arc::new(members)))
                     }
-                    _ => self.eval_instance(slot, *e, at, None),
+                    None => self.eval_instance(slot, *e, at, None),
                 }
             }
             Payload::StartEvent => {
@@ -157,6 +164,20 @@ impl Runtime<'_> {
                 };
                 Ok(Value::Object(Arc::new(members)))
             }
+        }
+    }
+
+    /// A payload member of the instance in `slot` at `at` that the runtime reads
+    /// itself: what [`Self::eval_instance`] would give.
+    fn read_member(&self, slot: u32, read: DirectRead<'_>, at: i64) -> Value {
+        let Some(inst) = self.state.instances.get(slot) else {
+            return Value::None;
+        };
+        match read {
+            DirectRead::StartField(choices) => {
+                bound_field(inst.start_kind().map(|k| (k, inst.fields())), choices)
+            }
+            DirectRead::Agg(agg) => self.read_aggregate(inst.customer, agg, at),
         }
     }
 

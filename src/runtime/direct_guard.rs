@@ -61,22 +61,27 @@ impl Runtime<'_> {
     /// module doc); `None`: the engine evaluates it.
     pub(super) fn direct_guard(&self, t: TriggerId, c: CustomerId, at: i64) -> Option<bool> {
         let g = self.plan.direct_guards.get(t.index()).copied().flatten()?;
+        let Value::Int(x) = self.read_aggregate(c, g.agg, at) else {
+            return None;
+        };
+        Some(compare_ints(g.op, x, g.k))
+    }
+
+    /// Aggregate `agg` of `c` at `at`, as an evaluation reads it: through the
+    /// aggregate memo when there is one.
+    pub(super) fn read_aggregate(&self, c: CustomerId, agg: AggId, at: i64) -> Value {
         let data = self
             .state
             .customers
             .get(c)
             .map_or(&self.empty, |cust| &cust.data);
-        let read = || data.aggregate(self.program, g.agg, at);
-        let value = match self.agg_memo.as_deref() {
+        let read = || data.aggregate(self.program, agg, at);
+        match self.agg_memo.as_deref() {
             // The generation every evaluation of this key's data uses (`evaluate.rs`).
             Some(memo) => memo
                 .arm(c, self.state.stats.events)
-                .aggregate(g.agg, at, read),
+                .aggregate(agg, at, read),
             None => read(),
-        };
-        let Value::Int(x) = value else {
-            return None;
-        };
-        Some(compare_ints(g.op, x, g.k))
+        }
     }
 }

@@ -13,7 +13,7 @@ use super::lifecycle::{Start, StartEvent, kept_fields};
 use super::plan::{ENDS, STARTS};
 use super::scope::{Context, IngestEval};
 use super::state::CustomerId;
-use super::{Event, INDEX_MIN_STARTERS, Output, Runtime, StartIndexUse};
+use super::{Event, Output, Runtime};
 use crate::interp::Value;
 use crate::interp::is_true;
 use crate::ir::{ActionKind, ExprId, StartIr, TriggerId};
@@ -84,12 +84,7 @@ impl Runtime<'_> {
         // (2) every trigger concerned, in firing order: ends, then starts.
         self.in_process = c;
         self.event_first_seq = self.state.next_instance;
-        let indexed = match self.config.start_index {
-            StartIndexUse::Never => false,
-            StartIndexUse::Always => true,
-            StartIndexUse::Auto => self.plan.index.starters(e.kind) >= INDEX_MIN_STARTERS,
-        };
-        if indexed {
+        if super::entries::uses_index(&self.plan, self.config.start_index, e.kind) {
             self.triggers_indexed(c, e, out);
         } else {
             self.triggers_all(c, e, out);

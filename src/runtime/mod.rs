@@ -25,6 +25,7 @@ mod agg_memo;
 pub mod carry;
 pub mod customer;
 mod direct_guard;
+pub mod entries;
 mod evaluate;
 pub mod event;
 mod event_path;
@@ -317,20 +318,24 @@ impl<'p> Runtime<'p> {
         config: RuntimeConfig,
         mut state: RuntimeState,
     ) -> Result<Self, EngineError> {
-        engine.prepare(program)?;
+        let plan = Plan::new(program, &mut state.interner);
+        let ingest = IngestPlan::new(program);
+        engine.prepare(
+            program,
+            &entries::entries(program, &plan, &ingest, config.start_index),
+        )?;
         if config.track_changes {
             state.track_changes();
         }
         state.customers.rebuild_index();
         state.customers.rebuild_active(&state.instances);
         state.stats.actions.resize(program.triggers.len(), 0);
-        let plan = Plan::new(program, &mut state.interner);
         let words = plan.index.words();
         Ok(Runtime {
             program,
             engine,
             plan,
-            ingest: IngestPlan::new(program),
+            ingest,
             config,
             state,
             empty: KeyData::default(),

@@ -340,3 +340,65 @@ fn collecting_strings_changes_no_output() {
     let (restored, _) = run_strings(&lines, true, true);
     assert_eq!(plain, restored);
 }
+
+/// What the runtime hands to its engine: under the start index, a `where` the index
+/// decides is left out (its rest is in); without the index, the whole `where` is in.
+/// Payload members read directly (start fields, aggregates) and objects built member
+/// by member are never in; reducer arguments that are fields neither.
+#[test]
+fn engine_entries_leave_out_what_the_runtime_decides() {
+    let mut rules = String::from(
+        "event VIEW { product: string, qty: int }\n\
+         state seen: set<string> { VIEW -> insert(product) }\n",
+    );
+    for i in 0..20 {
+        rules.push_str(&format!(
+            "trigger t{i} on VIEW where product == \"p{i}\" and qty > {i} \
+             then emit \"x\" with {{ product: product, views: count(VIEW within 1h), \
+             more: qty + 1 }}\n"
+        ));
+    }
+    let mut sources = crate::syntax::SourceMap::default();
+    sources.add("t.trig", &rules);
+    let compiled = crate::compile(&sources);
+    let Some(program) = compiled.program else {
+        panic!("{:?}", compiled.diagnostics);
+    };
+    let shown = |use_index| -> Vec<String> {
+        let config = RuntimeConfig {
+            start_index: use_index,
+            ..RuntimeConfig::default()
+        };
+        entries::engine_entries(&program, &config)
+            .into_iter()
+            .map(|e| crate::ir::print::expr(&program, e))
+            .collect()
+    };
+    let indexed = shown(StartIndexUse::Auto);
+    // Per trigger: the rest of its `where` and the one computed payload member.
+    assert_eq!(indexed.len(), 40, "{indexed:?}");
+    assert!(
+        indexed.contains(&"(cur.qty > 3)".to_string()),
+        "{indexed:?}"
+    );
+    assert!(
+        indexed.contains(&"(start.qty + 1)".to_string()),
+        "{indexed:?}"
+    );
+    assert!(!indexed.iter().any(|e| e.contains("==")), "{indexed:?}");
+    // Unindexed, each whole `where` instead of its rest.
+    let unindexed = shown(StartIndexUse::Never);
+    assert_eq!(unindexed.len(), 40, "{unindexed:?}");
+    assert!(
+        unindexed.contains(&"((cur.product == \"p3\") and (cur.qty > 3))".to_string()),
+        "{unindexed:?}"
+    );
+    for listed in [&indexed, &unindexed] {
+        assert!(
+            !listed
+                .iter()
+                .any(|e| e.starts_with('{') || e == "start.product" || e.starts_with('a')),
+            "{listed:?}"
+        );
+    }
+}

@@ -103,6 +103,27 @@ impl IngestPlan {
                 .collect(),
         }
     }
+
+    /// Every expression the ingest of some event type hands to its `FilterEval`:
+    /// reducer and aggregate filters, and reducer arguments not read directly.
+    pub fn visit_evaluated(&self, program: &Program, mark: &mut dyn FnMut(ExprId)) {
+        for target in self.kinds.iter().flat_map(|k| &k.targets) {
+            match *target {
+                Target::Rule { state, rule, arg } => {
+                    let filter = program
+                        .states
+                        .get(state.index())
+                        .and_then(|def| def.rules.get(rule as usize))
+                        .and_then(|rule| rule.filter);
+                    filter.into_iter().for_each(&mut *mark);
+                    if let Arg::Expr(e) = arg {
+                        mark(e);
+                    }
+                }
+                Target::Agg { filter, .. } => filter.into_iter().for_each(&mut *mark),
+            }
+        }
+    }
 }
 
 impl KindPlan {
