@@ -230,41 +230,6 @@ impl Program {
         }
     }
 
-    /// The sides of a start filter's top-level `and` the runtime may evaluate alone:
-    /// the side opposite an equality test (`==`, `in`, or `not` of `!=`), which the
-    /// runtime's start index may decide by lookup. Engines take them as entry points.
-    /// A superset of what the index decides: any operands, any constants.
-    pub fn start_rests(&self, filter: ExprId) -> Vec<ExprId> {
-        let Some((lhs, rhs)) = self.and_sides(filter) else {
-            return Vec::new();
-        };
-        let mut rests = Vec::new();
-        if self.equality_polarity(lhs) == Some(true) {
-            rests.push(rhs);
-        }
-        if self.equality_polarity(rhs) == Some(true) {
-            rests.push(lhs);
-        }
-        rests
-    }
-
-    /// `Some(true)` for `==`/`in` under an even number of `not`s (or `!=` under an
-    /// odd one), `Some(false)` for the opposite, `None` for anything else.
-    fn equality_polarity(&self, id: ExprId) -> Option<bool> {
-        match self.exprs.get(id.index())? {
-            Expr::Unary {
-                op: UnaryOp::Not,
-                operand,
-            } => self.equality_polarity(*operand).map(|p| !p),
-            Expr::Binary { op, .. } => match op {
-                BinaryOp::Eq | BinaryOp::In => Some(true),
-                BinaryOp::Ne => Some(false),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
     pub fn span(&self, id: ExprId) -> Span {
         self.expr_spans[id.index()]
     }

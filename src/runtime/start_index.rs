@@ -434,16 +434,13 @@ fn rest_of(program: &Program, filter: ExprId, conjunct: ExprId) -> Option<Option
     if filter == conjunct {
         return Some(None);
     }
-    let rest = match program.and_sides(filter)? {
-        (lhs, rhs) if lhs == conjunct => rhs,
-        (lhs, rhs) if rhs == conjunct => lhs,
-        _ => return None,
-    };
-    // Engines compile it as an entry point only if `start_rests` names it.
-    program
-        .start_rests(filter)
-        .contains(&rest)
-        .then_some(Some(rest))
+    // The runtime hands the rest to its engine instead of the filter
+    // (`runtime::entries`).
+    match program.and_sides(filter)? {
+        (lhs, rhs) if lhs == conjunct => Some(Some(rhs)),
+        (lhs, rhs) if rhs == conjunct => Some(Some(lhs)),
+        _ => None,
+    }
 }
 
 /// The access conjunct of a start pattern on `event` with `where` `filter`, and the
