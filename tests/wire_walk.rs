@@ -341,3 +341,108 @@ fn edge_lines_agree() {
         }
     }
 }
+
+/// Unread nested values (`context`, an unknown member) the walk only checks: strings
+/// holding structure, escapes and quotes, strings of every length around a word's
+/// and a 64-byte block's edge, nesting up to and past the limit in objects and
+/// arrays, and malformed content deep inside, each in a line that is otherwise
+/// right, so that only the check of the unread value decides (BENCHMARKS.md "Event
+/// shapes", twelfth session).
+#[test]
+fn unread_nested_values_agree() {
+    let mut values: Vec<String> = [
+        r#"{"a":"{[}]:,"}"#,
+        r#"{"a":"\"}","b":["\\",{"c":"]\""}]}"#,
+        r#"{"library":{"name":"analytics.js","version":"4.1.0"},"ip":"203.0.113.7","locale":"en-US","userAgent":"Mozilla/5.0 (X11; Linux x86_64)"}"#,
+        r#"{"a":[1,-2.5e3,true,false,null,{},[],"x"],"b":{"c":[[[0]]]}}"#,
+        r#"{ "a" : [ 1 , { "b" : "c" } ] , "d" : { } }"#,
+        "{\"a\":\t{\"b\":\r\n[\"c\" ,\"d\"]\n}}",
+        r#"{"a":"\ud83d\ude00\u00e9\/\b\f\n\r\t"}"#,
+        // Malformed inside.
+        r#"{"a":{"b":[1,2,{"c":"d"},]}}"#,
+        r#"{"a":{"b":[1,2,{"c":"d",}]}}"#,
+        r#"{"a":{"b":[1,2,{"c" "d"}]}}"#,
+        r#"{"a":{"b":[1,2,{"c":}]}}"#,
+        r#"{"a":{"b":[1,2,{"c":"d"]}}"#,
+        r#"{"a":{"b":[1,2,{"c":"d"}}}"#,
+        r#"{"a":{"b":[01]}}"#,
+        r#"{"a":{"b":[1.]}}"#,
+        r#"{"a":{"b":[1e400]}}"#,
+        r#"{"a":{"b":[-]}}"#,
+        r#"{"a":{"b":[tru]}}"#,
+        r#"{"a":{"b":[nulll]}}"#,
+        r#"{"a":{"b":"\x"}}"#,
+        r#"{"a":{"b":"\ud800"}}"#,
+        r#"{"a":{"b":"\u12"}}"#,
+        "{\"a\":{\"b\":\"c\u{1}\"}}",
+        r#"{"a":{b:1}}"#,
+        r#"{"a":{"b":1}"#,
+        r#"{"a":{"b":1}}}"#,
+        r#"{"a":{"b\":1}}"#,
+        r#"{,"a":1}"#,
+        r#"{"a":1,}"#,
+        r#"[,1]"#,
+        r#"[1,]"#,
+        r#"[1 2]"#,
+        r#"{"a":[}"#,
+        r#""open"#,
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    // Strings of every length from 0 to 140, ending plainly, with an escape, with a
+    // control byte, or unclosed, so that the byte that ends the scan falls on every
+    // position of a word and of a 64-byte block.
+    for len in 0..140 {
+        let body = "x".repeat(len);
+        for end in ["", r#"\""#, "\u{1f}", r#"\u00e9"#] {
+            values.push(format!(r#"{{"k":"{body}{end}","l":["{body}"]}}"#));
+        }
+        values.push(format!(r#"{{"k":"{body}"#));
+    }
+    // Nesting at and past the limit, in objects, arrays and both.
+    for depth in [60, 61, 62, 63, 64, 65, 70] {
+        values.push(format!(
+            "{}1{}",
+            r#"{"a":"#.repeat(depth),
+            "}".repeat(depth)
+        ));
+        values.push(format!("{}{}", "[".repeat(depth), "]".repeat(depth)));
+        values.push(format!(
+            "{}{}",
+            r#"{"a":["#.repeat(depth / 2),
+            "]}".repeat(depth / 2)
+        ));
+    }
+    let (mut events, mut rejected) = (0, 0);
+    for src in [SEGMENT, FIXTURE] {
+        let p = program(src);
+        let (mut walked, mut general) = (Decoder::new(&p), Decoder::new(&p));
+        for value in &values {
+            for name in ["context", "x"] {
+                for at_end in [false, true] {
+                    let envelope = r#""event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p","price":1}"#;
+                    let line = if at_end {
+                        format!(r#"{{{envelope},"{name}":{value}}}"#)
+                    } else {
+                        format!(r#"{{"{name}":{value},{envelope}}}"#)
+                    };
+                    if let Err(e) = same(&mut walked, &mut general, line.as_bytes()) {
+                        panic!("{e}");
+                    }
+                    let mut interner = Interner::default();
+                    match walked.decode(line.as_bytes(), 1, &mut interner, &mut Event::default()) {
+                        Decoded::Event => events += 1,
+                        Decoded::Rejected(_) => rejected += 1,
+                        Decoded::Ignored { .. } => {}
+                    }
+                }
+            }
+        }
+    }
+    // Both answers are exercised: the lines are right but for the unread value.
+    assert!(
+        events > 1000 && rejected > 1000,
+        "{events} events, {rejected} rejected"
+    );
+}
