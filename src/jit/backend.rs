@@ -83,9 +83,9 @@ fn native_isa() -> Result<OwnedTargetIsa, EngineError> {
         "false"
     };
     for (name, value) in [
-        // Entry functions are small and many (2.7 per trigger): Cranelift's
-        // optimiser cost ~20% of compile time on a generated 1,000-trigger
-        // program for no measurable gain per call (BENCHMARKS.md, issue #18).
+        // Entry functions are small: Cranelift's optimiser cost ~20% of compile
+        // time for no measurable gain per call, measured again with only the
+        // runtime's entries compiled (BENCHMARKS.md, "Figures behind choices").
         ("opt_level", "none"),
         // The JIT module refuses position-independent code.
         ("is_pic", "false"),
