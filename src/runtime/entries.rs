@@ -9,11 +9,11 @@
 //! aggregate (read directly, [`payload_read`]), a payload object built member by
 //! member, a reducer argument that is a field of the ingested event.
 
+use std::sync::Arc;
+
 use super::plan::Plan;
 use super::state::IngestPlan;
 use super::{INDEX_MIN_STARTERS, RuntimeConfig, StartIndexUse};
-use std::sync::Arc;
-
 use crate::interp::{Interner, Sym};
 use crate::ir::{
     ActionKind, AggId, Binding, EventId, Expr, ExprId, FieldIdx, Payload, Program, StartIr,
@@ -62,13 +62,12 @@ pub(super) fn entries(
             p.filter.into_iter().for_each(&mut mark);
         }
         if let StartIr::On(starts) = &trigger.start {
+            let rank = plan.rank(t) as usize;
             for p in starts {
-                let decided = uses_index(plan, use_index, p.event) && {
-                    let rank = plan.rank(t) as usize;
-                    plan.index.decided(p.event, rank / 64) & (1u64 << (rank % 64)) != 0
-                };
+                // The index's bit for `t` on this event type (`triggers_indexed`).
+                let decided = uses_index(plan, use_index, p.event)
+                    && plan.index.decided(p.event, rank / 64) & (1u64 << (rank % 64)) != 0;
                 if decided {
-                    let rank = plan.rank(t) as usize;
                     plan.index
                         .rest(p.event, rank)
                         .into_iter()
