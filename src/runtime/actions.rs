@@ -130,8 +130,8 @@ impl Runtime<'_> {
                     // The object built here with its keys interned once (by the plan),
                     // not on every record; values are evaluated in order as the
                     // evaluator would, and the first error ends it the same way. A
-                    // member that is a field of the starting event is read here, as
-                    // the engine would read it, without a call.
+                    // member that is a field of the starting event or an aggregate is
+                    // read here, as the engine would read it, without a call.
                     Some((entries, keys)) => {
                         let mut members = Vec::with_capacity(entries.len());
                         for ((_, value), key) in entries.iter().zip(keys.iter()) {
