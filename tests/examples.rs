@@ -125,7 +125,44 @@ fn inferred_rules_check_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::temp_dir().join(format!("trigc-infer-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
+    // Names none of the lists hold: the envelope is found by the members' values,
+    // and a member whose name says customer is the key.
+    let odd = dir.join("odd.ndjson");
+    std::fs::write(
+        &odd,
+        "{\"client_ref\":\"c1\",\"verb\":\"view\",\"at\":1700000000,\"p\":{\"sku\":\"s1\",\"$screen\":\"home\",\"a.b\":1}}\n\
+         {\"client_ref\":\"c2\",\"verb\":\"buy\",\"at\":1700000060,\"p\":{\"sku\":\"s2\",\"amt\":3.5}}\n\
+         {\"client_ref\":\"c1\",\"verb\":\"view\",\"at\":1700000120,\"p\":{\"sku\":\"s3\"}}\n",
+    )
+    .expect("write sample");
+    let odd = odd.display().to_string();
     let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            &odd,
+            &[],
+            &[
+                "key  client_ref",
+                "type verb",
+                "time at epoch seconds",
+                "event BUY from \"buy\"",
+                "amt: float from p.amt",
+                // A name that is no identifier is quoted; one with a `.` is left out.
+                "screen: string? from p.\"$screen\"",
+            ],
+        ),
+        (
+            // No header row and no `--csv-columns`: the first row is data, the
+            // columns are named after their roles, and the note says how to run it.
+            "../shared/data/taobao-userbehavior/UserBehavior_head100k.csv",
+            &[],
+            &[
+                "--csv-columns user,col2,col3,type,ts",
+                "key  user",
+                "type type",
+                "time ts epoch seconds",
+                "event BUY from \"buy\"",
+            ],
+        ),
         (
             "examples/segment/events.ndjson",
             &[],

@@ -421,7 +421,7 @@ impl Problem {
             P::BadWirePath { span, path, reason } => {
                 Diagnostic::new(Code::BadWirePath, span, format!("bad wire path `{}`", quote(&path)))
                     .label(reason)
-                    .help("a path is member names joined by `.`; one `[]` gathers a member of every array element into a `list<T>` field")
+                    .help("a path is member names joined by `.` (quoted when not an identifier: `properties.\"$url\"`); one `[]` gathers a member of every array element into a `list<T>` field")
             }
             P::BadTimeFormat { span, format, epoch: true } => {
                 Diagnostic::new(Code::BadTimeFormat, span, format!("unknown epoch unit `{}`", quote(&format)))

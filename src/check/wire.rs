@@ -23,11 +23,24 @@ impl Checker<'_> {
                 reason: "`[]` gathers a list, and the schema's key, type and time are single values",
             });
         }
-        path.segments
+        self.check_path_names(path);
+        path.wire_text()
+    }
+
+    /// Names the `.`-joined form of a path could not split back: empty, holding a
+    /// `.`, or ending in `[]`.
+    fn check_path_names(&mut self, path: &WirePath) {
+        let bad = path
+            .segments
             .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(".")
+            .any(|s| s.name.is_empty() || s.name.contains('.') || s.name.ends_with("[]"));
+        if bad {
+            self.report(Problem::BadWirePath {
+                span: path.span,
+                path: path.to_string(),
+                reason: "a member name in a path cannot be empty, hold a `.` or end in `[]`",
+            });
+        }
     }
 
     /// `format "..."` (validated with chrono) or `epoch UNIT`.
@@ -152,6 +165,7 @@ impl Checker<'_> {
                 reason: "`[]` gathers a list, so the field must be `list<T>`",
             });
         }
-        path.to_string()
+        self.check_path_names(path);
+        path.wire_text()
     }
 }

@@ -15,6 +15,8 @@ use serde_json::Value as Json;
 
 use crate::syntax::lexer::RESERVED;
 
+mod guess;
+
 #[derive(clap::Args, Debug)]
 pub struct InferArgs {
     /// A sample of the stream: NDJSON, or CSV when the name ends in `.csv`.
@@ -67,39 +69,6 @@ struct Ty {
 /// `null`) and, for scalars, their text (the envelope's values are guessed from it).
 type Members = Vec<(String, Option<Ty>, String)>;
 
-/// Preferred names for the envelope's members, best first.
-const TYPE_NAMES: &[&str] = &[
-    "event_type",
-    "event",
-    "eventType",
-    "type",
-    "behavior",
-    "action",
-    "event_name",
-];
-const KEY_NAMES: &[&str] = &[
-    "userId",
-    "user_id",
-    "user",
-    "visitorid",
-    "visitor_id",
-    "customer_id",
-    "customerId",
-    "customer",
-    "uid",
-    "anonymousId",
-];
-const TIME_NAMES: &[&str] = &[
-    "timestamp",
-    "ts",
-    "time",
-    "event_time",
-    "datetime",
-    "date",
-    "created_at",
-    "receivedAt",
-];
-
 pub fn infer(args: &InferArgs) -> ExitCode {
     let file = match std::fs::File::open(&args.events) {
         Ok(f) => f,
@@ -112,10 +81,12 @@ pub fn infer(args: &InferArgs) -> ExitCode {
     let samples = if is_csv {
         csv_samples(file, args)
     } else {
-        json_samples(std::io::BufReader::new(file), args.lines).map_err(|e| e.to_string())
+        json_samples(std::io::BufReader::new(file), args.lines)
+            .map(|s| (s, false))
+            .map_err(|e| e.to_string())
     };
-    let samples = match samples {
-        Ok(s) if !s.is_empty() => s,
+    let (mut samples, headerless) = match samples {
+        Ok((s, headerless)) if !s.is_empty() => (s, headerless),
         Ok(_) => {
             eprintln!("error: no event lines in `{}`", args.events.display());
             return ExitCode::from(2);
@@ -125,7 +96,25 @@ pub fn infer(args: &InferArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let text = render(&args.events.display().to_string(), &samples);
+    let mut envelope = guess::envelope(&samples);
+    let mut notes = Vec::new();
+    if headerless {
+        notes.push(name_columns(&mut samples, &mut envelope));
+    }
+    for (role, how) in ["key", "type", "time"].iter().zip(envelope.how) {
+        if how == guess::How::Missing {
+            eprintln!(
+                "warning: no member of `{}` looks like the event {role}: name it in the schema",
+                args.events.display()
+            );
+        }
+    }
+    let text = render(
+        &args.events.display().to_string(),
+        &samples,
+        &envelope,
+        &notes,
+    );
     super::write_stdout(&text).unwrap_or(ExitCode::SUCCESS)
 }
 
@@ -147,6 +136,10 @@ fn json_samples(reader: impl BufRead, limit: usize) -> std::io::Result<Vec<Membe
 fn flatten(prefix: &str, value: &Json, out: &mut Members, depth: usize) {
     let Json::Object(members) = value else { return };
     for (name, v) in members {
+        // A path is names joined by `.`: a name with a `.` in it cannot be read.
+        if name.is_empty() || name.contains('.') || name.ends_with("[]") {
+            continue;
+        }
         let path = if prefix.is_empty() {
             name.clone()
         } else {
@@ -196,22 +189,40 @@ fn scalar(v: &Json) -> Option<Kind> {
     }
 }
 
-fn csv_samples(file: std::fs::File, args: &InferArgs) -> Result<Vec<Members>, String> {
+/// The sampled rows, and whether the file has no header row (columns `col1`, …):
+/// its first row holds a number, a time or an empty cell, which no column name is.
+fn csv_samples(file: std::fs::File, args: &InferArgs) -> Result<(Vec<Members>, bool), String> {
     let mut reader = csv::ReaderBuilder::new()
-        .has_headers(args.csv_columns.is_none())
+        .has_headers(false)
         .flexible(true)
         .from_reader(file);
-    let columns: Vec<String> = match &args.csv_columns {
-        Some(c) => c.split(',').map(|s| s.trim().to_owned()).collect(),
-        None => reader
-            .headers()
-            .map_err(|e| e.to_string())?
-            .iter()
-            .map(str::to_owned)
-            .collect(),
+    let mut records = reader.records();
+    let (columns, first, headerless): (Vec<String>, _, bool) = match &args.csv_columns {
+        Some(c) => (
+            c.split(',').map(|s| s.trim().to_owned()).collect(),
+            None,
+            false,
+        ),
+        None => {
+            let Some(header) = records.next() else {
+                return Ok((Vec::new(), false));
+            };
+            let header = header.map_err(|e| e.to_string())?;
+            let data = header.iter().any(|cell| {
+                cell.is_empty()
+                    || cell.parse::<f64>().is_ok()
+                    || guess::TimeText::of(cell, true).is_some()
+            });
+            if data {
+                let names = (1..=header.len()).map(|i| format!("col{i}")).collect();
+                (names, Some(header), true)
+            } else {
+                (header.iter().map(str::to_owned).collect(), None, false)
+            }
+        }
     };
     let mut out = Vec::new();
-    for record in reader.records().take(args.lines) {
+    for record in first.into_iter().map(Ok).chain(records).take(args.lines) {
         let Ok(record) = record else { continue };
         let members = columns
             .iter()
@@ -234,18 +245,44 @@ fn csv_samples(file: std::fs::File, args: &InferArgs) -> Result<Vec<Members>, St
             .collect();
         out.push(members);
     }
-    Ok(out)
+    Ok((out, headerless))
 }
 
-/// The first of `names` present (with a value) in at least half the samples.
-fn pick<'a>(samples: &[Members], names: &[&'a str]) -> Option<&'a str> {
-    names.iter().copied().find(|name| {
-        let present = samples
-            .iter()
-            .filter(|m| m.iter().any(|(p, t, _)| p == name && t.is_some()))
-            .count();
-        present * 2 >= samples.len()
-    })
+/// Name the columns of a file without a header row after their roles (`user`,
+/// `type`, `ts`; the others keep `colN`), and the note saying how to run it.
+fn name_columns(samples: &mut [Members], envelope: &mut guess::Envelope) -> String {
+    let mut renames: Vec<(String, &str)> = Vec::new();
+    if let [key] = envelope.key.as_slice() {
+        renames.push((key.clone(), "user"));
+    }
+    renames.push((envelope.type_.clone(), "type"));
+    renames.push((envelope.time.clone(), "ts"));
+    let rename = |name: &mut String| {
+        if let Some((_, to)) = renames.iter().find(|(from, _)| from == name) {
+            *name = (*to).to_owned();
+        }
+    };
+    for m in samples.iter_mut() {
+        for (path, _, _) in m.iter_mut() {
+            rename(path);
+        }
+    }
+    envelope.key.iter_mut().for_each(rename);
+    rename(&mut envelope.type_);
+    rename(&mut envelope.time);
+    let mut columns: Vec<String> = Vec::new();
+    for m in samples.iter() {
+        for (path, _, _) in m {
+            if !columns.contains(path) {
+                columns.push(path.clone());
+            }
+        }
+    }
+    format!(
+        "# The file has no header row: its columns are named here; run it with\n\
+         #   --csv-columns {}",
+        columns.join(",")
+    )
 }
 
 /// `Product Added` → `PRODUCT_ADDED`; a leading digit gets `E_`.
@@ -296,41 +333,33 @@ fn field_name(path: &str, taken: &[&str]) -> String {
     out
 }
 
-fn render(source: &str, samples: &[Members]) -> String {
+fn render(
+    source: &str,
+    samples: &[Members],
+    envelope: &guess::Envelope,
+    notes: &[String],
+) -> String {
     let mut text = format!(
         "# Inferred by `trigc infer` from {} lines of {source}: a starting point. Rename\n\
          # the events and fields, drop what no rule needs, then add triggers.\n",
         samples.len()
     );
-    let type_name = pick(samples, TYPE_NAMES).unwrap_or("type");
-    let mut keys: Vec<&str> = KEY_NAMES
-        .iter()
-        .copied()
-        .filter(|k| {
-            samples
-                .iter()
-                .any(|m| m.iter().any(|(p, t, _)| p == k && t.is_some()))
-        })
-        .collect();
-    // One key member, or `userId ?? anonymousId` (the anonymous id stands in before
-    // login).
-    if keys.first() == Some(&"userId") && keys.contains(&"anonymousId") {
-        keys = vec!["userId", "anonymousId"];
-    } else {
-        keys.truncate(1);
+    for note in notes {
+        let _ = writeln!(text, "{note}");
     }
-    let key = if keys.is_empty() {
-        "user".to_owned()
-    } else {
-        keys.join(" ?? ")
+    let key: Vec<String> = envelope.key.iter().map(|k| source_path(k)).collect();
+    let key = key.join(" ?? ");
+    let (type_name, time_name) = (envelope.type_.as_str(), envelope.time.as_str());
+    let (type_src, time_src) = (source_path(type_name), source_path(time_name));
+    let time_clause = match (envelope.time_text, envelope.how[2]) {
+        (Some(t), _) => t.clause(),
+        (None, guess::How::Missing) => String::new(),
+        (None, _) => "  # unknown time format: give `format \"...\"`".into(),
     };
-    let time_name = pick(samples, TIME_NAMES).unwrap_or("ts");
-    let time_clause = time_clause(samples, time_name);
     let _ = writeln!(
         text,
-        "# key: `{key}`, type: `{type_name}`, time: `{time_name}` (guessed from their names and values)\n\
-         schema {{\n  key  {key}\n  type {type_name}\n  time {time_name}{}\n}}",
-        time_clause
+        "{}\nschema {{\n  key  {key}\n  type {type_src}\n  time {time_src}{time_clause}\n}}",
+        envelope.comment()
     );
     // Events by wire value, in order of first sight.
     let mut wires: Vec<(String, bool)> = Vec::new();
@@ -344,9 +373,9 @@ fn render(source: &str, samples: &[Members]) -> String {
         }
         by_wire.entry(wire.0).or_default().push(m);
     }
-    let envelope: Vec<&str> = std::iter::once(type_name)
-        .chain(std::iter::once(time_name))
-        .chain(keys.iter().copied())
+    let envelope: Vec<&str> = [type_name, time_name]
+        .into_iter()
+        .chain(envelope.key.iter().map(String::as_str))
         .collect();
     let mut names: Vec<String> = Vec::new();
     for (wire, is_int) in wires.iter().take(100) {
@@ -378,37 +407,24 @@ fn render(source: &str, samples: &[Members]) -> String {
     text
 }
 
-/// The schema's time clause for what the time member holds (nothing: RFC 3339 or
-/// epoch milliseconds, the default).
-fn time_clause(samples: &[Members], time_name: &str) -> String {
-    let Some(text) = samples.iter().find_map(|m| {
-        m.iter()
-            .find(|(p, t, _)| p == time_name && t.is_some())
-            .map(|(_, _, text)| text.as_str())
-    }) else {
-        return String::new();
-    };
-    if crate::time::parse_time(text).is_ok() {
-        return String::new();
-    }
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        return match text.len() {
-            0..=11 => " epoch seconds".into(),
-            12..=14 => String::new(),
-            _ => " epoch micros".into(),
-        };
-    }
-    for format in [
-        "%Y-%m-%d %H:%M:%S UTC",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-    ] {
-        if chrono::NaiveDateTime::parse_from_str(text, format).is_ok() {
-            return format!(" format {format:?}");
-        }
-    }
-    "  # unknown time format: give `format \"...\"`".into()
+/// A dotted path as a rule file writes it: a name that is no identifier quoted
+/// (`properties."$current_url"`).
+fn source_path(path: &str) -> String {
+    let segments: Vec<String> = path
+        .split('.')
+        .map(|seg| {
+            let (name, each) = match seg.strip_suffix("[]") {
+                Some(name) => (name, "[]"),
+                None => (seg, ""),
+            };
+            if crate::syntax::ast::is_identifier(name) {
+                format!("{name}{each}")
+            } else {
+                format!("{}{each}", serde_json::Value::from(name))
+            }
+        })
+        .collect();
+    segments.join(".")
 }
 
 /// The type member's value on a line: its text, and whether it is an integer code.
@@ -467,7 +483,7 @@ fn fields(lines: &[&Members], envelope: &[&str]) -> Vec<String> {
         let from = if name == path {
             String::new()
         } else {
-            format!(" from {path}")
+            format!(" from {}", source_path(&path))
         };
         out.push(format!("{name}: {ty_text}{q}{from}"));
     }

@@ -112,38 +112,52 @@ pub struct PathSegment {
 }
 
 impl WirePath {
-    /// Split the text of a `wire_path` (the grammar has checked its shape).
-    pub fn parse(text: &str, span: Span) -> WirePath {
-        let segments = text
-            .split('.')
-            .map(|s| match s.strip_suffix("[]") {
-                Some(name) => PathSegment {
-                    name: name.to_owned(),
-                    each: true,
-                },
-                None => PathSegment {
-                    name: s.to_owned(),
-                    each: false,
-                },
-            })
-            .collect();
-        WirePath { span, segments }
+    /// The path as the IR and the decoder keep it: member names as they are on the
+    /// wire, joined by `.`, `[]` after a gathered one (`check` has made sure no name
+    /// holds a `.` or ends in `[]`, so it splits back the same).
+    pub fn wire_text(&self) -> String {
+        let mut out = String::new();
+        for (i, s) in self.segments.iter().enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            out.push_str(&s.name);
+            if s.each {
+                out.push_str("[]");
+            }
+        }
+        out
     }
 }
 
+/// As written: a name that is no identifier in quotes.
 impl std::fmt::Display for WirePath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (i, s) in self.segments.iter().enumerate() {
             if i > 0 {
                 f.write_str(".")?;
             }
-            f.write_str(&s.name)?;
+            if is_identifier(&s.name) {
+                f.write_str(&s.name)?;
+            } else {
+                let quoted = serde_json::to_string(&s.name).map_err(|_| std::fmt::Error)?;
+                f.write_str(&quoted)?;
+            }
             if s.each {
                 f.write_str("[]")?;
             }
         }
         Ok(())
     }
+}
+
+/// Whether `name` can be written unquoted in a wire path (the grammar's `field_name`).
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A wire value of the type member meaning an event: `from "Product Added"`, `from 2`.

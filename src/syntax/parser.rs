@@ -275,8 +275,22 @@ impl Builder<'_, '_> {
         })
     }
 
-    fn wire_path(&self, pair: &Pair<'_, Rule>) -> WirePath {
-        WirePath::parse(pair.as_str(), self.span(pair))
+    fn wire_path(&mut self, pair: &Pair<'_, Rule>) -> WirePath {
+        let span = self.span(pair);
+        let mut segments = Vec::new();
+        for seg in parts(pair.clone()) {
+            let mut name = String::new();
+            let mut each = false;
+            for p in parts(seg) {
+                match p.as_rule() {
+                    Rule::string => name = self.parse_string(p).value,
+                    Rule::wire_each => each = true,
+                    _ => name = p.as_str().to_owned(),
+                }
+            }
+            segments.push(PathSegment { name, each });
+        }
+        WirePath { span, segments }
     }
 
     fn parse_wire_names(&mut self, pair: Pair<'_, Rule>) -> Vec<WireName> {
