@@ -400,6 +400,36 @@ fn unread_nested_values_agree() {
         }
         values.push(format!(r#"{{"k":"{body}"#));
     }
+    // Compact members (`,"name":"value"`, taken whole by the skip) with the byte that
+    // ends a name or a value at every position of a word, and broken just after.
+    for len in 0..20 {
+        let body = "x".repeat(len);
+        for end in ["", r#"\""#, "\u{1f}", r#"\u00e9"#, r#"\"#] {
+            values.push(format!(r#"{{"a":"b","k":"{body}{end}","m":"n"}}"#));
+            values.push(format!(r#"{{"a":"b","{body}{end}":"v","m":{{"n":"o"}}}}"#));
+            values.push(format!(r#"{{"{body}{end}":"v"}}"#));
+            values.push(format!(r#"[{{"a":"{body}{end}"}},"{body}"]"#));
+        }
+    }
+    for broken in [
+        r#"{"a":"b",}"#,
+        r#"{"a":"b","c"}"#,
+        r#"{"a":"b","c":}"#,
+        r#"{"a":"b","c":"d""#,
+        r#"{"a":"b","#,
+        r#"{"a":"b",""#,
+        r#"{"a":"b",":"}"#,
+        r#"{"a":"b":"c"}"#,
+        r#"{"a":"b","c":"d",,"e":"f"}"#,
+        r#"{"a":"b" ,"c":"d"}"#,
+        r#"{"a" :"b", "c": "d"}"#,
+        r#"{"a":"b","c":"d"]"#,
+        r#"["a","b":"c"]"#,
+        r#"{"a":"b","c":["d","e"],"f":{"g":"h"}}"#,
+        r#"{"":"","":""}"#,
+    ] {
+        values.push(broken.to_owned());
+    }
     // Nesting at and past the limit, in objects, arrays and both.
     for depth in [60, 61, 62, 63, 64, 65, 70] {
         values.push(format!(

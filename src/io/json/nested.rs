@@ -195,15 +195,16 @@ fn object(
             }
         };
         n += 1;
-        let colon = ws(b, name_end);
-        if b.get(colon) != Some(&b':') {
-            return None;
-        }
-        let value = ws(b, colon + 1);
+        // Compact (`"name":"value"`) in one compare, as in `skip`.
+        let value = if pair(b, name_end) == COLON_QUOTE {
+            name_end + 1
+        } else {
+            after_name(b, name_end)?
+        };
         let end = match member {
             Member::GiveUp => return None,
             // An unread string (`messageId`) here, without the call.
-            Member::Skip if b.get(value) == Some(&b'"') => string(b, value)?.0,
+            Member::Skip if b.get(value) == Some(&b'"') => string_end(b, value)?,
             Member::Skip => skip(b, value, depth + 1)?,
             Member::Read(child) => match b.get(value)? {
                 c @ (b'{' | b'[') => {
@@ -226,6 +227,10 @@ fn object(
                 }
             },
         };
+        if pair(b, end) == COMMA_QUOTE {
+            at = end + 1;
+            continue;
+        }
         at = ws(b, end);
         match b.get(at) {
             Some(b',') => at = ws(b, at + 1),
@@ -235,44 +240,96 @@ fn object(
     }
 }
 
-/// After an object's `{` or `,` (and whitespace) at `at`: a member name and its colon;
-/// where the value starts.
+/// Past the closing quote of the string opening at `open`, for [`skip`], which needs
+/// no escape flag: whole words while eight bytes are left (no set-up per call: most
+/// of `context`'s strings end in their first word), [`special`] for the last ones.
 #[inline(always)]
-fn name_and_colon(b: &[u8], at: usize) -> Option<usize> {
-    if b.get(at) != Some(&b'"') {
-        return None;
+fn string_end(b: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    loop {
+        let at = match b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+            Some(word) => {
+                let flags = special_flags(u64::from_le_bytes(*word));
+                if flags == 0 {
+                    i += 8;
+                    continue;
+                }
+                i + (flags.trailing_zeros() / 8) as usize
+            }
+            None => special(b, i)?,
+        };
+        match b.get(at)? {
+            b'"' => return Some(at + 1),
+            b'\\' => i = at + escape_len(b, at)?,
+            _ => return None,
+        }
     }
-    let (end, _) = string(b, at)?;
-    let colon = ws(b, end);
+}
+
+/// The two bytes at `at`, little-endian; 0 (no pair below) where fewer are left.
+#[inline(always)]
+fn pair(b: &[u8], at: usize) -> u16 {
+    b.get(at..)
+        .and_then(<[u8]>::first_chunk::<2>)
+        .map_or(0, |p| u16::from_le_bytes(*p))
+}
+
+/// `:"` after a name: its value is a string.
+const COLON_QUOTE: u16 = u16::from_le_bytes(*b":\"");
+/// `,"` after a member's value: the next member's name.
+const COMMA_QUOTE: u16 = u16::from_le_bytes(*b",\"");
+
+/// After a member name's closing quote (`at` just past it): the colon, and where the
+/// value starts.
+#[inline(always)]
+fn after_name(b: &[u8], at: usize) -> Option<usize> {
+    let colon = ws(b, at);
     (b.get(colon) == Some(&b':')).then(|| ws(b, colon + 1))
 }
 
 /// Check the value at `at` (nesting `depth`) is JSON; where it ends. Without recursion:
-/// the open containers are a stack of bits (set for an array), at most [`MAX_DEPTH`].
+/// the open containers are a stack of bits (set for an array), at most [`MAX_DEPTH`]
+/// (`depth` is at least 1, so 64 bits hold them). Its cost is per member, not per byte
+/// (BENCHMARKS.md "Event shapes"), so a compact member (`,"name":"value"`, as every
+/// producer writes `context`) is taken whole: a two-byte compare where the general
+/// form skips whitespace and tests a punctuation byte, three times.
 fn skip(b: &[u8], mut at: usize, depth: u32) -> Option<usize> {
-    let mut stack: u128 = 0;
+    let mut stack: u64 = 0;
     let mut open: u32 = 0;
-    loop {
+    'value: loop {
         // `at` starts a value.
-        let mut end = match b.get(at)? {
+        let mut end = match *b.get(at)? {
+            b'"' => string_end(b, at)?,
             c @ (b'{' | b'[') => {
                 if depth + open > MAX_DEPTH {
                     return None;
                 }
-                let array = *c == b'[';
-                let inner = ws(b, at + 1);
+                let array = c == b'[';
+                // `{"`, as producers write it, without the whitespace and `}` tests.
+                let inner = if !array && b.get(at + 1) == Some(&b'"') {
+                    at + 1
+                } else {
+                    ws(b, at + 1)
+                };
                 let close = if array { b']' } else { b'}' };
                 if b.get(inner) == Some(&close) {
                     inner + 1
                 } else {
-                    stack = (stack << 1) | u128::from(array);
+                    stack = (stack << 1) | u64::from(array);
                     open += 1;
-                    at = if array {
-                        inner
-                    } else {
-                        name_and_colon(b, inner)?
-                    };
-                    continue;
+                    if array {
+                        at = inner;
+                        continue 'value;
+                    }
+                    if b.get(inner) != Some(&b'"') {
+                        return None;
+                    }
+                    let name_end = string_end(b, inner)?;
+                    if pair(b, name_end) != COLON_QUOTE {
+                        at = after_name(b, name_end)?;
+                        continue 'value;
+                    }
+                    string_end(b, name_end + 1)?
                 }
             }
             _ => scalar(b, at)?.1,
@@ -283,16 +340,28 @@ fn skip(b: &[u8], mut at: usize, depth: u32) -> Option<usize> {
                 return Some(end);
             }
             let array = stack & 1 == 1;
+            if !array && pair(b, end) == COMMA_QUOTE {
+                let name_end = string_end(b, end + 1)?;
+                if pair(b, name_end) != COLON_QUOTE {
+                    at = after_name(b, name_end)?;
+                    continue 'value;
+                }
+                end = string_end(b, name_end + 1)?;
+                continue;
+            }
             let next = ws(b, end);
             match (b.get(next), array) {
                 (Some(b','), _) => {
                     let inner = ws(b, next + 1);
-                    at = if array {
-                        inner
-                    } else {
-                        name_and_colon(b, inner)?
-                    };
-                    break;
+                    if array {
+                        at = inner;
+                        continue 'value;
+                    }
+                    if b.get(inner) != Some(&b'"') {
+                        return None;
+                    }
+                    at = after_name(b, string_end(b, inner)?)?;
+                    continue 'value;
                 }
                 (Some(b']'), true) | (Some(b'}'), false) => {
                     stack >>= 1;
