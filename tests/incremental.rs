@@ -81,10 +81,31 @@ fn checkpoint_stats(stderr: &[u8]) -> serde_json::Value {
 
 #[test]
 fn incremental_checkpoints_killed_and_restarted_print_the_uninterrupted_records() {
-    let dir = temp_dir("incr-crash");
-    let input = events(&dir, 40_000, 3_000);
+    killed_and_restarted("incr-crash", false);
+}
+
+/// The same from a gzip file: a restart reads up to the decompressed offset the
+/// state holds (gzip has no seek), and prints what a run over the plain file prints.
+#[test]
+fn a_gzip_input_resumes_from_its_decompressed_offset() {
+    killed_and_restarted("incr-crash-gz", true);
+}
+
+fn killed_and_restarted(name: &str, gzip: bool) {
+    let dir = temp_dir(name);
+    let plain = events(&dir, 40_000, 3_000);
+    let input = if gzip {
+        let path = format!("{plain}.gz");
+        let file = std::fs::File::create(&path).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        std::io::Write::write_all(&mut encoder, &std::fs::read(&plain).unwrap()).unwrap();
+        encoder.finish().unwrap();
+        path
+    } else {
+        plain.clone()
+    };
     let started = Instant::now();
-    let whole = run(&input, "interp", None).output().unwrap();
+    let whole = run(&plain, "interp", None).output().unwrap();
     // Kills land within what a whole run takes on this machine now (between a tenth
     // and nine tenths of it), so the first run is killed whether the machine is idle
     // or loaded.

@@ -19,7 +19,8 @@ mod guess;
 
 #[derive(clap::Args, Debug)]
 pub struct InferArgs {
-    /// A sample of the stream: NDJSON, or CSV when the name ends in `.csv`.
+    /// A sample of the stream (`-`: stdin): NDJSON, or CSV when the name ends in `.csv`
+    /// (`.csv.gz`); a gzip file is read decompressed.
     pub events: PathBuf,
     /// How many lines (rows) to read.
     #[arg(long, default_value_t = 10_000)]
@@ -70,18 +71,20 @@ struct Ty {
 type Members = Vec<(String, Option<Ty>, String)>;
 
 pub fn infer(args: &InferArgs) -> ExitCode {
-    let file = match std::fs::File::open(&args.events) {
-        Ok(f) => f,
+    let reader = match super::input::open_input(&args.events) {
+        Ok(input) => input.reader,
         Err(e) => {
             eprintln!("error: cannot read `{}`: {e}", args.events.display());
             return ExitCode::from(2);
         }
     };
-    let is_csv = args.events.extension().is_some_and(|e| e == "csv") || args.csv_columns.is_some();
+    let is_csv = super::input::format_extension(&args.events)
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        || args.csv_columns.is_some();
     let samples = if is_csv {
-        csv_samples(file, args)
+        csv_samples(reader, args)
     } else {
-        json_samples(std::io::BufReader::new(file), args.lines)
+        json_samples(reader, args.lines)
             .map(|s| (s, false))
             .map_err(|e| e.to_string())
     };
@@ -122,7 +125,9 @@ fn json_samples(reader: impl BufRead, limit: usize) -> std::io::Result<Vec<Membe
     let mut out = Vec::new();
     for line in reader.lines().take(limit) {
         let line = line?;
-        if let Ok(Json::Object(members)) = serde_json::from_str::<Json>(&line) {
+        // A byte order mark before the first line, as `trigc run` allows.
+        let line = line.strip_prefix('\u{feff}').unwrap_or(&line);
+        if let Ok(Json::Object(members)) = serde_json::from_str::<Json>(line) {
             let mut flat = Vec::new();
             flatten("", &Json::Object(members), &mut flat, 0);
             out.push(flat);
@@ -191,7 +196,7 @@ fn scalar(v: &Json) -> Option<Kind> {
 
 /// The sampled rows, and whether the file has no header row (columns `col1`, …):
 /// its first row holds a number, a time or an empty cell, which no column name is.
-fn csv_samples(file: std::fs::File, args: &InferArgs) -> Result<(Vec<Members>, bool), String> {
+fn csv_samples(file: impl std::io::Read, args: &InferArgs) -> Result<(Vec<Members>, bool), String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

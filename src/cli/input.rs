@@ -1,12 +1,13 @@
-//! The files of `trigc run`: opening the input (a regular file is read directly; stdin,
-//! a FIFO or a device through an [`io::relay::Relay`] so the read loop never blocks
-//! without end), and refusing output paths that would destroy an input.
+//! The files of `trigc run`: opening the input (a regular file is read directly, and
+//! decompressed when it is gzip, whatever its name; stdin, a FIFO or a device through
+//! an [`io::relay::Relay`] so the read loop never blocks without end), and refusing
+//! output paths that would destroy an input.
 //!
 //! Files are compared by identity (device and inode), not by name: a hard link, a
 //! symlink or `< same-file` on stdin names the same file under another name.
 
 use std::fs::{File, Metadata};
-use std::io::{self, BufRead, BufReader, IsTerminal};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom};
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
@@ -36,7 +37,7 @@ pub fn open_input(path: &Path) -> io::Result<Input> {
             progress: None,
         });
     }
-    let file = File::open(path)?;
+    let mut file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(io::Error::other("is a directory"));
@@ -48,8 +49,9 @@ pub fn open_input(path: &Path) -> io::Result<Input> {
             progress: None,
         });
     }
+    let gzip = is_gzip(&mut file)?;
     let len = meta.len();
-    if len >= PROGRESS_MIN_BYTES && io::stderr().is_terminal() {
+    let progress = (len >= PROGRESS_MIN_BYTES && io::stderr().is_terminal()).then(|| {
         let pb = indicatif::ProgressBar::new(len);
         pb.set_style(
             indicatif::ProgressStyle::with_template(
@@ -57,16 +59,56 @@ pub fn open_input(path: &Path) -> io::Result<Input> {
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        let reader = pb.wrap_read(file);
-        return Ok(Input {
-            reader: Box::new(BufReader::with_capacity(1 << 16, reader)),
-            progress: Some(pb),
-        });
-    }
+        pb
+    });
+    // The bar counts the file's own bytes, compressed or not.
+    let raw: Box<dyn Read> = match &progress {
+        Some(pb) => Box::new(pb.wrap_read(file)),
+        None => Box::new(file),
+    };
+    let raw: Box<dyn Read> = if gzip {
+        // `MultiGz`: a file of several gzip members (concatenated, or written by
+        // bgzip) is one stream, as `zcat` reads it.
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 16,
+            raw,
+        )))
+    } else {
+        raw
+    };
     Ok(Input {
-        reader: Box::new(BufReader::with_capacity(1 << 16, file)),
-        progress: None,
+        reader: Box::new(BufReader::with_capacity(1 << 16, raw)),
+        progress,
     })
+}
+
+/// Whether `file` starts with gzip's magic bytes; it is left at its start.
+fn is_gzip(file: &mut File) -> io::Result<bool> {
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < magic.len() {
+        match file.read(&mut magic[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok(got == 2 && magic == [0x1f, 0x8b])
+}
+
+/// Whether the file at `path` is gzip (a file that cannot be read is not).
+pub fn is_gzip_file(path: &Path) -> bool {
+    File::open(path)
+        .and_then(|mut f| is_gzip(&mut f))
+        .unwrap_or(false)
+}
+
+/// The name's format extension, under a `.gz` (`events.csv.gz`: `csv`).
+pub fn format_extension(path: &Path) -> Option<&std::ffi::OsStr> {
+    match path.extension() {
+        Some(e) if e.eq_ignore_ascii_case("gz") => path.file_stem().map(Path::new)?.extension(),
+        e => e,
+    }
 }
 
 /// A file's identity: the same under every name and link.

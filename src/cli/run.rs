@@ -180,9 +180,7 @@ impl RunArgs {
         match self.input_format {
             Some(f) => f,
             None if self.csv_columns.is_some() => InputFormat::Csv,
-            None if self
-                .input
-                .extension()
+            None if super::input::format_extension(&self.input)
                 .is_some_and(|e| e.eq_ignore_ascii_case("csv")) =>
             {
                 InputFormat::Csv

@@ -488,6 +488,21 @@ fn open_at(input: &Path, offset: u64, journal: Vec<Entry>) -> Result<Box<dyn Buf
             .map(|i| i.reader)
             .map_err(|e| format!("cannot read `{shown}`: {e}"));
     }
+    if super::input::is_gzip_file(input) {
+        // The offset counts decompressed bytes: read up to it (gzip has no seek).
+        let mut reader = open_input(input)
+            .map_err(|e| format!("cannot read `{shown}`: {e}"))?
+            .reader;
+        let skipped = io::copy(&mut (&mut reader).take(offset), &mut io::sink())
+            .map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+        if skipped < offset {
+            return Err(format!(
+                "`{shown}` is shorter ({skipped} bytes decompressed) than the state says was \
+                 read ({offset} bytes): not the input the state was reading"
+            ));
+        }
+        return Ok(reader);
+    }
     let mut file = File::open(input).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
     let len = file
         .metadata()
