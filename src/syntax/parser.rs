@@ -277,18 +277,49 @@ impl Builder<'_, '_> {
 
     fn wire_path(&mut self, pair: &Pair<'_, Rule>) -> WirePath {
         let span = self.span(pair);
+        let text = pair.as_str();
+        let bytes = text.as_bytes();
         let mut segments = Vec::new();
-        for seg in parts(pair.clone()) {
-            let mut name = String::new();
-            let mut each = false;
-            for p in parts(seg) {
-                match p.as_rule() {
-                    Rule::string => name = self.parse_string(p).value,
-                    Rule::wire_each => each = true,
-                    _ => name = p.as_str().to_owned(),
+        // The grammar has checked the shape: segments (an identifier or a string,
+        // `[]` after either) joined by `.`.
+        let mut at = 0;
+        while at < bytes.len() {
+            let name = if bytes.get(at) == Some(&b'"') {
+                let mut end = at + 1;
+                while let Some(&b) = bytes.get(end) {
+                    match b {
+                        b'\\' => end += 2,
+                        b'"' => break,
+                        _ => end += 1,
+                    }
                 }
+                let quoted = text.get(at..=end).unwrap_or_default();
+                let (name, bad) = super::literal::unescape(quoted);
+                for b in bad {
+                    let from = span.start as usize + at;
+                    self.sink.push(error::bad_escape(
+                        Span::new(self.file, from + b.range.start, from + b.range.end),
+                        &b.text,
+                    ));
+                }
+                at = end + 1;
+                name
+            } else {
+                let end = bytes
+                    .iter()
+                    .skip(at)
+                    .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+                    .map_or(bytes.len(), |n| at + n);
+                let name = text.get(at..end).unwrap_or_default().to_owned();
+                at = end;
+                name
+            };
+            let each = text.get(at..).is_some_and(|rest| rest.starts_with("[]"));
+            if each {
+                at += 2;
             }
             segments.push(PathSegment { name, each });
+            at += 1; // the `.`
         }
         WirePath { span, segments }
     }
