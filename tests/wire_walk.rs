@@ -315,6 +315,16 @@ fn edge_lines_agree() {
         r#"{"event":"Product Viewed","userId":"u","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p"}} x"#,
         r#"{"event":"Product Viewed","userId":"u","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p"},"c":{"a":1,}}"#,
         r#"{"event":"Product Viewed","userId":"u","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p"},"c":{"a" 1}}"#,
+        // A member read whose value is an object or array, repeated: the walk marks
+        // it seen when it meets the object or array (not when it meets the name).
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p1","price":1},"properties":{"product":"p2","price":2}}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":[1],"properties":{"product":"p2","price":2}}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p2","price":2},"properties":[]}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p","price":1,"item":{"qty":2},"item":{"qty":3}}}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p","price":1,"item":[],"item":{"qty":3}}}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p","price":1,"item":{"qty":3},"item":7}}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{"product":"p","price":1,"item":7,"item":{"qty":3}}}"#,
+        r#"{"event":"Product Added","userId":"u1","timestamp":"2026-01-05T10:00:00Z","properties":{},"properties":null}"#,
         r#"[1]"#,
         "",
         // The same top-level names as the line before, then a repeat of an unread

@@ -139,16 +139,17 @@ impl PathTrie {
             names,
             unknown: &mut *unknown,
             layout: &mut self.layout,
-            members: 0,
+            scanned: 0,
             recognised: 0,
         };
         let walked = json::walk_nested(text, &mut walk);
-        let (members, recognised) = (walk.members, walk.recognised);
+        let (scanned, recognised) = (walk.scanned, walk.recognised);
+        let members = scanned + recognised;
         if !walked {
             self.layout_checked = false;
             return false;
         }
-        if self.layout_checked && recognised == members && members == self.layout.len() {
+        if self.layout_checked && scanned == 0 && recognised == self.layout.len() {
             return true;
         }
         self.layout.truncate(members);
@@ -172,8 +173,9 @@ struct Walk<'a> {
     names: &'a NameTable<NameId>,
     unknown: &'a mut UnknownNames,
     layout: &'a mut Vec<(QuotedName, u32)>,
-    /// Top-level members so far, and how many of them `layout` recognised.
-    members: usize,
+    /// Top-level members so far that `layout` did not recognise, and that it did
+    /// (one count each, not a total as well: this is per member).
+    scanned: usize,
     recognised: usize,
 }
 
@@ -232,7 +234,6 @@ impl NestedMembers for Walk<'_> {
         }
         let &(quoted, child) = self.layout.get(n)?;
         let close = quoted.end_in(line, name_start)?;
-        self.members += 1;
         self.recognised += 1;
         let child = (child != NONE).then_some(child);
         Some((
@@ -266,7 +267,7 @@ impl NestedMembers for Walk<'_> {
                 Some(slot) => *slot = learnt,
                 None => self.layout.push(learnt),
             }
-            self.members += 1;
+            self.scanned += 1;
             child
         } else {
             self.nodes.get(node as usize).and_then(|n| {

@@ -326,7 +326,11 @@ impl Decoder {
             self.scan_general(text)
         };
         let res = res.and_then(|()| self.decode_mapped(&wire, text, interner, out));
-        self.wire = Some(wire);
+        // Put back where nothing is: an assignment would call the drop of the `None`
+        // there, out of line, on every line.
+        if let slot @ None = &mut self.wire {
+            *slot = Some(wire);
+        }
         res
     }
 
