@@ -42,6 +42,7 @@ use std::process::ExitCode;
 use rand_core::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
+use super::gen_shape::{self, Shape};
 use crate::time::push_time;
 
 #[derive(clap::Args, Debug)]
@@ -72,6 +73,11 @@ pub struct GenArgs {
     /// (… in […])`); without it the rules are unchanged.
     #[arg(long, requires = "rules")]
     pub negations: bool,
+    /// How each event is written: flat NDJSON (what `rules/events.trig` reads),
+    /// Segment track calls (fields under `properties`; read by
+    /// `benches/fixtures/segment-events.trig`), or CSV with a header row.
+    #[arg(long, value_enum, default_value_t = Shape::Flat, conflicts_with = "rules")]
+    pub shape: Shape,
 }
 
 pub fn generate(args: &GenArgs) -> ExitCode {
@@ -114,12 +120,12 @@ pub fn generate(args: &GenArgs) -> ExitCode {
     let result = match &args.out {
         Some(path) => std::fs::File::create(path).and_then(|file| {
             let mut w = io::BufWriter::with_capacity(1 << 20, file);
-            write_stream(&config, &mut w)?;
+            write_shaped(&config, args.shape, &mut w)?;
             w.flush()
         }),
         None => {
             let mut w = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
-            write_stream(&config, &mut w).and_then(|()| w.flush())
+            write_shaped(&config, args.shape, &mut w).and_then(|()| w.flush())
         }
     };
     match result {
@@ -148,7 +154,31 @@ pub struct GenConfig {
     pub start: i64,
 }
 
-/// Write `config.events` event lines to `out`.
+/// Write `config.events` events to `out` in `shape` (a header line first for CSV).
+pub fn write_shaped(config: &GenConfig, shape: Shape, out: &mut impl Write) -> io::Result<()> {
+    if shape == Shape::Flat {
+        return write_stream(config, out);
+    }
+    if let Some(header) = gen_shape::header(shape) {
+        out.write_all(header.as_bytes())?;
+    }
+    let mut shop = Shop::new(config);
+    let (mut line, mut shaped) = (String::with_capacity(256), String::with_capacity(512));
+    let mut written = 0;
+    while written < config.events {
+        let Some(item) = shop.queue.pop() else { break };
+        line.clear();
+        if shop.step(item, &mut line) {
+            written += 1;
+            shaped.clear();
+            gen_shape::rewrite(shape, line.trim_end(), written, &mut shaped);
+            out.write_all(shaped.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// Write `config.events` flat event lines to `out`.
 pub fn write_stream(config: &GenConfig, out: &mut impl Write) -> io::Result<()> {
     let mut shop = Shop::new(config);
     let mut line = String::with_capacity(256);

@@ -8,6 +8,7 @@
 pub mod check;
 mod csv_input;
 pub mod gen_rules;
+pub mod gen_shape;
 pub mod generate;
 pub mod infer;
 mod input;
