@@ -171,6 +171,8 @@ fn inferred_rules_check_clean() {
                 "type event",
                 "event PRODUCT_ADDED from \"Product Added\"",
                 "price: float from properties.price",
+                // `properties` first, then the line's own members, then `context`.
+                "revenue: int from properties.revenue\n  type: string\n  email: string from context.traits.email",
             ],
         ),
         (

@@ -466,6 +466,17 @@ fn fields(lines: &[&Members], envelope: &[&str]) -> Vec<String> {
             }
         }
     }
+    // What a rule most likely reads first: a CDP call's `properties`, then the
+    // line's own members, then other nested objects (`context.*`); stable within.
+    order.sort_by_key(|path| {
+        if path.starts_with("properties.") || path.starts_with("properties[") {
+            0
+        } else if path.contains('.') {
+            2
+        } else {
+            1
+        }
+    });
     let mut taken: Vec<String> = envelope.iter().map(|s| (*s).to_owned()).collect();
     let mut out = Vec::new();
     for path in order {
