@@ -146,6 +146,7 @@ impl PathTrie {
         let (scanned, recognised) = (walk.scanned, walk.recognised);
         let members = scanned + recognised;
         if !walked {
+            std::hint::cold_path();
             self.layout_checked = false;
             return false;
         }
@@ -198,6 +199,7 @@ impl Walk<'_> {
             return Member::Skip;
         };
         if seen.is_some() {
+            std::hint::cold_path();
             return Member::GiveUp;
         }
         *seen = Some(Tok {
@@ -232,8 +234,15 @@ impl NestedMembers for Walk<'_> {
                 self.claim(node, Some(child), name_start, close - name_start),
             ));
         }
-        let &(quoted, child) = self.layout.get(n)?;
-        let close = quoted.end_in(line, name_start)?;
+        // The line before's layout: a miss (a new producer, another order) is rare.
+        let Some(&(quoted, child)) = self.layout.get(n) else {
+            std::hint::cold_path();
+            return None;
+        };
+        let Some(close) = quoted.end_in(line, name_start) else {
+            std::hint::cold_path();
+            return None;
+        };
         self.recognised += 1;
         let child = (child != NONE).then_some(child);
         Some((

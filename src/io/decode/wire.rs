@@ -354,6 +354,7 @@ impl Decoder {
                 match plain {
                     Some(kind) => kind,
                     None => {
+                        std::hint::cold_path();
                         self.scratch.clear();
                         json::unescape(type_tok.str_body(text), &mut self.scratch);
                         match self.kinds.get(self.scratch.as_bytes()) {
@@ -371,6 +372,7 @@ impl Decoder {
                 }
             }
             other => {
+                std::hint::cold_path();
                 return Err(format!(
                     "field `{}` must be a string or an integer, found {}",
                     wire.type_.text,
@@ -395,6 +397,7 @@ impl Decoder {
                     .iter()
                     .find_map(|p| self.find_value(wire, text, p).map(|(_, tok)| (p, tok)));
                 let Some((path, tok)) = found else {
+                    std::hint::cold_path();
                     let names: Vec<&str> = wire.keys.iter().map(|p| p.text.as_str()).collect();
                     return Err(format!("missing field `{}`", names.join(" ?? ")));
                 };
@@ -413,6 +416,7 @@ impl Decoder {
         }
 
         let Some((_, time)) = self.find_value(wire, text, &wire.time) else {
+            std::hint::cold_path();
             return Err(format!("missing field `{}`", wire.time.text));
         };
         self.int_time = time.token == Token::Int
@@ -474,12 +478,14 @@ impl Decoder {
                 }
                 Found::Value(..) | Found::Absent if field.optional => Value::None,
                 Found::Value(..) => {
+                    std::hint::cold_path();
                     return Err(format!(
                         "field `{}` of {} is null, but it is required",
                         path.text, shape.name
                     ));
                 }
                 Found::Absent => {
+                    std::hint::cold_path();
                     return Err(format!("missing field `{}` of {}", path.text, shape.name));
                 }
             };

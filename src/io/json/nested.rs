@@ -9,9 +9,28 @@
 //! path, which alone words errors. The bytes are read once, strings eight at a time
 //! ([`special`]); whitespace is the four bytes JSON allows.
 
+use std::hint::cold_path;
+
 use super::{
     MAX_DEPTH, Tok, Token, escape_len, number_in_range, offset, scan_number, special_flags,
 };
+
+/// `expr?` for the walk's hot paths, with the `None` (a line the walk declines) marked
+/// cold, as are escapes and the last bytes of a line: the compiler lays the common
+/// path out straight. Faster in time for about as many instructions (BENCHMARKS.md
+/// "Event shapes", thirteenth session). Whitespace is not marked: some producers
+/// write `": "` and `", "`.
+macro_rules! req {
+    ($e:expr) => {
+        match $e {
+            Some(v) => v,
+            None => {
+                cold_path();
+                return None;
+            }
+        }
+    };
+}
 
 /// What to do with a member of an object the walk reads.
 pub enum Member {
@@ -96,14 +115,18 @@ fn string(b: &[u8], open: usize) -> Option<(usize, bool)> {
     let mut i = open + 1;
     let mut escaped = false;
     loop {
-        let at = special(b, i)?;
-        match b.get(at)? {
-            b'"' => return Some((at + 1, escaped)),
-            b'\\' => {
+        let at = req!(special(b, i));
+        match b.get(at) {
+            Some(b'"') => return Some((at + 1, escaped)),
+            Some(b'\\') => {
+                cold_path();
                 escaped = true;
-                i = at + escape_len(b, at)?;
+                i = at + req!(escape_len(b, at));
             }
-            _ => return None,
+            _ => {
+                cold_path();
+                return None;
+            }
         }
     }
 }
@@ -136,17 +159,18 @@ pub(super) fn special(b: &[u8], from: usize) -> Option<usize> {
 #[inline(always)]
 fn scalar(b: &[u8], at: usize) -> Option<(Tok, usize)> {
     let (token, end) = match b.get(at)? {
-        b'"' => match string(b, at)? {
+        b'"' => match req!(string(b, at)) {
             (end, false) => (Token::Str, end),
             (end, true) => (Token::StrEscaped, end),
         },
         b'-' | b'0'..=b'9' => {
-            let (token, end, exponent) = scan_number(b, at)?;
+            let (token, end, exponent) = req!(scan_number(b, at));
             // Out of range (`1e400`) only with an exponent or many digits, as in
             // `walk_flat_with`.
             if (exponent || end - at >= 300)
                 && !std::str::from_utf8(b.get(at..end)?).is_ok_and(number_in_range)
             {
+                cold_path();
                 return None;
             }
             (token, end)
@@ -154,7 +178,10 @@ fn scalar(b: &[u8], at: usize) -> Option<(Tok, usize)> {
         b't' if b.get(at..at + 4) == Some(b"true") => (Token::True, at + 4),
         b'f' if b.get(at..at + 5) == Some(b"false") => (Token::False, at + 5),
         b'n' if b.get(at..at + 4) == Some(b"null") => (Token::Null, at + 4),
-        _ => return None,
+        _ => {
+            cold_path();
+            return None;
+        }
     };
     let tok = Tok {
         token,
@@ -180,14 +207,16 @@ fn object(
     let mut n = 0;
     loop {
         if b.get(at) != Some(&b'"') {
+            cold_path();
             return None;
         }
         let (name_end, member) = match members.recognise(b, node, n, at + 1) {
             Some((close, member)) => (close + 1, member),
             None => {
-                let (name_end, escaped) = string(b, at)?;
+                let (name_end, escaped) = req!(string(b, at));
                 // A name with escapes would have to be unescaped to be recognised.
                 if escaped {
+                    cold_path();
                     return None;
                 }
                 let member = members.member(b, node, n, at + 1, name_end - at - 2);
@@ -199,28 +228,38 @@ fn object(
         let value = if pair(b, name_end) == COLON_QUOTE {
             name_end + 1
         } else {
-            after_name(b, name_end)?
+            req!(after_name(b, name_end))
         };
         let end = match member {
-            Member::GiveUp => return None,
+            Member::GiveUp => {
+                cold_path();
+                return None;
+            }
             // An unread string (`messageId`) here, without the call.
-            Member::Skip if b.get(value) == Some(&b'"') => string_end(b, value)?,
-            Member::Skip => skip(b, value, depth + 1)?,
-            Member::Read(child) => match b.get(value)? {
+            Member::Skip if b.get(value) == Some(&b'"') => req!(string_end(b, value)),
+            Member::Skip => req!(skip(b, value, depth + 1)),
+            Member::Read(child) => match *req!(b.get(value)) {
                 c @ (b'{' | b'[') => {
                     if depth + 1 > MAX_DEPTH {
+                        cold_path();
                         return None;
                     }
-                    let array = *c == b'[';
+                    let array = c == b'[';
                     match members.nested(child, array) {
-                        Nested::Walk if !array => object(b, value, child, depth + 1, members)?,
-                        Nested::Skip => skip(b, value, depth + 1)?,
-                        Nested::Walk | Nested::GiveUp => return None,
+                        Nested::Walk if !array => {
+                            req!(object(b, value, child, depth + 1, members))
+                        }
+                        Nested::Skip => req!(skip(b, value, depth + 1)),
+                        Nested::Walk | Nested::GiveUp => {
+                            cold_path();
+                            return None;
+                        }
                     }
                 }
                 _ => {
-                    let (tok, end) = scalar(b, value)?;
+                    let (tok, end) = req!(scalar(b, value));
                     if !members.scalar(child, tok) {
+                        cold_path();
                         return None;
                     }
                     end
@@ -235,7 +274,10 @@ fn object(
         match b.get(at) {
             Some(b',') => at = ws(b, at + 1),
             Some(b'}') => return Some(at + 1),
-            _ => return None,
+            _ => {
+                cold_path();
+                return None;
+            }
         }
     }
 }
@@ -256,12 +298,21 @@ fn string_end(b: &[u8], open: usize) -> Option<usize> {
                 }
                 i + (flags.trailing_zeros() / 8) as usize
             }
-            None => special(b, i)?,
+            None => {
+                cold_path();
+                req!(special(b, i))
+            }
         };
-        match b.get(at)? {
-            b'"' => return Some(at + 1),
-            b'\\' => i = at + escape_len(b, at)?,
-            _ => return None,
+        match b.get(at) {
+            Some(b'"') => return Some(at + 1),
+            Some(b'\\') => {
+                cold_path();
+                i = at + req!(escape_len(b, at));
+            }
+            _ => {
+                cold_path();
+                return None;
+            }
         }
     }
 }
@@ -284,7 +335,12 @@ const COMMA_QUOTE: u16 = u16::from_le_bytes(*b",\"");
 #[inline(always)]
 fn after_name(b: &[u8], at: usize) -> Option<usize> {
     let colon = ws(b, at);
-    (b.get(colon) == Some(&b':')).then(|| ws(b, colon + 1))
+    if b.get(colon) == Some(&b':') {
+        Some(ws(b, colon + 1))
+    } else {
+        cold_path();
+        None
+    }
 }
 
 /// Check the value at `at` (nesting `depth`) is JSON; where it ends. Without recursion:
@@ -298,10 +354,11 @@ fn skip(b: &[u8], mut at: usize, depth: u32) -> Option<usize> {
     let mut open: u32 = 0;
     'value: loop {
         // `at` starts a value.
-        let mut end = match *b.get(at)? {
-            b'"' => string_end(b, at)?,
+        let mut end = match *req!(b.get(at)) {
+            b'"' => req!(string_end(b, at)),
             c @ (b'{' | b'[') => {
                 if depth + open > MAX_DEPTH {
+                    cold_path();
                     return None;
                 }
                 let array = c == b'[';
@@ -322,17 +379,18 @@ fn skip(b: &[u8], mut at: usize, depth: u32) -> Option<usize> {
                         continue 'value;
                     }
                     if b.get(inner) != Some(&b'"') {
+                        cold_path();
                         return None;
                     }
-                    let name_end = string_end(b, inner)?;
+                    let name_end = req!(string_end(b, inner));
                     if pair(b, name_end) != COLON_QUOTE {
-                        at = after_name(b, name_end)?;
+                        at = req!(after_name(b, name_end));
                         continue 'value;
                     }
-                    string_end(b, name_end + 1)?
+                    req!(string_end(b, name_end + 1))
                 }
             }
-            _ => scalar(b, at)?.1,
+            _ => req!(scalar(b, at)).1,
         };
         // After a value: close what ends here, up to the next value.
         loop {
@@ -341,12 +399,12 @@ fn skip(b: &[u8], mut at: usize, depth: u32) -> Option<usize> {
             }
             let array = stack & 1 == 1;
             if !array && pair(b, end) == COMMA_QUOTE {
-                let name_end = string_end(b, end + 1)?;
+                let name_end = req!(string_end(b, end + 1));
                 if pair(b, name_end) != COLON_QUOTE {
-                    at = after_name(b, name_end)?;
+                    at = req!(after_name(b, name_end));
                     continue 'value;
                 }
-                end = string_end(b, name_end + 1)?;
+                end = req!(string_end(b, name_end + 1));
                 continue;
             }
             let next = ws(b, end);
@@ -358,9 +416,10 @@ fn skip(b: &[u8], mut at: usize, depth: u32) -> Option<usize> {
                         continue 'value;
                     }
                     if b.get(inner) != Some(&b'"') {
+                        cold_path();
                         return None;
                     }
-                    at = after_name(b, string_end(b, inner)?)?;
+                    at = req!(after_name(b, req!(string_end(b, inner))));
                     continue 'value;
                 }
                 (Some(b']'), true) | (Some(b'}'), false) => {
@@ -368,7 +427,10 @@ fn skip(b: &[u8], mut at: usize, depth: u32) -> Option<usize> {
                     open -= 1;
                     end = next + 1;
                 }
-                _ => return None,
+                _ => {
+                    cold_path();
+                    return None;
+                }
             }
         }
     }
