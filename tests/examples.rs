@@ -136,6 +136,19 @@ fn inferred_rules_check_clean() {
     )
     .expect("write sample");
     let odd = odd.display().to_string();
+    // Type values a rule file must spell carefully: a control character (written
+    // with a JSON escape, not Rust's `\u{1}`), a combining accent, quotes, and
+    // negative integer codes.
+    let awkward = dir.join("awkward.ndjson");
+    std::fs::write(
+        &awkward,
+        "{\"user\":\"u1\",\"type\":\"ctl\\u0001\",\"ts\":1700000000000}\n\
+         {\"user\":\"u1\",\"type\":\"Cafe\u{301}\",\"ts\":1700000000001}\n\
+         {\"user\":\"u1\",\"type\":\"Say \\\"hi\\\"\",\"ts\":1700000000002}\n\
+         {\"user\":\"u1\",\"type\":-4,\"ts\":1700000000003}\n",
+    )
+    .expect("write sample");
+    let awkward = awkward.display().to_string();
     let cases: &[(&str, &[&str], &[&str])] = &[
         (
             &odd,
@@ -148,6 +161,16 @@ fn inferred_rules_check_clean() {
                 "amt: float from p.amt",
                 // A name that is no identifier is quoted; one with a `.` is left out.
                 "screen: string? from p.\"$screen\"",
+            ],
+        ),
+        (
+            &awkward,
+            &[],
+            &[
+                "from \"ctl\\u0001\"",
+                "from \"Cafe\u{301}\"",
+                "from \"Say \\\"hi\\\"\"",
+                "event E_NEG_4 from -4",
             ],
         ),
         (

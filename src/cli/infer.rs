@@ -386,7 +386,10 @@ fn render(
     for (wire, is_int) in wires.iter().take(100) {
         let lines = by_wire.get(wire).map_or(&[][..], Vec::as_slice);
         let mut name = if *is_int {
-            format!("E_{wire}")
+            match wire.strip_prefix('-') {
+                Some(digits) => format!("E_NEG_{digits}"),
+                None => format!("E_{wire}"),
+            }
         } else {
             event_name(wire)
         };
@@ -397,7 +400,9 @@ fn render(
         let from = if *is_int {
             wire.clone()
         } else {
-            format!("{wire:?}")
+            // JSON's escapes are Trig's (docs/LANGUAGE.md §2); Rust's `{:?}` writes
+            // `\u{1}`, which `trigc check` rejects.
+            serde_json::Value::from(wire.as_str()).to_string()
         };
         let _ = writeln!(
             text,
