@@ -108,6 +108,44 @@ impl CsvShape {
         }
     }
 
+    /// The envelope members no column holds, said as a warning (`None`: every one
+    /// has its column). Without the type column every row is ignored, silently but
+    /// for the count: the usual cause is a file without a header row read without
+    /// `--csv-columns`, its first row taken for the header.
+    pub fn missing_envelope(&self, program: &Program) -> Option<String> {
+        let has = |want: fn(&Role) -> bool| self.columns.iter().any(|(_, r)| want(r));
+        let s = &program.schema;
+        let mut missing = Vec::new();
+        let keyed =
+            !program.events.is_empty() && program.events.iter().all(|e| e.keyed_by.is_some());
+        if !has(|r| matches!(r, Role::Key)) && !keyed {
+            let mut names = vec![s.key.as_str()];
+            names.extend(s.key_alternatives.iter().map(String::as_str));
+            let names: Vec<String> = names
+                .iter()
+                .map(|n| format!("`{}`", crate::diag::quote(n)))
+                .collect();
+            missing.push(format!("{} (the key)", names.join(" or ")));
+        }
+        if !has(|r| matches!(r, Role::Type)) {
+            missing.push(format!(
+                "`{}` (the event type)",
+                crate::diag::quote(&s.type_)
+            ));
+        }
+        if !has(|r| matches!(r, Role::Time)) {
+            missing.push(format!("`{}` (the time)", crate::diag::quote(&s.time)));
+        }
+        if missing.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "warning: no CSV column is named {}, so no row can be read as an event; a file \
+             without a header row needs `--csv-columns`",
+            missing.join(", ")
+        ))
+    }
+
     /// Read the row straight into `out` when it can be (see [`direct`]); `None`:
     /// take the JSON route ([`Self::row_to_json`]), which gives the same event or
     /// words the error. `out.origin` is set from `origin`, when a trigger starts on
@@ -343,6 +381,22 @@ mod tests {
         assert_eq!(
             shape.row_to_json(row.iter().copied(), &mut out),
             Err("column `sku`: expected an integer, found `seven`".into())
+        );
+        assert_eq!(shape.missing_envelope(&p), None);
+        // A data row taken for the header (no `--csv-columns`): no envelope column.
+        let first_row: Vec<String> = ["1", "2268318", "pv", "1511544070"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(
+            CsvShape::new(&p, &first_row)
+                .missing_envelope(&p)
+                .as_deref(),
+            Some(
+                "warning: no CSV column is named `user_id` (the key), `type` (the event \
+                 type), `ts` (the time), so no row can be read as an event; a file without a \
+                 header row needs `--csv-columns`"
+            )
         );
         // Another event type: its cells are not typed, only the envelope is kept.
         let row = ["u", "9", "1", "seven", "", "", "", ""];
