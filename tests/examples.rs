@@ -145,7 +145,9 @@ fn inferred_rules_check_clean() {
         "{\"user\":\"u1\",\"type\":\"ctl\\u0001\",\"ts\":1700000000000}\n\
          {\"user\":\"u1\",\"type\":\"Cafe\u{301}\",\"ts\":1700000000001}\n\
          {\"user\":\"u1\",\"type\":\"Say \\\"hi\\\"\",\"ts\":1700000000002}\n\
-         {\"user\":\"u1\",\"type\":-4,\"ts\":1700000000003}\n",
+         {\"user\":\"u1\",\"type\":-4,\"ts\":1700000000003}\n\
+         {\"user\":\"u1\",\"type\":0,\"ts\":1700000000004}\n\
+         {\"user\":\"u1\",\"type\":-0,\"ts\":1700000000005}\n",
     )
     .expect("write sample");
     let awkward = awkward.display().to_string();
@@ -171,6 +173,8 @@ fn inferred_rules_check_clean() {
                 "from \"Cafe\u{301}\"",
                 "from \"Say \\\"hi\\\"\"",
                 "event E_NEG_4 from -4",
+                // `-0` is the wire value `0`: one event, not two that check refuses.
+                "event E_0 from 0 {",
             ],
         ),
         (

@@ -441,7 +441,14 @@ fn source_path(path: &str) -> String {
 fn wire_value(m: &Members, type_name: &str) -> Option<(String, bool)> {
     let (_, ty, text) = m.iter().find(|(p, _, _)| p == type_name)?;
     let ty = (*ty)?;
-    (!ty.list).then(|| (text.clone(), ty.kind == Kind::Int))
+    if ty.list {
+        return None;
+    }
+    // An integer code as `from` reads it: `-0` and `0` are one wire value.
+    Some(match text.parse::<i64>() {
+        Ok(n) if ty.kind == Kind::Int => (n.to_string(), true),
+        _ => (text.clone(), ty.kind == Kind::Int),
+    })
 }
 
 /// The field lines of one event from its sampled lines.
