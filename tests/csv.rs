@@ -99,3 +99,41 @@ fn csv_input_refuses_checkpoints() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("NDJSON input, not CSV"));
 }
+
+#[test]
+fn a_header_without_the_envelope_is_warned_about() {
+    // Taobao's export has no header row: run without `--csv-columns`, its first row
+    // is taken for the header, and every row would be ignored without a word.
+    let dir = temp_dir("csv-no-header");
+    let rules = write(&dir, "r.trig", RULES);
+    let input = write(
+        &dir,
+        "e.csv",
+        b"1433221332117,257597,view,355908,,19.5\n1433221999827,111016,addtocart,318965,,\n",
+    );
+    let out = trigc(&["run", &rules, "--input", &input]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert_eq!(
+        stderr.lines().next(),
+        Some(
+            "warning: no CSV column is named `visitorid` (the key), `event` (the event type), \
+             `timestamp` (the time), so no row can be read as an event; a file without a \
+             header row needs `--csv-columns`"
+        ),
+        "{stderr}"
+    );
+    // Named by `--csv-columns`, the same file is read, and nothing is warned about.
+    let out = trigc(&[
+        "run",
+        &rules,
+        "--input",
+        &input,
+        "--csv-columns",
+        "timestamp,visitorid,event,itemid,transactionid,price",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(text(&out.stdout).lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}

@@ -136,6 +136,21 @@ fn inferred_rules_check_clean() {
     )
     .expect("write sample");
     let odd = odd.display().to_string();
+    // Type values a rule file must spell carefully: a control character (written
+    // with a JSON escape, not Rust's `\u{1}`), a combining accent, quotes, and
+    // negative integer codes.
+    let awkward = dir.join("awkward.ndjson");
+    std::fs::write(
+        &awkward,
+        "{\"user\":\"u1\",\"type\":\"ctl\\u0001\",\"ts\":1700000000000}\n\
+         {\"user\":\"u1\",\"type\":\"Cafe\u{301}\",\"ts\":1700000000001}\n\
+         {\"user\":\"u1\",\"type\":\"Say \\\"hi\\\"\",\"ts\":1700000000002}\n\
+         {\"user\":\"u1\",\"type\":-4,\"ts\":1700000000003}\n\
+         {\"user\":\"u1\",\"type\":0,\"ts\":1700000000004}\n\
+         {\"user\":\"u1\",\"type\":-0,\"ts\":1700000000005}\n",
+    )
+    .expect("write sample");
+    let awkward = awkward.display().to_string();
     let cases: &[(&str, &[&str], &[&str])] = &[
         (
             &odd,
@@ -148,6 +163,18 @@ fn inferred_rules_check_clean() {
                 "amt: float from p.amt",
                 // A name that is no identifier is quoted; one with a `.` is left out.
                 "screen: string? from p.\"$screen\"",
+            ],
+        ),
+        (
+            &awkward,
+            &[],
+            &[
+                "from \"ctl\\u0001\"",
+                "from \"Cafe\u{301}\"",
+                "from \"Say \\\"hi\\\"\"",
+                "event E_NEG_4 from -4",
+                // `-0` is the wire value `0`: one event, not two that check refuses.
+                "event E_0 from 0 {",
             ],
         ),
         (
@@ -228,4 +255,77 @@ fn inferred_rules_check_clean() {
             String::from_utf8_lossy(&check.stderr)
         );
     }
+}
+
+/// `trigc infer` types a member only when one field type reads it on every sampled
+/// line: the rules it prints, run on the very sample, reject no line. Arrays of
+/// mixed kinds or with `null` elements, gathered members of mixed kinds, integers
+/// past 64 bits, and members that are an object, an array or a scalar by line are
+/// left out (or typed so that every line reads).
+#[test]
+fn inferred_rules_read_their_own_sample() {
+    let dir = std::env::temp_dir().join(format!("trigc-infer-own-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let sample = dir.join("arrays.ndjson");
+    std::fs::write(
+        &sample,
+        r#"{"user":"u1","type":"A","ts":1700000000000,"mixed":[1,"a"],"nums":[1,2.5],"big":12345678901234567890,"items":[{"q":1},{"q":"a"}],"opt":[{"q":null},{"q":2}],"nulls":[1,null],"obj":{"a":1},"gat":[{"z":1}],"e":[]}
+{"user":"u1","type":"A","ts":1700000000001,"mixed":[2],"nums":[3],"big":1,"items":[{"q":2}],"opt":[{"q":3.5}],"nulls":[2],"obj":5,"gat":{"z":2},"e":7}
+{"user":"u1","type":"A","ts":1700000000002,"nums":[],"big":2,"obj":"","gat":"","e":[1]}
+"#,
+    )
+    .expect("write sample");
+    let sample = sample.display().to_string();
+    let out = bin::trigc()
+        .args(["infer", &sample])
+        .output()
+        .expect("trigc runs");
+    let rules = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{rules}");
+    for line in [
+        "big: float\n",
+        "nums: list<float>\n",
+        "q: list<float>? from opt[].q\n",
+        "# mixed: no one type",
+        "# items[].q: no one type",
+        "# nulls: no one type",
+        "# obj: no one type",
+        "# gat[].z: no one type",
+        "# e: no one type",
+    ] {
+        assert!(rules.contains(line), "no `{line}` in\n{rules}");
+    }
+    let path = dir.join("arrays.trig").display().to_string();
+    std::fs::write(&path, &rules).expect("write rules");
+    let run = bin::trigc()
+        .args(["run", &path, "--input", &sample, "--stats"])
+        .output()
+        .expect("trigc runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(r#""rejected":0"#), "{rules}\n{stderr}");
+
+    // In CSV every cell is text: a column with `1` on one row and `abc` on another
+    // is a `string` column (a string field reads any cell), whatever the row order.
+    let csv = dir.join("mixed.csv");
+    std::fs::write(
+        &csv,
+        "user,type,ts,v,w\nu,A,2020-01-01T00:00:00Z,1,abc\nu,A,2020-01-01T00:00:01Z,abc,2\n\
+         u,A,2020-01-01T00:00:02Z,2,3\n",
+    )
+    .expect("write sample");
+    let csv = csv.display().to_string();
+    let out = bin::trigc()
+        .args(["infer", &csv])
+        .output()
+        .expect("trigc runs");
+    let rules = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(rules.contains("  v: string\n  w: string\n"), "{rules}");
+    std::fs::write(&path, &rules).expect("write rules");
+    let run = bin::trigc()
+        .args(["run", &path, "--input", &csv, "--stats"])
+        .output()
+        .expect("trigc runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains(r#""rejected":0"#), "{rules}\n{stderr}");
 }

@@ -7,7 +7,7 @@
 //! cannot be its field's type) is rejected with its line number and copied, as it
 //! was read, to `--rejects`.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 
 use super::run::{CliOutput, InputEnd, Reading, report_reject, wait_for_input};
 use crate::driver::{LineOutcome, Session};
@@ -28,6 +28,9 @@ pub(super) fn read_csv(
     mut reading: Reading<'_>,
 ) -> Result<InputEnd, String> {
     let mut shape = columns.map(|c| CsvShape::new(program, &c));
+    if let Some(shape) = &shape {
+        warn_missing_envelope(shape, program, out);
+    }
     let mut records = Records::default();
     let mut cutter = Cells::default();
     let mut spare: Vec<&str> = Vec::new();
@@ -70,7 +73,9 @@ pub(super) fn read_csv(
         cutter.split(text, &mut cells);
         let Some(shape) = &mut shape else {
             let header: Vec<String> = cells.iter().map(|c| c.trim().to_owned()).collect();
-            shape = Some(CsvShape::new(program, &header));
+            let header = CsvShape::new(program, &header);
+            warn_missing_envelope(&header, program, out);
+            shape = Some(header);
             spare = recycle(cells);
             continue;
         };
@@ -97,6 +102,13 @@ pub(super) fn read_csv(
     }
     session.input.blank += lines.blank();
     Ok(end)
+}
+
+/// Say once, on stderr, which envelope members no column holds.
+fn warn_missing_envelope(shape: &CsvShape, program: &Program, out: &mut CliOutput<'_>) {
+    if let Some(warning) = shape.missing_envelope(program) {
+        let _ = writeln!(out.stderr, "{warning}");
+    }
 }
 
 /// Read one record's `cells` into the session: straight into an event when the

@@ -5,7 +5,7 @@
 //! and path. `trigc check` accepts what it prints unchanged; the user renames and
 //! trims from there.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -151,27 +151,77 @@ fn flatten(prefix: &str, value: &Json, out: &mut Members, depth: usize) {
             format!("{prefix}.{name}")
         };
         match v {
-            Json::Object(_) if depth < 4 => flatten(&path, v, out, depth + 1),
-            Json::Object(_) => {}
+            Json::Object(_) => {
+                // Marks the path as holding an object, which no field type reads
+                // (see `fields`: a path that is a scalar elsewhere is left out).
+                out.push((path.clone(), None, OBJECT.to_owned()));
+                if depth < 4 {
+                    flatten(&path, v, out, depth + 1);
+                }
+            }
             Json::Array(items) => match items.first() {
                 Some(Json::Object(_)) => {
+                    out.push((path.clone(), None, OBJECTS.to_owned()));
                     let mut inner = Vec::new();
                     for item in items {
                         flatten("", item, &mut inner, depth + 1);
                     }
-                    for (p, ty, _) in inner {
+                    // Per gathered member, the kinds of every element's value joined
+                    // (a `null` one is skipped, as the decoder skips it): typed by the
+                    // first element alone, `[{"p":1},{"p":"a"}]` made a `list<int>`
+                    // that rejects the line. Each: (path, type so far, whether a
+                    // value that is not `null` was seen).
+                    let mut gathered: Vec<(String, Option<Ty>, bool)> = Vec::new();
+                    for (p, ty, text) in inner {
+                        let name = format!("{path}[].{p}");
+                        let at = gathered.iter().position(|(q, _, _)| *q == name);
+                        if ty.is_none() && text == "null" {
+                            if at.is_none() {
+                                gathered.push((name, None, false));
+                            }
+                            continue;
+                        }
                         let ty = ty.filter(|t| !t.list).map(|t| Ty { list: true, ..t });
-                        let gathered = format!("{path}[].{p}");
-                        if !out.iter().any(|(q, _, _)| *q == gathered) {
-                            out.push((gathered, ty, String::new()));
+                        match at.and_then(|i| gathered.get_mut(i)) {
+                            None => gathered.push((name, ty, true)),
+                            Some(g) if !g.2 => {
+                                g.1 = ty;
+                                g.2 = true;
+                            }
+                            Some(g) => {
+                                g.1 = match (g.1, ty) {
+                                    (Some(a), Some(b)) => {
+                                        a.kind.join(b.kind).map(|kind| Ty { kind, list: true })
+                                    }
+                                    _ => None,
+                                };
+                            }
+                        }
+                    }
+                    for (name, ty, _) in gathered {
+                        if !out.iter().any(|(q, _, _)| *q == name) {
+                            out.push((name, ty, String::new()));
                         }
                     }
                 }
-                Some(first) => {
-                    let ty = scalar(first).map(|kind| Ty { kind, list: true });
+                Some(_) => {
+                    // Every element's kind joined (`int` and `float` make `float`); an
+                    // element that is `null`, nested or of another kind leaves no type
+                    // (the decoder would reject the line for it).
+                    let kind = items
+                        .iter()
+                        .try_fold(None::<Kind>, |acc, item| {
+                            let k = scalar(item)?;
+                            Some(Some(match acc {
+                                None => k,
+                                Some(a) => a.join(k)?,
+                            }))
+                        })
+                        .flatten();
+                    let ty = kind.map(|kind| Ty { kind, list: true });
                     out.push((path, ty, String::new()));
                 }
-                None => {}
+                None => out.push((path, None, EMPTY.to_owned())),
             },
             _ => {
                 let text = match v {
@@ -184,10 +234,18 @@ fn flatten(prefix: &str, value: &Json, out: &mut Members, depth: usize) {
     }
 }
 
+/// The texts `flatten` gives a path (its type `None`) holding an object, an array
+/// of objects (gathered with `[]`) and an empty array: values no field type of that
+/// path reads, but for an empty array a list (see `fields`).
+const OBJECT: &str = "{…}";
+const OBJECTS: &str = "[{…}]";
+const EMPTY: &str = "[]";
+
 fn scalar(v: &Json) -> Option<Kind> {
     match v {
         Json::Bool(_) => Some(Kind::Bool),
-        Json::Number(n) if n.is_i64() || n.is_u64() => Some(Kind::Int),
+        // An integer past `i64` (a `u64`) is no `int` the decoder takes; a `float` is.
+        Json::Number(n) if n.is_i64() => Some(Kind::Int),
         Json::Number(_) => Some(Kind::Float),
         Json::String(_) => Some(Kind::Str),
         _ => None,
@@ -249,6 +307,23 @@ fn csv_samples(file: impl std::io::Read, args: &InferArgs) -> Result<(Vec<Member
             })
             .collect();
         out.push(members);
+    }
+    // A column holding text on some row is a string column on every row: a `string`
+    // field reads any cell, so `1` on one row and `abc` on another make `string`,
+    // not two kinds that leave the column out.
+    let text_columns: BTreeSet<String> = out
+        .iter()
+        .flat_map(|m: &Members| m.iter())
+        .filter(|(_, ty, _)| ty.is_some_and(|t| t.kind == Kind::Str))
+        .map(|(name, _, _)| name.clone())
+        .collect();
+    for (name, ty, _) in out.iter_mut().flat_map(|m: &mut Members| m.iter_mut()) {
+        if text_columns.contains(name) {
+            *ty = Some(Ty {
+                kind: Kind::Str,
+                list: false,
+            });
+        }
     }
     Ok((out, headerless))
 }
@@ -386,7 +461,10 @@ fn render(
     for (wire, is_int) in wires.iter().take(100) {
         let lines = by_wire.get(wire).map_or(&[][..], Vec::as_slice);
         let mut name = if *is_int {
-            format!("E_{wire}")
+            match wire.strip_prefix('-') {
+                Some(digits) => format!("E_NEG_{digits}"),
+                None => format!("E_{wire}"),
+            }
         } else {
             event_name(wire)
         };
@@ -397,7 +475,9 @@ fn render(
         let from = if *is_int {
             wire.clone()
         } else {
-            format!("{wire:?}")
+            // JSON's escapes are Trig's (docs/LANGUAGE.md §2); Rust's `{:?}` writes
+            // `\u{1}`, which `trigc check` rejects.
+            serde_json::Value::from(wire.as_str()).to_string()
         };
         let _ = writeln!(
             text,
@@ -436,7 +516,14 @@ fn source_path(path: &str) -> String {
 fn wire_value(m: &Members, type_name: &str) -> Option<(String, bool)> {
     let (_, ty, text) = m.iter().find(|(p, _, _)| p == type_name)?;
     let ty = (*ty)?;
-    (!ty.list).then(|| (text.clone(), ty.kind == Kind::Int))
+    if ty.list {
+        return None;
+    }
+    // An integer code as `from` reads it: `-0` and `0` are one wire value.
+    Some(match text.parse::<i64>() {
+        Ok(n) if ty.kind == Kind::Int => (n.to_string(), true),
+        _ => (text.clone(), ty.kind == Kind::Int),
+    })
 }
 
 /// The field lines of one event from its sampled lines.
@@ -444,25 +531,67 @@ fn fields(lines: &[&Members], envelope: &[&str]) -> Vec<String> {
     let mut order: Vec<String> = Vec::new();
     let mut types: BTreeMap<String, Option<Ty>> = BTreeMap::new();
     let mut present: BTreeMap<String, usize> = BTreeMap::new();
+    // Paths some line holds a value at that no one field type reads on every line
+    // (kinds that do not join, an array of mixed kinds, an object where others hold
+    // a scalar): a field for them would reject lines of the sample itself.
+    let mut mixed: BTreeSet<String> = BTreeSet::new();
+    // Paths holding an object or a scalar on some line: a `[]` gathered through
+    // them would reject that line (`must lead to an array`).
+    let mut no_array: BTreeSet<String> = BTreeSet::new();
     for m in lines {
-        for (path, ty, _) in m.iter() {
+        for (path, ty, text) in m.iter() {
             if envelope.contains(&path.as_str()) {
+                continue;
+            }
+            let marker = ty.is_none() && [OBJECT, OBJECTS, EMPTY].contains(&text.as_str());
+            let scalar_or_object = match ty {
+                Some(t) => !t.list,
+                None => text == OBJECT,
+            };
+            if scalar_or_object {
+                no_array.insert(path.clone());
+            }
+            if marker {
                 continue;
             }
             if !types.contains_key(path) {
                 order.push(path.clone());
                 types.insert(path.clone(), *ty);
             }
-            if let Some(ty) = ty {
-                *present.entry(path.clone()).or_default() += 1;
-                let slot = types.entry(path.clone()).or_insert(Some(*ty));
-                *slot = match *slot {
-                    None => Some(*ty),
-                    Some(t) if t.list == ty.list => {
-                        t.kind.join(ty.kind).map(|kind| Ty { kind, ..t })
+            match ty {
+                Some(ty) => {
+                    *present.entry(path.clone()).or_default() += 1;
+                    let slot = types.entry(path.clone()).or_insert(Some(*ty));
+                    *slot = match *slot {
+                        None => Some(*ty),
+                        Some(t) if t.list == ty.list => {
+                            t.kind.join(ty.kind).map(|kind| Ty { kind, ..t })
+                        }
+                        Some(_) => None,
+                    };
+                    if slot.is_none() {
+                        mixed.insert(path.clone());
                     }
-                    Some(_) => None,
-                };
+                }
+                None if text != "null" => {
+                    mixed.insert(path.clone());
+                }
+                None => {}
+            }
+        }
+    }
+    // An object (or an array of them, or an empty array) on one line and a value of
+    // another kind on another, in either order.
+    for m in lines {
+        for (path, ty, text) in m.iter() {
+            let Some(Some(t)) = types.get(path) else {
+                continue;
+            };
+            if ty.is_none() && (text == OBJECT || text == OBJECTS || (text == EMPTY && !t.list)) {
+                mixed.insert(path.clone());
+            } else if ty.is_none() && text == EMPTY {
+                // An empty array is a list present, not an absent member.
+                *present.entry(path.clone()).or_default() += 1;
             }
         }
     }
@@ -480,7 +609,15 @@ fn fields(lines: &[&Members], envelope: &[&str]) -> Vec<String> {
     let mut taken: Vec<String> = envelope.iter().map(|s| (*s).to_owned()).collect();
     let mut out = Vec::new();
     for path in order {
-        let Some(Some(ty)) = types.get(&path) else {
+        let through_no_array = path
+            .split_once("[].")
+            .is_some_and(|(array, _)| no_array.contains(array));
+        let ty = types
+            .get(&path)
+            .copied()
+            .flatten()
+            .filter(|_| !mixed.contains(&path) && !through_no_array);
+        let Some(ty) = ty else {
             out.push(format!(
                 "# {path}: no one type (or only null) in the sample, left out"
             ));

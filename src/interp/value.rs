@@ -469,7 +469,8 @@ pub enum Value {
     None,
     Bool(bool),
     Int(i64),
-    Float(f64),
+    /// Serialised as a JSON number, or `"NaN"`, `"inf"`, `"-inf"` ([`float_serde`]).
+    Float(#[serde(with = "float_serde")] f64),
     Str(Sym),
     /// Milliseconds since the Unix epoch, UTC.
     Time(i64),
@@ -480,6 +481,60 @@ pub enum Value {
     List(Arc<Vec<Value>>),
     Object(Arc<Vec<(Sym, Value)>>),
     Event(Arc<StoredEvent>),
+}
+
+/// Serde for a float that may be NaN or infinite. JSON has no spelling for those:
+/// serde_json writes `null`, which does not read back as a float, so a checkpoint or
+/// a `--state` directory holding one (a float state that overflowed to infinity, a
+/// `0.0 / 0.0` profile attribute) could not be restored ("damaged"). A finite float
+/// stays a number; the others are the strings `"NaN"`, `"inf"` and `"-inf"`.
+mod float_serde {
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(f: &f64, s: S) -> Result<S::Ok, S::Error> {
+        match *f {
+            f if f.is_finite() => s.serialize_f64(f),
+            f if f.is_nan() => s.serialize_str("NaN"),
+            f if f > 0.0 => s.serialize_str("inf"),
+            _ => s.serialize_str("-inf"),
+        }
+    }
+
+    struct Float;
+
+    impl Visitor<'_> for Float {
+        type Value = f64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a number, or \"NaN\", \"inf\" or \"-inf\"")
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+            match v {
+                "NaN" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+            }
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        d.deserialize_any(Float)
+    }
 }
 
 impl std::fmt::Debug for Interner {
@@ -539,6 +594,33 @@ pub fn compare(a: &Value, b: &Value, interner: &Interner) -> Option<Ordering> {
 #[cfg(test)]
 mod tests {
     use super::Interner;
+
+    #[test]
+    fn non_finite_floats_read_back_from_json() {
+        use super::Value;
+        for f in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1.5,
+            -0.0,
+            1e308,
+            3.0,
+        ] {
+            let json = serde_json::to_string(&Value::Float(f)).expect("serialises");
+            let back: Value = serde_json::from_str(&json).expect("reads back");
+            let Value::Float(g) = back else {
+                panic!("{json} read back as {back:?}")
+            };
+            assert_eq!(f.to_bits(), g.to_bits(), "{json}");
+        }
+        assert_eq!(
+            serde_json::to_string(&Value::Float(f64::NEG_INFINITY)).expect("serialises"),
+            r#"{"Float":"-inf"}"#
+        );
+        assert!(serde_json::from_str::<Value>(r#"{"Float":"nan"}"#).is_err());
+        assert!(serde_json::from_str::<Value>(r#"{"Float":null}"#).is_err());
+    }
 
     #[test]
     fn interning_tells_apart_strings_of_every_short_length() {

@@ -108,6 +108,44 @@ impl CsvShape {
         }
     }
 
+    /// The envelope members no column holds, said as a warning (`None`: every one
+    /// has its column). Without the type column every row is ignored, silently but
+    /// for the count: the usual cause is a file without a header row read without
+    /// `--csv-columns`, its first row taken for the header.
+    pub fn missing_envelope(&self, program: &Program) -> Option<String> {
+        let has = |want: fn(&Role) -> bool| self.columns.iter().any(|(_, r)| want(r));
+        let s = &program.schema;
+        let mut missing = Vec::new();
+        let keyed =
+            !program.events.is_empty() && program.events.iter().all(|e| e.keyed_by.is_some());
+        if !has(|r| matches!(r, Role::Key)) && !keyed {
+            let mut names = vec![s.key.as_str()];
+            names.extend(s.key_alternatives.iter().map(String::as_str));
+            let names: Vec<String> = names
+                .iter()
+                .map(|n| format!("`{}`", crate::diag::quote(n)))
+                .collect();
+            missing.push(format!("{} (the key)", names.join(" or ")));
+        }
+        if !has(|r| matches!(r, Role::Type)) {
+            missing.push(format!(
+                "`{}` (the event type)",
+                crate::diag::quote(&s.type_)
+            ));
+        }
+        if !has(|r| matches!(r, Role::Time)) {
+            missing.push(format!("`{}` (the time)", crate::diag::quote(&s.time)));
+        }
+        if missing.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "warning: no CSV column is named {}, so no row can be read as an event; a file \
+             without a header row needs `--csv-columns`",
+            missing.join(", ")
+        ))
+    }
+
     /// Read the row straight into `out` when it can be (see [`direct`]); `None`:
     /// take the JSON route ([`Self::row_to_json`]), which gives the same event or
     /// words the error. `out.origin` is set from `origin`, when a trigger starts on
@@ -167,7 +205,7 @@ impl CsvShape {
             }
             let value = match role {
                 Role::Key => Cell::Str,
-                Role::Type if !self.ints.is_empty() && cell.parse::<i64>().is_ok() => Cell::Raw,
+                Role::Type if !self.ints.is_empty() => int_cell(cell).unwrap_or(Cell::Str),
                 Role::Type => Cell::Str,
                 Role::Time => self.time_cell(cell),
                 Role::Other => match fields.and_then(|f| f.get(i)).and_then(Option::as_ref) {
@@ -192,10 +230,10 @@ impl CsvShape {
     }
 
     fn time_cell(&self, cell: &str) -> Cell {
-        match (&self.time_format, cell.parse::<i64>()) {
+        match (&self.time_format, int_cell(cell)) {
             (TimeFormat::Strftime { .. }, _) => Cell::Str,
-            (_, Ok(_)) => Cell::Raw,
-            (TimeFormat::EpochSeconds, Err(_)) => match cell.parse::<f64>() {
+            (_, Some(int)) => int,
+            (TimeFormat::EpochSeconds, None) => match cell.parse::<f64>() {
                 Ok(f) if f.is_finite() => Cell::Owned(format!("{f:?}")),
                 _ => Cell::Str,
             },
@@ -218,10 +256,7 @@ enum Cell {
 fn typed_cell(ty: &Ty, cell: &str) -> Option<Cell> {
     Some(match ty {
         Ty::Optional(inner) => return typed_cell(inner, cell),
-        Ty::Int => {
-            cell.parse::<i64>().ok()?;
-            Cell::Raw
-        }
+        Ty::Int => int_cell(cell)?,
         Ty::Float => {
             let f: f64 = cell.trim().parse().ok()?;
             if !f.is_finite() {
@@ -234,16 +269,31 @@ fn typed_cell(ty: &Ty, cell: &str) -> Option<Cell> {
             "false" => Cell::Owned("false".into()),
             _ => return None,
         },
-        Ty::Time | Ty::Duration => match cell.parse::<i64>() {
-            Ok(_) => Cell::Raw,
-            Err(_) => Cell::Str,
-        },
+        Ty::Time | Ty::Duration => int_cell(cell).unwrap_or(Cell::Str),
         Ty::Set(_) | Ty::List(_) => match serde_json::from_str::<serde_json::Value>(cell) {
             Ok(v @ serde_json::Value::Array(_)) => Cell::Owned(v.to_string()),
             _ => return None,
         },
         Ty::Str | Ty::Event(_) | Ty::Object => Cell::Str,
     })
+}
+
+/// An integer cell as a JSON number: as it stands when JSON spells it so, else
+/// rewritten (`+5`, `007` and `-07` read as integers, but written raw they would
+/// make the line invalid JSON and the row be rejected as such); `None` when the
+/// cell is no 64-bit integer.
+fn int_cell(cell: &str) -> Option<Cell> {
+    let n = cell.parse::<i64>().ok()?;
+    let digits = cell.strip_prefix('-').unwrap_or(cell);
+    Some(
+        if digits.bytes().all(|b| b.is_ascii_digit())
+            && (digits.len() == 1 || !digits.starts_with('0'))
+        {
+            Cell::Raw
+        } else {
+            Cell::Owned(n.to_string())
+        },
+    )
 }
 
 #[cold]
@@ -332,10 +382,37 @@ mod tests {
             shape.row_to_json(row.iter().copied(), &mut out),
             Err("column `sku`: expected an integer, found `seven`".into())
         );
+        assert_eq!(shape.missing_envelope(&p), None);
+        // A data row taken for the header (no `--csv-columns`): no envelope column.
+        let first_row: Vec<String> = ["1", "2268318", "pv", "1511544070"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(
+            CsvShape::new(&p, &first_row)
+                .missing_envelope(&p)
+                .as_deref(),
+            Some(
+                "warning: no CSV column is named `user_id` (the key), `type` (the event \
+                 type), `ts` (the time), so no row can be read as an event; a file without a \
+                 header row needs `--csv-columns`"
+            )
+        );
         // Another event type: its cells are not typed, only the envelope is kept.
         let row = ["u", "9", "1", "seven", "", "", "", ""];
         assert_eq!(shape.row_to_json(row.iter().copied(), &mut out), Ok(()));
         assert_eq!(out, r#"{"user_id":"u","type":9,"ts":1}"#);
+        // Integers Rust reads but JSON does not spell so (`+`, leading zeros) are
+        // rewritten, not written raw into an invalid line.
+        let row = ["u", "01", "+1767607200000", "-07", "", "", "", ""];
+        assert_eq!(shape.row_to_json(row.iter().copied(), &mut out), Ok(()));
+        assert_eq!(
+            out,
+            r#"{"user_id":"u","type":1,"ts":1767607200000,"sku":-7}"#
+        );
+        let row = ["u", "1", "1", "+7", "", "", "", ""];
+        assert_eq!(shape.row_to_json(row.iter().copied(), &mut out), Ok(()));
+        assert_eq!(out, r#"{"user_id":"u","type":1,"ts":1,"sku":7}"#);
         // A cut-off row (the last row of an export) is wrong, not a row of absents.
         let row = ["u", "1", "1", "7"];
         assert_eq!(

@@ -251,7 +251,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
             "a type like `string` or `set<string>`"
         }
         R::duration | R::suffixed_number => "a duration like `30m`",
-        R::int_lit => "a whole number",
+        R::int_lit | R::wire_int => "a whole number",
         R::string => "a string in double quotes",
         R::description => "a description string",
         R::time_of_day => "a time of day like `02:00`",
