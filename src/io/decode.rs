@@ -16,7 +16,8 @@
 //! - Members not declared for the event type (and not the envelope) are ignored,
 //!   whatever JSON they hold. A member name may appear once: a line naming one twice
 //!   (declared or not, read or not) is rejected, `duplicate member "type"`
-//!   ([`super::repeats`]).
+//!   ([`super::repeats`]). Inside nested objects, only names on a read path are
+//!   held to this (`decode/wire.rs`, `member_of`).
 //! - `type` must be a string. A type no `event` declares gives [`Decoded::Ignored`]
 //!   (the rest of such a line is not checked beyond being JSON: its shape is unknown).
 //! - Time (`ts`) and `time` fields: an RFC 3339 string (any offset, converted to UTC

@@ -83,11 +83,41 @@ fn integer_type_values_and_untyped_lines() {
         f.reject(r#"{"event":"Product Added","userId":"u","timestamp":1,"properties":{"product_id":"p","products":[{"n":"x"}]}}"#),
         "field `skus` of ADD: element 1: expected int, found string"
     );
+    // The element is counted by its place in the array, those without the member
+    // (or with `null`) included.
+    assert_eq!(
+        f.reject(r#"{"event":"Product Added","userId":"u","timestamp":1,"properties":{"product_id":"p","products":[{"n":1},{"n":null},{"m":2},{"n":"x"}]}}"#),
+        "field `skus` of ADD: element 4: expected int, found string"
+    );
     // A repeated top-level name still rejects the line.
     assert_eq!(
         f.reject(r#"{"event":7,"event":7,"userId":"u","timestamp":1}"#),
         "duplicate member \"event\""
     );
+    // Inside a nested object, a name a field reads through may appear once too
+    // (a repeat would leave the field two values to pick from); one nothing reads may
+    // repeat, as anywhere JSON allows it.
+    assert_eq!(
+        f.reject(r#"{"event":"Product Added","userId":"u","timestamp":1,"properties":{"product_id":"p","products":[],"product_id":"q"}}"#),
+        "field `product` of ADD: duplicate member \"product_id\""
+    );
+    assert_eq!(
+        f.reject(r#"{"event":"Product Added","userId":"u","timestamp":1,"properties":{"product_id":"p","item":{"qty":1},"products":[],"item":{"qty":2}}}"#),
+        "field `qty` of ADD: duplicate member \"item\""
+    );
+    assert_eq!(
+        f.reject(r#"{"event":"Product Added","timestamp":1,"context":{"traits":{"email":"a@b","email":"c@d"}},"properties":{"product_id":"p","products":[]}}"#),
+        "duplicate member \"email\""
+    );
+    assert_eq!(
+        f.reject(r#"{"event":"Product Added","userId":"u","timestamp":1,"properties":{"product_id":"p","products":[{"n":1,"n":2}]}}"#),
+        "field `skus` of ADD: duplicate member \"n\""
+    );
+    let product = f
+        .ok(r#"{"event":"Product Added","userId":"u","timestamp":1,"properties":{"product_id":"p","products":[],"note":1,"note":2},"context":{"a":1,"a":2}}"#)
+        .fields[0]
+        .clone();
+    assert_eq!(f.str(&product), "p");
 }
 
 #[test]

@@ -22,6 +22,7 @@ use rustc_hash::FxHashMap;
 
 use super::paths::PathTrie;
 use super::{Decoder, KeySource, NameId, json, read_key};
+use crate::diag::quote;
 use crate::interp::{Interner, Value};
 use crate::io::json::{Tok, Token};
 use crate::io::value::{ValueReader, out_of_range, read_keyed_by, read_time};
@@ -156,14 +157,17 @@ impl WireMap {
     }
 }
 
-/// The value of member `name` of the object opening at token `obj`, if present (the
-/// first, should a nested object repeat a name). The buffer holds a line
-/// [`json::walk_object`] accepted.
-fn member_of(text: &str, toks: &[Tok], obj: usize, name: &str) -> Option<usize> {
+/// The value of member `name` of the object opening at token `obj`, if present; an
+/// error when the object names it twice (a field reading through it would have to
+/// pick one of two values). The buffer holds a line [`json::walk_object`] accepted.
+fn member_of(text: &str, toks: &[Tok], obj: usize, name: &str) -> Result<Option<usize>, String> {
     let mut i = obj + 1;
     let mut unescaped = String::new();
+    let mut found = None;
     loop {
-        let tok = toks.get(i)?;
+        let Some(tok) = toks.get(i) else {
+            return Ok(found);
+        };
         let matches = match tok.token {
             Token::Str => tok.str_body(text) == name,
             Token::StrEscaped => {
@@ -171,15 +175,18 @@ fn member_of(text: &str, toks: &[Tok], obj: usize, name: &str) -> Option<usize> 
                 json::unescape(tok.str_body(text), &mut unescaped);
                 unescaped == name
             }
-            _ => return None,
+            _ => return Ok(found),
         };
         let value = i + 2;
         if matches {
-            return Some(value);
+            if found.is_some() {
+                return Err(format!("duplicate member \"{}\"", quote(name)));
+            }
+            found = Some(value);
         }
         i = json::value_end(toks, value);
         if json::kind(toks, i) != Some(Token::Comma) {
-            return None;
+            return Ok(found);
         }
         i += 1;
     }
@@ -211,15 +218,20 @@ fn follow(
     mut i: usize,
     mut tok: Tok,
     names: &[String],
-) -> Option<(usize, Tok)> {
+) -> Result<Option<(usize, Tok)>, String> {
     for name in names {
         if tok.token != Token::ObjOpen {
-            return None;
+            return Ok(None);
         }
-        i = member_of(text, toks, i, name)?;
-        tok = *toks.get(i)?;
+        let Some(at) = member_of(text, toks, i, name)? else {
+            return Ok(None);
+        };
+        let Some(&at_tok) = toks.get(at) else {
+            return Ok(None);
+        };
+        (i, tok) = (at, at_tok);
     }
-    Some((i, tok))
+    Ok(Some((i, tok)))
 }
 
 /// What a path found on a line.
@@ -227,8 +239,9 @@ enum Found {
     Absent,
     Value(usize, Tok),
     /// `[]`: the array's elements' values (the element itself when the path ends at
-    /// `[]`), elements without the member left out.
-    Gathered(Vec<(usize, Tok)>),
+    /// `[]`), elements without the member left out, each with its position in the
+    /// array (for messages).
+    Gathered(Vec<(usize, usize, Tok)>),
 }
 
 impl Decoder {
@@ -258,7 +271,8 @@ impl Decoder {
             slot.index as usize,
             slot.tok,
             &path.rest[..lead],
-        ) else {
+        )?
+        else {
             return Ok(Found::Absent);
         };
         if path.gather.is_none() {
@@ -269,12 +283,12 @@ impl Decoder {
             Token::ArrOpen => {
                 let tail = &path.rest[lead..];
                 let mut items = Vec::new();
-                for e in elements(toks, i) {
+                for (at, e) in elements(toks, i).into_iter().enumerate() {
                     let Some(&etok) = toks.get(e) else { continue };
-                    if let Some((v, vtok)) = follow(text, toks, e, etok, tail)
+                    if let Some((v, vtok)) = follow(text, toks, e, etok, tail)?
                         && vtok.token != Token::Null
                     {
-                        items.push((v, vtok));
+                        items.push((at, v, vtok));
                     }
                 }
                 Ok(Found::Gathered(items))
@@ -287,18 +301,24 @@ impl Decoder {
         }
     }
 
-    /// The token at `path` when present and not `null`.
+    /// The token at `path` when present and not `null` (an error when a nested
+    /// object on the way names a member twice).
     #[inline]
-    fn find_value(&self, wire: &WireMap, text: &str, path: &Path) -> Option<(usize, Tok)> {
+    fn find_value(
+        &self,
+        wire: &WireMap,
+        text: &str,
+        path: &Path,
+    ) -> Result<Option<(usize, Tok)>, String> {
         if wire.walked {
-            return walked_value(wire, path)
+            return Ok(walked_value(wire, path)
                 .filter(|tok| tok.token != Token::Null)
-                .map(|tok| (0, tok));
+                .map(|tok| (0, tok)));
         }
-        match self.find_scanned(text, path) {
-            Ok(Found::Value(i, tok)) if tok.token != Token::Null => Some((i, tok)),
+        Ok(match self.find_scanned(text, path)? {
+            Found::Value(i, tok) if tok.token != Token::Null => Some((i, tok)),
             _ => None,
-        }
+        })
     }
 
     /// What an ignored line without the type member counts as.
@@ -342,7 +362,7 @@ impl Decoder {
         out: &mut Event,
     ) -> Result<Option<String>, String> {
         // The event type: a string (the name table) or an integer.
-        let Some((_, type_tok)) = self.find_value(wire, text, &wire.type_) else {
+        let Some((_, type_tok)) = self.find_value(wire, text, &wire.type_)? else {
             return Ok(Some(self.untyped()));
         };
         let kind = match type_tok.token {
@@ -392,10 +412,13 @@ impl Decoder {
         out.key.clear();
         match shape.key {
             KeySource::Customer => {
-                let found = wire
-                    .keys
-                    .iter()
-                    .find_map(|p| self.find_value(wire, text, p).map(|(_, tok)| (p, tok)));
+                let mut found = None;
+                for path in &wire.keys {
+                    if let Some((_, tok)) = self.find_value(wire, text, path)? {
+                        found = Some((path, tok));
+                        break;
+                    }
+                }
                 let Some((path, tok)) = found else {
                     std::hint::cold_path();
                     let names: Vec<&str> = wire.keys.iter().map(|p| p.text.as_str()).collect();
@@ -410,12 +433,12 @@ impl Decoder {
                 else {
                     return Err("internal: `keyed by` field out of range".into());
                 };
-                let tok = self.find_value(wire, text, path).map(|(_, tok)| tok);
+                let tok = self.find_value(wire, text, path)?.map(|(_, tok)| tok);
                 read_keyed_by(text, tok, &mut out.key, &field.name, &shape.name)?;
             }
         }
 
-        let Some((_, time)) = self.find_value(wire, text, &wire.time) else {
+        let Some((_, time)) = self.find_value(wire, text, &wire.time)? else {
             std::hint::cold_path();
             return Err(format!("missing field `{}`", wire.time.text));
         };
@@ -464,10 +487,10 @@ impl Decoder {
                         _ => return Err(err("internal: `[]` on a field that is no list".into())),
                     };
                     let mut values = Vec::with_capacity(items.len());
-                    for (n, (i, tok)) in items.into_iter().enumerate() {
+                    for (at, i, tok) in items {
                         let v = reader
                             .read(i, tok, elem, interner, &mut self.scratch)
-                            .map_err(|what| err(format!("element {}: {what}", n + 1)))?;
+                            .map_err(|what| err(format!("element {}: {what}", at + 1)))?;
                         values.push(v);
                     }
                     if field.used {
