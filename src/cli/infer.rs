@@ -481,8 +481,9 @@ fn render(
         };
         let _ = writeln!(
             text,
-            "\n# seen on {} sampled lines\nevent {name} from {from} {{",
-            lines.len()
+            "\n# seen on {} sampled line{}\nevent {name} from {from} {{",
+            lines.len(),
+            if lines.len() == 1 { "" } else { "s" }
         );
         for line in fields(lines, &envelope) {
             let _ = writeln!(text, "  {line}");

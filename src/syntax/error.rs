@@ -204,6 +204,14 @@ fn syntax_help(facts: &SyntaxFacts<'_>) -> Option<String> {
             found.to_uppercase()
         ));
     }
+    if found == "from" && has(facts, Rule::open_brace) {
+        return Some(if has(facts, Rule::kw_keyed) {
+            "an event takes one `from`: list its wire names with commas, `from \"a\", \"b\"`"
+                .to_owned()
+        } else {
+            "`from` comes right after the event's name, before `keyed by`: `event NAME from \"wire name\" keyed by FIELD { ... }`".to_owned()
+        });
+    }
     let wants_then = has(facts, Rule::kw_then) || has(facts, Rule::step);
     if wants_then && ["webhook", "email", "emit", "set", "enroll"].contains(&found) {
         return Some(format!("actions follow `then`: write `then {found} ...`"));
