@@ -301,24 +301,31 @@ impl Decoder {
         }
     }
 
-    /// The token at `path` when present and not `null` (an error when a nested
-    /// object on the way names a member twice).
+    /// The token at `path` when present and not `null`. (A declined line whose
+    /// envelope path meets a repeated name was rejected before this:
+    /// [`Decoder::envelope_repeats`].)
     #[inline]
-    fn find_value(
-        &self,
-        wire: &WireMap,
-        text: &str,
-        path: &Path,
-    ) -> Result<Option<(usize, Tok)>, String> {
+    fn find_value(&self, wire: &WireMap, text: &str, path: &Path) -> Option<(usize, Tok)> {
         if wire.walked {
-            return Ok(walked_value(wire, path)
+            return walked_value(wire, path)
                 .filter(|tok| tok.token != Token::Null)
-                .map(|tok| (0, tok)));
+                .map(|tok| (0, tok));
         }
-        Ok(match self.find_scanned(text, path)? {
-            Found::Value(i, tok) if tok.token != Token::Null => Some((i, tok)),
+        match self.find_scanned(text, path) {
+            Ok(Found::Value(i, tok)) if tok.token != Token::Null => Some((i, tok)),
             _ => None,
-        })
+        }
+    }
+
+    /// On a line the walk declined (the walk itself declines a line that repeats a
+    /// name it reads): an error when a nested object on the way to the type, time or
+    /// a key names a member twice. Fields' paths say so as they are read.
+    #[cold]
+    fn envelope_repeats(&self, wire: &WireMap, text: &str) -> Result<(), String> {
+        for path in [&wire.type_, &wire.time].into_iter().chain(&wire.keys) {
+            self.find_scanned(text, path)?;
+        }
+        Ok(())
     }
 
     /// What an ignored line without the type member counts as.
@@ -344,6 +351,7 @@ impl Decoder {
             Ok(())
         } else {
             self.scan_general(text)
+                .and_then(|()| self.envelope_repeats(&wire, text))
         };
         let res = res.and_then(|()| self.decode_mapped(&wire, text, interner, out));
         // Put back where nothing is: an assignment would call the drop of the `None`
@@ -362,7 +370,7 @@ impl Decoder {
         out: &mut Event,
     ) -> Result<Option<String>, String> {
         // The event type: a string (the name table) or an integer.
-        let Some((_, type_tok)) = self.find_value(wire, text, &wire.type_)? else {
+        let Some((_, type_tok)) = self.find_value(wire, text, &wire.type_) else {
             return Ok(Some(self.untyped()));
         };
         let kind = match type_tok.token {
@@ -412,13 +420,10 @@ impl Decoder {
         out.key.clear();
         match shape.key {
             KeySource::Customer => {
-                let mut found = None;
-                for path in &wire.keys {
-                    if let Some((_, tok)) = self.find_value(wire, text, path)? {
-                        found = Some((path, tok));
-                        break;
-                    }
-                }
+                let found = wire
+                    .keys
+                    .iter()
+                    .find_map(|p| self.find_value(wire, text, p).map(|(_, tok)| (p, tok)));
                 let Some((path, tok)) = found else {
                     std::hint::cold_path();
                     let names: Vec<&str> = wire.keys.iter().map(|p| p.text.as_str()).collect();
@@ -433,12 +438,12 @@ impl Decoder {
                 else {
                     return Err("internal: `keyed by` field out of range".into());
                 };
-                let tok = self.find_value(wire, text, path)?.map(|(_, tok)| tok);
+                let tok = self.find_value(wire, text, path).map(|(_, tok)| tok);
                 read_keyed_by(text, tok, &mut out.key, &field.name, &shape.name)?;
             }
         }
 
-        let Some((_, time)) = self.find_value(wire, text, &wire.time)? else {
+        let Some((_, time)) = self.find_value(wire, text, &wire.time) else {
             std::hint::cold_path();
             return Err(format!("missing field `{}`", wire.time.text));
         };
