@@ -137,3 +137,83 @@ fn a_header_without_the_envelope_is_warned_about() {
     assert_eq!(text(&out.stdout).lines().count(), 1, "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
 }
+
+/// A CDP export flattened to CSV: dotted column names are the nested members they
+/// came from, so the rules written for the NDJSON events read the CSV unchanged.
+const SEGMENT_RULES: &[u8] = b"schema { key userId ?? anonymousId, type event, time timestamp }
+event ADD_TO_CART from \"Product Added\" {
+  product: string from properties.product_id
+  price: float from properties.price
+  plan: string? from context.traits.plan
+}
+trigger added on ADD_TO_CART then emit \"added\" with { product: product, price: price, plan: plan }
+";
+
+#[test]
+fn dotted_column_names_are_nested_members() {
+    let dir = temp_dir("csv-dotted");
+    let rules = write(&dir, "r.trig", SEGMENT_RULES);
+    let csv = "event,userId,anonymousId,timestamp,properties.product_id,properties.price,context.traits.plan,context.ip\n\
+               Product Added,u1,,2026-01-05T10:00:00Z,p1,19.9,pro,1.2.3.4\n\
+               Product Added,,a-9,2026-01-05T10:01:00Z,p2,5,,\n\
+               Product Added,u2,,2026-01-05T10:02:00Z,p3,cheap,,\n";
+    let input = write(&dir, "events.csv", csv.as_bytes());
+    let out = trigc(&["run", &rules, "--input", &input]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let payloads: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("a JSON record")["payload"].clone()
+        })
+        .collect();
+    assert_eq!(
+        payloads,
+        [
+            serde_json::json!({"product": "p1", "price": 19.9, "plan": "pro"}),
+            serde_json::json!({"product": "p2", "price": 5.0, "plan": null}),
+        ],
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("line 4:") && stderr.contains("`properties.price`"),
+        "the bad price is rejected with its line and column: {stderr}"
+    );
+}
+
+#[test]
+fn a_header_whose_read_columns_clash_is_refused_once() {
+    let dir = temp_dir("csv-clash");
+    let rules = write(&dir, "r.trig", SEGMENT_RULES);
+    let rows = "Product Added,u1,2026-01-05T10:00:00Z,p1,1,2\nProduct Added,u1,2026-01-05T10:00:01Z,p1,1,2\n";
+    let input = write(
+        &dir,
+        "events.csv",
+        format!(
+            "event,userId,timestamp,properties.product_id,properties.price,properties.price\n{rows}"
+        )
+        .as_bytes(),
+    );
+    let out = trigc(&["run", &rules, "--input", &input]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        text(&out.stderr).trim_end(),
+        "error: line 1: CSV header: the column `properties.price` is named twice (columns 5 \
+         and 6), and the rules read it: rename or drop one"
+    );
+    let out = trigc(&[
+        "run",
+        &rules,
+        "--input",
+        &input,
+        "--csv-columns",
+        "event,userId,timestamp,properties.product_id,properties.price,event",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr).trim_end(),
+        "error: --csv-columns: the column `event` is named twice (columns 1 and 6), and \
+         the rules read it: rename or drop one"
+    );
+}

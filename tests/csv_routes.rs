@@ -39,6 +39,16 @@ trigger t1 on VIEW then emit \"v\" with { s: sku, c: cat }
 trigger t2 on BUY then emit \"b\" with { t: total }
 ";
 
+/// A CDP export flattened to CSV: dotted column names, a key alternative and a
+/// member of an object beside another one's.
+const NESTED: &str = "
+schema { key context.traits.email ?? anonymousId, type event, time timestamp }
+event ADD from \"Product Added\" { product: string from properties.product_id, price: float? from properties.price }
+event BUY from \"Order Completed\" { revenue: float from properties.revenue, plan: string? from context.plan }
+trigger t1 on ADD then emit \"a\" with { p: product, q: price }
+trigger t2 on BUY then emit \"b\" with { r: revenue, c: plan }
+";
+
 /// One of `likely` mostly, any edge cell sometimes: so most rows get past the type
 /// and time cells and the fields' cells are what varies.
 fn biased(likely: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -90,7 +100,9 @@ static DIRECT: AtomicUsize = AtomicUsize::new(0);
 
 /// Decode `cells` both ways; panics (fails the case) when they disagree.
 fn agree(program: &Program, columns: &[String], cells: &[String]) {
-    let mut shape = CsvShape::new(program, columns);
+    let Ok(mut shape) = CsvShape::new(program, columns) else {
+        panic!("the header {columns:?} is refused");
+    };
     let mut decoder = Decoder::new(program);
     let mut interner = Interner::default();
     let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
@@ -144,6 +156,26 @@ proptest! {
     }
 
     #[test]
+    fn nested_rows_read_alike(
+        head in (
+            biased(&["Product Added", "Order Completed"]),
+            biased(&["a@b.c", ""]),
+            biased(&["a-9", ""]),
+            biased(&["2026-01-05T10:00:00.123Z", "1767607200000"]),
+        ),
+        rest in proptest::collection::vec(cell(), 4),
+    ) {
+        let cells: Vec<String> =
+            [head.0, head.1, head.2, head.3].into_iter().chain(rest).collect();
+        let program = program(NESTED);
+        let cols = columns(&[
+            "event", "context.traits.email", "anonymousId", "timestamp",
+            "properties.product_id", "properties.price", "properties.revenue", "context.plan",
+        ]);
+        agree(&program, &cols, &cells);
+    }
+
+    #[test]
     fn code_rows_read_alike(
         head in (
             biased(&["u1", ""]),
@@ -167,7 +199,7 @@ proptest! {
 fn plain_rows_are_read_directly() {
     let shop = program(SHOP);
     let cols = columns(&["type", "user", "ts", "product", "price", "qty"]);
-    let mut shape = CsvShape::new(&shop, &cols);
+    let mut shape = CsvShape::new(&shop, &cols).expect("a good header");
     let mut interner = Interner::default();
     let mut event = Event::default();
     let row = ["VIEW", "u1", "2026-01-05T10:00:00.123Z", "p1", "19.5", "2"];
@@ -186,7 +218,7 @@ fn plain_rows_are_read_directly() {
     );
     let codes = program(CODES);
     let cols = columns(&["user", "anon", "kind", "t", "sku", "cat", "total"]);
-    let mut shape = CsvShape::new(&codes, &cols);
+    let mut shape = CsvShape::new(&codes, &cols).expect("a good header");
     let row = ["", "a-9", "1", "1511544070", "42", "", ""];
     assert!(
         shape
@@ -194,6 +226,23 @@ fn plain_rows_are_read_directly() {
             .is_some()
     );
     assert_eq!((event.key.as_str(), event.ts), ("a-9", 1_511_544_070_000));
+    // Dotted columns are read directly too.
+    let nested = program(NESTED);
+    let cols = columns(&[
+        "event",
+        "context.traits.email",
+        "anonymousId",
+        "timestamp",
+        "properties.product_id",
+    ]);
+    let mut shape = CsvShape::new(&nested, &cols).expect("a good header");
+    let row = ["Product Added", "", "a-9", "1767607200000", "p1"];
+    assert!(
+        shape
+            .read_row(&row, (2, 1), &mut interner, &mut event)
+            .is_some()
+    );
+    assert_eq!((event.key.as_str(), event.fields.len()), ("a-9", 2));
 }
 
 /// The properties above are not vacuous: with the biased cells, a good share of

@@ -3,7 +3,8 @@
 //! honoured there), cut into records and cells ([`crate::io::csv_rows::split`]), and
 //! each record goes into the session under its own line number (where it starts):
 //! read straight into an event when it can be, else as the JSON line
-//! [`crate::io::csv_rows`] writes for it. A record refused (bad UTF-8, a cell that
+//! [`crate::io::csv_rows`] writes for it. A header whose read columns clash stops
+//! the run (`Err`) before any row. A record refused (bad UTF-8, a cell that
 //! cannot be its field's type) is rejected with its line number and copied, as it
 //! was read, to `--rejects`.
 
@@ -27,7 +28,10 @@ pub(super) fn read_csv(
     out: &mut CliOutput<'_>,
     mut reading: Reading<'_>,
 ) -> Result<InputEnd, String> {
-    let mut shape = columns.map(|c| CsvShape::new(program, &c));
+    let mut shape = match columns {
+        Some(c) => Some(CsvShape::new(program, &c).map_err(|e| format!("--csv-columns: {e}"))?),
+        None => None,
+    };
     if let Some(shape) = &shape {
         warn_missing_envelope(shape, program, out);
     }
@@ -73,7 +77,9 @@ pub(super) fn read_csv(
         cutter.split(text, &mut cells);
         let Some(shape) = &mut shape else {
             let header: Vec<String> = cells.iter().map(|c| c.trim().to_owned()).collect();
-            let header = CsvShape::new(program, &header);
+            // Refused once, for the whole input: no row of it could be read.
+            let header = CsvShape::new(program, &header)
+                .map_err(|e| format!("line {number}: CSV header: {e}"))?;
             warn_missing_envelope(&header, program, out);
             shape = Some(header);
             spare = recycle(cells);

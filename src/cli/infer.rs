@@ -20,8 +20,12 @@ mod guess;
 #[derive(clap::Args, Debug)]
 pub struct InferArgs {
     /// A sample of the stream (`-`: stdin): NDJSON, or CSV when the name ends in `.csv`
-    /// (`.csv.gz`); a gzip file is read decompressed.
+    /// (`.csv.gz`) or `--input-format csv` says so; a gzip file is read decompressed.
     pub events: PathBuf,
+    /// The sample's format; default: `csv` for a `*.csv` file or with
+    /// `--csv-columns`, else `ndjson`.
+    #[arg(long, value_enum)]
+    pub input_format: Option<super::input::InputFormat>,
     /// How many lines (rows) to read.
     #[arg(long, default_value_t = 10_000)]
     pub lines: usize,
@@ -78,10 +82,13 @@ pub fn infer(args: &InferArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let is_csv = super::input::format_extension(&args.events)
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-        || args.csv_columns.is_some();
-    let samples = if is_csv {
+    let format =
+        super::input::InputFormat::of(args.input_format, args.csv_columns.is_some(), &args.events);
+    if format == super::input::InputFormat::Ndjson && args.csv_columns.is_some() {
+        eprintln!("error: --csv-columns names the columns of CSV input, not NDJSON");
+        return ExitCode::from(2);
+    }
+    let samples = if format == super::input::InputFormat::Csv {
         csv_samples(reader, args)
     } else {
         json_samples(reader, args.lines)
@@ -284,13 +291,16 @@ fn csv_samples(file: impl std::io::Read, args: &InferArgs) -> Result<(Vec<Member
             }
         }
     };
+    let keep = readable_columns(&columns);
     let mut out = Vec::new();
     for record in first.into_iter().map(Ok).chain(records).take(args.lines) {
         let Ok(record) = record else { continue };
         let members = columns
             .iter()
             .zip(record.iter())
-            .filter(|(_, cell)| !cell.is_empty())
+            .zip(&keep)
+            .filter(|((_, cell), keep)| **keep && !cell.is_empty())
+            .map(|(column, _)| column)
             .map(|(name, cell)| {
                 let kind = if cell.parse::<i64>().is_ok() {
                     Kind::Int
@@ -326,6 +336,46 @@ fn csv_samples(file: impl std::io::Read, args: &InferArgs) -> Result<(Vec<Member
         }
     }
     Ok((out, headerless))
+}
+
+/// Which columns a declaration can read, the others said on stderr: a name with
+/// an empty part or a `[]` (no path names it), a name two columns have (`trigc run`
+/// refuses a header whose read columns repeat a name: it could not tell which to
+/// read), and one inside or around an earlier column (`a.b` after `a`).
+fn readable_columns(columns: &[String]) -> Vec<bool> {
+    let nested = |a: &str, b: &str| {
+        let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        long.starts_with(short) && long.as_bytes().get(short.len()) == Some(&b'.')
+    };
+    let q = crate::diag::quote;
+    let mut keep: Vec<bool> = Vec::with_capacity(columns.len());
+    for (i, name) in columns.iter().enumerate() {
+        let why = if name.split('.').any(|p| p.is_empty() || p.contains("[]")) {
+            Some("no path names a member with an empty name or `[]` in it".to_owned())
+        } else if columns.iter().filter(|other| *other == name).count() > 1 {
+            let same: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .filter(|(_, other)| *other == name)
+                .map(|(k, _)| (k + 1).to_string())
+                .collect();
+            Some(format!(
+                "columns {} have that name, and `trigc run` could not tell which to read",
+                same.join(" and ")
+            ))
+        } else {
+            columns[..i]
+                .iter()
+                .zip(&keep)
+                .position(|(other, kept)| *kept && nested(name, other))
+                .map(|e| format!("it clashes with column {} `{}`", e + 1, q(&columns[e])))
+        };
+        if let Some(why) = &why {
+            eprintln!("warning: column {} `{}` is left out: {why}", i + 1, q(name));
+        }
+        keep.push(why.is_none());
+    }
+    keep
 }
 
 /// Name the columns of a file without a header row after their roles (`user`,
@@ -441,26 +491,35 @@ fn render(
         "{}\nschema {{\n  key  {key}\n  type {type_src}\n  time {time_src}{time_clause}\n}}",
         envelope.comment()
     );
-    // Events by wire value, in order of first sight.
-    let mut wires: Vec<(String, bool)> = Vec::new();
-    let mut by_wire: BTreeMap<String, Vec<&Members>> = BTreeMap::new();
+    // Events by wire value, in order of first sight. An integer code and the same
+    // digits as a string (`1` and `"1"`) are one event with both wire names: `from 1`
+    // alone would leave the string lines ignored at run time.
+    let mut wires: Vec<String> = Vec::new();
+    let mut by_wire: BTreeMap<String, (Vec<&Members>, WireForms)> = BTreeMap::new();
     for m in samples {
-        let Some(wire) = wire_value(m, type_name) else {
+        let Some((wire, is_int)) = wire_value(m, type_name) else {
             continue;
         };
-        if !by_wire.contains_key(&wire.0) {
+        if !by_wire.contains_key(&wire) {
             wires.push(wire.clone());
         }
-        by_wire.entry(wire.0).or_default().push(m);
+        let (lines, forms) = by_wire.entry(wire).or_default();
+        lines.push(m);
+        if is_int {
+            forms.int = true;
+        } else {
+            forms.string = true;
+        }
     }
     let envelope: Vec<&str> = [type_name, time_name]
         .into_iter()
         .chain(envelope.key.iter().map(String::as_str))
         .collect();
     let mut names: Vec<String> = Vec::new();
-    for (wire, is_int) in wires.iter().take(100) {
-        let lines = by_wire.get(wire).map_or(&[][..], Vec::as_slice);
-        let mut name = if *is_int {
+    let empty = (Vec::new(), WireForms::default());
+    for wire in wires.iter().take(100) {
+        let (lines, forms) = by_wire.get(wire).unwrap_or(&empty);
+        let mut name = if forms.int {
             match wire.strip_prefix('-') {
                 Some(digits) => format!("E_NEG_{digits}"),
                 None => format!("E_{wire}"),
@@ -472,12 +531,13 @@ fn render(
             name.push('_');
         }
         names.push(name.clone());
-        let from = if *is_int {
-            wire.clone()
-        } else {
-            // JSON's escapes are Trig's (docs/LANGUAGE.md §2); Rust's `{:?}` writes
-            // `\u{1}`, which `trigc check` rejects.
-            serde_json::Value::from(wire.as_str()).to_string()
+        // JSON's escapes are Trig's (docs/LANGUAGE.md §2); Rust's `{:?}` writes
+        // `\u{1}`, which `trigc check` rejects.
+        let quoted = serde_json::Value::from(wire.as_str()).to_string();
+        let from = match (forms.int, forms.string) {
+            (true, true) => format!("{wire}, {quoted}"),
+            (true, false) => wire.clone(),
+            _ => quoted,
         };
         let _ = writeln!(
             text,
@@ -511,6 +571,13 @@ fn source_path(path: &str) -> String {
         })
         .collect();
     segments.join(".")
+}
+
+/// How a type value was written on the sampled lines.
+#[derive(Clone, Copy, Debug, Default)]
+struct WireForms {
+    int: bool,
+    string: bool,
 }
 
 /// The type member's value on a line: its text, and whether it is an integer code.

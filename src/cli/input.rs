@@ -103,6 +103,30 @@ pub fn is_gzip_file(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// `--input-format` of `trigc run` and `trigc infer`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// One JSON object per line.
+    Ndjson,
+    /// Comma-separated values with a header row (or `--csv-columns`).
+    Csv,
+}
+
+impl InputFormat {
+    /// The format given, else CSV when columns are named or the input's name ends
+    /// in `.csv` (`.csv.gz`), else NDJSON.
+    pub fn of(given: Option<InputFormat>, csv_columns: bool, input: &Path) -> InputFormat {
+        match given {
+            Some(f) => f,
+            None if csv_columns => InputFormat::Csv,
+            None if format_extension(input).is_some_and(|e| e.eq_ignore_ascii_case("csv")) => {
+                InputFormat::Csv
+            }
+            None => InputFormat::Ndjson,
+        }
+    }
+}
+
 /// The name's format extension, under a `.gz` (`events.csv.gz`: `csv`).
 pub fn format_extension(path: &Path) -> Option<&std::ffi::OsStr> {
     match path.extension() {

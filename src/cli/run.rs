@@ -49,14 +49,7 @@ pub enum LateArg {
     Process,
 }
 
-/// `--input-format`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputFormat {
-    /// One JSON object per line.
-    Ndjson,
-    /// Comma-separated values with a header row (or `--csv-columns`).
-    Csv,
-}
+pub use super::input::InputFormat;
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -177,16 +170,7 @@ pub struct RunArgs {
 impl RunArgs {
     /// `--input-format`, or what the input's name says.
     pub fn format(&self) -> InputFormat {
-        match self.input_format {
-            Some(f) => f,
-            None if self.csv_columns.is_some() => InputFormat::Csv,
-            None if super::input::format_extension(&self.input)
-                .is_some_and(|e| e.eq_ignore_ascii_case("csv")) =>
-            {
-                InputFormat::Csv
-            }
-            None => InputFormat::Ndjson,
-        }
+        InputFormat::of(self.input_format, self.csv_columns.is_some(), &self.input)
     }
 
     /// The socket `--input` names, if it names one.

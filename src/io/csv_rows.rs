@@ -2,8 +2,11 @@
 //! decoder already knows, so every rule of docs/LANGUAGE.md §8 applies unchanged.
 //!
 //! The header row names the columns (or `--csv-columns a,b,c` when there is none);
-//! a column's name is a wire name, a top-level member (dotted `from` paths do not
-//! reach into CSV cells). A cell is typed by the declarations: by the schema's role
+//! a column's name is a wire path: `price` a top-level member, `properties.price`
+//! the member `price` of the object `properties` (how exports flatten nested
+//! events), so `from properties.price` reads it as it reads the NDJSON event. Two
+//! columns the program reads must not land in one place (the same name twice, or
+//! `a` beside `a.b`): the header is refused once, rather than every row. A cell is typed by the declarations: by the schema's role
 //! for the key, type and time columns, and by the declared field of the row's event
 //! for the others. An empty cell is an absent member; a cell that cannot be its
 //! field's type (`abc` for an `int`) rejects the row with its line number. Columns
@@ -40,6 +43,8 @@ enum Role {
 #[derive(Clone, Debug)]
 pub struct CsvShape {
     columns: Vec<(String, Role)>,
+    /// The columns some declaration reads, as the members of the row's JSON object.
+    members: Vec<Member>,
     type_column: Option<usize>,
     /// String values of the type member (events' `from` strings, or their names).
     strings: FxHashMap<String, EventId>,
@@ -52,8 +57,9 @@ pub struct CsvShape {
 }
 
 impl CsvShape {
-    /// The shape of rows whose columns are `columns` (the header, in order).
-    pub fn new(program: &Program, columns: &[String]) -> CsvShape {
+    /// The shape of rows whose columns are `columns` (the header, in order); `Err`
+    /// says which two read columns land in one place.
+    pub fn new(program: &Program, columns: &[String]) -> Result<CsvShape, String> {
         let s = &program.schema;
         let role = |c: &str| {
             if c == s.key || s.key_alternatives.iter().any(|k| k == c) {
@@ -80,7 +86,7 @@ impl CsvShape {
                 };
             }
         }
-        let fields = program
+        let fields: Vec<Vec<Option<Ty>>> = program
             .events
             .iter()
             .map(|e| {
@@ -97,15 +103,25 @@ impl CsvShape {
             .collect();
         let type_column = columns.iter().position(|c| *c == s.type_);
         let columns: Vec<(String, Role)> = columns.iter().map(|c| (c.clone(), role(c))).collect();
-        CsvShape {
+        let read = |i: usize| {
+            !matches!(columns[i].1, Role::Other) || fields.iter().any(|f| f[i].is_some())
+        };
+        let mut members = Vec::new();
+        for (i, (name, _)) in columns.iter().enumerate() {
+            if read(i) {
+                place(&mut members, name, i, &columns)?;
+            }
+        }
+        Ok(CsvShape {
             direct: direct::DirectRows::new(program, &columns),
+            members,
             columns,
             type_column,
             strings,
             ints,
             fields,
             time_format: s.time_format.clone(),
-        }
+        })
     }
 
     /// The envelope members no column holds, said as a warning (`None`: every one
@@ -197,36 +213,75 @@ impl CsvShape {
             });
         let fields = kind.and_then(|k| self.fields.get(k.index()));
         out.clear();
+        self.write_object(&self.members, &cells, fields, out)
+    }
+
+    /// Write `members` as one JSON object, leaving out empty cells and the columns
+    /// the row's event does not read (`fields`).
+    fn write_object(
+        &self,
+        members: &[Member],
+        cells: &[&str],
+        fields: Option<&Vec<Option<Ty>>>,
+        out: &mut String,
+    ) -> Result<(), String> {
         out.push('{');
         let mut first = true;
-        for (i, (cell, (name, role))) in cells.iter().zip(&self.columns).enumerate() {
-            if cell.is_empty() {
-                continue;
-            }
-            let value = match role {
-                Role::Key => Cell::Str,
-                Role::Type if !self.ints.is_empty() => int_cell(cell).unwrap_or(Cell::Str),
-                Role::Type => Cell::Str,
-                Role::Time => self.time_cell(cell),
-                Role::Other => match fields.and_then(|f| f.get(i)).and_then(Option::as_ref) {
-                    Some(ty) => typed_cell(ty, cell).ok_or_else(|| bad_cell(name, ty, cell))?,
-                    None => continue,
-                },
-            };
+        for member in members {
+            let mark = out.len();
             if !first {
                 out.push(',');
             }
-            first = false;
-            push_json_str(out, name);
+            push_json_str(out, &member.name);
             out.push(':');
-            match value {
-                Cell::Str => push_json_str(out, cell),
-                Cell::Raw => out.push_str(cell),
-                Cell::Owned(text) => out.push_str(&text),
+            let wrote = match &member.node {
+                Node::Object(inner) => {
+                    let open = out.len();
+                    self.write_object(inner, cells, fields, out)?;
+                    out.len() > open + 2
+                }
+                Node::Column(i) => self.write_cell(*i, cells, fields, out)?,
+            };
+            if wrote {
+                first = false;
+            } else {
+                out.truncate(mark);
             }
         }
         out.push('}');
         Ok(())
+    }
+
+    /// Write column `i`'s cell as a JSON value; `false` when it is left out.
+    fn write_cell(
+        &self,
+        i: usize,
+        cells: &[&str],
+        fields: Option<&Vec<Option<Ty>>>,
+        out: &mut String,
+    ) -> Result<bool, String> {
+        let (Some(cell), Some((name, role))) = (cells.get(i), self.columns.get(i)) else {
+            return Ok(false);
+        };
+        if cell.is_empty() {
+            return Ok(false);
+        }
+        let value = match role {
+            Role::Key => Cell::Str,
+            Role::Type if !self.ints.is_empty() => int_cell(cell).unwrap_or(Cell::Str),
+            Role::Type => Cell::Str,
+            Role::Time => self.time_cell(cell),
+            Role::Other => match fields.and_then(|f| f.get(i)).and_then(Option::as_ref) {
+                Some(ty) => typed_cell(ty, cell).ok_or_else(|| bad_cell(name, ty, cell))?,
+                None => return Ok(false),
+            },
+        };
+        match value {
+            Cell::Str => push_json_str(out, cell),
+            Cell::Raw => out.push_str(cell),
+            Cell::Owned(text) => out.push_str(&text),
+        }
+        Ok(true)
     }
 
     fn time_cell(&self, cell: &str) -> Cell {
@@ -239,6 +294,105 @@ impl CsvShape {
             },
             _ => Cell::Str,
         }
+    }
+}
+
+/// A member of a row's JSON object: a column's cell, or an object of members
+/// (from dotted column names).
+#[derive(Clone, Debug)]
+struct Member {
+    name: String,
+    node: Node,
+}
+
+#[derive(Clone, Debug)]
+enum Node {
+    Column(usize),
+    Object(Vec<Member>),
+}
+
+/// Put column `column` (named `name`) into `members` at its dotted place; `Err`
+/// when another read column is there already, or its place is inside one. A name
+/// with an empty part (`a..b`, `.a`) is one top-level member: no path names it.
+fn place(
+    members: &mut Vec<Member>,
+    name: &str,
+    column: usize,
+    columns: &[(String, Role)],
+) -> Result<(), String> {
+    let parts: Vec<&str> = if name.split('.').any(str::is_empty) {
+        vec![name]
+    } else {
+        name.split('.').collect()
+    };
+    let clash = |other: usize| {
+        let other_name = columns.get(other).map_or("", |(n, _)| n.as_str());
+        let q = crate::diag::quote;
+        if other_name == name {
+            return format!(
+                "the column `{}` is named twice (columns {} and {}), and the \
+                 rules read it: rename or drop one",
+                q(name),
+                other + 1,
+                column + 1
+            );
+        }
+        let ((outer, o), (inner, i)) = if other_name.len() < name.len() {
+            ((other_name, other), (name, column))
+        } else {
+            ((name, column), (other_name, other))
+        };
+        format!(
+            "the rules read the columns `{}` ({}) and `{}` ({}), but `{}` \
+             names a member of `{}`: rename one",
+            q(outer),
+            o + 1,
+            q(inner),
+            i + 1,
+            q(inner),
+            q(outer)
+        )
+    };
+    let mut level = members;
+    for (depth, part) in parts.iter().enumerate() {
+        let last = depth + 1 == parts.len();
+        let at = level.iter().position(|m| m.name == *part);
+        let at = match at {
+            Some(at) => at,
+            None => {
+                level.push(Member {
+                    name: (*part).to_owned(),
+                    node: if last {
+                        Node::Column(column)
+                    } else {
+                        Node::Object(Vec::new())
+                    },
+                });
+                if last {
+                    return Ok(());
+                }
+                level.len() - 1
+            }
+        };
+        match &level[at].node {
+            Node::Object(inner) if last => return Err(clash(first_column(inner))),
+            Node::Column(other) => return Err(clash(*other)),
+            Node::Object(_) => {}
+        }
+        let Node::Object(inner) = &mut level[at].node else {
+            return Ok(());
+        };
+        level = inner;
+    }
+    Ok(())
+}
+
+/// The first column inside an object member.
+fn first_column(members: &[Member]) -> usize {
+    match members.first().map(|m| &m.node) {
+        Some(Node::Column(c)) => *c,
+        Some(Node::Object(inner)) => first_column(inner),
+        None => 0,
     }
 }
 
@@ -354,7 +508,9 @@ mod tests {
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-        let shape = CsvShape::new(&p, &cols);
+        let Ok(shape) = CsvShape::new(&p, &cols) else {
+            panic!("the header is refused");
+        };
         let mut out = String::new();
         let row = [
             "42",
@@ -390,7 +546,8 @@ mod tests {
             .collect();
         assert_eq!(
             CsvShape::new(&p, &first_row)
-                .missing_envelope(&p)
+                .ok()
+                .and_then(|shape| shape.missing_envelope(&p))
                 .as_deref(),
             Some(
                 "warning: no CSV column is named `user_id` (the key), `type` (the event \
@@ -418,6 +575,77 @@ mod tests {
         assert_eq!(
             shape.row_to_json(row.iter().copied(), &mut out),
             Err("row has 4 cells, but there are 8 columns".into())
+        );
+    }
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn dotted_columns_are_nested_members() {
+        let p = program(
+            "schema { key context.traits.email ?? anonymousId, type event, time timestamp }\n\
+             event ADD from \"Product Added\" { product: string from properties.product_id,\n\
+               price: float? from properties.price, plan: string? from context.plan }\n\
+             event VIEW from \"Product Viewed\" { product: string from properties.product_id }\n\
+             trigger t on ADD then emit \"x\" with { p: product, q: price, c: plan }\n",
+        );
+        let cols = names(&[
+            "event",
+            "context.traits.email",
+            "anonymousId",
+            "timestamp",
+            "properties.product_id",
+            "properties.price",
+            "context.plan",
+            "properties.unread",
+        ]);
+        let Ok(shape) = CsvShape::new(&p, &cols) else {
+            panic!("the header is refused");
+        };
+        let mut out = String::new();
+        let row = ["Product Added", "a@b.c", "", "1", "p1", "2", "pro", "z"];
+        assert_eq!(shape.row_to_json(row.iter().copied(), &mut out), Ok(()));
+        assert_eq!(
+            out,
+            r#"{"event":"Product Added","context":{"traits":{"email":"a@b.c"},"plan":"pro"},"timestamp":1,"properties":{"product_id":"p1","price":2.0}}"#
+        );
+        // An object all of whose cells are empty or unread is left out.
+        let row = ["Product Viewed", "", "a-9", "1", "p2", "3", "pro", "z"];
+        assert_eq!(shape.row_to_json(row.iter().copied(), &mut out), Ok(()));
+        assert_eq!(
+            out,
+            r#"{"event":"Product Viewed","anonymousId":"a-9","timestamp":1,"properties":{"product_id":"p2"}}"#
+        );
+    }
+
+    #[test]
+    fn read_columns_that_clash_refuse_the_header() {
+        let p = program(
+            "event ADD { product: string, price: float? from product.price }\n\
+             trigger t on ADD then emit \"x\" with { p: product, q: price }\n",
+        );
+        let refused = |cols: &[&str]| CsvShape::new(&p, &names(cols)).err();
+        assert_eq!(
+            refused(&["type", "user", "ts", "product", "x", "product"]).as_deref(),
+            Some(
+                "the column `product` is named twice (columns 4 and 6), and the rules read \
+                 it: rename or drop one"
+            )
+        );
+        assert_eq!(
+            refused(&["type", "user", "ts", "product.price", "product"]).as_deref(),
+            Some(
+                "the rules read the columns `product` (5) and `product.price` (4), but \
+                 `product.price` names a member of `product`: rename one"
+            )
+        );
+        // Columns nothing reads may repeat.
+        assert_eq!(refused(&["type", "user", "ts", "product", "x", "x"]), None);
+        assert_eq!(
+            refused(&["type", "user", "ts", "product", "x.y", "x"]),
+            None
         );
     }
 }

@@ -5,9 +5,9 @@
 //! It must give exactly the event the JSON route gives, so it declines (returns
 //! `None`) wherever that route has something to say: a cell it would reject, an
 //! absent required field, an undeclared type, a time that is not in the canonical
-//! spelling, a field of another type, a program whose wire mapping reaches into
-//! nested members. The caller then takes the JSON route, which words every error.
-//! `tests/csv.rs` checks both routes against each other.
+//! spelling, a field of another type, a path that gathers (`[]`) or that no column
+//! holds while one sits on its way. The caller then takes the JSON route, which
+//! words every error. `tests/csv_routes.rs` checks both routes against each other.
 
 use rustc_hash::FxHashMap;
 
@@ -61,15 +61,32 @@ pub(super) struct DirectRows {
     dates: DateCache,
 }
 
-/// A wire path that names a top-level member (no `.` or `[]`).
+/// A wire path one column can hold whole: no `[]` (a column named `a.b` holds the
+/// member `b` of `a`, as the JSON route nests it).
 fn plain(path: &str) -> bool {
-    !path.contains(['.', '['])
+    !path.contains('[')
+}
+
+/// Whether some column sits on the way to `path` or inside it (`a` or `a.b.c` for
+/// `a.b`): for a path no column names, the JSON route might then find a value
+/// that is no member of it, or an object, where the direct one finds it absent.
+fn shadowed(path: &str, names: &FxHashMap<&str, usize>) -> bool {
+    names.keys().any(|name| {
+        let (short, long) = if name.len() < path.len() {
+            (*name, path)
+        } else {
+            (path, *name)
+        };
+        long.len() > short.len()
+            && long.starts_with(short)
+            && long.as_bytes().get(short.len()) == Some(&b'.')
+    })
 }
 
 impl DirectRows {
-    /// `None` when no row of this header can be read directly: repeated column names
-    /// (the JSON route rejects them), a missing type or time column, nested paths in
-    /// the schema, or a time format other than the default and integer epochs.
+    /// `None` when no row of this header can be read directly: repeated column names,
+    /// a missing type or time column, a key path no column holds but one sits on
+    /// the way to, or a time format other than the default and integer epochs.
     pub(super) fn new(program: &Program, columns: &[(String, Role)]) -> Option<DirectRows> {
         let mut seen = FxHashMap::default();
         for (i, (name, _)) in columns.iter().enumerate() {
@@ -86,6 +103,12 @@ impl DirectRows {
             return None;
         }
         let column = |name: &str| seen.get(name).copied();
+        if keys
+            .iter()
+            .any(|k| column(k).is_none() && shadowed(k, &seen))
+        {
+            return None;
+        }
         let key_columns = keys.iter().filter_map(|k| column(k)).collect();
         let mut starts = vec![false; program.events.len()];
         for t in &program.triggers {
@@ -108,7 +131,7 @@ impl DirectRows {
                     let column = column(path);
                     let other =
                         column.is_none_or(|c| matches!(columns.get(c), Some((_, Role::Other))));
-                    if !plain(path) || !other {
+                    if !plain(path) || !other || (column.is_none() && shadowed(path, &seen)) {
                         return None;
                     }
                     let kind = match f.ty.strip_optional() {
