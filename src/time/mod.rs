@@ -1,5 +1,5 @@
 //! Times and durations, the one place that reads and writes them: RFC 3339 times on
-//! the wire ([`rfc3339`]), their text in records ([`format`]), Trig durations in rule
+//! the wire ([`rfc3339`]) and times in a declared format ([`strftime`]), their text in records ([`format`]), Trig durations in rule
 //! files, on the wire and in records ([`duration`]), and the calendar arithmetic
 //! under all of them ([`civil`]). Every time is UTC milliseconds since the Unix epoch
 //! (`i64`); every duration is milliseconds. Times from outside (event lines, `time`
@@ -14,6 +14,7 @@ pub mod civil;
 pub mod duration;
 pub mod format;
 pub mod rfc3339;
+pub mod strftime;
 
 /// The earliest time trigc accepts anywhere (event times, `time` fields, `--until`):
 /// 1970-01-01T00:00:00Z, epoch millisecond 0.

@@ -164,6 +164,27 @@ fn time_formats_and_epoch_units() {
         f.reject(r#"{"type":"A","user":"u","at":"2026-03-29 02:30:00"}"#)
             .contains("does not exist in Europe/Berlin")
     );
+    // `%Z` reads UTC or an offset; chrono alone would skip `+0100` and read UTC.
+    let mut f = Fixture::with(&compiled(
+        r#"schema { time at format "%Y-%m-%d %H:%M:%S %Z" }
+        event A { x: int? }
+        trigger t on A then emit "x""#,
+    ));
+    assert_eq!(
+        f.ok(r#"{"type":"A","user":"u","at":"2026-01-05 10:00:00 UTC"}"#)
+            .ts,
+        T0
+    );
+    assert_eq!(
+        f.ok(r#"{"type":"A","user":"u","at":"2026-01-05 11:00:00 +0100"}"#)
+            .ts,
+        T0
+    );
+    assert_eq!(
+        f.reject(r#"{"type":"A","user":"u","at":"2026-01-05 11:00:00 CET"}"#),
+        "field `at`: time `2026-01-05 11:00:00 CET` does not match the format \
+         \"%Y-%m-%d %H:%M:%S %Z\": `%Z` reads UTC, GMT or an offset like +01:00, not `CET`"
+    );
     for (unit, raw, ms) in [
         ("seconds", "1767607200", T0),
         ("seconds", "1767607200.25", T0 + 250),

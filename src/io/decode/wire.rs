@@ -16,7 +16,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 
@@ -30,6 +29,7 @@ use crate::ir::{EventId, Program, TimeFormat, Ty, WireValue};
 use crate::runtime::Event;
 use crate::time::in_range;
 use crate::time::rfc3339::parse_canonical_utc;
+use crate::time::strftime::{StrftimeError, parse_strftime};
 
 /// The first member name of a dotted wire path (`properties` of
 /// `properties.products[].sku`): the top-level member the scan records.
@@ -551,23 +551,16 @@ fn read_formatted(
             scratch.clear();
             json::unescape(tok.str_body(text), scratch);
             let s = scratch.as_str();
-            let parsed = DateTime::parse_from_str(s, fmt)
-                .map(|t| Some(t.timestamp_millis()))
-                .or_else(|_| NaiveDateTime::parse_from_str(s, fmt).map(|t| local(t, zone)))
-                .or_else(|_| {
-                    NaiveDate::parse_from_str(s, fmt)
-                        .map(|d| local(d.and_time(chrono::NaiveTime::MIN), zone))
-                });
-            match parsed {
-                Ok(Some(ms)) => ms,
-                Ok(None) => {
+            match parse_strftime(s, fmt, zone) {
+                Ok(ms) => ms,
+                Err(StrftimeError::Skipped) => {
                     let zone = zone.map_or("UTC", |z| z.name());
                     return Err(format!(
                         "time `{}` does not exist in {zone} (skipped by a daylight-saving change)",
                         json::clip(s)
                     ));
                 }
-                Err(e) => {
+                Err(StrftimeError::Mismatch(e)) => {
                     return Err(format!(
                         "time `{}` does not match the format \"{fmt}\": {e}",
                         json::clip(s)
@@ -581,18 +574,6 @@ fn read_formatted(
         TimeFormat::Default => return Err("internal: default time format".into()),
     };
     in_range(ms).ok_or_else(|| out_of_range(tok.text(text)))
-}
-
-/// A wall-clock time in `zone` (UTC without one) as epoch milliseconds; a time a
-/// daylight-saving change repeats is its earlier instant, one it skips is `None`.
-fn local(t: NaiveDateTime, zone: Option<Tz>) -> Option<i64> {
-    match zone {
-        None => Some(t.and_utc().timestamp_millis()),
-        Some(z) => z
-            .from_local_datetime(&t)
-            .earliest()
-            .map(|t| t.timestamp_millis()),
-    }
 }
 
 /// An epoch number in `unit` as milliseconds: an integer (also as a string of
