@@ -217,3 +217,32 @@ fn a_header_whose_read_columns_clash_is_refused_once() {
          the rules read it: rename or drop one"
     );
 }
+
+#[test]
+fn a_gathered_path_reads_a_json_array_column() {
+    let dir = temp_dir("csv-gather");
+    let rules = write(
+        &dir,
+        "r.trig",
+        b"schema { key userId, type event, time timestamp }
+event ORDER from \"Order Completed\" { skus: list<string> from properties.products[].sku }
+trigger ordered on ORDER then emit \"ordered\" with { skus: skus }
+",
+    );
+    let csv = "event,userId,timestamp,properties.products\n\
+               Order Completed,u1,2026-01-05T10:00:00Z,\"[{\"\"sku\"\":\"\"a\"\"},{\"\"sku\"\":\"\"b\"\"}]\"\n\
+               Order Completed,u2,2026-01-05T10:01:00Z,a;b\n";
+    let input = write(&dir, "orders.csv", csv.as_bytes());
+    let out = trigc(&["run", &rules, "--input", &input]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains(r#""payload":{"skus":["a","b"]}"#),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("line 3: column `properties.products`: expected a JSON array"),
+        "{stderr}"
+    );
+}

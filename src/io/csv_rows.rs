@@ -11,7 +11,8 @@
 //! for the others. An empty cell is an absent member; a cell that cannot be its
 //! field's type (`abc` for an `int`) rejects the row with its line number. Columns
 //! no declaration names are left out. Lists and sets are written as a JSON array in
-//! the cell.
+//! the cell; so is the array a `[]` path gathers from (the column `a.items` for
+//! `from a.items[].sku`), its elements objects.
 
 mod direct;
 pub mod split;
@@ -93,10 +94,16 @@ impl CsvShape {
                 columns
                     .iter()
                     .map(|c| {
-                        e.fields
-                            .iter()
-                            .find(|f| f.path.as_deref().unwrap_or(&f.name) == c)
-                            .map(|f| f.ty.clone())
+                        e.fields.iter().find_map(|f| {
+                            let path = f.path.as_deref().unwrap_or(&f.name);
+                            if path == c {
+                                return Some(f.ty.clone());
+                            }
+                            // `a.items[].sku` gathers from the column `a.items`,
+                            // a JSON array of objects.
+                            let (array, _) = path.split_once("[]")?;
+                            (array == c).then(|| Ty::List(Box::new(Ty::Object)))
+                        })
                     })
                     .collect()
             })
