@@ -343,10 +343,7 @@ fn csv_samples(file: impl std::io::Read, args: &InferArgs) -> Result<(Vec<Member
 /// refuses a header whose read columns repeat a name: it could not tell which to
 /// read), and one inside or around an earlier column (`a.b` after `a`).
 fn readable_columns(columns: &[String]) -> Vec<bool> {
-    let nested = |a: &str, b: &str| {
-        let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-        long.starts_with(short) && long.as_bytes().get(short.len()) == Some(&b'.')
-    };
+    let nested = crate::io::csv_rows::nested_names;
     let q = crate::diag::quote;
     let mut keep: Vec<bool> = Vec::with_capacity(columns.len());
     for (i, name) in columns.iter().enumerate() {

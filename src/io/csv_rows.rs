@@ -394,6 +394,14 @@ fn place(
     Ok(())
 }
 
+/// Whether one dotted name lies inside the other (`a` and `a.b`, not `a` and `ab`).
+pub fn nested_names(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    long.len() > short.len()
+        && long.starts_with(short)
+        && long.as_bytes().get(short.len()) == Some(&b'.')
+}
+
 /// The first column inside an object member.
 fn first_column(members: &[Member]) -> usize {
     match members.first().map(|m| &m.node) {

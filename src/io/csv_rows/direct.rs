@@ -71,16 +71,7 @@ fn plain(path: &str) -> bool {
 /// `a.b`): for a path no column names, the JSON route might then find a value
 /// that is no member of it, or an object, where the direct one finds it absent.
 fn shadowed(path: &str, names: &FxHashMap<&str, usize>) -> bool {
-    names.keys().any(|name| {
-        let (short, long) = if name.len() < path.len() {
-            (*name, path)
-        } else {
-            (path, *name)
-        };
-        long.len() > short.len()
-            && long.starts_with(short)
-            && long.as_bytes().get(short.len()) == Some(&b'.')
-    })
+    names.keys().any(|name| super::nested_names(name, path))
 }
 
 impl DirectRows {
