@@ -6,13 +6,14 @@
 //! the member `price` of the object `properties` (how exports flatten nested
 //! events), so `from properties.price` reads it as it reads the NDJSON event. Two
 //! columns the program reads must not land in one place (the same name twice, or
-//! `a` beside `a.b`): the header is refused once, rather than every row. A cell is typed by the declarations: by the schema's role
-//! for the key, type and time columns, and by the declared field of the row's event
-//! for the others. An empty cell is an absent member; a cell that cannot be its
-//! field's type (`abc` for an `int`) rejects the row with its line number. Columns
-//! no declaration names are left out. Lists and sets are written as a JSON array in
-//! the cell; so is the array a `[]` path gathers from (the column `a.items` for
-//! `from a.items[].sku`), its elements objects.
+//! `a` beside `a.b`): the header is refused once, rather than every row. A cell is
+//! typed by the declarations: by the schema's role for the key, type and time
+//! columns, and by the declared field of the row's event for the others. An empty
+//! cell is an absent member; a cell that cannot be its field's type (`abc` for an
+//! `int`) rejects the row with its line number. Columns no declaration names are
+//! left out. Lists and sets are written as a JSON array in the cell; so is the array
+//! a `[]` path gathers from (the column `a.items` for `from a.items[].sku`), its
+//! elements objects.
 
 mod direct;
 pub mod split;
