@@ -119,6 +119,10 @@ fn zone_offset(name: &str) -> Option<i64> {
         b'-' => (-1, rest.get(1..)?),
         _ => return None,
     };
+    // ASCII only from here, so the splits below fall between characters.
+    if !digits.bytes().all(|b| b.is_ascii_digit() || b == b':') {
+        return None;
+    }
     let (hours, minutes) = match digits.split_once(':') {
         Some((h, m)) if m.len() == 2 => (h, m),
         Some(_) => return None,
@@ -159,6 +163,9 @@ mod tests {
             "2019-10-01 00:00:00 +2400",
             "2019-10-01 00:00:00 UTC x",
             "2019-10-01 00:00:00 U",
+            "2019-10-01 00:00:00 +é1",
+            "2019-10-01 00:00:00 UTC+ü",
+            "2019-10-01 00:00:00 +",
         ] {
             assert!(
                 matches!(at(bad), Err(StrftimeError::Mismatch(_))),
@@ -200,5 +207,18 @@ mod tests {
             parse_strftime("2019-10-01x", "%Y-%m-%d", None),
             Err(StrftimeError::Mismatch(_))
         ));
+    }
+
+    proptest::proptest! {
+        /// Any text under formats with `%Z` is read or refused, never a panic.
+        #[test]
+        fn any_text_is_read_or_refused(
+            text in "[0-9 :+\\-UTCGMZé\u{00fc}x]{0,24}",
+            fmt in proptest::sample::select(&["%Y-%m-%d %H:%M:%S %Z", "%Z", "%Z %d/%m/%Y", "%H:%M %Z"][..]),
+        ) {
+            let _ = parse_strftime(&text, fmt, None);
+            let berlin: Tz = "Europe/Berlin".parse().expect("a zone");
+            let _ = parse_strftime(&text, fmt, Some(berlin));
+        }
     }
 }
